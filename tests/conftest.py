@@ -1,0 +1,143 @@
+"""Fixtures: a test CA, virtual cards, and the real parts that carry them.
+
+Cards are real files made by the test CA; the PC/SC path runs through a private pcscd with
+the vpcd driver (started here, stopped at the end), the NFC path through nfcpy's udp
+driver. Nothing here replaces a part of the card layer with a stand-in.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
+from kiosk.devices.virtual_card import RemoveAfter, SimulatedCard, VirtualJpkiCard, issue_card
+from kiosk.testing.pcscd import PcscdUnavailable, PrivatePcscd
+
+# A PIN no test output could contain by accident, unlike 1234.
+PIN = "4827"
+WRONG_PIN = "4828"
+
+CardFactory = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def private_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the demo card and CA of every test out of the developer's home."""
+    home = tmp_path / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    monkeypatch.delenv("KIOSK_VIRTUAL_CARD", raising=False)
+    monkeypatch.delenv("KIOSK_TEST_CA", raising=False)
+    monkeypatch.delenv("KIOSK_CARD_READER", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> JpkiTestCa:
+    return JpkiTestCa.create(tmp_path_factory.mktemp("test-ca"))
+
+
+@pytest.fixture
+def make_card(test_ca: JpkiTestCa, tmp_path: Path) -> CardFactory:
+    """Issue a virtual card file: ``make_card(validity=..., revoked=..., pin=...)``."""
+    counter = iter(range(1000))
+
+    def make(*, pin: str = PIN, validity: Validity | None = None, revoked: bool = False) -> Path:
+        path = tmp_path / f"card-{next(counter)}.json"
+        issue_card(test_ca, path, pin=pin, validity=validity, revoked=revoked)
+        return path
+
+    return make
+
+
+@pytest.fixture
+def card_file(make_card: CardFactory) -> Path:
+    return make_card()
+
+
+# --- PC/SC: a real pcscd with the vpcd driver -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pcscd() -> Iterator[PrivatePcscd]:
+    daemon = PrivatePcscd()
+    try:
+        daemon.start()
+    except PcscdUnavailable as exc:
+        pytest.fail(f"cannot start pcscd for the PC/SC tests: {exc}")
+    # libpcsclite reads this once per process: set before any in-process PC/SC call.
+    os.environ.update(daemon.environment())
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def insert_vpcd(pcscd: PrivatePcscd) -> Iterator[Callable[..., object]]:
+    """Insert a card into the vpcd reader: ``insert_vpcd(card, removal=...)``."""
+    from kiosk.devices.pcsc import PcscReader
+    from kiosk.devices.sim_vpcd import VpcdCardLink
+
+    links: list[VpcdCardLink] = []
+
+    def insert(card: SimulatedCard, removal: RemoveAfter | None = None) -> VpcdCardLink:
+        link = VpcdCardLink(card, "127.0.0.1", pcscd.vpcd_port, removal=removal)
+        links.append(link.start())
+        return link
+
+    yield insert
+    for link in links:
+        link.remove()
+    # Let pcscd see the card leave before the next test inserts another one.
+    with PcscReader(pcscd.reader_name) as reader:
+        assert reader.wait_for_removal(5), "pcscd did not notice the card leaving"
+
+
+@pytest.fixture
+def vpcd_card(card_file: Path, insert_vpcd: Callable[..., object]) -> Path:
+    """The default test card, inserted in the pcscd reader."""
+    insert_vpcd(VirtualJpkiCard(card_file))
+    return card_file
+
+
+# --- NFC: nfcpy's udp driver ---------------------------------------------------------------
+
+
+@pytest.fixture
+def nfc_field() -> Iterator[Callable[..., object]]:
+    """Put a card in an NFC field served over UDP: ``nfc_field(card, removal=...)``."""
+    from kiosk.devices.sim_nfc_udp import NfcUdpCard
+
+    sims: list[NfcUdpCard] = []
+
+    def place(card: SimulatedCard, removal: RemoveAfter | None = None) -> NfcUdpCard:
+        sim = NfcUdpCard(card, removal=removal)
+        sims.append(sim.start())
+        return sim
+
+    yield place
+    for sim in sims:
+        sim.close()
+
+
+# --- The command-line tools as a user runs them --------------------------------------------
+
+
+def run_cli(
+    tool: str, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run an installed console script (``kiosk-card``...) the way a technician would."""
+    executable = Path(sys.executable).parent / tool
+    return subprocess.run(
+        [str(executable), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
