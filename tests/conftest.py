@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -87,6 +88,12 @@ def insert_vpcd(pcscd: PrivatePcscd) -> Iterator[Callable[..., object]]:
     def insert(card: SimulatedCard, removal: RemoveAfter | None = None) -> VpcdCardLink:
         link = VpcdCardLink(card, "127.0.0.1", pcscd.vpcd_port, removal=removal)
         links.append(link.start())
+        # pcscd polls its readers: wait until it has seen the card arrive.
+        with PcscReader(pcscd.reader_name) as reader:
+            deadline = time.monotonic() + 5
+            while not reader.card_present():
+                assert time.monotonic() < deadline, "pcscd did not see the card arrive"
+                time.sleep(0.02)
         return link
 
     yield insert

@@ -101,7 +101,11 @@ class WrongPin(CardStatusError):
 
     def __init__(self, sw: int, tries_left: int) -> None:
         self.tries_left = tries_left
-        super().__init__(sw, f"wrong PIN; {tries_left} tries left before the PIN locks")
+        if tries_left == 1:
+            detail = "wrong PIN; 1 try left: one more wrong PIN locks the card"
+        else:
+            detail = f"wrong PIN; {tries_left} tries left before the PIN locks"
+        super().__init__(sw, detail)
 
 
 class PinLocked(CardStatusError):

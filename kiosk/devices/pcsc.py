@@ -75,8 +75,9 @@ class PcscReader(CardReader):
         self._context = _establish_context()
         self._card_reader: str | None = None  # the reader the card was found on
         if not self._matching_readers():
+            error = self._no_reader_error()
             self.close()
-            raise self._no_reader_error()
+            raise error
 
     def _matching_readers(self) -> list[str]:
         wanted = self.name_filter.casefold()
@@ -105,6 +106,11 @@ class PcscReader(CardReader):
         elif hresult != scard.SCARD_S_SUCCESS:
             raise _service_error(hresult)
         return list(states)
+
+    def card_present(self) -> bool:
+        """Whether a card sits on one of the matching readers now (no connection made)."""
+        states = self._states(self._matching_readers(), 0)
+        return any(s & scard.SCARD_STATE_PRESENT for _r, s, _a in states)
 
     def wait_for_card(self, timeout: float) -> CardConnection:
         deadline = time.monotonic() + timeout
@@ -174,6 +180,10 @@ class _PcscConnection(CardConnection):
             raise errors.CardRemoved(f"lost the card on {self.reader}: {_message(hresult)}")
         if hresult != scard.SCARD_S_SUCCESS:
             raise _service_error(hresult)
+        if len(response) < 2:
+            # Some drivers (vpcd among them) report success with no bytes when the card
+            # vanishes mid-command: no status word means no card.
+            raise errors.CardRemoved(f"the card on {self.reader} stopped answering")
         return bytes(response)
 
     def close(self) -> None:

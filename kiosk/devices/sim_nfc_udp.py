@@ -51,6 +51,7 @@ class NfcUdpCard:
         self._socket.bind((host, port))
         self.address = self._socket.getsockname()
         self.present = True
+        self._closed = False
         self._thread: threading.Thread | None = None
         self._reset_protocol()
 
@@ -70,9 +71,13 @@ class NfcUdpCard:
     # --- running ---------------------------------------------------------------------
 
     def serve(self) -> None:
-        while True:
+        # A closed UDP socket does not wake a blocked recvfrom: poll the stop flag instead.
+        self._socket.settimeout(0.1)
+        while not self._closed:
             try:
                 datagram, peer = self._socket.recvfrom(4096)
+            except TimeoutError:
+                continue
             except OSError:
                 return  # closed
             reply = self._handle_datagram(datagram)
@@ -98,9 +103,10 @@ class NfcUdpCard:
 
     def close(self) -> None:
         self.present = False
-        self._socket.close()
+        self._closed = True
         if self._thread is not None:
             self._thread.join(2)
+        self._socket.close()
 
     # --- frames ----------------------------------------------------------------------
 
