@@ -19,7 +19,7 @@ from kiosk.devices.jpki import (
 )
 from kiosk.devices.loopback import VirtualReader
 from kiosk.devices.transport import CardConnection
-from kiosk.devices.virtual_card import RemoveAfter, VirtualJpkiCard
+from kiosk.devices.virtual_card import ForeignCard, RemoveAfter, VirtualJpkiCard
 from tests.conftest import PIN, WRONG_PIN
 
 Trace = list[tuple[CommandAPDU, ResponseAPDU]]
@@ -145,6 +145,13 @@ def test_a_card_pulled_out_mid_sign_is_a_clear_error(card_file: Path) -> None:
     card.verify_pin(PIN)
     with pytest.raises(errors.CardRemoved):
         card.sign(b"consent")
+
+
+def test_a_card_that_is_not_a_my_number_card_is_told_apart() -> None:
+    connection = VirtualReader(ForeignCard()).wait_for_card(1)
+    with pytest.raises(errors.NotAJpkiCard) as foreign:
+        JpkiCard(connection)
+    assert foreign.value.message_key == "card.not_my_number_card"
 
 
 def test_the_reader_reports_the_removal(card_file: Path) -> None:

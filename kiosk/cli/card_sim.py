@@ -25,6 +25,7 @@ from kiosk.devices.virtual_card import (
     VirtualJpkiCard,
     default_ca_dir,
     default_card_path,
+    ensure_demo_card,
     issue_card,
 )
 
@@ -151,7 +152,13 @@ def serve(
     if bool(vpcd) == bool(nfc_udp):
         raise click.UsageError("give exactly one of --vpcd HOST:PORT or --nfc-udp HOST:PORT")
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
-    if not card_path.exists():
+    if card_path == default_card_path():
+        _, created = ensure_demo_card(
+            card_path
+        )  # the same card 'kiosk-card --reader virtual' reads
+        if created:
+            click.echo(f"Made a demo virtual card at {card_path} (its PIN is in the README).")
+    elif not card_path.exists():
         raise click.ClickException(f"no card at {card_path}; make one with 'kiosk-card-sim issue'")
     card = VirtualJpkiCard(card_path, t0=t0)
     removal = RemoveAfter(remove_after)

@@ -12,15 +12,18 @@ from pathlib import Path
 
 from kiosk.devices import errors
 from kiosk.devices.transport import CardConnection, CardReader
-from kiosk.devices.virtual_card import RemoveAfter, VirtualJpkiCard
+from kiosk.devices.virtual_card import RemoveAfter, SimulatedCard, VirtualJpkiCard
 
 
 class VirtualReader(CardReader):
+    """``card`` is a card file (read afresh at each insertion, as a card powers up with
+    what its memory holds) or a card object."""
+
     def __init__(
-        self, card_path: Path, *, removal: RemoveAfter | None = None, t0: bool = False
+        self, card: Path | SimulatedCard, *, removal: RemoveAfter | None = None, t0: bool = False
     ) -> None:
-        self.name = f"virtual ({card_path})"
-        self.card_path = card_path
+        self.name = f"virtual ({card})" if isinstance(card, Path) else "virtual"
+        self.card = card
         self.removal = removal or RemoveAfter()
         self.t0 = t0
         self._present = threading.Event()
@@ -38,18 +41,21 @@ class VirtualReader(CardReader):
     def wait_for_card(self, timeout: float) -> CardConnection:
         if not self._present.wait(timeout):
             raise errors.NoCard()
-        if not self.card_path.exists():
+        if not isinstance(self.card, Path):
+            self.card.power_on()
+            return _VirtualConnection(self, self.card)
+        if not self.card.exists():
             raise errors.NoReader(
-                f"no virtual card at {self.card_path}; make one with 'kiosk-card-sim issue'"
+                f"no virtual card at {self.card}; make one with 'kiosk-card-sim issue'"
             )
-        return _VirtualConnection(self, VirtualJpkiCard(self.card_path, t0=self.t0))
+        return _VirtualConnection(self, VirtualJpkiCard(self.card, t0=self.t0))
 
     def wait_for_removal(self, timeout: float) -> bool:
         return self._absent.wait(timeout)
 
 
 class _VirtualConnection(CardConnection):
-    def __init__(self, reader: VirtualReader, card: VirtualJpkiCard) -> None:
+    def __init__(self, reader: VirtualReader, card: SimulatedCard) -> None:
         self.reader = reader
         self.card = card
 

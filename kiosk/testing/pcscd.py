@@ -48,9 +48,8 @@ def _port_free(port: int) -> bool:
 
 class PrivatePcscd:
     def __init__(self, vpcd_port: int | None = None) -> None:
-        for tool in ("pcscd",):
-            if shutil.which(tool) is None:
-                raise PcscdUnavailable("pcscd is not installed (apt-get install pcscd)")
+        if shutil.which("pcscd") is None:
+            raise PcscdUnavailable("pcscd is not installed (apt-get install pcscd)")
         if not VPCD_DRIVER.exists():
             raise PcscdUnavailable("vpcd is not installed (apt-get install vsmartcard-vpcd)")
         self.vpcd_port = vpcd_port or free_port_pair()
@@ -70,7 +69,7 @@ class PrivatePcscd:
 
     def start(self, timeout: float = 10.0) -> PrivatePcscd:
         config = self.directory / "reader.conf.d"
-        config.mkdir()
+        config.mkdir(exist_ok=True)
         (config / "vpcd").write_text(
             f'FRIENDLYNAME "{READER_NAME}"\n'
             f"DEVICENAME /dev/null:0x{self.vpcd_port:X}\n"
@@ -80,31 +79,38 @@ class PrivatePcscd:
         pcscd = [shutil.which("pcscd") or "pcscd", "--foreground", "--config", str(config)]
         if self.isolated:
             run = self.directory / "run"
-            run.mkdir()
-            command = [
+            run.mkdir(exist_ok=True)
+            isolated = [
                 "unshare", "--mount", "--propagation", "private", "sh", "-c",
                 'mkdir -p /run/pcscd && mount --bind "$0" /run/pcscd && exec "$@"',
                 str(run), *pcscd,
             ]  # fmt: skip
-        else:
-            if SYSTEM_SOCKET.exists() and _socket_answers(SYSTEM_SOCKET):
-                raise PcscdUnavailable(
-                    "another pcscd is running and this user cannot isolate one (needs root)"
-                )
-            command = pcscd
+            try:
+                return self._launch(isolated, timeout)
+            except PcscdUnavailable:
+                # Some containers forbid mount namespaces even to root: share the system path.
+                self.isolated, self.socket_path = False, SYSTEM_SOCKET
+        if SYSTEM_SOCKET.exists() and _socket_answers(SYSTEM_SOCKET):
+            raise PcscdUnavailable(
+                "another pcscd is running and a private one cannot be isolated from it"
+            )
+        return self._launch(pcscd, timeout)
+
+    def _launch(self, command: list[str], timeout: float) -> PrivatePcscd:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while not (self.socket_path.exists() and _port_listening(self.vpcd_port)):
             if self.process.poll() is not None:
+                self.process = None
                 raise PcscdUnavailable(f"pcscd exited: {self.log_path.read_text()[-2000:]}")
             if time.monotonic() > deadline:
-                self.stop()
+                self._terminate()
                 raise PcscdUnavailable("pcscd did not start in time")
             time.sleep(0.05)
         return self
 
-    def stop(self) -> None:
+    def _terminate(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -113,6 +119,9 @@ class PrivatePcscd:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def stop(self) -> None:
+        self._terminate()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> PrivatePcscd:
