@@ -148,3 +148,26 @@ def run_cli(
         timeout=60,
         check=False,
     )
+
+
+@pytest.fixture
+def start_cli() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start a long-running console script (``kiosk-card-sim serve``); stopped afterwards."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(tool: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / tool), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+        process.communicate(timeout=10)

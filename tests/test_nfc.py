@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -106,3 +108,19 @@ def test_nfcpy_frame_logs_never_show_the_pin(
     assert "secret bytes" in text, "the APDU log ran (this test can see a leak)"
     for form in (PIN, PIN.encode().hex(), PIN.encode().hex(" ")):
         assert form.lower() not in text.lower()
+
+
+def test_kiosk_card_sim_serve_is_a_card_for_nfcpy(
+    card_file: Path, start_cli: Callable[..., subprocess.Popen[str]]
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sim = start_cli(
+        "kiosk-card-sim", "serve", "--card", str(card_file), "--nfc-udp", f"127.0.0.1:{port}"
+    )
+    time.sleep(0.5)  # the simulator binds its port
+    assert sim.poll() is None
+    result = run_cli("kiosk-card", "info", "--reader", f"nfc:udp:127.0.0.1:{port}", "--wait", "5")
+    assert result.returncode == 0, result.stderr
+    assert f"{VirtualJpkiCard(card_file).certificate.serial_number:X}" in result.stdout

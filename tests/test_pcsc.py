@@ -190,3 +190,57 @@ def test_opensc_reads_the_virtual_card_independently(
     VirtualJpkiCard(vpcd_card).certificate.public_key().verify(
         (tmp_path / "signature").read_bytes(), b"consent", padding.PKCS1v15(), hashes.SHA256()
     )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_kiosk_card_sim_serve_puts_the_card_in_pcscd(
+    card_file: Path, pcscd: PrivatePcscd, start_cli: Callable[..., subprocess.Popen[str]]
+) -> None:
+    """As a technician does it: serve the card with the CLI, read it with the other CLI."""
+    sim = start_cli(
+        "kiosk-card-sim", "serve", "--card", str(card_file),
+        "--vpcd", f"127.0.0.1:{pcscd.vpcd_port}",
+    )  # fmt: skip
+    with PcscReader(pcscd.reader_name) as reader:
+        assert wait_until(reader.card_present), "the served card never reached pcscd"
+        info = run_cli("kiosk-card", "info", "--reader", "pcsc", env=pcscd.environment())
+        assert info.returncode == 0, info.stderr
+        serial = f"{VirtualJpkiCard(card_file).certificate.serial_number:X}"
+        assert f"Serial number:  {serial}" in info.stdout
+        sim.terminate()
+        assert reader.wait_for_removal(5)
+
+
+def test_kiosk_card_sim_remove_after_pulls_the_card_mid_read(
+    card_file: Path, pcscd: PrivatePcscd, start_cli: Callable[..., subprocess.Popen[str]]
+) -> None:
+    sim = start_cli(
+        "kiosk-card-sim", "serve", "--card", str(card_file),
+        "--vpcd", f"127.0.0.1:{pcscd.vpcd_port}", "--remove-after", "3",
+    )  # fmt: skip
+    with PcscReader(pcscd.reader_name) as reader:
+        assert wait_until(reader.card_present)
+        info = run_cli("kiosk-card", "info", "--reader", "pcsc", env=pcscd.environment())
+        assert info.returncode == 1
+        assert "removed" in info.stderr and "Keep the card on the reader" in info.stderr
+        assert "Traceback" not in info.stderr
+        out, _ = sim.communicate(timeout=10)
+        assert sim.returncode == 0 and "Card removed after 3 APDUs" in out
+        assert reader.wait_for_removal(5)
+
+
+def test_no_card_on_the_reader_times_out_in_the_cli(pcscd: PrivatePcscd) -> None:
+    result = run_cli(
+        "kiosk-card", "info", "--reader", "pcsc", "--wait", "0.5", env=pcscd.environment()
+    )
+    assert result.returncode == 1
+    assert "no card was placed on the reader in time" in result.stderr
+    assert "Traceback" not in result.stderr

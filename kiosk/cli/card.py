@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from kiosk.cli.common import explain_card_errors, format_time
+from kiosk.cli.common import explain_card_errors, format_time, name_text
 from kiosk.devices import errors
 from kiosk.devices.apdu import CommandAPDU, ResponseAPDU
 from kiosk.devices.jpki import JpkiCard, check_pin_format, is_permitted
@@ -195,8 +195,8 @@ def describe_certificate(
         state = "valid"
     lines = [
         f"Certificate:      user authentication (利用者証明用電子証明書), {state}",
-        f"  Subject:        {certificate.subject.rfc4514_string()}",
-        f"  Issuer:         {certificate.issuer.rfc4514_string()}",
+        f"  Subject:        {name_text(certificate.subject)}",
+        f"  Issuer:         {name_text(certificate.issuer)}",
         f"  Serial number:  {certificate.serial_number:X}",
         f"  Valid from:     {format_time(certificate.not_valid_before_utc)}",
         f"  Valid until:    {format_time(certificate.not_valid_after_utc)}",
@@ -204,7 +204,7 @@ def describe_certificate(
     if ca_certificate is not None:
         try:
             certificate.verify_directly_issued_by(ca_certificate)
-            chain = f"signed by {ca_certificate.subject.rfc4514_string()}"
+            chain = f"signed by {name_text(ca_certificate.subject)}"
         except (ValueError, TypeError, InvalidSignature):
             chain = "NOT signed by the CA certificate on the card"
         lines.append(f"  Issued by:      {chain}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from kiosk.cli.common import explain_card_errors, format_time
+from kiosk.cli.common import explain_card_errors, format_time, name_text
 from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
 from kiosk.devices.virtual_card import (
     RemoveAfter,
@@ -63,7 +63,7 @@ def make_ca(ca_dir: Path) -> None:
         raise click.ClickException(f"{ca_dir} already holds a CA")
     ca = JpkiTestCa.create(ca_dir)
     click.echo(f"Test CA created in {ca_dir}")
-    click.echo(f"  Subject: {ca.certificate.subject.rfc4514_string()}")
+    click.echo(f"  Subject: {name_text(ca.certificate.subject)}")
     click.echo(f"  CRL:     {ca_dir / 'crl.der'}")
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import click
+from cryptography import x509
 
 from kiosk.devices import errors
 
@@ -36,6 +37,11 @@ def explain_card_errors(command: Callable[P, R]) -> Callable[P, R]:
             sys.exit(130)
 
     return wrapper
+
+
+def name_text(name: x509.Name) -> str:
+    """A distinguished name in the order it is written in the certificate (C=JP first)."""
+    return ", ".join(attribute.rfc4514_string() for attribute in name)
 
 
 def format_time(moment: dt.datetime) -> str:

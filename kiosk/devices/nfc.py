@@ -78,7 +78,7 @@ class _NfcConnection(CardConnection):
             return bytes(self._tag.transceive(bytearray(command)))
         except (nfc.tag.TagCommandError, nfc.clf.CommunicationError) as exc:
             # Timeouts and broken links both mean the card left the field.
-            raise errors.CardRemoved(f"lost the card in the NFC field: {exc}") from exc
+            raise errors.CardRemoved(f"the card left the NFC field: {exc}") from exc
 
     def close(self) -> None:
         pass

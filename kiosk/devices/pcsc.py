@@ -177,13 +177,15 @@ class _PcscConnection(CardConnection):
             raise errors.CardRemoved("the connection to the card is closed")
         hresult, response = scard.SCardTransmit(self._handle, self._pci, list(command))
         if hresult in _CARD_GONE:
-            raise errors.CardRemoved(f"lost the card on {self.reader}: {_message(hresult)}")
+            raise errors.CardRemoved(
+                f"the card was removed from {self.reader}: {_message(hresult)}"
+            )
         if hresult != scard.SCARD_S_SUCCESS:
             raise _service_error(hresult)
         if len(response) < 2:
             # Some drivers (vpcd among them) report success with no bytes when the card
             # vanishes mid-command: no status word means no card.
-            raise errors.CardRemoved(f"the card on {self.reader} stopped answering")
+            raise errors.CardRemoved(f"the card was removed from {self.reader} mid-command")
         return bytes(response)
 
     def close(self) -> None:
