@@ -15,8 +15,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
+from kiosk.devices.transport import CardConnection
 from kiosk.devices.virtual_card import RemoveAfter, SimulatedCard, VirtualJpkiCard, issue_card
 from kiosk.testing.pcscd import PcscdUnavailable, PrivatePcscd
 
@@ -59,6 +63,21 @@ def make_card(test_ca: JpkiTestCa, tmp_path: Path) -> CardFactory:
 @pytest.fixture
 def card_file(make_card: CardFactory) -> Path:
     return make_card()
+
+
+def kiosk_session(connection: CardConnection, card_file: Path) -> None:
+    """What the kiosk asks of a card, checked end to end: the certificate read is the card's,
+    3 tries are left, the PIN verifies, and the signature verifies with the certificate."""
+    card = JpkiCard(connection)
+    certificate = card.read_certificate()
+    assert certificate == VirtualJpkiCard(card_file).certificate
+    certificate.verify_directly_issued_by(card.read_ca_certificate())
+    assert card.pin_status().tries_left == 3
+    card.verify_pin(PIN)
+    signature = card.sign(b"consent")
+    public_key = certificate.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    public_key.verify(signature, b"consent", padding.PKCS1v15(), hashes.SHA256())
 
 
 # --- PC/SC: a real pcscd with the vpcd driver -------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -145,6 +147,14 @@ def test_a_card_pulled_out_mid_sign_is_a_clear_error(card_file: Path) -> None:
     card.verify_pin(PIN)
     with pytest.raises(errors.CardRemoved):
         card.sign(b"consent")
+
+
+def test_an_empty_certificate_file_is_a_protocol_error(card_file: Path) -> None:
+    state = json.loads(card_file.read_text())
+    state["auth_cert"] = base64.b64encode(b"").decode()  # a card whose EF was never written
+    card_file.write_text(json.dumps(state))
+    with pytest.raises(errors.CardProtocolError, match="DER"):
+        open_card(card_file).read_certificate()
 
 
 def test_a_card_that_is_not_a_my_number_card_is_told_apart() -> None:

@@ -10,15 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 
 from kiosk.devices import errors
 from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.nfc import NfcReader
 from kiosk.devices.sim_nfc_udp import NfcUdpCard
 from kiosk.devices.virtual_card import ForeignCard, RemoveAfter, VirtualJpkiCard
-from tests.conftest import PIN, run_cli
+from tests.conftest import PIN, kiosk_session, run_cli
 
 Field = Callable[..., NfcUdpCard]
 
@@ -26,14 +24,8 @@ Field = Callable[..., NfcUdpCard]
 def test_a_full_session_over_nfc(card_file: Path, nfc_field: Field) -> None:
     sim = nfc_field(VirtualJpkiCard(card_file))
     with NfcReader(sim.reader_path) as reader, reader.wait_for_card(5) as connection:
-        card = JpkiCard(connection)
-        certificate = card.read_certificate()
-        assert certificate == VirtualJpkiCard(card_file).certificate
-        assert card.pin_status().tries_left == 3
-        card.verify_pin(PIN)
         # 256 signature bytes + SW exceed one 256-byte frame: the card chains its answer.
-        signature = card.sign(b"consent")
-    certificate.public_key().verify(signature, b"consent", padding.PKCS1v15(), hashes.SHA256())
+        kiosk_session(connection, card_file)
 
 
 def test_kiosk_card_info_over_nfc_prints_the_same_serial(card_file: Path, nfc_field: Field) -> None:

@@ -25,7 +25,7 @@ from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.pcsc import PcscReader, list_readers
 from kiosk.devices.virtual_card import ForeignCard, RemoveAfter, VirtualJpkiCard
 from kiosk.testing.pcscd import PrivatePcscd
-from tests.conftest import PIN, run_cli
+from tests.conftest import PIN, kiosk_session, run_cli
 
 pytestmark = pytest.mark.pcsc
 
@@ -36,13 +36,7 @@ def test_pcscd_lists_the_virtual_reader(pcscd: PrivatePcscd) -> None:
 
 def test_a_full_session_through_pcscd(vpcd_card: Path) -> None:
     with PcscReader() as reader, reader.wait_for_card(5) as connection:
-        card = JpkiCard(connection)
-        certificate = card.read_certificate()
-        assert certificate == VirtualJpkiCard(vpcd_card).certificate
-        assert card.pin_status().tries_left == 3
-        card.verify_pin(PIN)
-        signature = card.sign(b"consent")
-    certificate.public_key().verify(signature, b"consent", padding.PKCS1v15(), hashes.SHA256())
+        kiosk_session(connection, vpcd_card)
 
 
 def test_closing_the_connection_resets_the_card(vpcd_card: Path, pcscd: PrivatePcscd) -> None:

@@ -135,7 +135,6 @@ def sign(reader_spec: str, wait: float, pin_stdin: bool, data_file: Path) -> Non
         _check_pin_tries(card)
         card.verify_pin(pin)
         signature = card.sign(data)
-    del pin
     click.echo(base64.b64encode(signature).decode("ascii"))
     verify_signature(certificate, signature, data)
     click.echo(

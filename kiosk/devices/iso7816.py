@@ -45,12 +45,9 @@ def verify(pin: bytes) -> CommandAPDU:
 class PinStatus:
     """What the card says about a PIN before anyone types it."""
 
-    tries_left: int | None  # None when already verified in this session (SW 9000)
+    # None when the card answers 9000 (ISO: already verified). JPKI cards answer 63Cx.
+    tries_left: int | None
     locked: bool
-
-    @property
-    def verified(self) -> bool:
-        return self.tries_left is None and not self.locked
 
 
 def read_der_file(channel: ApduChannel) -> bytes:

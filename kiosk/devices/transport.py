@@ -9,6 +9,7 @@ types: a card pulled out is ``CardRemoved`` whichever reader it was on.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -81,11 +82,7 @@ class ApduChannel:
     def send(self, command: CommandAPDU) -> ResponseAPDU:
         response = self._exchange(command)
         if response.sw1 == 0x6C:  # wrong Le: the card says how many bytes it has
-            command = CommandAPDU(
-                command.cla, command.ins, command.p1, command.p2,
-                command.data, response.sw2 or 256, command.secret,
-            )  # fmt: skip
-            response = self._exchange(command)
+            response = self._exchange(dataclasses.replace(command, le=response.sw2 or 256))
         data = response.data
         while response.sw1 == 0x61:  # more data waiting: GET RESPONSE
             response = self._exchange(CommandAPDU(0x00, 0xC0, 0x00, 0x00, le=response.sw2 or 256))
