@@ -1,0 +1,1 @@
+"""Mynapoint self-service kiosk."""

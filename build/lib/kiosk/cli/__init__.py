@@ -1,0 +1,1 @@
+"""Command-line tools for technicians: kiosk-card, kiosk-card-sim."""

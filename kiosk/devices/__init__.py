@@ -1,0 +1,1 @@
+"""Card readers, the My Number Card (JPKI) protocol, and the virtual card."""
