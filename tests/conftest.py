@@ -7,6 +7,8 @@ driver. Nothing here replaces a part of the card layer with a stand-in.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import os
 import subprocess
 import sys
@@ -18,11 +20,13 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from grant_service.testing.postgres import PostgresUnavailable, PrivatePostgres
 from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
 from kiosk.devices.transport import CardConnection
 from kiosk.devices.virtual_card import RemoveAfter, SimulatedCard, VirtualJpkiCard, issue_card
 from kiosk.testing.pcscd import PcscdUnavailable, PrivatePcscd
+from tests.service_harness import ServiceEnv
 
 # A PIN no test output could contain by accident, unlike 1234.
 PIN = "4827"
@@ -190,3 +194,84 @@ def start_cli() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         if process.poll() is None:
             process.terminate()
         process.communicate(timeout=10)
+
+
+# --- The grant service ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rsa_key_pool() -> Iterator[None]:
+    """Test cards draw their RSA keys from a pool made once: RSA-2048 generation costs
+    ~60 ms, and the service tests issue hundreds of cards. Each card still gets its own
+    certificate and serial number, which is what identifies a person."""
+    import itertools
+
+    from kiosk.devices import jpki_test_ca
+    from kiosk.devices import virtual_card as virtual_card_module
+
+    pool = itertools.cycle([jpki_test_ca.new_rsa_key() for _ in range(6)])
+    patch = pytest.MonkeyPatch()
+    patch.setattr(virtual_card_module, "new_rsa_key", lambda: next(pool))
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PrivatePostgres]:
+    """One PostgreSQL server for the session; each test gets a fresh database copied from
+    a migrated template."""
+    from grant_service.cli import prepare_database
+    from grant_service.settings import Settings
+
+    try:
+        server = PrivatePostgres().start()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"cannot start PostgreSQL for the tests: {exc}")
+    template_url = server.create_database("migrated")
+    settings = Settings(
+        data_dir=Path(server.directory) / "template-data", database_url=template_url
+    )
+    prepare_database(settings)
+    yield server
+    server.stop()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'grant-service.sqlite3'}"
+    server: PrivatePostgres = request.getfixturevalue("postgres")
+    return server.create_database(f"test_{next(_databases)}", template="migrated")
+
+
+@pytest.fixture(scope="session")
+def service_ca(tmp_path_factory: pytest.TempPathFactory) -> JpkiTestCa:
+    return JpkiTestCa.create(tmp_path_factory.mktemp("service-ca"))
+
+
+@pytest.fixture
+def make_service(
+    tmp_path: Path, database_url: str, service_ca: JpkiTestCa
+) -> Iterator[Callable[..., ServiceEnv]]:
+    """``make_service(now=..., **settings)``: a running service on this test's database."""
+    from tests.service_harness import FakeClock, service_env
+
+    opened: list[Iterator[ServiceEnv]] = []
+
+    def make(now: dt.datetime | None = None, **overrides: object) -> ServiceEnv:
+        environment = service_env(tmp_path, database_url, service_ca, FakeClock(now), **overrides)
+        opened.append(environment)
+        return next(environment)
+
+    yield make
+    for environment in opened:
+        for _ in environment:  # runs the cleanup after the yield
+            pass
+
+
+@pytest.fixture
+def service(make_service: Callable[..., ServiceEnv]) -> ServiceEnv:
+    return make_service()

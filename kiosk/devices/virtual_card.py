@@ -42,6 +42,7 @@ from kiosk.devices.jpki import (
     PIN_LENGTH,
 )
 from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity, new_rsa_key
+from mynapoint import devpaths
 
 # The ATR of a My Number Card (T=1). The kiosk ignores it (it SELECTs the applet);
 # OpenSC's JPKI driver matches on it, which lets OpenSC read the virtual card.
@@ -82,20 +83,11 @@ PIN_RULES = {
 
 def default_card_path() -> Path:
     """Where ``--reader virtual`` and ``kiosk-card-sim serve`` find their card."""
-    if env := os.environ.get("KIOSK_VIRTUAL_CARD"):
-        return Path(env)
-    return _data_home() / "virtual-card.json"
+    return devpaths.virtual_card_path()
 
 
 def default_ca_dir() -> Path:
-    if env := os.environ.get("KIOSK_TEST_CA"):
-        return Path(env)
-    return _data_home() / "test-ca"
-
-
-def _data_home() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "mynapoint-kiosk"
+    return devpaths.test_ca_dir()
 
 
 # The PIN of the demo card made on first use; documented in the README.

@@ -1,0 +1,1 @@
+"""The central grant service: rules, ledger, PKI checks, idempotent sync API."""

@@ -1,0 +1,147 @@
+"""The payment-service catalog: loaded from data (each flag citing its seed line), kept in
+the database, served to kiosks with an ETag, and read by the application rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import rfc8785
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from grant_service.models import CatalogMeta, PaymentService
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProgrammeData(_Strict):
+    reservation_start: dt.date
+    application_start: dt.date
+    application_deadline: dt.date
+    points_period_start: dt.date
+    points_period_end: dt.date
+    grant_rate_percent: int
+    grant_cap_yen: int
+    sources: dict[str, str]
+
+
+class ServiceData(_Strict):
+    code: str
+    name_ja: str
+    name_en: str
+    kind: Literal["qr", "e_money", "credit", "debit", "prepaid"]
+    grant_on: Literal["charge", "purchase"]
+    app_only: bool
+    not_at_convenience_store: bool
+    pre_registration: bool
+    selectable_from: dt.date
+    fictional: bool
+    sources: dict[str, str]
+
+
+class CatalogData(_Strict):
+    version: str
+    notes: str = ""
+    programme: ProgrammeData
+    services: list[ServiceData]
+
+    @classmethod
+    def from_file(cls, path: Path) -> CatalogData:
+        return cls.model_validate_json(path.read_bytes())
+
+
+def store_catalog(session: Session, data: CatalogData, now: dt.datetime) -> None:
+    """Replace the catalog in the database with ``data``."""
+    codes = [s.code for s in data.services]
+    if len(set(codes)) != len(codes):
+        raise ValueError("service codes must be unique")
+    session.execute(delete(PaymentService))
+    for service in data.services:
+        fields = service.model_dump(exclude={"sources"})
+        session.add(PaymentService(**fields, sources_json=json.dumps(service.sources)))
+    meta = session.get(CatalogMeta, 1) or CatalogMeta(id=1)
+    meta.version = data.version
+    meta.programme_json = data.programme.model_dump_json()
+    meta.etag = hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:32]
+    meta.loaded_at = now
+    session.add(meta)
+
+
+def catalog_loaded(session: Session) -> bool:
+    return session.get(CatalogMeta, 1) is not None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A snapshot of the catalog, with the programme dates in force."""
+
+    version: str
+    etag: str
+    programme: ProgrammeData
+    services: dict[str, PaymentService]
+    application_deadline: dt.date
+
+    def public_json(self) -> dict[str, object]:
+        """What kiosks download (``GET /v1/payment-services``)."""
+        programme = self.programme.model_dump(mode="json", exclude={"sources"})
+        programme["application_deadline"] = self.application_deadline.isoformat()
+        return {
+            "version": self.version,
+            "programme": programme,
+            "services": [
+                {
+                    "code": s.code,
+                    "name_ja": s.name_ja,
+                    "name_en": s.name_en,
+                    "kind": s.kind,
+                    "grant_on": s.grant_on,
+                    "app_only": s.app_only,
+                    "not_at_convenience_store": s.not_at_convenience_store,
+                    "pre_registration": s.pre_registration,
+                    "selectable_from": s.selectable_from.isoformat(),
+                    "fictional": s.fictional,
+                }
+                for s in sorted(self.services.values(), key=lambda s: s.code)
+            ],
+        }
+
+    @property
+    def http_etag(self) -> str:
+        """The ETag of ``public_json``: a deadline override changes what kiosks see."""
+        digest = hashlib.sha256(rfc8785.dumps(self.public_json())).hexdigest()[:32]
+        return f'"{digest}"'
+
+
+class CatalogCache:
+    """Reads the catalog from the database again only when its stored ETag changed (a
+    ``grant-service load-catalog`` in another process)."""
+
+    def __init__(self, deadline_override: dt.date | None) -> None:
+        self.deadline_override = deadline_override
+        self._current: Catalog | None = None
+
+    def get(self, session: Session) -> Catalog:
+        meta = session.get(CatalogMeta, 1)
+        if meta is None:
+            raise LookupError("no catalog loaded: run 'grant-service load-catalog'")
+        if self._current is None or self._current.etag != meta.etag:
+            programme = ProgrammeData.model_validate_json(meta.programme_json)
+            services = {s.code: s for s in session.scalars(select(PaymentService))}
+            for service in services.values():
+                session.expunge(service)
+            self._current = Catalog(
+                version=meta.version,
+                etag=meta.etag,
+                programme=programme,
+                services=services,
+                application_deadline=self.deadline_override or programme.application_deadline,
+            )
+        return self._current

@@ -1,0 +1,268 @@
+"""``grant-service``: run the central service and look after it.
+
+    grant-service serve [--host 127.0.0.1] [--port 8700] [--database-url URL]
+    grant-service migrate
+    grant-service load-catalog [FILE]
+    grant-service import-crl FILE
+    grant-service enrollment-token --kiosk-id K --channel city_hall
+    grant-service device-revoke KIOSK_ID
+    grant-service admin-token
+    grant-service audit-verify
+
+Every command takes ``--config FILE`` (TOML) and ``--database-url``; the environment
+(``GRANT_SERVICE_*``) works too. See ``grant_service/settings.py`` for every setting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import hashlib
+import ipaddress
+import os
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from grant_service import audit, catalog, devices, migrate, pki
+from grant_service.database import make_engine, make_session_factory
+from grant_service.keys import ServiceKeys
+from grant_service.refusals import Refused
+from grant_service.settings import Settings, load_settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+DEFAULT_PORT = 8700
+
+
+def settings_options(command: Callable[P, T]) -> Callable[..., T]:
+    """``--config`` and ``--database-url`` for every command, resolved into ``settings``."""
+
+    @click.option(
+        "--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML settings file."
+    )
+    @click.option("--database-url", help="SQLAlchemy URL (default: SQLite in the data directory).")
+    @functools.wraps(command)
+    def wrapper(config: Path | None, database_url: str | None, **kwargs: Any) -> T:
+        overrides = {"database_url": database_url} if database_url else {}
+        try:
+            settings = load_settings(config, **overrides)
+        except ValidationError as exc:
+            raise click.ClickException(f"invalid settings: {exc}") from exc
+        try:
+            return command(settings=settings, **kwargs)  # type: ignore[arg-type]
+        except OperationalError as exc:
+            raise click.ClickException(f"database unavailable: {exc.orig}") from exc
+        except SQLAlchemyError as exc:
+            raise click.ClickException(f"database error: {exc}") from exc
+
+    return wrapper
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@contextlib.contextmanager
+def _sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the configured database; the connections close afterwards."""
+    engine = make_engine(settings.database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def prepare_database(settings: Settings) -> None:
+    """Bring the schema up to date and load the packaged catalog if there is none."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url)
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        if not catalog.catalog_loaded(session):
+            catalog.store_catalog(
+                session, catalog.CatalogData.from_file(settings.catalog_file), _now()
+            )
+
+
+@click.group()
+def main() -> None:
+    """The Mynapoint grant service: reservations (MyKey IDs) and applications."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=DEFAULT_PORT, show_default=True)
+@click.option("--workers", default=1, show_default=True, help="Worker processes.")
+@click.option("--tls-certfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tls-keyfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@settings_options
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    tls_certfile: Path | None,
+    tls_keyfile: Path | None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json). TLS is required off loopback."""
+    import uvicorn
+
+    certfile = tls_certfile or settings.tls_certfile
+    keyfile = tls_keyfile or settings.tls_keyfile
+    if not _is_loopback(host) and not (certfile and keyfile):
+        raise click.ClickException(
+            f"refusing to serve plain HTTP on {host}: outside loopback the service is served "
+            "over TLS only; give --tls-certfile and --tls-keyfile (or bind 127.0.0.1)"
+        )
+    prepare_database(settings)
+    scheme = "https" if certfile else "http"
+    click.echo(f"Grant service on {scheme}://{host}:{port} (OpenAPI at /openapi.json)")
+    click.echo(f"Database: {_redacted(settings.database_url)}")
+    tls: dict[str, Any] = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if certfile else {}
+    if workers > 1:
+        os.environ["GRANT_SERVICE_DATABASE_URL"] = settings.database_url
+        uvicorn.run(
+            "grant_service.api:create_app_from_environment", factory=True, host=host,
+            port=port, workers=workers, **tls,
+        )  # fmt: skip
+    else:
+        from grant_service.api import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, **tls)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for printing."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+@main.command("migrate")
+@settings_options
+def migrate_command(settings: Settings) -> None:
+    """Create or upgrade the database schema."""
+    prepare_database(settings)
+    click.echo(f"Schema up to date: {_redacted(settings.database_url)}")
+
+
+@main.command("load-catalog")
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@settings_options
+def load_catalog(settings: Settings, file: Path | None) -> None:
+    """Load the payment-service catalog (default: the packaged one)."""
+    migrate.upgrade(settings.database_url)
+    path = file or settings.catalog_file
+    try:
+        data = catalog.CatalogData.from_file(path)
+    except (ValidationError, ValueError) as exc:
+        raise click.ClickException(f"{path} is not a valid catalog: {exc}") from exc
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        catalog.store_catalog(session, data, _now())
+    click.echo(f"Catalog {data.version} loaded: {len(data.services)} payment services")
+
+
+@main.command("import-crl")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@settings_options
+def import_crl(settings: Settings, file: Path) -> None:
+    """Import a JPKI CRL (DER or PEM), verified against its trusted CA."""
+    migrate.upgrade(settings.database_url)
+    trust = pki.CardTrust.from_files(settings.trusted_ca_files)
+    try:
+        with _sessions(settings) as sessions, sessions.begin() as session:
+            issuer, count = pki.import_crl(session, trust, file.read_bytes(), _now())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"CRL imported for {issuer}: {count} revoked certificates")
+
+
+@main.command("enrollment-token")
+@click.option("--kiosk-id", required=True)
+@click.option("--channel", required=True, type=click.Choice(devices.CHANNELS))
+@click.option("--valid-hours", type=float, help="Default: the enrollment_token_hours setting.")
+@settings_options
+def enrollment_token(
+    settings: Settings, kiosk_id: str, channel: str, valid_hours: float | None
+) -> None:
+    """Make a one-time enrollment token for a kiosk (printed once, kept only as a hash)."""
+    migrate.upgrade(settings.database_url)
+    hours = valid_hours or settings.enrollment_token_hours
+    try:
+        with _sessions(settings) as sessions, sessions.begin() as session:
+            token = devices.create_enrollment_token(
+                session, kiosk_id, channel, dt.timedelta(hours=hours), _now()
+            )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(token)
+    click.echo(f"(one-time token for {kiosk_id}, {channel}; valid {hours:g} hours)", err=True)
+
+
+@main.command("device-revoke")
+@click.argument("kiosk_id")
+@settings_options
+def device_revoke(settings: Settings, kiosk_id: str) -> None:
+    """Revoke a kiosk's enrollment: its requests get 401 from now on."""
+    keys = ServiceKeys.load(settings.data_dir)
+    try:
+        with _sessions(settings) as sessions, sessions.begin() as session:
+            devices.revoke(session, keys.audit_hmac, kiosk_id, now=_now())
+    except Refused as refusal:
+        raise click.ClickException(refusal.detail) from refusal
+    click.echo(f"Revoked {kiosk_id}")
+
+
+@main.command("admin-token")
+def admin_token() -> None:
+    """Make a technicians' bearer token; configure its SHA-256 as admin_token_sha256."""
+    token = secrets.token_urlsafe(32)
+    click.echo(f"token:  {token}")
+    click.echo(f"GRANT_SERVICE_ADMIN_TOKEN_SHA256={hashlib.sha256(token.encode()).hexdigest()}")
+
+
+@main.command("audit-verify")
+@settings_options
+def audit_verify(settings: Settings) -> None:
+    """Check the audit trail's hash chain; exit status 1 if anything was changed."""
+    keys = ServiceKeys.load(settings.data_dir)
+    with _sessions(settings) as sessions, sessions() as session:
+        report = audit.verify(session, keys.audit_hmac)
+    if report.ok:
+        click.echo(f"Audit trail intact: {report.entries} entries")
+        return
+    click.secho(f"AUDIT TRAIL BROKEN after {report.entries} good entries: {report.problem}",
+                fg="red", err=True)  # fmt: skip
+    if report.entries == 0:
+        click.echo(
+            f"(or this database was written with another audit key than {settings.data_dir}'s)",
+            err=True,
+        )
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

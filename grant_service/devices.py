@@ -1,0 +1,162 @@
+"""Kiosk devices: enrollment with a one-time token and a CSR, renewal, revocation, and the
+check of every device-signed request (unknown or revoked devices get 401)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from typing import Literal, get_args
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from grant_service import audit, rules
+from grant_service.keys import CsrRejected, DeviceCa
+from grant_service.models import Device, EnrollmentToken, RequestNonce
+from grant_service.refusals import Refused
+from mynapoint.envelope import KIOSK_ID_PATTERN
+from mynapoint.reasons import R
+from mynapoint.request_signing import RequestSignatureError, SignedRequest
+
+Channel = Literal["convenience_store", "city_hall"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def create_enrollment_token(
+    session: Session, kiosk_id: str, channel: str, valid_for: dt.timedelta, now: dt.datetime
+) -> str:
+    """A one-time token a technician types into a new kiosk; only its hash is kept."""
+    if not re.fullmatch(KIOSK_ID_PATTERN, kiosk_id):
+        raise ValueError(f"kiosk id must match {KIOSK_ID_PATTERN}")
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
+    token = secrets.token_urlsafe(24)
+    session.add(
+        EnrollmentToken(
+            token_sha256=_sha256(token),
+            kiosk_id=kiosk_id,
+            channel=channel,
+            created_at=now,
+            expires_at=now + valid_for,
+        )
+    )
+    return token
+
+
+def enroll(
+    session: Session,
+    ca: DeviceCa,
+    audit_key: bytes,
+    token: str,
+    csr_pem: str,
+    *,
+    days: int,
+    now: dt.datetime,
+) -> tuple[Device, x509.Certificate]:
+    row = session.get(EnrollmentToken, _sha256(token), with_for_update=True)
+    if row is None or row.used_at is not None or row.expires_at < now:
+        raise Refused(R.ENROLLMENT_TOKEN_INVALID)
+    try:
+        certificate = ca.issue(csr_pem, row.kiosk_id, row.channel, days)
+    except CsrRejected as exc:
+        raise Refused(R.CSR_INVALID, str(exc)) from exc
+    row.used_at = now
+    device = session.scalar(select(Device).where(Device.kiosk_id == row.kiosk_id))
+    if device is None:
+        device = Device(kiosk_id=row.kiosk_id, enrolled_at=now)
+        session.add(device)
+    device.channel = row.channel  # from the token a technician made, never from the kiosk
+    device.status = "active"
+    device.revoked_at = None
+    _set_certificate(device, certificate)
+    audit.append(
+        session, audit_key, at=now, kiosk_id=row.kiosk_id, actor="technician",
+        action="device.enroll", subject=row.kiosk_id, outcome="accepted",
+    )  # fmt: skip
+    return device, certificate
+
+
+def renew(
+    session: Session, ca: DeviceCa, audit_key: bytes, device: Device, csr_pem: str, *,
+    days: int, now: dt.datetime,
+) -> x509.Certificate:  # fmt: skip
+    """A new certificate for a new key, asked for with the current key (signed request)."""
+    try:
+        certificate = ca.issue(csr_pem, device.kiosk_id, device.channel, days)
+    except CsrRejected as exc:
+        raise Refused(R.CSR_INVALID, str(exc)) from exc
+    _set_certificate(device, certificate)
+    device.renewed_at = now
+    audit.append(
+        session, audit_key, at=now, kiosk_id=device.kiosk_id, actor="technician",
+        action="device.renew", subject=device.kiosk_id, outcome="accepted",
+    )  # fmt: skip
+    return certificate
+
+
+def revoke(session: Session, audit_key: bytes, kiosk_id: str, *, now: dt.datetime) -> Device:
+    device = session.scalar(select(Device).where(Device.kiosk_id == kiosk_id))
+    if device is None:
+        raise Refused(R.NOT_FOUND, f"no kiosk {kiosk_id}")
+    device.status = "revoked"
+    device.revoked_at = now
+    audit.append(
+        session, audit_key, at=now, kiosk_id=kiosk_id, actor="technician",
+        action="device.revoke", subject=kiosk_id, outcome="accepted",
+    )  # fmt: skip
+    return device
+
+
+def _set_certificate(device: Device, certificate: x509.Certificate) -> None:
+    device.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    device.public_key_der = certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    device.certificate_serial = f"{certificate.serial_number:X}"
+
+
+def authenticate_request(
+    session: Session,
+    headers: dict[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    now: dt.datetime,
+    skew: dt.timedelta,
+) -> rules.Device:
+    """The enrolled, active device that signed this request; ``Refused`` (401) otherwise."""
+    try:
+        signed = SignedRequest.from_headers(headers)
+    except RequestSignatureError as exc:
+        raise Refused(R.REQUEST_SIGNATURE_INVALID, str(exc)) from exc
+    device = session.scalar(select(Device).where(Device.kiosk_id == signed.kiosk_id))
+    if device is None:
+        raise Refused(R.DEVICE_UNKNOWN, signed.kiosk_id)
+    if device.status != "active":
+        raise Refused(R.DEVICE_REVOKED, signed.kiosk_id)
+    public_key = serialization.load_der_public_key(device.public_key_der)
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise Refused(R.DEVICE_UNKNOWN, "the enrolled key is not an EC key")
+    try:
+        signed.verify(public_key, method, path, body, now, skew)
+    except RequestSignatureError as exc:
+        raise Refused(R.REQUEST_SIGNATURE_INVALID, str(exc)) from exc
+    # Forget nonces older than any acceptable request time, then remember this one.
+    session.execute(delete(RequestNonce).where(RequestNonce.seen_at < now - 2 * skew))
+    try:
+        with session.begin_nested():
+            session.add(RequestNonce(kiosk_id=signed.kiosk_id, nonce=signed.nonce, seen_at=now))
+    except IntegrityError as exc:
+        raise Refused(R.REQUEST_REPLAYED, signed.nonce) from exc
+    return rules.Device(id=device.id, kiosk_id=device.kiosk_id, channel=device.channel)

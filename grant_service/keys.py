@@ -1,0 +1,141 @@
+"""The service's own secrets and its device CA, kept in the data directory (mode 0600).
+
+- the account key: HMAC key for payment-account fingerprints (one account, one person)
+  and for the idempotency fingerprints of envelopes;
+- the audit key: HMAC key of the audit chain, so a rewritten chain cannot be re-sealed;
+- the device CA: the ECDSA P-256 CA that certifies kiosk device keys at enrollment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def load_or_create_secret(path: Path, size: int = 32) -> bytes:
+    """A random secret kept in ``path``; made on first use, never printed."""
+    if path.exists():
+        secret = path.read_bytes()
+        if len(secret) < 16:
+            raise ValueError(f"{path} holds too short a secret")
+        return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_bytes(size)
+    _write_private(path, secret)
+    return secret
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+
+
+@dataclass(frozen=True)
+class ServiceKeys:
+    account_hmac: bytes
+    audit_hmac: bytes
+
+    @classmethod
+    def load(cls, data_dir: Path) -> ServiceKeys:
+        return cls(
+            load_or_create_secret(data_dir / "account-hmac.key"),
+            load_or_create_secret(data_dir / "audit-hmac.key"),
+        )
+
+
+DEVICE_CA_NAME = x509.Name(
+    [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Mynapoint grant service"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "Mynapoint kiosk device CA"),
+    ]
+)
+
+
+class CsrRejected(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DeviceCa:
+    key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+
+    @classmethod
+    def load_or_create(cls, directory: Path) -> DeviceCa:
+        key_path, cert_path = directory / "device-ca-key.pem", directory / "device-ca-cert.pem"
+        if key_path.exists():
+            key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+            if not isinstance(key, ec.EllipticCurvePrivateKey):
+                raise ValueError(f"{key_path} is not an EC key")
+            return cls(key, x509.load_pem_x509_certificate(cert_path.read_bytes()))
+        directory.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = dt.datetime.now(dt.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(DEVICE_CA_NAME)
+            .issuer_name(DEVICE_CA_NAME)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=20 * 365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        _write_private(
+            key_path,
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
+        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        return cls(key, certificate)
+
+    def issue(self, csr_pem: str, kiosk_id: str, channel: str, days: int) -> x509.Certificate:
+        """Certify the device key in a CSR. The name is ours, not the CSR's: the channel
+        and kiosk id come from the enrollment, never from the kiosk."""
+        try:
+            csr = x509.load_pem_x509_csr(csr_pem.encode("ascii"))
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise CsrRejected("not a PEM certificate signing request") from exc
+        if not csr.is_signature_valid:
+            raise CsrRejected("the CSR's signature does not match its key")
+        public_key = csr.public_key()
+        if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
+            public_key.curve, ec.SECP256R1
+        ):
+            raise CsrRejected("device keys must be ECDSA P-256")
+        now = dt.datetime.now(dt.UTC)
+        return (
+            x509.CertificateBuilder()
+            .subject_name(
+                x509.Name(
+                    [
+                        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, channel),
+                        x509.NameAttribute(NameOID.COMMON_NAME, kiosk_id),
+                    ]
+                )
+            )
+            .issuer_name(self.certificate.subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+            )
+            .sign(self.key, hashes.SHA256())
+        )

@@ -1,0 +1,239 @@
+"""The service's tables. Identity is the card certificate's issuer and serial number; nothing
+is keyed by, or holds, a My Number, a PIN, a security code or a full payment-service ID.
+
+Made to carry part 2 (My Page, cancellation, points, suspension, re-issued cards): a
+MyKey ID owns any number of card certificates (a re-issued card links a new one),
+applications carry a status so a cancelled one frees the person and the account, and
+every submission keeps its card and outcome for My Page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from grant_service.database import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# --- devices --------------------------------------------------------------------------
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))  # convenience_store | city_hall
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active | revoked
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    public_key_der: Mapped[bytes] = mapped_column(LargeBinary)
+    certificate_serial: Mapped[str] = mapped_column(String(64))
+    enrolled_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    renewed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class EnrollmentToken(Base):
+    __tablename__ = "enrollment_tokens"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class RequestNonce(Base):
+    """Nonces of device-signed requests inside the clock-skew window: no replay."""
+
+    __tablename__ = "request_nonces"
+    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+
+
+# --- people (by card), reservations, applications ------------------------------------
+
+
+class MyKey(Base):
+    __tablename__ = "mykeys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mykey_id: Mapped[str] = mapped_column(String(8), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active | suspended
+    reserved_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # the envelope's time
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    receipt_number: Mapped[str] = mapped_column(String(14))
+
+
+class CardCertificate(Base):
+    """A user-authentication certificate and the MyKey ID it belongs to."""
+
+    __tablename__ = "card_certificates"
+    __table_args__ = (UniqueConstraint("issuer", "serial_hex"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(512))
+    serial_hex: Mapped[str] = mapped_column(String(64))
+    mykey_pk: Mapped[int] = mapped_column(ForeignKey("mykeys.id"), index=True)
+    not_before: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    not_after: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ReservationBudget(Base):
+    """One row: MyKey IDs issued so far. Taken with an atomic conditional UPDATE."""
+
+    __tablename__ = "reservation_budget"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Application(Base):
+    __tablename__ = "applications"
+    __table_args__ = (
+        # Exactly one active application per person...
+        Index(
+            "uq_applications_one_per_person",
+            "mykey_pk",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        # ...and one payment account receives one person's points.
+        Index(
+            "uq_applications_one_person_per_account",
+            "service_code",
+            "account_hmac",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mykey_pk: Mapped[int] = mapped_column(ForeignKey("mykeys.id"))
+    service_code: Mapped[str] = mapped_column(String(32))
+    account_hmac: Mapped[str] = mapped_column(String(64))  # HMAC of service + normalised ID
+    account_last4: Mapped[str] = mapped_column(String(4))  # for display only
+    phone_last4: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active | cancelled
+    applied_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # the envelope's time
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    operator_verified_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    for_whom: Mapped[str] = mapped_column(String(10))
+    receipt_number: Mapped[str] = mapped_column(String(14), index=True)
+    submission_uuid: Mapped[str] = mapped_column(String(36))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+# --- submissions (idempotency, and My Page's list) ----------------------------------------
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_card", "card_issuer", "card_serial_hex"),)
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # keyed hash of the signed envelope
+    kind: Mapped[str] = mapped_column(String(20))
+    kiosk_id: Mapped[str] = mapped_column(String(64))
+    receipt_number: Mapped[str] = mapped_column(String(14), index=True)
+    card_issuer: Mapped[str] = mapped_column(String(512))
+    card_serial_hex: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10))  # in_flight | done
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)  # accepted | rejected
+    reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    result_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+# --- certificate revocation ---------------------------------------------------------------
+
+
+class CrlState(Base):
+    __tablename__ = "crls"
+    issuer: Mapped[str] = mapped_column(String(512), primary_key=True)
+    this_update: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    next_update: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class RevokedCertificate(Base):
+    __tablename__ = "revoked_certificates"
+    issuer: Mapped[str] = mapped_column(String(512), primary_key=True)
+    serial_hex: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revoked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+# --- the payment-service catalog -------------------------------------------------------
+
+
+class PaymentService(Base):
+    __tablename__ = "payment_services"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_ja: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    grant_on: Mapped[str] = mapped_column(String(16))
+    app_only: Mapped[bool] = mapped_column(Boolean)
+    not_at_convenience_store: Mapped[bool] = mapped_column(Boolean)
+    pre_registration: Mapped[bool] = mapped_column(Boolean)
+    selectable_from: Mapped[dt.date] = mapped_column(Date)
+    fictional: Mapped[bool] = mapped_column(Boolean)
+    sources_json: Mapped[str] = mapped_column(Text)
+
+
+class CatalogMeta(Base):
+    __tablename__ = "catalog_meta"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    etag: Mapped[str] = mapped_column(String(64))
+    programme_json: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+# --- the audit trail ---------------------------------------------------------------------
+
+
+class AuditEntry(Base):
+    """Append-only (triggers refuse UPDATE and DELETE) and hash-chained."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    kiosk_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    actor: Mapped[str] = mapped_column(String(20))  # citizen | guardian | technician | operator
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """One row: the last entry's number and hash; locked to append, so the chain is a line."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

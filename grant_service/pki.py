@@ -1,0 +1,206 @@
+"""The checks every envelope passes before a rule looks at it, each with its own reason.
+
+Two groups, because they end differently:
+
+- ``authenticate``: is this an envelope a JPKI card really signed? A parsed certificate
+  from a trusted user-authentication CA, the signature matching, a time not in the
+  future. Failing these is an *error*: nothing is kept under the envelope's UUID.
+- ``check_validity``: may this card do a procedure at the envelope's time? Not queued too
+  long, the certificate valid then, at least 24 hours after its notBefore (renewal), and
+  not revoked by then per an imported CRL that is fresh enough. Failing is a *final*
+  rejection, except a CRL too old to judge by: then the item stays *pending*.
+
+Certificate validity, the 24-hour rule and revocation are all judged at the envelope's
+time (the kiosk's clock, which the device-signed request vouches for), because an
+envelope may arrive days late after an outage. Clock skew is checked on the request,
+not here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from grant_service.models import CrlState, RevokedCertificate
+from grant_service.refusals import Refused
+from mynapoint.envelope import Envelope
+from mynapoint.reasons import R
+
+RENEWAL_WAIT = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class CardIdentity:
+    """Who the envelope is from: the certificate's issuer and serial number."""
+
+    issuer: str
+    serial_hex: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+
+def issuer_key(name: x509.Name) -> str:
+    return name.rfc4514_string()
+
+
+class CardTrust:
+    """The JPKI user-authentication CAs that card certificates must chain to."""
+
+    def __init__(self, ca_certificates: list[x509.Certificate]) -> None:
+        self._by_subject = {issuer_key(c.subject): c for c in ca_certificates}
+
+    @classmethod
+    def from_files(cls, paths: list[Path]) -> CardTrust:
+        certificates = []
+        for path in paths:
+            if path.exists():
+                data = path.read_bytes()
+                load = (
+                    x509.load_pem_x509_certificates
+                    if b"-----BEGIN" in data
+                    else lambda d: [x509.load_der_x509_certificate(d)]
+                )
+                certificates.extend(load(data))
+        return cls(certificates)
+
+    @property
+    def issuers(self) -> list[str]:
+        return sorted(self._by_subject)
+
+    def ca_for(self, issuer: str) -> x509.Certificate | None:
+        return self._by_subject.get(issuer)
+
+    def authenticate(
+        self, envelope: Envelope, now: dt.datetime, skew: dt.timedelta
+    ) -> CardIdentity:
+        try:
+            certificate = x509.load_der_x509_certificate(envelope.certificate_der)
+        except ValueError as exc:
+            raise Refused(R.CERT_MALFORMED) from exc
+        ca = self._by_subject.get(issuer_key(certificate.issuer))
+        if ca is None:
+            raise Refused(R.CERT_UNTRUSTED, f"unknown issuer {issuer_key(certificate.issuer)}")
+        try:
+            certificate.verify_directly_issued_by(ca)
+        except (ValueError, TypeError, InvalidSignature) as exc:
+            raise Refused(R.CERT_UNTRUSTED, "not signed by the trusted CA of that name") from exc
+        if not _for_digital_signature(certificate):
+            raise Refused(R.CERT_UNTRUSTED, "the certificate is not for digital signatures")
+        public_key = certificate.public_key()
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise Refused(R.CERT_UNTRUSTED, "JPKI card keys are RSA")
+        try:
+            public_key.verify(
+                envelope.signature_bytes,
+                envelope.signed_bytes(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except InvalidSignature as exc:
+            raise Refused(R.SIGNATURE_INVALID) from exc
+        if envelope.time > now + skew:
+            raise Refused(R.ENVELOPE_IN_FUTURE, f"envelope time {envelope.kiosk_time}")
+        return CardIdentity(
+            issuer=issuer_key(certificate.issuer),
+            serial_hex=f"{certificate.serial_number:X}",
+            not_before=certificate.not_valid_before_utc,
+            not_after=certificate.not_valid_after_utc,
+        )
+
+
+def _for_digital_signature(certificate: x509.Certificate) -> bool:
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return usage.digital_signature
+
+
+def check_validity(
+    session: Session,
+    identity: CardIdentity,
+    at: dt.datetime,
+    now: dt.datetime,
+    *,
+    max_queue_age: dt.timedelta,
+    crl_max_age: dt.timedelta,
+) -> None:
+    """May this card do a procedure at ``at`` (the envelope's time)? Raises ``Refused``."""
+    if now - at > max_queue_age:
+        raise Refused(R.ENVELOPE_TOO_OLD, f"made {now - at} ago, longer than {max_queue_age}")
+    if at > identity.not_after:
+        raise Refused(R.CERT_EXPIRED, f"expired {identity.not_after:%Y-%m-%d}")
+    if at < identity.not_before:
+        raise Refused(R.CERT_NOT_YET_VALID)
+    if at < identity.not_before + RENEWAL_WAIT:
+        raise Refused(R.CERT_TOO_RECENT, f"issued {identity.not_before:%Y-%m-%d %H:%M} UTC")
+    crl = session.get(CrlState, identity.issuer)
+    if crl is None:
+        raise Refused(R.CRL_STALE, "no CRL imported for this CA")
+    if now - crl.this_update > crl_max_age:
+        raise Refused(R.CRL_STALE, f"the CRL dates from {crl.this_update:%Y-%m-%d %H:%M} UTC")
+    revoked_at = session.scalar(
+        select(RevokedCertificate.revoked_at).where(
+            RevokedCertificate.issuer == identity.issuer,
+            RevokedCertificate.serial_hex == identity.serial_hex,
+        )
+    )
+    if revoked_at is not None and revoked_at <= at:
+        raise Refused(R.CERT_REVOKED, f"revoked {revoked_at:%Y-%m-%d %H:%M} UTC")
+
+
+def import_crl(
+    session: Session, trust: CardTrust, crl_bytes: bytes, now: dt.datetime
+) -> tuple[str, int]:
+    """Verify a CRL against its trusted CA and make it the current one for that CA.
+
+    Returns the issuer and the number of revoked serials. An older CRL than the one
+    already imported is refused (a replayed CRL could hide a revocation)."""
+    try:
+        crl = (
+            x509.load_pem_x509_crl(crl_bytes)
+            if b"-----BEGIN" in crl_bytes
+            else x509.load_der_x509_crl(crl_bytes)
+        )
+    except ValueError as exc:
+        raise ValueError("not a CRL (PEM or DER)") from exc
+    issuer = issuer_key(crl.issuer)
+    ca = trust.ca_for(issuer)
+    if ca is None:
+        raise ValueError(f"the CRL's issuer is not a trusted CA: {issuer}")
+    public_key = ca.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey) or not crl.is_signature_valid(public_key):
+        raise ValueError("the CRL's signature does not verify with its CA")
+    this_update = crl.last_update_utc
+    current = session.get(CrlState, issuer)
+    if current is not None and this_update < current.this_update:
+        raise ValueError(
+            f"this CRL ({this_update:%Y-%m-%d %H:%M}) is older than the imported one "
+            f"({current.this_update:%Y-%m-%d %H:%M})"
+        )
+    session.execute(delete(RevokedCertificate).where(RevokedCertificate.issuer == issuer))
+    count = 0
+    for entry in crl:
+        session.add(
+            RevokedCertificate(
+                issuer=issuer,
+                serial_hex=f"{entry.serial_number:X}",
+                revoked_at=entry.revocation_date_utc,
+            )
+        )
+        count += 1
+    if current is None:
+        current = CrlState(issuer=issuer)
+        session.add(current)
+    current.this_update = this_update
+    current.next_update = crl.next_update_utc
+    current.imported_at = now
+    return issuer, count

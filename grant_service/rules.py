@@ -1,0 +1,255 @@
+"""The programme's rules, each in one function, each raising ``Refused`` with its reason.
+
+Routes and the submission processor call ``reserve`` and ``apply``; those call the rule
+functions below in the order the checks must happen. Dates are calendar days in Japan
+(JST): "selectable from", "deadline" and (part 2) "same day" are judged on the day the
+envelope was made at the kiosk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from grant_service.catalog import Catalog
+from grant_service.models import (
+    Application,
+    CardCertificate,
+    MyKey,
+    PaymentService,
+    ReservationBudget,
+)
+from grant_service.operators import OperatorRegistry, OperatorUnavailable, normalise_payment_id
+from grant_service.pki import CardIdentity
+from grant_service.refusals import Refused
+from mynapoint.envelope import ApplicationPayload
+from mynapoint.reasons import R
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+# MyKey IDs: 8 characters, no look-alikes (0/O, 1/I/L), so they can be read out and typed.
+MYKEY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+MYKEY_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Device:
+    """The kiosk that sent the envelope, as enrolled (the channel is never the kiosk's say)."""
+
+    id: int
+    kiosk_id: str
+    channel: str  # convenience_store | city_hall
+
+
+def japan_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(JST).date()
+
+
+# --- Reservation ----------------------------------------------------------------------
+
+
+def new_mykey_id() -> str:
+    return "".join(secrets.choice(MYKEY_ALPHABET) for _ in range(MYKEY_LENGTH))
+
+
+def mykey_of_card(session: Session, identity: CardIdentity) -> MyKey | None:
+    """The MyKey ID bound to this certificate (issuer + serial), if any."""
+    return session.scalar(
+        select(MyKey)
+        .join(CardCertificate, CardCertificate.mykey_pk == MyKey.id)
+        .where(
+            CardCertificate.issuer == identity.issuer,
+            CardCertificate.serial_hex == identity.serial_hex,
+        )
+    )
+
+
+def take_reservation_budget(session: Session, cap: int) -> None:
+    """First come, first served under the national budget: one atomic conditional
+    increment, exact under any concurrency (the row lock orders the takers)."""
+    taken = session.execute(
+        update(ReservationBudget)
+        .where(ReservationBudget.id == 1, ReservationBudget.issued < cap)
+        .values(issued=ReservationBudget.issued + 1)
+    ).rowcount
+    if taken != 1:
+        raise Refused(R.RESERVATIONS_CLOSED, f"the cap of {cap} MyKey IDs is reached")
+
+
+def reservations_open(session: Session, cap: int) -> bool:
+    issued = session.scalar(select(ReservationBudget.issued).where(ReservationBudget.id == 1))
+    return (issued or 0) < cap
+
+
+def reserve(
+    session: Session,
+    identity: CardIdentity,
+    *,
+    device: Device,
+    at: dt.datetime,
+    now: dt.datetime,
+    receipt_number: str,
+    cap: int,
+) -> dict[str, object]:
+    """Set a MyKey ID for the card, or return the one it already has."""
+    existing = mykey_of_card(session, identity)
+    if existing is not None:
+        return {"mykey_id": existing.mykey_id, "already_reserved": True}
+    take_reservation_budget(session, cap)
+    mykey_id = new_mykey_id()
+    while session.scalar(select(MyKey.id).where(MyKey.mykey_id == mykey_id)) is not None:
+        mykey_id = new_mykey_id()
+    mykey = MyKey(
+        mykey_id=mykey_id,
+        status="active",
+        reserved_at=at,
+        received_at=now,
+        device_id=device.id,
+        receipt_number=receipt_number,
+    )
+    session.add(mykey)
+    session.flush()
+    session.add(
+        CardCertificate(
+            issuer=identity.issuer,
+            serial_hex=identity.serial_hex,
+            mykey_pk=mykey.id,
+            not_before=identity.not_before,
+            not_after=identity.not_after,
+            linked_at=now,
+        )
+    )
+    session.flush()  # a concurrent reservation of the same card fails here, and is retried
+    return {"mykey_id": mykey_id, "already_reserved": False}
+
+
+# --- Application ----------------------------------------------------------------------
+
+
+def check_application_window(catalog: Catalog, day: dt.date) -> None:
+    if day < catalog.programme.application_start:
+        raise Refused(
+            R.APPLICATIONS_NOT_OPEN, f"applications open {catalog.programme.application_start}"
+        )
+    if day > catalog.application_deadline:
+        raise Refused(R.APPLICATIONS_CLOSED, f"the deadline was {catalog.application_deadline}")
+
+
+def check_selectable(service: PaymentService, day: dt.date) -> None:
+    if day < service.selectable_from:
+        raise Refused(
+            R.SERVICE_NOT_YET_SELECTABLE, f"{service.code} from {service.selectable_from}"
+        )
+
+
+def check_channel(service: PaymentService, channel: str) -> None:
+    """App-only services cannot be chosen at any kiosk; some not at convenience stores."""
+    if service.app_only:
+        raise Refused(R.SERVICE_APP_ONLY, service.code)
+    if channel == "convenience_store" and service.not_at_convenience_store:
+        raise Refused(R.SERVICE_NOT_AT_CONVENIENCE_STORE, service.code)
+
+
+def account_fingerprint(key: bytes, service_code: str, normalised_id: str) -> str:
+    """A keyed hash of the account: equal accounts match, the ID itself is not kept."""
+    message = f"{service_code}\x1f{normalised_id}".encode()
+    return hmac.new(key, message, "sha256").hexdigest()
+
+
+def check_one_person_per_account(session: Session, service_code: str, fingerprint: str) -> None:
+    """One payment account receives one person's points (each child needs its own)."""
+    taken = session.scalar(
+        select(Application.id).where(
+            Application.service_code == service_code,
+            Application.account_hmac == fingerprint,
+            Application.status == "active",
+        )
+    )
+    if taken is not None:
+        raise Refused(R.ACCOUNT_ALREADY_USED, service_code)
+
+
+def check_with_operator(
+    registry: OperatorRegistry, service: PaymentService, payload: ApplicationPayload
+) -> None:
+    try:
+        verification = registry.verify(service.code, payload.payment_id, payload.security_code)
+    except OperatorUnavailable as exc:
+        raise Refused(
+            R.OPERATOR_UNAVAILABLE, f"operator of {service.code} does not answer"
+        ) from exc
+    if not verification.valid:
+        raise Refused(R.PAYMENT_ID_REJECTED, f"{service.code}: unknown ID or wrong security code")
+    if service.pre_registration and not verification.pre_registered:
+        raise Refused(R.PRE_REGISTRATION_REQUIRED, service.code)
+
+
+def apply(
+    session: Session,
+    identity: CardIdentity,
+    payload: ApplicationPayload,
+    *,
+    device: Device,
+    at: dt.datetime,
+    now: dt.datetime,
+    receipt_number: str,
+    submission_uuid: str,
+    for_whom: str,
+    catalog: Catalog,
+    registry: OperatorRegistry,
+    account_key: bytes,
+) -> dict[str, object]:
+    """Choose one payment service, once, for good."""
+    mykey = mykey_of_card(session, identity)
+    if mykey is None:
+        raise Refused(R.NO_RESERVATION)
+    if mykey.status != "active":
+        raise Refused(R.MYKEY_SUSPENDED, mykey.mykey_id)
+    if session.scalar(
+        select(Application.id).where(
+            Application.mykey_pk == mykey.id, Application.status == "active"
+        )
+    ):
+        raise Refused(R.ALREADY_APPLIED, mykey.mykey_id)
+    service = catalog.services.get(payload.service_code)
+    if service is None:
+        raise Refused(R.SERVICE_UNKNOWN, payload.service_code)
+    day = japan_day(at)
+    check_application_window(catalog, day)
+    check_selectable(service, day)
+    check_channel(service, device.channel)
+    check_with_operator(registry, service, payload)
+    normalised = normalise_payment_id(payload.payment_id)
+    fingerprint = account_fingerprint(account_key, service.code, normalised)
+    check_one_person_per_account(session, service.code, fingerprint)
+    session.add(
+        Application(
+            mykey_pk=mykey.id,
+            service_code=service.code,
+            account_hmac=fingerprint,
+            account_last4=normalised[-4:],
+            phone_last4=payload.phone_last4,
+            status="active",
+            applied_at=at,
+            received_at=now,
+            operator_verified_at=now,
+            device_id=device.id,
+            channel=device.channel,
+            for_whom=for_whom,
+            receipt_number=receipt_number,
+            submission_uuid=submission_uuid,
+        )
+    )
+    session.flush()  # the unique indexes back the two checks above under concurrency
+    return {
+        "mykey_id": mykey.mykey_id,
+        "service_code": service.code,
+        "service_name_ja": service.name_ja,
+        "service_name_en": service.name_en,
+        "account_last4": normalised[-4:],
+    }

@@ -1,0 +1,97 @@
+"""The grant service's one settings object: defaults, then a TOML file, then the environment.
+
+Every setting can be given as ``GRANT_SERVICE_<NAME>`` in the environment or as
+``<name> = ...`` in the TOML file named by ``GRANT_SERVICE_CONFIG`` (or ``--config``).
+The defaults run on one machine with no set-up: SQLite in the data directory, trusting
+the test CA that ``kiosk-card-sim`` makes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from mynapoint import devpaths
+
+PACKAGE_DATA = Path(__file__).parent / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRANT_SERVICE_", extra="forbid")
+
+    data_dir: Path = Field(default_factory=devpaths.grant_service_dir)
+    # SQLite file in data_dir by default; postgresql+psycopg://... at scale.
+    database_url: str = ""
+
+    # --- trust in cards ---------------------------------------------------------------
+    trusted_ca_files: list[Path] = Field(
+        default_factory=lambda: [devpaths.test_ca_dir() / "ca-cert.pem"]
+    )
+    crl_max_age_hours: float = 48.0  # older than this: "cannot verify now", items stay pending
+    max_queue_age_days: float = 30.0  # an envelope older than this is refused
+    clock_skew_seconds: int = 300  # allowed difference for device-signed request times
+
+    # --- the programme ----------------------------------------------------------------
+    reservation_cap: int = Field(default=40_000_000, ge=0)  # budgeted for 40 million people
+    catalog_file: Path = PACKAGE_DATA / "catalog.json"
+    operator_registry_file: Path = PACKAGE_DATA / "operators.json"
+    # Overrides the catalog's dates (a new edition of the programme, or a test).
+    application_deadline: dt.date | None = None
+    operators_unavailable: list[str] = Field(default_factory=list)
+
+    # --- devices and secrets -------------------------------------------------------------
+    admin_token_sha256: str = ""  # hex SHA-256 of the technicians' bearer token
+    device_certificate_days: int = 365
+    enrollment_token_hours: float = 72.0
+
+    # --- HTTP -----------------------------------------------------------------------------
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    max_body_bytes: int = 1_048_576
+    max_batch_items: int = 500
+    in_flight_lease_seconds: int = 60
+
+    @model_validator(mode="after")
+    def _defaults_from_data_dir(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'grant-service.sqlite3'}"
+        return self
+
+    @property
+    def device_ca_dir(self) -> Path:
+        return self.data_dir / "device-ca"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config := os.environ.get("GRANT_SERVICE_CONFIG"):
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment and ``config_file`` (or ``GRANT_SERVICE_CONFIG``)."""
+    if config_file is not None:
+        os.environ["GRANT_SERVICE_CONFIG"] = str(config_file)
+    return Settings(**overrides)

@@ -1,0 +1,71 @@
+"""The kiosk's device identity: its ECDSA P-256 key and the certificate the grant service
+gave it at enrollment. The key never leaves the kiosk; it signs every request."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+KEY_FILE = "device-key.pem"
+CERT_FILE = "device-cert.pem"
+CA_FILE = "device-ca-cert.pem"
+ID_FILE = "kiosk-id"
+
+
+@dataclass
+class DeviceIdentity:
+    kiosk_id: str
+    key: ec.EllipticCurvePrivateKey
+    certificate_pem: str = ""
+    ca_certificate_pem: str = ""
+
+    @classmethod
+    def generate(cls, kiosk_id: str) -> DeviceIdentity:
+        return cls(kiosk_id, ec.generate_private_key(ec.SECP256R1()))
+
+    @property
+    def enrolled(self) -> bool:
+        return bool(self.certificate_pem)
+
+    def csr_pem(self) -> str:
+        """A CSR for this key (the service names the certificate, not the CSR)."""
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.kiosk_id)]))
+            .sign(self.key, hashes.SHA256())
+        )
+        return csr.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        key_path = directory / KEY_FILE
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(
+                self.key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+        (directory / ID_FILE).write_text(self.kiosk_id + "\n")
+        (directory / CERT_FILE).write_text(self.certificate_pem)
+        (directory / CA_FILE).write_text(self.ca_certificate_pem)
+
+    @classmethod
+    def load(cls, directory: Path) -> DeviceIdentity:
+        key = serialization.load_pem_private_key((directory / KEY_FILE).read_bytes(), None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{directory / KEY_FILE} is not an EC key")
+
+        def text(name: str) -> str:
+            path = directory / name
+            return path.read_text() if path.exists() else ""
+
+        return cls(text(ID_FILE).strip(), key, text(CERT_FILE), text(CA_FILE))

@@ -1,0 +1,130 @@
+"""The kiosk's client of the grant service: enrollment, signed requests, submissions, catalog.
+
+It refuses plain HTTP except to loopback: citizens' applications travel over TLS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from kiosk.device_identity import DeviceIdentity
+from mynapoint.envelope import Envelope
+from mynapoint.request_signing import sign_request
+
+
+class InsecureServiceUrl(ValueError):
+    pass
+
+
+def check_service_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme != "http":
+        raise InsecureServiceUrl(f"unsupported URL scheme in {url!r}")
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise InsecureServiceUrl(
+            f"plain HTTP is allowed only to loopback, not to {host!r}: use https"
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    status_code: int
+    body: Any
+    headers: httpx.Headers
+
+
+class ServiceClient:
+    def __init__(
+        self,
+        base_url: str,
+        identity: DeviceIdentity,
+        *,
+        http: httpx.Client | None = None,
+        timeout: float = 15.0,
+        verify: bool | str = True,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        check_service_url(base_url)
+        self.identity = identity
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.http = http or httpx.Client(base_url=base_url, timeout=timeout, verify=verify)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- requests ---------------------------------------------------------------------
+
+    def _signed(self, method: str, path: str, payload: Any | None = None) -> Reply:
+        body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        headers = sign_request(
+            self.identity.key, self.identity.kiosk_id, method, path, body, self.clock()
+        )
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        response = self.http.request(method, path, content=body, headers=headers)
+        return Reply(response.status_code, _json(response), response.headers)
+
+    def enroll(self, token: str) -> Reply:
+        """Enroll with a technician's one-time token; on success the identity is certified."""
+        response = self.http.post(
+            "/v1/devices/enroll", json={"token": token, "csr_pem": self.identity.csr_pem()}
+        )
+        reply = Reply(response.status_code, _json(response), response.headers)
+        if response.status_code == 200:
+            self._take_certificate(reply.body)
+        return reply
+
+    def renew(self) -> Reply:
+        """A new key, certified by a request signed with the current one."""
+        fresh = DeviceIdentity.generate(self.identity.kiosk_id)
+        reply = self._signed("POST", "/v1/devices/renew", {"csr_pem": fresh.csr_pem()})
+        if reply.status_code == 200:
+            self.identity.key = fresh.key
+            self._take_certificate(reply.body)
+        return reply
+
+    def _take_certificate(self, body: dict[str, Any]) -> None:
+        self.identity.kiosk_id = body["kiosk_id"]
+        self.identity.certificate_pem = body["certificate_pem"]
+        self.identity.ca_certificate_pem = body["ca_certificate_pem"]
+
+    def submit(self, envelope: Envelope) -> Reply:
+        return self._signed("POST", "/v1/submissions", envelope.to_json())
+
+    def submit_batch(self, envelopes: list[Envelope]) -> Reply:
+        return self._signed(
+            "POST", "/v1/submissions/batch", {"items": [e.to_json() for e in envelopes]}
+        )
+
+    def payment_services(self, etag: str | None = None) -> Reply:
+        headers = {"If-None-Match": etag} if etag else {}
+        response = self.http.get("/v1/payment-services", headers=headers)
+        return Reply(response.status_code, _json(response), response.headers)
+
+    def status(self) -> Reply:
+        response = self.http.get("/v1/status")
+        return Reply(response.status_code, _json(response), response.headers)
+
+
+def _json(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return {"raw": response.text[:200]}

@@ -1,0 +1,193 @@
+"""The submission envelope: one citizen's reservation, application or cancellation.
+
+The kiosk builds it, the card signs it, the grant service checks it. The same envelope
+is sent online and after an outage: offline is just "later". Its ``uuid`` is the
+idempotency key; its signature is the card's RSA PKCS#1 v1.5 SHA-256 signature over
+``signed_bytes``: the RFC 8785 canonical JSON of every field but the signature. The card
+signing it (PIN-protected key) is the holder's consent; the card read is always the
+beneficiary's card, also when a guardian acts for a minor (``for_whom = "minor"``).
+
+Every field keeps its JSON form when parsed (times and binary values are strings), so
+the canonical bytes the service computes are the ones the kiosk signed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+import rfc8785
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+ENVELOPE_VERSION = 1
+MAX_CERTIFICATE_BYTES = 4096
+MAX_SIGNATURE_BYTES = 512
+
+# Receipt numbers are read aloud and typed by citizens: no 0/O, 1/I/L look-alikes.
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+RECEIPT_PATTERN = r"^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$"
+KIOSK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+BASE64_PATTERN = r"^[A-Za-z0-9+/]+={0,2}$"
+
+
+def new_receipt_number() -> str:
+    """A receipt number for the slip, e.g. ``K7QM-3XPA-9TRD`` (59 bits of randomness)."""
+    chars = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
+    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+
+
+def format_time(moment: dt.datetime) -> str:
+    """The envelope's time format: UTC, whole seconds, ``Z``."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ReservationPayload(_Strict):
+    """Setting a MyKey ID. The card's certificate says who; nothing else is needed."""
+
+    terms_version: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class ApplicationPayload(_Strict):
+    """Choosing one cashless payment service."""
+
+    service_code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+    payment_id: Annotated[str, Field(min_length=1, max_length=64)]
+    # Checked with the operator, then dropped: never stored, never logged.
+    security_code: Annotated[str, Field(min_length=1, max_length=16, repr=False)]
+    phone_last4: Annotated[str | None, Field(pattern=r"^\d{4}$")] = None
+
+
+class CancellationPayload(_Strict):
+    """Cancelling an application made today (city-hall terminals only)."""
+
+    application_receipt_number: Annotated[str, Field(pattern=RECEIPT_PATTERN)]
+    reason: Literal["wrong_entry", "not_made_by_me"]
+
+
+class _EnvelopeBase(_Strict):
+    version: Literal[1] = ENVELOPE_VERSION
+    uuid: Annotated[str, Field(pattern=UUID_PATTERN)]
+    receipt_number: Annotated[str, Field(pattern=RECEIPT_PATTERN)]
+    kiosk_id: Annotated[str, Field(pattern=KIOSK_ID_PATTERN)]
+    kiosk_time: Annotated[str, Field(pattern=TIME_PATTERN)]
+    sequence: Annotated[int, Field(ge=0, le=2**53)]  # per kiosk, increasing: kiosk order
+    for_whom: Literal["self", "minor"]
+    certificate: Annotated[str, Field(pattern=BASE64_PATTERN, max_length=6000)]
+    signature: Annotated[str, Field(pattern=BASE64_PATTERN, max_length=700)] = ""
+
+    @field_validator("kiosk_time")
+    @classmethod
+    def _real_time(cls, value: str) -> str:
+        parse_time(value)  # 2026-02-30T... matches the pattern but is no date
+        return value
+
+    @field_validator("certificate", "signature")
+    @classmethod
+    def _real_base64(cls, value: str) -> str:
+        if value:
+            try:
+                base64.b64decode(value, validate=True)
+            except binascii.Error as exc:
+                raise ValueError("not valid base64") from exc
+        return value
+
+    @property
+    def time(self) -> dt.datetime:
+        return parse_time(self.kiosk_time)
+
+    @property
+    def certificate_der(self) -> bytes:
+        return base64.b64decode(self.certificate)
+
+    @property
+    def signature_bytes(self) -> bytes:
+        return base64.b64decode(self.signature)
+
+    def to_json(self) -> dict[str, object]:
+        """The envelope as sent, and as received: exactly the fields that were given, so that
+        an optional field left out is also left out of the signed bytes."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+    def signed_bytes(self) -> bytes:
+        """RFC 8785 canonical JSON of everything but the signature: what the card signs."""
+        body = self.to_json()
+        body.pop("signature", None)
+        return rfc8785.dumps(body)
+
+
+class ReservationEnvelope(_EnvelopeBase):
+    kind: Literal["reservation"]
+    payload: ReservationPayload
+
+
+class ApplicationEnvelope(_EnvelopeBase):
+    kind: Literal["application"]
+    payload: ApplicationPayload
+
+
+class CancellationEnvelope(_EnvelopeBase):
+    kind: Literal["cancellation"]
+    payload: CancellationPayload
+
+
+Envelope = Annotated[
+    ReservationEnvelope | ApplicationEnvelope | CancellationEnvelope,
+    Field(discriminator="kind"),
+]
+ENVELOPE_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(Envelope)
+
+Payload = ReservationPayload | ApplicationPayload | CancellationPayload
+_KIND_OF = {
+    ReservationPayload: (ReservationEnvelope, "reservation"),
+    ApplicationPayload: (ApplicationEnvelope, "application"),
+    CancellationPayload: (CancellationEnvelope, "cancellation"),
+}
+
+
+def parse_envelope(data: object) -> Envelope:
+    """Validate a JSON object (already decoded) as an envelope; raises ``ValidationError``."""
+    return ENVELOPE_ADAPTER.validate_python(data)
+
+
+def build_envelope(
+    payload: Payload,
+    *,
+    kiosk_id: str,
+    sequence: int,
+    certificate_der: bytes,
+    sign: Callable[[bytes], bytes],
+    for_whom: Literal["self", "minor"] = "self",
+    now: dt.datetime | None = None,
+    receipt_number: str | None = None,
+) -> Envelope:
+    """Build an envelope and have the card sign it (``sign`` is ``JpkiCard.sign``)."""
+    envelope_type, kind = _KIND_OF[type(payload)]
+    unsigned = envelope_type(
+        version=ENVELOPE_VERSION,
+        kind=kind,
+        uuid=str(uuid.uuid4()),
+        receipt_number=receipt_number or new_receipt_number(),
+        kiosk_id=kiosk_id,
+        kiosk_time=format_time(now or dt.datetime.now(dt.UTC)),
+        sequence=sequence,
+        for_whom=for_whom,
+        certificate=base64.b64encode(certificate_der).decode("ascii"),
+        payload=payload,
+    )
+    signature = sign(unsigned.signed_bytes())
+    return unsigned.model_copy(update={"signature": base64.b64encode(signature).decode("ascii")})

@@ -1,0 +1,231 @@
+"""Every reason the grant service can give for not accepting something, in one table.
+
+A reason is either *final* (``rejected``: the citizen must be told; the result is kept
+under the envelope's UUID and a replay gets it again), *pending* (``pending``: nobody's
+fault, the kiosk keeps the item and retries), or an *error* of the request itself (the
+envelope or the device is not what it claims; nothing is kept). The kiosk shows
+``message_ja`` / ``message_en``; technicians read the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+Outcome = Literal["rejected", "pending", "error"]
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    outcome: Outcome
+    http_status: int
+    message_ja: str
+    message_en: str
+
+
+_CONTACT_JA = "マイナンバー総合フリーダイヤル（0120-95-0178）にお問い合わせください。"
+_CONTACT_EN = "Please call the My Number toll-free line (0120-95-0178)."
+
+
+class R(Enum):
+    # --- the request or the device (nothing is kept) ---------------------------------
+    MALFORMED = Reason(
+        "MALFORMED", "error", 400,
+        "送信内容に誤りがあります。", "The request is malformed.",
+    )  # fmt: skip
+    BODY_TOO_LARGE = Reason(
+        "BODY_TOO_LARGE", "error", 413,
+        "送信内容が大きすぎます。", "The request body is too large.",
+    )  # fmt: skip
+    BATCH_TOO_LARGE = Reason(
+        "BATCH_TOO_LARGE", "error", 413,
+        "一度に送信できる件数を超えています。", "Too many items in one batch.",
+    )  # fmt: skip
+    DEVICE_UNKNOWN = Reason(
+        "DEVICE_UNKNOWN", "error", 401,
+        "この端末は登録されていません。", "This kiosk is not enrolled.",
+    )  # fmt: skip
+    DEVICE_REVOKED = Reason(
+        "DEVICE_REVOKED", "error", 401,
+        "この端末は利用停止されています。", "This kiosk's enrollment was revoked.",
+    )  # fmt: skip
+    REQUEST_SIGNATURE_INVALID = Reason(
+        "REQUEST_SIGNATURE_INVALID", "error", 401,
+        "端末の認証に失敗しました。", "The kiosk's request signature is invalid.",
+    )  # fmt: skip
+    REQUEST_REPLAYED = Reason(
+        "REQUEST_REPLAYED", "error", 401,
+        "端末の認証に失敗しました。", "This request was already received (replay).",
+    )  # fmt: skip
+    ENROLLMENT_TOKEN_INVALID = Reason(
+        "ENROLLMENT_TOKEN_INVALID", "error", 401,
+        "登録用トークンが無効です。", "The enrollment token is unknown, used or expired.",
+    )  # fmt: skip
+    CSR_INVALID = Reason(
+        "CSR_INVALID", "error", 400,
+        "証明書署名要求が不正です。", "The certificate signing request is invalid.",
+    )  # fmt: skip
+    ADMIN_TOKEN_INVALID = Reason(
+        "ADMIN_TOKEN_INVALID", "error", 401,
+        "管理者認証に失敗しました。", "The administrator token is invalid.",
+    )  # fmt: skip
+    NOT_FOUND = Reason("NOT_FOUND", "error", 404, "見つかりません。", "Not found.")
+    KIOSK_MISMATCH = Reason(
+        "KIOSK_MISMATCH", "error", 422,
+        "送信内容に誤りがあります。", "The envelope names another kiosk than the one sending it.",
+    )  # fmt: skip
+    CERT_MALFORMED = Reason(
+        "CERT_MALFORMED", "error", 422,
+        "カードの電子証明書を読み取れませんでした。", "The card certificate cannot be parsed.",
+    )  # fmt: skip
+    CERT_UNTRUSTED = Reason(
+        "CERT_UNTRUSTED", "error", 422,
+        "マイナンバーカードの利用者証明用電子証明書ではありません。",
+        "The certificate is not a JPKI user-authentication certificate.",
+    )  # fmt: skip
+    SIGNATURE_INVALID = Reason(
+        "SIGNATURE_INVALID", "error", 422,
+        "カードの署名を確認できませんでした。", "The card's signature does not match the envelope.",
+    )  # fmt: skip
+    ENVELOPE_IN_FUTURE = Reason(
+        "ENVELOPE_IN_FUTURE", "error", 422,
+        "端末の時計が正しくありません。",
+        "The envelope's time is in the future: check the kiosk clock.",
+    )  # fmt: skip
+    IDEMPOTENCY_KEY_REUSED = Reason(
+        "IDEMPOTENCY_KEY_REUSED", "error", 422,
+        "送信内容に誤りがあります。", "This UUID was already used for a different envelope.",
+    )  # fmt: skip
+    IN_FLIGHT = Reason(
+        "IN_FLIGHT", "error", 409,
+        "処理中です。しばらくしてからご確認ください。",
+        "This envelope is being processed; retry later.",
+    )  # fmt: skip
+
+    # --- final: the citizen is told -------------------------------------------------
+    ENVELOPE_TOO_OLD = Reason(
+        "ENVELOPE_TOO_OLD", "rejected", 422,
+        "受付期限を過ぎたため手続を完了できませんでした。もう一度お手続きください。",
+        "The submission waited too long to reach the service; please do it again.",
+    )  # fmt: skip
+    CERT_EXPIRED = Reason(
+        "CERT_EXPIRED", "rejected", 422,
+        "電子証明書の有効期限が切れています。市区町村の窓口で更新してください。",
+        "The card's certificate has expired; renew it at the municipal office.",
+    )  # fmt: skip
+    CERT_NOT_YET_VALID = Reason(
+        "CERT_NOT_YET_VALID", "rejected", 422,
+        "電子証明書がまだ有効になっていません。", "The card's certificate is not valid yet.",
+    )  # fmt: skip
+    CERT_REVOKED = Reason(
+        "CERT_REVOKED", "rejected", 422,
+        "電子証明書が失効しています。市区町村の窓口にお問い合わせください。",
+        "The card's certificate was revoked; ask the municipal office.",
+    )  # fmt: skip
+    CERT_TOO_RECENT = Reason(
+        "CERT_TOO_RECENT", "rejected", 422,
+        "電子証明書の更新・発行から24時間はお手続きできません。時間をおいてお試しください。",
+        "Procedures are possible only 24 hours after the certificate was renewed or issued.",
+    )  # fmt: skip
+    RESERVATIONS_CLOSED = Reason(
+        "RESERVATIONS_CLOSED", "rejected", 422,
+        "予算上限に達したため、予約（マイキーIDの設定）の受付を終了しました。",
+        "Reservations have closed: the national budget has been reached.",
+    )  # fmt: skip
+    NO_RESERVATION = Reason(
+        "NO_RESERVATION", "rejected", 422,
+        "マイキーIDが設定されていません。先に予約をしてください。",
+        "No MyKey ID is set for this card: reserve first.",
+    )  # fmt: skip
+    MYKEY_SUSPENDED = Reason(
+        "MYKEY_SUSPENDED", "rejected", 422,
+        "マイキーIDが一時停止されています。" + _CONTACT_JA,
+        "This MyKey ID is suspended. " + _CONTACT_EN,
+    )  # fmt: skip
+    ALREADY_APPLIED = Reason(
+        "ALREADY_APPLIED", "rejected", 422,
+        "既に申込済みです。申込後の変更・取消はできません。",
+        "An application was already made; it cannot be changed or cancelled.",
+    )  # fmt: skip
+    SERVICE_UNKNOWN = Reason(
+        "SERVICE_UNKNOWN", "rejected", 422,
+        "選択された決済サービスは対象ではありません。",
+        "This payment service is not in the programme.",
+    )  # fmt: skip
+    APPLICATIONS_NOT_OPEN = Reason(
+        "APPLICATIONS_NOT_OPEN", "rejected", 422,
+        "申込の受付はまだ始まっていません。", "Applications have not opened yet.",
+    )  # fmt: skip
+    APPLICATIONS_CLOSED = Reason(
+        "APPLICATIONS_CLOSED", "rejected", 422,
+        "申込の受付期間は終了しました。", "The application period has ended.",
+    )  # fmt: skip
+    SERVICE_NOT_YET_SELECTABLE = Reason(
+        "SERVICE_NOT_YET_SELECTABLE", "rejected", 422,
+        "この決済サービスはまだ選択できません。", "This payment service cannot be chosen yet.",
+    )  # fmt: skip
+    SERVICE_APP_ONLY = Reason(
+        "SERVICE_APP_ONLY", "rejected", 422,
+        "この決済サービスは、事業者のアプリからのみ申し込めます。",
+        "This payment service can be chosen only in the operator's own app.",
+    )  # fmt: skip
+    SERVICE_NOT_AT_CONVENIENCE_STORE = Reason(
+        "SERVICE_NOT_AT_CONVENIENCE_STORE", "rejected", 422,
+        "この決済サービスはコンビニの端末では申し込めません。市区町村の手続スポットやスマートフォンをご利用ください。",
+        "This payment service cannot be chosen at a convenience-store terminal; use a "
+        "city-hall terminal or your phone.",
+    )  # fmt: skip
+    PAYMENT_ID_REJECTED = Reason(
+        "MKCZ374E", "rejected", 422,
+        "申込が完了できませんでした。決済サービスIDまたはセキュリティコードをご確認ください。",
+        "The application was not completed: check the payment service ID and security code.",
+    )  # fmt: skip
+    PRE_REGISTRATION_REQUIRED = Reason(
+        "PRE_REGISTRATION_REQUIRED", "rejected", 422,
+        "この決済サービスは、事前に事業者での登録が必要です。",
+        "This payment service needs a registration with the operator first.",
+    )  # fmt: skip
+    ACCOUNT_ALREADY_USED = Reason(
+        "ACCOUNT_ALREADY_USED", "rejected", 422,
+        "この決済サービスIDは他の方の申込で使われています。お子様ごとに別の決済サービスが必要です。",
+        "This payment account already receives another person's points; each person "
+        "(each child) needs a different account.",
+    )  # fmt: skip
+    KIND_NOT_SUPPORTED = Reason(
+        "KIND_NOT_SUPPORTED", "rejected", 422,
+        "この手続はこの端末ではできません。", "This procedure is not available at this service.",
+    )  # fmt: skip
+
+    # --- pending: nobody's fault, retried -------------------------------------------
+    CRL_STALE = Reason(
+        "CRL_STALE", "pending", 503,
+        "ただいま確認できません。受付は保留され、後ほど処理されます。",
+        "The certificate cannot be checked right now; the item stays pending.",
+    )  # fmt: skip
+    OPERATOR_UNAVAILABLE = Reason(
+        "OPERATOR_UNAVAILABLE", "pending", 503,
+        "決済事業者に確認できません。受付は保留され、後ほど処理されます。",
+        "The payment operator cannot answer right now; the item stays pending.",
+    )  # fmt: skip
+    SERVICE_BUSY = Reason(
+        "SERVICE_BUSY", "pending", 503,
+        "ただいま混み合っています。受付は保留され、後ほど処理されます。",
+        "The service cannot take this right now; retry later.",
+    )  # fmt: skip
+    BLOCKED_BY_EARLIER_ITEM = Reason(
+        "BLOCKED_BY_EARLIER_ITEM", "pending", 503,
+        "先の手続の処理を待っています。", "An earlier item of the same card is still pending.",
+    )  # fmt: skip
+
+    @property
+    def reason(self) -> Reason:
+        return self.value
+
+    @classmethod
+    def by_code(cls, code: str) -> R:
+        for member in cls:
+            if member.value.code == code:
+                return member
+        raise KeyError(code)
