@@ -69,7 +69,12 @@ def append(
     entry.hash = _seal(key, head.last_hash, entry)
     session.add(entry)
     head.last_seq, head.last_hash = entry.seq, entry.hash
+    head.seal = _seal_head(key, entry.seq, entry.hash)
     return entry
+
+
+def _seal_head(key: bytes, seq: int, last_hash: str) -> str:
+    return hmac.new(key, f"head\x1f{seq}\x1f{last_hash}".encode(), "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -108,4 +113,6 @@ def verify(session: Session, key: bytes, batch: int = 5000) -> VerifyReport:
         return VerifyReport(
             False, count, "the chain's head does not match its last entry (truncated?)"
         )
+    if count and not hmac.compare_digest(head.seal, _seal_head(key, count, prev_hash)):
+        return VerifyReport(False, count, "the chain's head was rewritten (truncated?)")
     return VerifyReport(True, count)

@@ -174,7 +174,7 @@ def migrate_command(settings: Settings) -> None:
 @settings_options
 def load_catalog(settings: Settings, file: Path | None) -> None:
     """Load the payment-service catalog (default: the packaged one)."""
-    migrate.upgrade(settings.database_url)
+    prepare_database(settings)
     path = file or settings.catalog_file
     try:
         data = catalog.CatalogData.from_file(path)
@@ -190,7 +190,7 @@ def load_catalog(settings: Settings, file: Path | None) -> None:
 @settings_options
 def import_crl(settings: Settings, file: Path) -> None:
     """Import a JPKI CRL (DER or PEM), verified against its trusted CA."""
-    migrate.upgrade(settings.database_url)
+    prepare_database(settings)
     trust = pki.CardTrust.from_files(settings.trusted_ca_files)
     try:
         with _sessions(settings) as sessions, sessions.begin() as session:
@@ -209,7 +209,7 @@ def enrollment_token(
     settings: Settings, kiosk_id: str, channel: str, valid_hours: float | None
 ) -> None:
     """Make a one-time enrollment token for a kiosk (printed once, kept only as a hash)."""
-    migrate.upgrade(settings.database_url)
+    prepare_database(settings)
     hours = valid_hours or settings.enrollment_token_hours
     try:
         with _sessions(settings) as sessions, sessions.begin() as session:
@@ -227,6 +227,7 @@ def enrollment_token(
 @settings_options
 def device_revoke(settings: Settings, kiosk_id: str) -> None:
     """Revoke a kiosk's enrollment: its requests get 401 from now on."""
+    prepare_database(settings)
     keys = ServiceKeys.load(settings.data_dir)
     try:
         with _sessions(settings) as sessions, sessions.begin() as session:
@@ -248,6 +249,7 @@ def admin_token() -> None:
 @settings_options
 def audit_verify(settings: Settings) -> None:
     """Check the audit trail's hash chain; exit status 1 if anything was changed."""
+    prepare_database(settings)
     keys = ServiceKeys.load(settings.data_dir)
     with _sessions(settings) as sessions, sessions() as session:
         report = audit.verify(session, keys.audit_hmac)

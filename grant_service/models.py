@@ -237,3 +237,6 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC over (last_seq, last_hash): rewinding the head to an earlier entry, to hide a
+    # truncated tail, needs the key.
+    seal: Mapped[str] = mapped_column(String(64))

@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,12 +58,14 @@ class ServiceClient:
         *,
         http: httpx.Client | None = None,
         timeout: float = 15.0,
-        verify: bool | str = True,
+        ca_file: Path | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         check_service_url(base_url)
         self.identity = identity
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # The service's TLS certificate is checked against ca_file, or the system's CAs.
+        verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout, verify=verify)
 
     def close(self) -> None:

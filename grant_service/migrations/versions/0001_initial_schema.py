@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("last_seq", sa.Integer(), nullable=False),
         sa.Column("last_hash", sa.String(length=64), nullable=False),
+        sa.Column("seal", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -232,10 +233,14 @@ def upgrade() -> None:
     # The rows that single writers lock: the budget counter and the audit chain's head.
     op.bulk_insert(sa.table("reservation_budget", sa.column("id"), sa.column("issued")),
                    [{"id": 1, "issued": 0}])  # fmt: skip
+    # The genesis head carries no seal: the first append writes one with the service's key.
     op.bulk_insert(
-        sa.table("audit_head", sa.column("id"), sa.column("last_seq"), sa.column("last_hash")),
-        [{"id": 1, "last_seq": 0, "last_hash": "0" * 64}],
-    )
+        sa.table(
+            "audit_head",
+            sa.column("id"), sa.column("last_seq"), sa.column("last_hash"), sa.column("seal"),
+        ),
+        [{"id": 1, "last_seq": 0, "last_hash": "0" * 64, "seal": ""}],
+    )  # fmt: skip
     # The audit log is append-only, also for someone with SQL access to the tables.
     if op.get_bind().dialect.name == "postgresql":
         op.execute(

@@ -1,0 +1,214 @@
+"""The service as a new user meets it: ``grant-service serve`` on an empty database, real
+HTTP, a kiosk enrolled with a technician's token, a virtual card's reservation and
+application with real signatures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from kiosk.device_identity import DeviceIdentity
+from kiosk.devices.virtual_card import default_card_path
+from kiosk.service_client import InsecureServiceUrl, ServiceClient
+from mynapoint import devpaths
+from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope
+from tests.conftest import run_cli
+from tests.service_harness import TestCard
+
+DEMO_PAYPAY_ID, DEMO_CODE = "090-0000-0001", "1234"  # from the packaged operator registry
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_service(
+    *args: str, env: dict[str, str] | None = None, ca_file: Path | None = None
+) -> Iterator[tuple[str, list[str]]]:
+    """``grant-service serve`` in a subprocess; yields its URL and, afterwards, its output
+    (written to a file: a pipe nobody reads would fill up and stall the server)."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "grant-service"), "serve", "--port", str(port), *args
+    ]  # fmt: skip
+    output: list[str] = []
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
+        url = f"{'https' if ca_file else 'http'}://127.0.0.1:{port}"
+        verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert process.poll() is None, "the service exited"
+                try:
+                    if httpx.get(f"{url}/healthz", verify=verify, timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.1)
+            yield url, output
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.seek(0)
+            output.extend(log.read().splitlines())
+
+
+def make_card_and_ca() -> TestCard:
+    assert run_cli("kiosk-card-sim", "make-ca").returncode == 0
+    assert run_cli("kiosk-card-sim", "issue", "--pin", "4827").returncode == 0
+    return TestCard(default_card_path())
+
+
+def enroll(url: str, database_args: list[str], channel: str = "city_hall") -> ServiceClient:
+    token = run_cli(
+        "grant-service", "enrollment-token", "--kiosk-id", "kiosk-e2e", "--channel", channel,
+        *database_args,
+    )  # fmt: skip
+    assert token.returncode == 0, token.stderr
+    client = ServiceClient(url, DeviceIdentity.generate("kiosk-e2e"))
+    reply = client.enroll(token.stdout.strip())
+    assert reply.status_code == 200, reply.body
+    return client
+
+
+def reserve_and_apply(client: ServiceClient, card: TestCard) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    common = {"kiosk_id": "kiosk-e2e", "certificate_der": card.certificate_der, "sign": card.sign}
+    reservation = build_envelope(ReservationPayload(terms_version="2020-07"), sequence=1, **common)
+    payload = ApplicationPayload(
+        service_code="paypay", payment_id=DEMO_PAYPAY_ID, security_code=DEMO_CODE
+    )
+    application = build_envelope(payload, sequence=2, **common)
+    reserved, applied = client.submit(reservation), client.submit(application)
+    assert reserved.status_code == 200, reserved.body
+    assert applied.status_code == 200, applied.body
+    return reserved.body, applied.body
+
+
+NEW_EDITION = {"GRANT_SERVICE_APPLICATION_DEADLINE": "2099-12-31"}
+
+
+def test_serve_on_an_empty_sqlite_file_end_to_end(private_data_home: Path) -> None:
+    card = make_card_and_ca()
+    database = devpaths.grant_service_dir() / "grant-service.sqlite3"
+    assert not database.exists()
+    with running_service(env=NEW_EDITION) as (url, output):
+        assert database.exists()
+        crl = run_cli("grant-service", "import-crl", str(devpaths.test_ca_dir() / "crl.der"))
+        assert crl.returncode == 0, crl.stderr
+        client = enroll(url, [])
+        reserved, applied = reserve_and_apply(client, card)
+        assert applied["result"]["mykey_id"] == reserved["result"]["mykey_id"]
+        spec = httpx.get(f"{url}/openapi.json").json()
+        assert "/v1/submissions/batch" in spec["paths"]
+    log = "\n".join(output)
+    assert "Grant service on http://127.0.0.1" in log
+    for secret in (DEMO_CODE + '"', DEMO_PAYPAY_ID, "09000000001"):
+        assert secret not in log
+    assert run_cli("grant-service", "audit-verify").returncode == 0
+
+
+def test_serve_on_postgresql_end_to_end(postgres, private_data_home: Path) -> None:  # type: ignore[no-untyped-def]
+    card = make_card_and_ca()
+    url_db = postgres.create_database("e2e")
+    database_args = ["--database-url", url_db]
+    with running_service(*database_args, env=NEW_EDITION) as (url, _output):
+        crl = run_cli("grant-service", "import-crl", str(devpaths.test_ca_dir() / "crl.der"),
+                      *database_args)  # fmt: skip
+        assert crl.returncode == 0, crl.stderr
+        reserve_and_apply(enroll(url, database_args), card)
+
+
+def test_plain_http_is_refused_off_loopback() -> None:
+    anywhere = "0.0.0.0"  # noqa: S104 - the point: it must be refused without TLS
+    result = run_cli("grant-service", "serve", "--host", anywhere, "--port", str(free_port()))
+    assert result.returncode != 0
+    assert "TLS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_kiosk_refuses_plain_http_off_loopback() -> None:
+    identity = DeviceIdentity.generate("kiosk-e2e")
+    with pytest.raises(InsecureServiceUrl):
+        ServiceClient("http://grant.example.jp", identity)
+    for url in ("http://127.0.0.1:8700", "http://localhost:8700", "https://grant.example.jp"):
+        ServiceClient(url, identity).close()
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = directory / "tls-cert.pem", directory / "tls-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ))  # fmt: skip
+    return cert_path, key_path
+
+
+def test_serve_over_tls(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    tls = ["--tls-certfile", str(cert), "--tls-keyfile", str(key)]
+    with running_service(*tls, ca_file=cert) as (url, _output):
+        client = ServiceClient(url, DeviceIdentity.generate("kiosk-e2e"), ca_file=cert)
+        assert client.status().status_code == 200
+        client.close()
+        untrusting = ServiceClient(url, DeviceIdentity.generate("kiosk-e2e"))
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            untrusting.status()
+        untrusting.close()
+
+
+def test_cli_mistakes_are_clear_messages(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.crl"
+    garbage.write_bytes(b"not a crl")
+    checks = [
+        (["import-crl", str(garbage)], "not a CRL"),
+        (["enrollment-token", "--kiosk-id", "k", "--channel", "city_hall"], "kiosk id"),
+        (["enrollment-token", "--kiosk-id", "kiosk-1", "--channel", "moon"], "moon"),
+        (["device-revoke", "kiosk-none"], "no kiosk"),
+        (["load-catalog", str(garbage)], "not a valid catalog"),
+        (["migrate", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none"], "database"),
+    ]
+    for args, message in checks:
+        result = run_cli("grant-service", *args)
+        assert result.returncode != 0, args
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr, args
