@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 from dataclasses import dataclass
 
-import rfc8785
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from grant_service.models import AuditEntry, AuditHead
@@ -27,17 +27,66 @@ GENESIS = "0" * 64
 
 
 def _seal(key: bytes, prev_hash: str, entry: AuditEntry) -> str:
-    fields = {
-        "seq": entry.seq,
-        "at": entry.at.astimezone(dt.UTC).isoformat(),
-        "kiosk_id": entry.kiosk_id,
-        "actor": entry.actor,
-        "action": entry.action,
-        "subject": entry.subject,
-        "outcome": entry.outcome,
-        "reason_code": entry.reason_code,
-    }
-    return hmac.new(key, prev_hash.encode() + rfc8785.dumps(fields), "sha256").hexdigest()
+    # A JSON list in a fixed order: a deterministic encoding of the entry's fields.
+    fields = [
+        entry.seq,
+        entry.at.astimezone(dt.UTC).isoformat(),
+        entry.kiosk_id,
+        entry.actor,
+        entry.action,
+        entry.subject,
+        entry.outcome,
+        entry.reason_code,
+    ]
+    message = prev_hash.encode() + json.dumps(fields, separators=(",", ":")).encode()
+    return hmac.new(key, message, "sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One operation to record."""
+
+    actor: str
+    action: str
+    subject: str
+    outcome: str
+    kiosk_id: str | None = None
+    reason_code: str | None = None
+
+
+def lock_head(session: Session) -> AuditHead:
+    """Take the chain's head (locked until commit): from here on, this transaction is the
+    only writer of the audit trail, and of everything recorded with it."""
+    return session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
+
+
+def append_many(session: Session, key: bytes, events: list[Event], at: dt.datetime) -> None:
+    """Append events in order: one insert, one head update."""
+    if not events:
+        return
+    head = lock_head(session)
+    seq, prev_hash = head.last_seq, head.last_hash
+    rows = []
+    for event in events:
+        seq += 1
+        entry = AuditEntry(
+            seq=seq, at=at.replace(microsecond=0), kiosk_id=event.kiosk_id, actor=event.actor,
+            action=event.action, subject=event.subject, outcome=event.outcome,
+            reason_code=event.reason_code, prev_hash=prev_hash,
+        )  # fmt: skip
+        entry.hash = _seal(key, prev_hash, entry)
+        prev_hash = entry.hash
+        rows.append(
+            {c: getattr(entry, c) for c in (
+                "seq", "at", "kiosk_id", "actor", "action", "subject", "outcome",
+                "reason_code", "prev_hash", "hash",
+            )}
+        )  # fmt: skip
+    session.execute(insert(AuditEntry.__table__), rows)  # Core: one executemany
+    head.last_seq, head.last_hash = seq, prev_hash
+    head.seal = _seal_head(key, seq, prev_hash)
 
 
 def append(
@@ -51,26 +100,8 @@ def append(
     outcome: str,
     kiosk_id: str | None = None,
     reason_code: str | None = None,
-) -> AuditEntry:
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
-    entry = AuditEntry(
-        seq=head.last_seq + 1,
-        at=at.replace(microsecond=0),
-        kiosk_id=kiosk_id,
-        actor=actor,
-        action=action,
-        subject=subject,
-        outcome=outcome,
-        reason_code=reason_code,
-        prev_hash=head.last_hash,
-    )
-    entry.hash = _seal(key, head.last_hash, entry)
-    session.add(entry)
-    head.last_seq, head.last_hash = entry.seq, entry.hash
-    head.seal = _seal_head(key, entry.seq, entry.hash)
-    return entry
+) -> None:
+    append_many(session, key, [Event(actor, action, subject, outcome, kiosk_id, reason_code)], at)
 
 
 def _seal_head(key: bytes, seq: int, last_hash: str) -> str:

@@ -20,7 +20,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -72,9 +71,10 @@ class RequestNonce(Base):
 
 
 class MyKey(Base):
+    """A person in the programme, known by the MyKey ID their reservation set."""
+
     __tablename__ = "mykeys"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    mykey_id: Mapped[str] = mapped_column(String(8), unique=True)
+    mykey_id: Mapped[str] = mapped_column(String(8), primary_key=True)
     status: Mapped[str] = mapped_column(String(10), default="active")  # active | suspended
     reserved_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # the envelope's time
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
@@ -83,14 +83,13 @@ class MyKey(Base):
 
 
 class CardCertificate(Base):
-    """A user-authentication certificate and the MyKey ID it belongs to."""
+    """A user-authentication certificate (issuer + serial) and the MyKey ID it belongs to.
+    A re-issued card adds a row for the same MyKey ID."""
 
     __tablename__ = "card_certificates"
-    __table_args__ = (UniqueConstraint("issuer", "serial_hex"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    issuer: Mapped[str] = mapped_column(String(512))
-    serial_hex: Mapped[str] = mapped_column(String(64))
-    mykey_pk: Mapped[int] = mapped_column(ForeignKey("mykeys.id"), index=True)
+    issuer: Mapped[str] = mapped_column(String(512), primary_key=True)
+    serial_hex: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mykey_id: Mapped[str] = mapped_column(ForeignKey("mykeys.mykey_id"), index=True)
     not_before: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     not_after: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
@@ -110,7 +109,7 @@ class Application(Base):
         # Exactly one active application per person...
         Index(
             "uq_applications_one_per_person",
-            "mykey_pk",
+            "mykey_id",
             unique=True,
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
@@ -126,7 +125,7 @@ class Application(Base):
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    mykey_pk: Mapped[int] = mapped_column(ForeignKey("mykeys.id"))
+    mykey_id: Mapped[str] = mapped_column(ForeignKey("mykeys.mykey_id"))
     service_code: Mapped[str] = mapped_column(String(32))
     account_hmac: Mapped[str] = mapped_column(String(64))  # HMAC of service + normalised ID
     account_last4: Mapped[str] = mapped_column(String(4))  # for display only

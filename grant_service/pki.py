@@ -21,12 +21,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from grant_service.models import CrlState, RevokedCertificate
@@ -34,7 +35,11 @@ from grant_service.refusals import Refused
 from mynapoint.envelope import Envelope
 from mynapoint.reasons import R
 
+if TYPE_CHECKING:
+    from grant_service.ledger import Ledger
+
 RENEWAL_WAIT = dt.timedelta(hours=24)
+CHECKED_CERTIFICATES_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class CardTrust:
 
     def __init__(self, ca_certificates: list[x509.Certificate]) -> None:
         self._by_subject = {issuer_key(c.subject): c for c in ca_certificates}
+        self._checked: dict[bytes, tuple[rsa.RSAPublicKey, CardIdentity]] = {}
 
     @classmethod
     def from_files(cls, paths: list[Path]) -> CardTrust:
@@ -79,15 +85,42 @@ class CardTrust:
         return self._by_subject.get(issuer)
 
     def authenticate(
-        self, envelope: Envelope, now: dt.datetime, skew: dt.timedelta
+        self,
+        envelope: Envelope,
+        now: dt.datetime,
+        skew: dt.timedelta,
+        signed_bytes: bytes | None = None,
     ) -> CardIdentity:
+        """The card behind a genuine envelope; ``signed_bytes`` may be passed when the
+        caller has them already (they cost a canonical-JSON serialisation)."""
+        public_key, identity = self._certificate(envelope.certificate_der)
         try:
-            certificate = x509.load_der_x509_certificate(envelope.certificate_der)
+            public_key.verify(
+                envelope.signature_bytes,
+                signed_bytes if signed_bytes is not None else envelope.signed_bytes(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except InvalidSignature as exc:
+            raise Refused(R.SIGNATURE_INVALID) from exc
+        if envelope.time > now + skew:
+            raise Refused(R.ENVELOPE_IN_FUTURE, f"envelope time {envelope.kiosk_time}")
+        return identity
+
+    def _certificate(self, der: bytes) -> tuple[rsa.RSAPublicKey, CardIdentity]:
+        """A trusted card certificate's key and identity. Remembered: the same card comes
+        back for its application, and in every retry."""
+        known = self._checked.get(der)
+        if known is not None:
+            return known
+        try:
+            certificate = x509.load_der_x509_certificate(der)
         except ValueError as exc:
             raise Refused(R.CERT_MALFORMED) from exc
-        ca = self._by_subject.get(issuer_key(certificate.issuer))
+        issuer = issuer_key(certificate.issuer)
+        ca = self._by_subject.get(issuer)
         if ca is None:
-            raise Refused(R.CERT_UNTRUSTED, f"unknown issuer {issuer_key(certificate.issuer)}")
+            raise Refused(R.CERT_UNTRUSTED, f"unknown issuer {issuer}")
         try:
             certificate.verify_directly_issued_by(ca)
         except (ValueError, TypeError, InvalidSignature) as exc:
@@ -97,23 +130,16 @@ class CardTrust:
         public_key = certificate.public_key()
         if not isinstance(public_key, rsa.RSAPublicKey):
             raise Refused(R.CERT_UNTRUSTED, "JPKI card keys are RSA")
-        try:
-            public_key.verify(
-                envelope.signature_bytes,
-                envelope.signed_bytes(),
-                padding.PKCS1v15(),
-                hashes.SHA256(),
-            )
-        except InvalidSignature as exc:
-            raise Refused(R.SIGNATURE_INVALID) from exc
-        if envelope.time > now + skew:
-            raise Refused(R.ENVELOPE_IN_FUTURE, f"envelope time {envelope.kiosk_time}")
-        return CardIdentity(
-            issuer=issuer_key(certificate.issuer),
+        identity = CardIdentity(
+            issuer=issuer,
             serial_hex=f"{certificate.serial_number:X}",
             not_before=certificate.not_valid_before_utc,
             not_after=certificate.not_valid_after_utc,
         )
+        if len(self._checked) >= CHECKED_CERTIFICATES_KEPT:
+            self._checked.pop(next(iter(self._checked)))  # forget the oldest
+        self._checked[der] = (public_key, identity)
+        return public_key, identity
 
 
 def _for_digital_signature(certificate: x509.Certificate) -> bool:
@@ -125,7 +151,7 @@ def _for_digital_signature(certificate: x509.Certificate) -> bool:
 
 
 def check_validity(
-    session: Session,
+    ledger: Ledger,
     identity: CardIdentity,
     at: dt.datetime,
     now: dt.datetime,
@@ -142,17 +168,12 @@ def check_validity(
         raise Refused(R.CERT_NOT_YET_VALID)
     if at < identity.not_before + RENEWAL_WAIT:
         raise Refused(R.CERT_TOO_RECENT, f"issued {identity.not_before:%Y-%m-%d %H:%M} UTC")
-    crl = session.get(CrlState, identity.issuer)
-    if crl is None:
+    crl_updated = ledger.crl_updated(identity.issuer)
+    if crl_updated is None:
         raise Refused(R.CRL_STALE, "no CRL imported for this CA")
-    if now - crl.this_update > crl_max_age:
-        raise Refused(R.CRL_STALE, f"the CRL dates from {crl.this_update:%Y-%m-%d %H:%M} UTC")
-    revoked_at = session.scalar(
-        select(RevokedCertificate.revoked_at).where(
-            RevokedCertificate.issuer == identity.issuer,
-            RevokedCertificate.serial_hex == identity.serial_hex,
-        )
-    )
+    if now - crl_updated > crl_max_age:
+        raise Refused(R.CRL_STALE, f"the CRL dates from {crl_updated:%Y-%m-%d %H:%M} UTC")
+    revoked_at = ledger.revoked_at(identity)
     if revoked_at is not None and revoked_at <= at:
         raise Refused(R.CERT_REVOKED, f"revoked {revoked_at:%Y-%m-%d %H:%M} UTC")
 

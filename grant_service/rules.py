@@ -13,17 +13,12 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grant_service.catalog import Catalog
-from grant_service.models import (
-    Application,
-    CardCertificate,
-    MyKey,
-    PaymentService,
-    ReservationBudget,
-)
+from grant_service.ledger import Ledger
+from grant_service.models import PaymentService, ReservationBudget
 from grant_service.operators import OperatorRegistry, OperatorUnavailable, normalise_payment_id
 from grant_service.pki import CardIdentity
 from grant_service.refusals import Refused
@@ -57,27 +52,9 @@ def new_mykey_id() -> str:
     return "".join(secrets.choice(MYKEY_ALPHABET) for _ in range(MYKEY_LENGTH))
 
 
-def mykey_of_card(session: Session, identity: CardIdentity) -> MyKey | None:
-    """The MyKey ID bound to this certificate (issuer + serial), if any."""
-    return session.scalar(
-        select(MyKey)
-        .join(CardCertificate, CardCertificate.mykey_pk == MyKey.id)
-        .where(
-            CardCertificate.issuer == identity.issuer,
-            CardCertificate.serial_hex == identity.serial_hex,
-        )
-    )
-
-
-def take_reservation_budget(session: Session, cap: int) -> None:
-    """First come, first served under the national budget: one atomic conditional
-    increment, exact under any concurrency (the row lock orders the takers)."""
-    taken = session.execute(
-        update(ReservationBudget)
-        .where(ReservationBudget.id == 1, ReservationBudget.issued < cap)
-        .values(issued=ReservationBudget.issued + 1)
-    ).rowcount
-    if taken != 1:
+def take_reservation_budget(ledger: Ledger, cap: int) -> None:
+    """First come, first served under the national budget (exact: see ``Ledger``)."""
+    if not ledger.take_budget(cap):
         raise Refused(R.RESERVATIONS_CLOSED, f"the cap of {cap} MyKey IDs is reached")
 
 
@@ -87,7 +64,7 @@ def reservations_open(session: Session, cap: int) -> bool:
 
 
 def reserve(
-    session: Session,
+    ledger: Ledger,
     identity: CardIdentity,
     *,
     device: Device,
@@ -96,36 +73,25 @@ def reserve(
     receipt_number: str,
     cap: int,
 ) -> dict[str, object]:
-    """Set a MyKey ID for the card, or return the one it already has."""
-    existing = mykey_of_card(session, identity)
+    """Set a MyKey ID for the card (bound to its issuer and serial), or return the one it
+    already has: a second reservation never spends the budget."""
+    existing = ledger.person_of_card(identity)
     if existing is not None:
         return {"mykey_id": existing.mykey_id, "already_reserved": True}
-    take_reservation_budget(session, cap)
-    mykey_id = new_mykey_id()
-    while session.scalar(select(MyKey.id).where(MyKey.mykey_id == mykey_id)) is not None:
-        mykey_id = new_mykey_id()
-    mykey = MyKey(
-        mykey_id=mykey_id,
-        status="active",
-        reserved_at=at,
-        received_at=now,
-        device_id=device.id,
-        receipt_number=receipt_number,
+    take_reservation_budget(ledger, cap)
+    # 31**8 IDs: a clash with an existing one fails the insert and the batch is redone.
+    person = ledger.add_person(
+        identity,
+        {
+            "mykey_id": new_mykey_id(),
+            "status": "active",
+            "reserved_at": at,
+            "received_at": now,
+            "device_id": device.id,
+            "receipt_number": receipt_number,
+        },
     )
-    session.add(mykey)
-    session.flush()
-    session.add(
-        CardCertificate(
-            issuer=identity.issuer,
-            serial_hex=identity.serial_hex,
-            mykey_pk=mykey.id,
-            not_before=identity.not_before,
-            not_after=identity.not_after,
-            linked_at=now,
-        )
-    )
-    session.flush()  # a concurrent reservation of the same card fails here, and is retried
-    return {"mykey_id": mykey_id, "already_reserved": False}
+    return {"mykey_id": person.mykey_id, "already_reserved": False}
 
 
 # --- Application ----------------------------------------------------------------------
@@ -161,16 +127,9 @@ def account_fingerprint(key: bytes, service_code: str, normalised_id: str) -> st
     return hmac.new(key, message, "sha256").hexdigest()
 
 
-def check_one_person_per_account(session: Session, service_code: str, fingerprint: str) -> None:
+def check_one_person_per_account(ledger: Ledger, service_code: str, fingerprint: str) -> None:
     """One payment account receives one person's points (each child needs its own)."""
-    taken = session.scalar(
-        select(Application.id).where(
-            Application.service_code == service_code,
-            Application.account_hmac == fingerprint,
-            Application.status == "active",
-        )
-    )
-    if taken is not None:
+    if ledger.account_in_use(service_code, fingerprint):
         raise Refused(R.ACCOUNT_ALREADY_USED, service_code)
 
 
@@ -190,7 +149,7 @@ def check_with_operator(
 
 
 def apply(
-    session: Session,
+    ledger: Ledger,
     identity: CardIdentity,
     payload: ApplicationPayload,
     *,
@@ -205,17 +164,13 @@ def apply(
     account_key: bytes,
 ) -> dict[str, object]:
     """Choose one payment service, once, for good."""
-    mykey = mykey_of_card(session, identity)
-    if mykey is None:
+    person = ledger.person_of_card(identity)
+    if person is None:
         raise Refused(R.NO_RESERVATION)
-    if mykey.status != "active":
-        raise Refused(R.MYKEY_SUSPENDED, mykey.mykey_id)
-    if session.scalar(
-        select(Application.id).where(
-            Application.mykey_pk == mykey.id, Application.status == "active"
-        )
-    ):
-        raise Refused(R.ALREADY_APPLIED, mykey.mykey_id)
+    if person.status != "active":
+        raise Refused(R.MYKEY_SUSPENDED, person.mykey_id)
+    if ledger.has_active_application(person.mykey_id):
+        raise Refused(R.ALREADY_APPLIED, person.mykey_id)
     service = catalog.services.get(payload.service_code)
     if service is None:
         raise Refused(R.SERVICE_UNKNOWN, payload.service_code)
@@ -226,28 +181,27 @@ def apply(
     check_with_operator(registry, service, payload)
     normalised = normalise_payment_id(payload.payment_id)
     fingerprint = account_fingerprint(account_key, service.code, normalised)
-    check_one_person_per_account(session, service.code, fingerprint)
-    session.add(
-        Application(
-            mykey_pk=mykey.id,
-            service_code=service.code,
-            account_hmac=fingerprint,
-            account_last4=normalised[-4:],
-            phone_last4=payload.phone_last4,
-            status="active",
-            applied_at=at,
-            received_at=now,
-            operator_verified_at=now,
-            device_id=device.id,
-            channel=device.channel,
-            for_whom=for_whom,
-            receipt_number=receipt_number,
-            submission_uuid=submission_uuid,
-        )
+    check_one_person_per_account(ledger, service.code, fingerprint)
+    ledger.add_application(
+        {
+            "mykey_id": person.mykey_id,
+            "service_code": service.code,
+            "account_hmac": fingerprint,
+            "account_last4": normalised[-4:],
+            "phone_last4": payload.phone_last4,
+            "status": "active",
+            "applied_at": at,
+            "received_at": now,
+            "operator_verified_at": now,
+            "device_id": device.id,
+            "channel": device.channel,
+            "for_whom": for_whom,
+            "receipt_number": receipt_number,
+            "submission_uuid": submission_uuid,
+        }
     )
-    session.flush()  # the unique indexes back the two checks above under concurrency
     return {
-        "mykey_id": mykey.mykey_id,
+        "mykey_id": person.mykey_id,
         "service_code": service.code,
         "service_name_ja": service.name_ja,
         "service_name_en": service.name_en,

@@ -23,15 +23,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import delete
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grant_service import audit, pki, rules
 from grant_service.catalog import Catalog, CatalogCache
 from grant_service.keys import ServiceKeys
+from grant_service.ledger import Ledger
 from grant_service.models import Submission
-from grant_service.operators import OperatorRegistry
+from grant_service.operators import OperatorRegistry, normalise_payment_id
 from grant_service.pki import CardIdentity, CardTrust
 from grant_service.refusals import Refused
 from grant_service.settings import Settings
@@ -110,15 +111,14 @@ class SubmissionProcessor:
             if isinstance(outcome, ItemResult):
                 results[index] = outcome
             else:
-                envelope, identity = outcome
+                envelope, identity, signed = outcome
                 candidates.append(
-                    _Candidate(index, envelope, identity, self._fingerprint(envelope))
+                    _Candidate(index, envelope, identity, self._fingerprint(envelope, signed))
                 )
         with self.sessions.begin() as session:
-            for result in results:
-                if result is not None:
-                    self._audit(session, device, None, result, now)
-            self._claim(session, candidates, results, device, now)
+            events = [self._event(device, None, r) for r in results if r is not None]
+            events += self._claim(session, candidates, results, now)
+            audit.append_many(session, self.keys.audit_hmac, events, now)
         claimed = [c for c in candidates if c.claimed]
         if claimed:
             self._apply_claimed(device, claimed, results, now)
@@ -128,10 +128,9 @@ class SubmissionProcessor:
 
     def _authenticate(
         self, device: rules.Device, raw: Any, now: dt.datetime
-    ) -> ItemResult | tuple[Envelope, CardIdentity]:
-        uuid = (
-            raw.get("uuid") if isinstance(raw, dict) and isinstance(raw.get("uuid"), str) else None
-        )
+    ) -> ItemResult | tuple[Envelope, CardIdentity, bytes]:
+        uuid = raw.get("uuid") if isinstance(raw, dict) else None
+        uuid = uuid if isinstance(uuid, str) else None
         try:
             envelope = parse_envelope(raw)
         except ValidationError as exc:
@@ -141,15 +140,16 @@ class SubmissionProcessor:
                 Refused(R.KIOSK_MISMATCH, f"sent by {device.kiosk_id}"), envelope.uuid
             )
         skew = dt.timedelta(seconds=self.settings.clock_skew_seconds)
+        signed = envelope.signed_bytes()
         try:
-            identity = self.trust.authenticate(envelope, now, skew)
+            identity = self.trust.authenticate(envelope, now, skew, signed)
         except Refused as refusal:
             return ItemResult.refused(refusal, envelope.uuid, envelope.receipt_number)
-        return envelope, identity
+        return envelope, identity, signed
 
-    def _fingerprint(self, envelope: Envelope) -> str:
+    def _fingerprint(self, envelope: Envelope, signed: bytes) -> str:
         # Keyed, because the signed bytes include the security code.
-        message = envelope.signed_bytes() + b"\x00" + envelope.signature.encode("ascii")
+        message = signed + b"\x00" + envelope.signature.encode("ascii")
         return hmac.new(self.keys.account_hmac, message, "sha256").hexdigest()
 
     # --- step 2: claim the UUIDs ------------------------------------------------------
@@ -159,42 +159,90 @@ class SubmissionProcessor:
         session: Session,
         candidates: list[_Candidate],
         results: list[ItemResult | None],
-        device: rules.Device,
         now: dt.datetime,
-    ) -> None:
+    ) -> list[audit.Event]:
+        """Claim every new UUID with one insert; answer replays and conflicts."""
         lease = now + dt.timedelta(seconds=self.settings.in_flight_lease_seconds)
+        uuids = [c.envelope.uuid for c in candidates]
+        existing = {
+            row.uuid: row
+            for start in range(0, len(uuids), 500)
+            for row in session.scalars(
+                select(Submission).where(Submission.uuid.in_(uuids[start : start + 500]))
+                .with_for_update()
+            )
+        }  # fmt: skip
+        new_rows, seen, events = [], set(), []
         for candidate in candidates:
             envelope = candidate.envelope
-            existing = session.get(Submission, envelope.uuid, with_for_update=True)
-            if existing is None:
-                try:
-                    with session.begin_nested():
-                        session.add(
-                            Submission(
-                                uuid=envelope.uuid,
-                                fingerprint=candidate.fingerprint,
-                                kind=envelope.kind,
-                                kiosk_id=envelope.kiosk_id,
-                                receipt_number=envelope.receipt_number,
-                                card_issuer=candidate.identity.issuer,
-                                card_serial_hex=candidate.identity.serial_hex,
-                                state="in_flight",
-                                lease_until=lease,
-                                received_at=now,
-                            )
-                        )
-                    candidate.claimed = True
-                    continue
-                except IntegrityError:
-                    existing = session.get(Submission, envelope.uuid, populate_existing=True)
-                    if existing is None:
-                        raise
-            result = self._existing(existing, candidate, now, lease)
+            row = existing.get(envelope.uuid)
+            if row is None and envelope.uuid not in seen:
+                seen.add(envelope.uuid)
+                candidate.claimed = True
+                new_rows.append(self._claim_row(candidate, now, lease))
+                continue
+            if row is None:  # the same UUID twice in one batch: the second waits its turn
+                result = ItemResult.refused(
+                    Refused(R.IN_FLIGHT), envelope.uuid, envelope.receipt_number
+                )
+            else:
+                result = self._existing(row, candidate, now, lease)
             if result is None:
                 candidate.claimed = True
             else:
                 results[candidate.index] = result
-                self._audit(session, device, envelope, result, now)
+                events.append(self._event(_device_of(envelope), envelope, result))
+        if new_rows:
+            try:
+                with session.begin_nested():
+                    session.execute(insert(Submission), new_rows)
+            except IntegrityError:
+                # Another request claimed one of these UUIDs meanwhile: claim one by one.
+                events += self._claim_one_by_one(session, candidates, results, now, lease)
+        return events
+
+    def _claim_row(
+        self, candidate: _Candidate, now: dt.datetime, lease: dt.datetime
+    ) -> dict[str, Any]:
+        envelope = candidate.envelope
+        return {
+            "uuid": envelope.uuid,
+            "fingerprint": candidate.fingerprint,
+            "kind": envelope.kind,
+            "kiosk_id": envelope.kiosk_id,
+            "receipt_number": envelope.receipt_number,
+            "card_issuer": candidate.identity.issuer,
+            "card_serial_hex": candidate.identity.serial_hex,
+            "state": "in_flight",
+            "lease_until": lease,
+            "received_at": now,
+        }
+
+    def _claim_one_by_one(
+        self,
+        session: Session,
+        candidates: list[_Candidate],
+        results: list[ItemResult | None],
+        now: dt.datetime,
+        lease: dt.datetime,
+    ) -> list[audit.Event]:
+        events = []
+        for candidate in candidates:
+            if not candidate.claimed or session.get(Submission, candidate.envelope.uuid):
+                continue
+            try:
+                with session.begin_nested():
+                    session.execute(insert(Submission), [self._claim_row(candidate, now, lease)])
+            except IntegrityError:
+                row = session.get(Submission, candidate.envelope.uuid, populate_existing=True)
+                result = self._existing(row, candidate, now, lease) if row else None
+                if result is not None:
+                    candidate.claimed = False
+                    results[candidate.index] = result
+                    events.append(
+                        self._event(_device_of(candidate.envelope), candidate.envelope, result)
+                    )
+        return events
 
     def _existing(
         self, existing: Submission, candidate: _Candidate, now: dt.datetime, lease: dt.datetime
@@ -223,57 +271,82 @@ class SubmissionProcessor:
         now: dt.datetime,
     ) -> None:
         try:
-            with self.sessions.begin() as session:
-                catalog = self.catalogs.get(session)
-                waiting_cards: set[tuple[str, str]] = set()
-                for candidate in sorted(claimed, key=lambda c: c.envelope.sequence):
-                    card = (candidate.identity.issuer, candidate.identity.serial_hex)
-                    if card in waiting_cards:
-                        result = ItemResult.refused(
-                            Refused(R.BLOCKED_BY_EARLIER_ITEM),
-                            candidate.envelope.uuid,
-                            candidate.envelope.receipt_number,
-                        )
-                    else:
-                        result = self._apply_one(session, device, candidate, catalog, now)
-                    if result.status == "pending":
-                        waiting_cards.add(card)
-                        session.execute(delete(Submission).where(Submission.uuid == result.uuid))
-                    else:
-                        self._store(session, candidate, result, now)
-                    results[candidate.index] = result
-                    self._audit(session, device, candidate.envelope, result, now)
+            for attempt in (1, 2):
+                try:
+                    self._apply_batch(device, claimed, results, now)
+                    return
+                except IntegrityError:
+                    # Only a clash of random MyKey IDs can get here (the audit lock makes
+                    # batches take turns): redo the batch with fresh IDs.
+                    if attempt == 2:
+                        raise
         except Exception:
             self._release(claimed)
             raise
 
+    def _apply_batch(
+        self,
+        device: rules.Device,
+        claimed: list[_Candidate],
+        results: list[ItemResult | None],
+        now: dt.datetime,
+    ) -> None:
+        with self.sessions.begin() as session:
+            audit.lock_head(session)  # first: batches that record people take turns
+            catalog = self.catalogs.get(session)
+            ledger = Ledger(
+                session,
+                cards=[c.identity for c in claimed],
+                accounts=[a for c in claimed if (a := self._account_of(c.envelope))],
+            )
+            waiting_cards: set[tuple[str, str]] = set()
+            outcomes: list[tuple[_Candidate, ItemResult]] = []
+            for candidate in sorted(claimed, key=lambda c: c.envelope.sequence):
+                envelope = candidate.envelope
+                card = (candidate.identity.issuer, candidate.identity.serial_hex)
+                if card in waiting_cards:
+                    refusal = Refused(R.BLOCKED_BY_EARLIER_ITEM)
+                    result = ItemResult.refused(refusal, envelope.uuid, envelope.receipt_number)
+                else:
+                    result = self._apply_one(ledger, device, candidate, catalog, now)
+                if result.status == "pending":
+                    waiting_cards.add(card)
+                outcomes.append((candidate, result))
+            ledger.flush()
+            self._store(session, outcomes, now)
+            events = [self._event(device, c.envelope, r) for c, r in outcomes]
+            audit.append_many(session, self.keys.audit_hmac, events, now)
+        for candidate, result in outcomes:
+            results[candidate.index] = result
+
+    def _account_of(self, envelope: Envelope) -> tuple[str, str] | None:
+        if not isinstance(envelope, ApplicationEnvelope):
+            return None
+        payload = envelope.payload
+        normalised = normalise_payment_id(payload.payment_id)
+        fingerprint = rules.account_fingerprint(
+            self.keys.account_hmac, payload.service_code, normalised
+        )
+        return payload.service_code, fingerprint
+
     def _apply_one(
         self,
-        session: Session,
+        ledger: Ledger,
         device: rules.Device,
         candidate: _Candidate,
         catalog: Catalog,
         now: dt.datetime,
     ) -> ItemResult:
         envelope, identity = candidate.envelope, candidate.identity
-        for attempt in (1, 2):
-            try:
-                with session.begin_nested():
-                    return ItemResult.accepted(
-                        envelope, self._rule(session, device, envelope, identity, catalog, now)
-                    )
-            except Refused as refusal:
-                return ItemResult.refused(refusal, envelope.uuid, envelope.receipt_number)
-            except IntegrityError:
-                # A concurrent request for the same card or account won the race: once
-                # more, and the rule now sees what the other one committed.
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            result = self._rule(ledger, device, envelope, identity, catalog, now)
+        except Refused as refusal:
+            return ItemResult.refused(refusal, envelope.uuid, envelope.receipt_number)
+        return ItemResult.accepted(envelope, result)
 
     def _rule(
         self,
-        session: Session,
+        ledger: Ledger,
         device: rules.Device,
         envelope: Envelope,
         identity: CardIdentity,
@@ -281,31 +354,32 @@ class SubmissionProcessor:
         now: dt.datetime,
     ) -> dict[str, Any]:
         settings = self.settings
+        at = envelope.time
         pki.check_validity(
-            session,
+            ledger,
             identity,
-            envelope.time,
+            at,
             now,
             max_queue_age=dt.timedelta(days=settings.max_queue_age_days),
             crl_max_age=dt.timedelta(hours=settings.crl_max_age_hours),
         )
         if isinstance(envelope, ReservationEnvelope):
             return rules.reserve(
-                session,
+                ledger,
                 identity,
                 device=device,
-                at=envelope.time,
+                at=at,
                 now=now,
                 receipt_number=envelope.receipt_number,
                 cap=settings.reservation_cap,
             )
         if isinstance(envelope, ApplicationEnvelope):
             return rules.apply(
-                session,
+                ledger,
                 identity,
                 envelope.payload,
                 device=device,
-                at=envelope.time,
+                at=at,
                 now=now,
                 receipt_number=envelope.receipt_number,
                 submission_uuid=envelope.uuid,
@@ -317,18 +391,30 @@ class SubmissionProcessor:
         raise Refused(R.KIND_NOT_SUPPORTED, f"{envelope.kind} is not taken by this service yet")
 
     def _store(
-        self, session: Session, candidate: _Candidate, result: ItemResult, now: dt.datetime
+        self, session: Session, outcomes: list[tuple[_Candidate, ItemResult]], now: dt.datetime
     ) -> None:
-        row = session.get(Submission, candidate.envelope.uuid)
-        if row is None:  # cannot happen: the claim is ours
-            raise RuntimeError(f"lost the claim on {candidate.envelope.uuid}")
-        row.state = "done"
-        row.lease_until = None
-        row.outcome = result.status
-        row.reason_code = result.reason_code
-        row.http_status = result.http_status
-        row.result_json = json.dumps(result.to_json())
-        row.completed_at = now
+        """Final results are kept for replays; pending ones release their claim."""
+        pending = [c.envelope.uuid for c, r in outcomes if r.status == "pending"]
+        for start in range(0, len(pending), 500):
+            session.execute(
+                delete(Submission).where(Submission.uuid.in_(pending[start : start + 500]))
+            )
+        done = [
+            {
+                "uuid": c.envelope.uuid,
+                "state": "done",
+                "lease_until": None,
+                "outcome": r.status,
+                "reason_code": r.reason_code,
+                "http_status": r.http_status,
+                "result_json": json.dumps(r.to_json()),
+                "completed_at": now,
+            }
+            for c, r in outcomes
+            if r.status != "pending"
+        ]
+        if done:
+            session.execute(update(Submission), done)  # bulk update by primary key
 
     def _release(self, claimed: list[_Candidate]) -> None:
         try:
@@ -342,27 +428,26 @@ class SubmissionProcessor:
         except Exception:  # the leases expire anyway
             log.exception("could not release claims")
 
-    def _audit(
-        self,
-        session: Session,
-        device: rules.Device,
-        envelope: Envelope | None,
-        result: ItemResult,
-        now: dt.datetime,
-    ) -> None:
+    @staticmethod
+    def _event(
+        device: rules.Device | str, envelope: Envelope | None, result: ItemResult
+    ) -> audit.Event:
         actor = "guardian" if envelope is not None and envelope.for_whom == "minor" else "citizen"
         kind = envelope.kind if envelope is not None else "unknown"
-        audit.append(
-            session,
-            self.keys.audit_hmac,
-            at=now,
-            kiosk_id=device.kiosk_id,
+        kiosk_id = device if isinstance(device, str) else device.kiosk_id
+        return audit.Event(
             actor=actor,
             action=f"submission.{kind}" + (".replay" if result.replayed else ""),
             subject=result.uuid or "-",
             outcome=result.status,
+            kiosk_id=kiosk_id,
             reason_code=result.reason_code,
         )
+
+
+def _device_of(envelope: Envelope) -> str:
+    """The kiosk of an authenticated envelope (its kiosk_id was checked against the device)."""
+    return envelope.kiosk_id
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 import secrets
 import uuid
 from collections.abc import Callable
@@ -49,7 +50,10 @@ def format_time(moment: dt.datetime) -> str:
 
 
 def parse_time(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    """Parse the envelope's time format (strictly: see ``TIME_PATTERN``)."""
+    if not re.fullmatch(TIME_PATTERN, text):
+        raise ValueError(f"not a time of the form YYYY-MM-DDTHH:MM:SSZ: {text!r}")
+    return dt.datetime.fromisoformat(text)  # "Z" is UTC
 
 
 class _Strict(BaseModel):

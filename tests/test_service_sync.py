@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from grant_service.models import Device, Submission
+from grant_service.models import Submission
 from kiosk.device_identity import DeviceIdentity
 from kiosk.service_client import ServiceClient
 from mynapoint.envelope import Envelope
@@ -59,26 +59,18 @@ def test_a_uuid_in_flight_is_409_until_its_lease_expires(service: ServiceEnv) ->
     kiosk, card = service.kiosk(), service.card()
     envelope = kiosk.reservation(card)
     processor = service.app.state.service.processor
-    device = _device(service, kiosk.kiosk_id)
     identity = processor.trust.authenticate(envelope, service.clock(), dt.timedelta(minutes=5))
     from grant_service.submissions import _Candidate
 
-    candidate = _Candidate(0, envelope, identity, processor._fingerprint(envelope))
+    fingerprint = processor._fingerprint(envelope, envelope.signed_bytes())
+    candidate = _Candidate(0, envelope, identity, fingerprint)
     with service.sessions.begin() as session:  # the claim commits; the worker then "dies"
-        processor._claim(session, [candidate], [None], device, service.clock())
+        processor._claim(session, [candidate], [None], service.clock())
     assert candidate.claimed
     busy = kiosk.client.submit(envelope)
     assert (busy.status_code, reason(busy)) == (409, "IN_FLIGHT")
     service.clock.advance(seconds=61)  # in_flight_lease_seconds is 60
     assert kiosk.client.submit(envelope).status_code == 200
-
-
-def _device(service: ServiceEnv, kiosk_id: str):  # type: ignore[no-untyped-def]
-    from grant_service.rules import Device as RuleDevice
-
-    with service.sessions() as session:
-        row = session.scalar(select(Device).where(Device.kiosk_id == kiosk_id))
-        return RuleDevice(row.id, row.kiosk_id, row.channel)
 
 
 # --- Batches ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-22 00:02:15.846045
+Create Date: 2026-11-22 00:33:44.041584
 """
 
 from __future__ import annotations
@@ -148,7 +148,6 @@ def upgrade() -> None:
 
     op.create_table(
         "mykeys",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("mykey_id", sa.String(length=8), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("reserved_at", sa.DateTime(timezone=True), nullable=False),
@@ -159,13 +158,12 @@ def upgrade() -> None:
             ["device_id"],
             ["devices.id"],
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("mykey_id"),
+        sa.PrimaryKeyConstraint("mykey_id"),
     )
     op.create_table(
         "applications",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("mykey_pk", sa.Integer(), nullable=False),
+        sa.Column("mykey_id", sa.String(length=8), nullable=False),
         sa.Column("service_code", sa.String(length=32), nullable=False),
         sa.Column("account_hmac", sa.String(length=64), nullable=False),
         sa.Column("account_last4", sa.String(length=4), nullable=False),
@@ -185,8 +183,8 @@ def upgrade() -> None:
             ["devices.id"],
         ),
         sa.ForeignKeyConstraint(
-            ["mykey_pk"],
-            ["mykeys.id"],
+            ["mykey_id"],
+            ["mykeys.mykey_id"],
         ),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -196,7 +194,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "uq_applications_one_per_person",
-            ["mykey_pk"],
+            ["mykey_id"],
             unique=True,
             sqlite_where=sa.text("status = 'active'"),
             postgresql_where=sa.text("status = 'active'"),
@@ -211,28 +209,28 @@ def upgrade() -> None:
 
     op.create_table(
         "card_certificates",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("issuer", sa.String(length=512), nullable=False),
         sa.Column("serial_hex", sa.String(length=64), nullable=False),
-        sa.Column("mykey_pk", sa.Integer(), nullable=False),
+        sa.Column("mykey_id", sa.String(length=8), nullable=False),
         sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
         sa.Column("not_after", sa.DateTime(timezone=True), nullable=False),
         sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["mykey_pk"],
-            ["mykeys.id"],
+            ["mykey_id"],
+            ["mykeys.mykey_id"],
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("issuer", "serial_hex"),
+        sa.PrimaryKeyConstraint("issuer", "serial_hex"),
     )
     with op.batch_alter_table("card_certificates", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_card_certificates_mykey_pk"), ["mykey_pk"], unique=False
+            batch_op.f("ix_card_certificates_mykey_id"), ["mykey_id"], unique=False
         )
 
     # The rows that single writers lock: the budget counter and the audit chain's head.
-    op.bulk_insert(sa.table("reservation_budget", sa.column("id"), sa.column("issued")),
-                   [{"id": 1, "issued": 0}])  # fmt: skip
+    op.bulk_insert(
+        sa.table("reservation_budget", sa.column("id"), sa.column("issued")),
+        [{"id": 1, "issued": 0}],
+    )
     # The genesis head carries no seal: the first append writes one with the service's key.
     op.bulk_insert(
         sa.table(
@@ -264,7 +262,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION audit_log_append_only()")
     with op.batch_alter_table("card_certificates", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_card_certificates_mykey_pk"))
+        batch_op.drop_index(batch_op.f("ix_card_certificates_mykey_id"))
 
     op.drop_table("card_certificates")
     with op.batch_alter_table("applications", schema=None) as batch_op:
