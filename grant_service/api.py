@@ -24,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from grant_service import devices, models, rules
 from grant_service.catalog import CatalogCache
@@ -152,7 +154,10 @@ class ServiceStatus(BaseModel):
 # --- errors -----------------------------------------------------------------------------
 
 
-def problem_response(refusal: Refused) -> JSONResponse:
+_REASONS_BY_STATUS = {404: R.NOT_FOUND, 405: R.METHOD_NOT_ALLOWED, 413: R.BODY_TOO_LARGE}
+
+
+def problem_response(refusal: Refused, status_code: int | None = None) -> JSONResponse:
     reason = refusal.reason.value
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if reason.outcome == "pending" else None
     body = Problem(
@@ -161,7 +166,9 @@ def problem_response(refusal: Refused) -> JSONResponse:
         message_en=reason.message_en,
         detail=refusal.detail,
     )
-    return JSONResponse(body.model_dump(), status_code=reason.http_status, headers=headers)
+    return JSONResponse(
+        body.model_dump(), status_code=status_code or reason.http_status, headers=headers
+    )
 
 
 def _validation_detail(errors: list[Any]) -> str:
@@ -171,50 +178,6 @@ def _validation_detail(errors: list[Any]) -> str:
         where = ".".join(str(p) for p in error.get("loc", ())) or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)
-
-
-class BodySizeLimit:
-    """Refuses bodies over the limit (413) before they are read into memory."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        too_large = problem_response(Refused(R.BODY_TOO_LARGE, f"limit {self.limit} bytes"))
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await too_large(scope, receive, send)
-            return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await too_large(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 async def signed_device(request: Request) -> rules.Device:
@@ -238,6 +201,23 @@ async def signed_device(request: Request) -> rules.Device:
 SignedDevice = Annotated[rules.Device, Depends(signed_device)]
 
 
+class DeclaredLengthLimit:
+    """A 413 problem body, before reading anything, for a too large Content-Length."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+            if not declared.isdigit() or int(declared) > self.limit:
+                detail = f"the body may have at most {self.limit} bytes"
+                await problem_response(Refused(R.BODY_TOO_LARGE, detail))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 # --- the application --------------------------------------------------------------------
 
 
@@ -250,11 +230,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         openapi_url="/openapi.json",
     )
     app.state.service = service
-    app.add_middleware(BodySizeLimit, limit=service.settings.max_body_bytes)
+    # Bodies over the limit get 413: counted as the bytes arrive (Starlette's limiter, whose
+    # error our handler turns into a problem body), and refused at once when the declared
+    # Content-Length is too large (the middleware added last runs first).
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=service.settings.max_body_bytes)
+    app.add_middleware(DeclaredLengthLimit, limit=service.settings.max_body_bytes)
 
     @app.exception_handler(Refused)
     async def _refused(_request: Request, refusal: Refused) -> JSONResponse:
         return problem_response(refusal)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        reason = _REASONS_BY_STATUS.get(error.status_code)
+        if reason is None:
+            return problem_response(Refused(R.MALFORMED, str(error.detail)), error.status_code)
+        return problem_response(Refused(reason, str(error.detail)))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:

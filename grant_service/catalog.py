@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from grant_service import audit
 from grant_service.models import CatalogMeta, PaymentService
 
 
@@ -58,7 +59,7 @@ class CatalogData(_Strict):
         return cls.model_validate_json(path.read_bytes())
 
 
-def store_catalog(session: Session, data: CatalogData, now: dt.datetime) -> None:
+def store_catalog(session: Session, audit_key: bytes, data: CatalogData, now: dt.datetime) -> None:
     """Replace the catalog in the database with ``data``."""
     codes = [s.code for s in data.services]
     if len(set(codes)) != len(codes):
@@ -73,6 +74,10 @@ def store_catalog(session: Session, data: CatalogData, now: dt.datetime) -> None
     meta.etag = hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:32]
     meta.loaded_at = now
     session.add(meta)
+    audit.append(
+        session, audit_key, at=now, actor="operator", action="catalog.load",
+        subject=data.version, outcome="accepted",
+    )  # fmt: skip
 
 
 def catalog_loaded(session: Session) -> bool:

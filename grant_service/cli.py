@@ -88,9 +88,9 @@ def prepare_database(settings: Settings) -> None:
     migrate.upgrade(settings.database_url)
     with _sessions(settings) as sessions, sessions.begin() as session:
         if not catalog.catalog_loaded(session):
-            catalog.store_catalog(
-                session, catalog.CatalogData.from_file(settings.catalog_file), _now()
-            )
+            keys = ServiceKeys.load(settings.data_dir)
+            data = catalog.CatalogData.from_file(settings.catalog_file)
+            catalog.store_catalog(session, keys.audit_hmac, data, _now())
 
 
 @click.group()
@@ -181,7 +181,8 @@ def load_catalog(settings: Settings, file: Path | None) -> None:
     except (ValidationError, ValueError) as exc:
         raise click.ClickException(f"{path} is not a valid catalog: {exc}") from exc
     with _sessions(settings) as sessions, sessions.begin() as session:
-        catalog.store_catalog(session, data, _now())
+        keys = ServiceKeys.load(settings.data_dir)
+        catalog.store_catalog(session, keys.audit_hmac, data, _now())
     click.echo(f"Catalog {data.version} loaded: {len(data.services)} payment services")
 
 
@@ -194,7 +195,10 @@ def import_crl(settings: Settings, file: Path) -> None:
     trust = pki.CardTrust.from_files(settings.trusted_ca_files)
     try:
         with _sessions(settings) as sessions, sessions.begin() as session:
-            issuer, count = pki.import_crl(session, trust, file.read_bytes(), _now())
+            keys = ServiceKeys.load(settings.data_dir)
+            issuer, count = pki.import_crl(
+                session, keys.audit_hmac, trust, file.read_bytes(), _now()
+            )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"CRL imported for {issuer}: {count} revoked certificates")
@@ -213,8 +217,9 @@ def enrollment_token(
     hours = valid_hours or settings.enrollment_token_hours
     try:
         with _sessions(settings) as sessions, sessions.begin() as session:
+            keys = ServiceKeys.load(settings.data_dir)
             token = devices.create_enrollment_token(
-                session, kiosk_id, channel, dt.timedelta(hours=hours), _now()
+                session, keys.audit_hmac, kiosk_id, channel, dt.timedelta(hours=hours), _now()
             )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -33,7 +33,12 @@ def _sha256(text: str) -> str:
 
 
 def create_enrollment_token(
-    session: Session, kiosk_id: str, channel: str, valid_for: dt.timedelta, now: dt.datetime
+    session: Session,
+    audit_key: bytes,
+    kiosk_id: str,
+    channel: str,
+    valid_for: dt.timedelta,
+    now: dt.datetime,
 ) -> str:
     """A one-time token a technician types into a new kiosk; only its hash is kept."""
     if not re.fullmatch(KIOSK_ID_PATTERN, kiosk_id):
@@ -50,6 +55,10 @@ def create_enrollment_token(
             expires_at=now + valid_for,
         )
     )
+    audit.append(
+        session, audit_key, at=now, kiosk_id=kiosk_id, actor="technician",
+        action="device.enrollment_token", subject=kiosk_id, outcome="accepted",
+    )  # fmt: skip
     return token
 
 

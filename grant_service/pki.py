@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from grant_service import audit
 from grant_service.models import CrlState, RevokedCertificate
 from grant_service.refusals import Refused
 from mynapoint.envelope import Envelope
@@ -179,7 +180,7 @@ def check_validity(
 
 
 def import_crl(
-    session: Session, trust: CardTrust, crl_bytes: bytes, now: dt.datetime
+    session: Session, audit_key: bytes, trust: CardTrust, crl_bytes: bytes, now: dt.datetime
 ) -> tuple[str, int]:
     """Verify a CRL against its trusted CA and make it the current one for that CA.
 
@@ -224,4 +225,8 @@ def import_crl(
     current.this_update = this_update
     current.next_update = crl.next_update_utc
     current.imported_at = now
+    audit.append(
+        session, audit_key, at=now, actor="operator", action="crl.import",
+        subject=issuer[:128], outcome="accepted",
+    )  # fmt: skip
     return issuer, count

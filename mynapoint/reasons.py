@@ -72,6 +72,9 @@ class R(Enum):
         "管理者認証に失敗しました。", "The administrator token is invalid.",
     )  # fmt: skip
     NOT_FOUND = Reason("NOT_FOUND", "error", 404, "見つかりません。", "Not found.")
+    METHOD_NOT_ALLOWED = Reason(
+        "METHOD_NOT_ALLOWED", "error", 405, "この操作はできません。", "Method not allowed.",
+    )  # fmt: skip
     KIOSK_MISMATCH = Reason(
         "KIOSK_MISMATCH", "error", 422,
         "送信内容に誤りがあります。", "The envelope names another kiosk than the one sending it.",

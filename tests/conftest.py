@@ -220,18 +220,15 @@ def rsa_key_pool() -> Iterator[None]:
 def postgres() -> Iterator[PrivatePostgres]:
     """One PostgreSQL server for the session; each test gets a fresh database copied from
     a migrated template."""
-    from grant_service.cli import prepare_database
-    from grant_service.settings import Settings
+    from grant_service import migrate
 
     try:
         server = PrivatePostgres().start()
     except PostgresUnavailable as exc:
         pytest.fail(f"cannot start PostgreSQL for the tests: {exc}")
     template_url = server.create_database("migrated")
-    settings = Settings(
-        data_dir=Path(server.directory) / "template-data", database_url=template_url
-    )
-    prepare_database(settings)
+    # Schema only: the catalog (and its audit entry) is loaded per test, under its own key.
+    migrate.upgrade(template_url)
     yield server
     server.stop()
 

@@ -23,6 +23,7 @@ from grant_service import devices, pki
 from grant_service.api import create_app
 from grant_service.cli import prepare_database
 from grant_service.database import make_engine, make_session_factory
+from grant_service.keys import ServiceKeys
 from grant_service.operators import account_entry
 from grant_service.settings import PACKAGE_DATA, Settings
 from kiosk.device_identity import DeviceIdentity
@@ -174,6 +175,10 @@ class ServiceEnv:
         return self
 
     @property
+    def audit_key(self) -> bytes:
+        return ServiceKeys.load(self.settings.data_dir).audit_hmac
+
+    @property
     def sessions(self) -> sessionmaker[Session]:
         if self._sessions is None:
             self._sessions = make_session_factory(make_engine(self.settings.database_url))
@@ -184,7 +189,11 @@ class ServiceEnv:
         trust = pki.CardTrust.from_files(self.settings.trusted_ca_files)
         with self.sessions.begin() as session:
             pki.import_crl(
-                session, trust, crl.public_bytes(serialization.Encoding.DER), self.clock()
+                session,
+                self.audit_key,
+                trust,
+                crl.public_bytes(serialization.Encoding.DER),
+                self.clock(),
             )
 
     def card(self, validity: Validity | None = None, *, revoked: bool = False) -> TestCard:
@@ -204,7 +213,7 @@ class ServiceEnv:
         kiosk_id = kiosk_id or f"kiosk-{self._kiosks:04d}"
         with self.sessions.begin() as session:
             token = devices.create_enrollment_token(
-                session, kiosk_id, channel, dt.timedelta(hours=1), self.clock()
+                session, self.audit_key, kiosk_id, channel, dt.timedelta(hours=1), self.clock()
             )
         client = ServiceClient(
             "http://127.0.0.1", DeviceIdentity.generate(kiosk_id), http=self.http, clock=self.clock

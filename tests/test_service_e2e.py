@@ -212,3 +212,30 @@ def test_cli_mistakes_are_clear_messages(tmp_path: Path) -> None:
         assert result.returncode != 0, args
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr, args
+
+
+def test_cli_technician_commands(private_data_home: Path) -> None:
+    loaded = run_cli("grant-service", "load-catalog")
+    assert loaded.returncode == 0 and "payment services" in loaded.stdout
+    made = run_cli("grant-service", "admin-token")
+    token_line, hash_line = made.stdout.splitlines()
+    token = token_line.split()[-1]
+    import hashlib
+
+    assert (
+        hash_line
+        == f"GRANT_SERVICE_ADMIN_TOKEN_SHA256={hashlib.sha256(token.encode()).hexdigest()}"
+    )
+    issued = run_cli(
+        "grant-service", "enrollment-token", "--kiosk-id", "kiosk-cli", "--channel", "city_hall"
+    )
+    assert issued.returncode == 0 and len(issued.stdout.strip()) >= 32
+    assert "one-time token for kiosk-cli" in issued.stderr
+    with running_service() as (url, _output):
+        client = ServiceClient(url, DeviceIdentity.generate("kiosk-cli"))
+        assert client.enroll(issued.stdout.strip()).status_code == 200
+        revoked = run_cli("grant-service", "device-revoke", "kiosk-cli")
+        assert revoked.returncode == 0, revoked.stderr
+        refused = client._signed("POST", "/v1/devices/renew", {"csr_pem": "x"})
+        assert (refused.status_code, refused.body["reason_code"]) == (401, "DEVICE_REVOKED")
+        client.close()

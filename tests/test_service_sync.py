@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -210,7 +210,12 @@ def _token(service: ServiceEnv, kiosk_id: str, channel: str = "city_hall", hours
 
     with service.sessions.begin() as session:
         return devices.create_enrollment_token(
-            session, kiosk_id, channel, dt.timedelta(hours=hours), service.clock()
+            session,
+            service.audit_key,
+            kiosk_id,
+            channel,
+            dt.timedelta(hours=hours),
+            service.clock(),
         )
 
 
@@ -320,7 +325,21 @@ def test_a_new_catalog_changes_the_etag(service: ServiceEnv) -> None:
     data.services = [s for s in data.services if s.code != "waon"]
     data.version = "test-edition"
     with service.sessions.begin() as session:
-        store_catalog(session, data, service.clock())
+        store_catalog(session, service.audit_key, data, service.clock())
     fresh = kiosk.client.payment_services(etag)
     assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
     assert "waon" not in {s["code"] for s in fresh.body["services"]}
+
+
+def test_a_chunked_body_over_the_limit_is_cut_off(make_service: Callable[..., ServiceEnv]) -> None:
+    """No Content-Length to check: the limit counts the bytes as they arrive."""
+    service = make_service(max_body_bytes=10_000)
+
+    def stream() -> Iterator[bytes]:
+        yield b'{"items": ['
+        for _ in range(100):
+            yield b'{"padding": "' + b"x" * 500 + b'"},'
+        yield b"{}]}"
+
+    reply = service.http.post("/v1/submissions/batch", content=stream())
+    assert (reply.status_code, reply.json()["reason_code"]) == (413, "BODY_TOO_LARGE")
