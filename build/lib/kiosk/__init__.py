@@ -1,1 +1,0 @@
-"""Mynapoint self-service kiosk."""

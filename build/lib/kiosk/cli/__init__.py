@@ -1,1 +1,0 @@
-"""Command-line tools for technicians: kiosk-card, kiosk-card-sim."""

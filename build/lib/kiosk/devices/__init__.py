@@ -1,1 +1,0 @@
-"""Card readers, the My Number Card (JPKI) protocol, and the virtual card."""
