@@ -116,19 +116,6 @@ class RevokeResult(BaseModel):
     status: str
 
 
-class ItemResultBody(BaseModel):
-    uuid: str | None = None
-    status: str
-    http_status: int
-    receipt_number: str | None = None
-    reason_code: str | None = None
-    message_ja: str | None = None
-    message_en: str | None = None
-    detail: str | None = None
-    result: dict[str, Any] | None = None
-    replayed: bool = False
-
-
 class BatchRequest(BaseModel):
     """Envelopes of one kiosk, in kiosk order. Each item is checked on its own: a
     malformed one gets its own error result and does not hold back the others."""
@@ -141,7 +128,7 @@ class BatchRequest(BaseModel):
 
 
 class BatchResponse(BaseModel):
-    results: list[ItemResultBody]
+    results: list[ItemResult]
 
 
 class ServiceStatus(BaseModel):
@@ -293,8 +280,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
 
     @app.post(
         "/v1/submissions",
-        response_model=ItemResultBody,
-        responses={**problems, 409: {"model": ItemResultBody}, 422: {"model": ItemResultBody}},
+        response_model=ItemResult,
+        responses={**problems, 409: {"model": ItemResult}, 422: {"model": ItemResult}},
     )
     def submit(envelope: Envelope, device: SignedDevice) -> JSONResponse:
         """One envelope. 200 accepted; 422 rejected (final) or invalid; 409 already being
@@ -303,12 +290,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         return _item_response(result)
 
     @app.post("/v1/submissions/batch", response_model=BatchResponse, responses=problems)
-    def submit_batch(batch: BatchRequest, device: SignedDevice) -> BatchResponse:
+    def submit_batch(batch: BatchRequest, device: SignedDevice) -> JSONResponse:
         """Many envelopes of one kiosk; a result per item, in the order sent."""
         if len(batch.items) > service.settings.max_batch_items:
             raise Refused(R.BATCH_TOO_LARGE, f"at most {service.settings.max_batch_items} items")
         results = service.processor.process(device, batch.items)
-        return BatchResponse(results=[ItemResultBody(**r.to_json()) for r in results])
+        return JSONResponse({"results": [r.to_json() for r in results]})
 
     @app.get("/v1/payment-services", responses={304: {"description": "Not modified"}, **problems})
     def payment_services(

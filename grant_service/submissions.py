@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 Status = Literal["accepted", "rejected", "pending", "error"]
 
 
-@dataclass
-class ItemResult:
+class ItemResult(BaseModel):
+    """The answer for one envelope (also the body of ``POST /v1/submissions``)."""
+
     uuid: str | None
     status: Status
     http_status: int
@@ -59,7 +60,13 @@ class ItemResult:
 
     @classmethod
     def accepted(cls, envelope: Envelope, result: dict[str, Any]) -> ItemResult:
-        return cls(envelope.uuid, "accepted", 200, envelope.receipt_number, result=result)
+        return cls(
+            uuid=envelope.uuid,
+            status="accepted",
+            http_status=200,
+            receipt_number=envelope.receipt_number,
+            result=result,
+        )
 
     @classmethod
     def refused(
@@ -67,20 +74,18 @@ class ItemResult:
     ) -> ItemResult:
         reason = refusal.reason.value
         return cls(
-            uuid,
-            reason.outcome,
-            reason.http_status,
-            receipt_number,
-            reason.code,
-            reason.message_ja,
-            reason.message_en,
-            refusal.detail,
+            uuid=uuid,
+            status=reason.outcome,
+            http_status=reason.http_status,
+            receipt_number=receipt_number,
+            reason_code=reason.code,
+            message_ja=reason.message_ja,
+            message_en=reason.message_en,
+            detail=refusal.detail,
         )
 
     def to_json(self) -> dict[str, Any]:
-        body = {k: v for k, v in self.__dict__.items() if v is not None}
-        body["replayed"] = self.replayed
-        return body
+        return self.model_dump(exclude_none=True)
 
 
 @dataclass
@@ -253,9 +258,8 @@ class SubmissionProcessor:
                 Refused(R.IDEMPOTENCY_KEY_REUSED), envelope.uuid, envelope.receipt_number
             )
         if existing.state == "done":
-            stored = ItemResult(**json.loads(existing.result_json or "{}"))
-            stored.replayed = True
-            return stored
+            stored = ItemResult.model_validate_json(existing.result_json or "{}")
+            return stored.model_copy(update={"replayed": True})
         if existing.lease_until is not None and existing.lease_until > now:
             return ItemResult.refused(Refused(R.IN_FLIGHT), envelope.uuid, envelope.receipt_number)
         existing.lease_until = lease  # the earlier worker died: take the item over
