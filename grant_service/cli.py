@@ -129,7 +129,10 @@ def serve(
     click.echo(f"Database: {_redacted(settings.database_url)}")
     tls: dict[str, Any] = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if certfile else {}
     if workers > 1:
+        # Each worker builds its settings again, from the environment.
         os.environ["GRANT_SERVICE_DATABASE_URL"] = settings.database_url
+        if settings.config_file:
+            os.environ["GRANT_SERVICE_CONFIG"] = str(settings.config_file)
         uvicorn.run(
             "grant_service.api:create_app_from_environment", factory=True, host=host,
             port=port, workers=workers, **tls,

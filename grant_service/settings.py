@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     max_batch_items: int = 500
     in_flight_lease_seconds: int = 60
 
+    _config_file: Path | None = PrivateAttr(default=None)
+
+    @property
+    def config_file(self) -> Path | None:
+        """The TOML file these settings were read from, if any."""
+        return self._config_file
+
     @model_validator(mode="after")
     def _defaults_from_data_dir(self) -> Settings:
         if not self.database_url:
@@ -85,13 +92,23 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if config := os.environ.get("GRANT_SERVICE_CONFIG"):
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        config = settings_cls.model_config.get("toml_file") or os.environ.get(
+            "GRANT_SERVICE_CONFIG"
+        )
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(str(config))))
         return tuple(sources)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from the environment and ``config_file`` (or ``GRANT_SERVICE_CONFIG``)."""
-    if config_file is not None:
-        os.environ["GRANT_SERVICE_CONFIG"] = str(config_file)
-    return Settings(**overrides)
+    """Settings from the environment and ``config_file`` (default: ``GRANT_SERVICE_CONFIG``)."""
+    if config_file is None:
+        return Settings(**overrides)
+    configured = type(
+        "ConfiguredSettings",
+        (Settings,),
+        {"model_config": SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})},
+    )
+    settings = configured(**overrides)
+    settings._config_file = config_file
+    return settings

@@ -343,3 +343,15 @@ def test_a_chunked_body_over_the_limit_is_cut_off(make_service: Callable[..., Se
 
     reply = service.http.post("/v1/submissions/batch", content=stream())
     assert (reply.status_code, reply.json()["reason_code"]) == (413, "BODY_TOO_LARGE")
+
+
+def test_malformed_json_and_wrong_types_are_400_with_a_reason(service: ServiceEnv) -> None:
+    kiosk = service.kiosk()
+    for body in (b"{not json", b"[]", b'{"uuid": 5}', b'"text"'):
+        headers = sign_request(
+            kiosk.client.identity.key, kiosk.kiosk_id, "POST", "/v1/submissions", body,
+            service.clock(),
+        )  # fmt: skip
+        headers["Content-Type"] = "application/json"
+        reply = service.http.post("/v1/submissions", content=body, headers=headers)
+        assert (reply.status_code, reply.json()["reason_code"]) == (400, "MALFORMED"), body
