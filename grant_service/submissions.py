@@ -121,7 +121,7 @@ class SubmissionProcessor:
                     _Candidate(index, envelope, identity, self._fingerprint(envelope, signed))
                 )
         with self.sessions.begin() as session:
-            events = [self._event(device, None, r) for r in results if r is not None]
+            events = [self._event(device.kiosk_id, None, r) for r in results if r is not None]
             events += self._claim(session, candidates, results, now)
             audit.append_many(session, self.keys.audit_hmac, events, now)
         claimed = [c for c in candidates if c.claimed]
@@ -196,7 +196,7 @@ class SubmissionProcessor:
                 candidate.claimed = True
             else:
                 results[candidate.index] = result
-                events.append(self._event(_device_of(envelope), envelope, result))
+                events.append(self._event(envelope.kiosk_id, envelope, result))
         if new_rows:
             try:
                 with session.begin_nested():
@@ -245,7 +245,7 @@ class SubmissionProcessor:
                     candidate.claimed = False
                     results[candidate.index] = result
                     events.append(
-                        self._event(_device_of(candidate.envelope), candidate.envelope, result)
+                        self._event(candidate.envelope.kiosk_id, candidate.envelope, result)
                     )
         return events
 
@@ -318,7 +318,7 @@ class SubmissionProcessor:
                 outcomes.append((candidate, result))
             ledger.flush()
             self._store(session, outcomes, now)
-            events = [self._event(device, c.envelope, r) for c, r in outcomes]
+            events = [self._event(device.kiosk_id, c.envelope, r) for c, r in outcomes]
             audit.append_many(session, self.keys.audit_hmac, events, now)
         for candidate, result in outcomes:
             results[candidate.index] = result
@@ -433,12 +433,9 @@ class SubmissionProcessor:
             log.exception("could not release claims")
 
     @staticmethod
-    def _event(
-        device: rules.Device | str, envelope: Envelope | None, result: ItemResult
-    ) -> audit.Event:
+    def _event(kiosk_id: str, envelope: Envelope | None, result: ItemResult) -> audit.Event:
         actor = "guardian" if envelope is not None and envelope.for_whom == "minor" else "citizen"
         kind = envelope.kind if envelope is not None else "unknown"
-        kiosk_id = device if isinstance(device, str) else device.kiosk_id
         return audit.Event(
             actor=actor,
             action=f"submission.{kind}" + (".replay" if result.replayed else ""),
@@ -447,11 +444,6 @@ class SubmissionProcessor:
             kiosk_id=kiosk_id,
             reason_code=result.reason_code,
         )
-
-
-def _device_of(envelope: Envelope) -> str:
-    """The kiosk of an authenticated envelope (its kiosk_id was checked against the device)."""
-    return envelope.kiosk_id
 
 
 def describe_validation_error(error: ValidationError) -> str:
