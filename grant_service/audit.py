@@ -38,6 +38,8 @@ def _seal(key: bytes, prev_hash: str, entry: AuditEntry) -> str:
         entry.outcome,
         entry.reason_code,
     ]
+    if entry.flagged:  # entries from before the flag existed seal as they did then
+        fields.append("flagged")
     message = prev_hash.encode() + json.dumps(fields, separators=(",", ":")).encode()
     return hmac.new(key, message, "sha256").hexdigest()
 
@@ -52,6 +54,7 @@ class Event:
     outcome: str
     kiosk_id: str | None = None
     reason_code: str | None = None
+    flagged: bool = False
 
 
 def lock_head(session: Session) -> AuditHead:
@@ -74,14 +77,14 @@ def append_many(session: Session, key: bytes, events: list[Event], at: dt.dateti
         entry = AuditEntry(
             seq=seq, at=at.replace(microsecond=0), kiosk_id=event.kiosk_id, actor=event.actor,
             action=event.action, subject=event.subject, outcome=event.outcome,
-            reason_code=event.reason_code, prev_hash=prev_hash,
+            reason_code=event.reason_code, flagged=event.flagged, prev_hash=prev_hash,
         )  # fmt: skip
         entry.hash = _seal(key, prev_hash, entry)
         prev_hash = entry.hash
         rows.append(
             {c: getattr(entry, c) for c in (
                 "seq", "at", "kiosk_id", "actor", "action", "subject", "outcome",
-                "reason_code", "prev_hash", "hash",
+                "reason_code", "flagged", "prev_hash", "hash",
             )}
         )  # fmt: skip
     session.execute(insert(AuditEntry.__table__), rows)  # Core: one executemany

@@ -6,7 +6,10 @@
     grant-service import-crl FILE
     grant-service enrollment-token --kiosk-id K --channel city_hall
     grant-service device-revoke KIOSK_ID
-    grant-service admin-token
+    grant-service admin-token | credential create --role operator --service paypay --label X
+    grant-service suspend MYKEY_ID --reason ... | reinstate MYKEY_ID
+    grant-service conflicts | resolve-conflict ID --keep old|new
+    grant-service report
     grant-service audit-verify
 
 Every command takes ``--config FILE`` (TOML) and ``--database-url``; the environment
@@ -18,10 +21,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import hashlib
 import ipaddress
 import os
-import secrets
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,12 +30,14 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grant_service import audit, catalog, devices, migrate, pki
+from grant_service import audit, catalog, credentials, devices, migrate, people, pki, reporting
 from grant_service.database import make_engine, make_session_factory
 from grant_service.keys import ServiceKeys
+from grant_service.models import ApiCredential
 from grant_service.refusals import Refused
 from grant_service.settings import Settings, load_settings
 
@@ -246,11 +249,140 @@ def device_revoke(settings: Settings, kiosk_id: str) -> None:
 
 
 @main.command("admin-token")
-def admin_token() -> None:
-    """Make a technicians' bearer token; configure its SHA-256 as admin_token_sha256."""
-    token = secrets.token_urlsafe(32)
-    click.echo(f"token:  {token}")
-    click.echo(f"GRANT_SERVICE_ADMIN_TOKEN_SHA256={hashlib.sha256(token.encode()).hexdigest()}")
+@click.option("--label", default="technicians", show_default=True)
+@settings_options
+def admin_token(settings: Settings, label: str) -> None:
+    """Make a bearer token for technicians and programme operators (printed once)."""
+    _print_token(_make_credential(settings, "admin", label, None), "admin", label)
+
+
+@main.group()
+def credential() -> None:
+    """Bearer tokens for operators, the J-LIS feed and technicians."""
+
+
+@credential.command("create")
+@click.option("--role", required=True, type=click.Choice(credentials.ROLES))
+@click.option("--label", required=True, help="Who holds it, e.g. the operator's name.")
+@click.option("--service", "service_code", help="The payment service (operator tokens).")
+@settings_options
+def credential_create(settings: Settings, role: str, label: str, service_code: str | None) -> None:
+    """Make a token (printed once; only its hash is kept)."""
+    _print_token(_make_credential(settings, role, label, service_code), role, label)
+
+
+@credential.command("list")
+@settings_options
+def credential_list(settings: Settings) -> None:
+    prepare_database(settings)
+    with _sessions(settings) as sessions, sessions() as session:
+        for row in session.scalars(select(ApiCredential).order_by(ApiCredential.created_at)):
+            state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+            service = f" ({row.service_code})" if row.service_code else ""
+            click.echo(f"{row.role:<10} {row.label}{service}: {state}")
+
+
+@credential.command("revoke")
+@click.option("--label", required=True)
+@settings_options
+def credential_revoke(settings: Settings, label: str) -> None:
+    prepare_database(settings)
+    keys = ServiceKeys.load(settings.data_dir)
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        count = credentials.revoke(session, keys.audit_hmac, label, _now())
+    click.echo(f"Revoked {count} token(s) labelled {label!r}")
+
+
+def _make_credential(settings: Settings, role: str, label: str, service_code: str | None) -> str:
+    prepare_database(settings)
+    keys = ServiceKeys.load(settings.data_dir)
+    try:
+        with _sessions(settings) as sessions, sessions.begin() as session:
+            return credentials.create(
+                session, keys.audit_hmac, role, label, _now(), service_code=service_code
+            )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _print_token(token: str, role: str, label: str) -> None:
+    click.echo(token)
+    click.echo(f"({role} token for {label}: shown this once; send it as "
+               "'Authorization: Bearer <token>')", err=True)  # fmt: skip
+
+
+@main.command()
+@click.argument("mykey_id")
+@click.option("--reason", required=True, help="Why (a leak, misuse...): kept in the audit trail.")
+@settings_options
+def suspend(settings: Settings, mykey_id: str, reason: str) -> None:
+    """Suspend a MyKey ID: every procedure, My Page and point grants are refused."""
+    _people_action(settings, lambda s, k, now: people.suspend(s, k, mykey_id, reason, now))
+    click.echo(f"Suspended {mykey_id}")
+
+
+@main.command()
+@click.argument("mykey_id")
+@settings_options
+def reinstate(settings: Settings, mykey_id: str) -> None:
+    """Lift a suspension."""
+    _people_action(settings, lambda s, k, now: people.reinstate(s, k, mykey_id, now))
+    click.echo(f"Reinstated {mykey_id}")
+
+
+@main.command()
+@settings_options
+def conflicts(settings: Settings) -> None:
+    """Re-issued cards whose new certificate already had its own MyKey ID (held)."""
+    prepare_database(settings)
+    with _sessions(settings) as sessions, sessions() as session:
+        rows = people.open_conflicts(session)
+        for row in rows:
+            click.echo(
+                f"#{row.id} opened {row.opened_at:%Y-%m-%d %H:%M}: old card {row.old_serial_hex} "
+                f"(MyKey ID {row.old_mykey_id}) re-issued as {row.new_serial_hex}, which has "
+                f"MyKey ID {row.new_mykey_id} (held)"
+            )
+    if not rows:
+        click.echo("No open conflicts")
+    else:
+        click.echo("Resolve with: grant-service resolve-conflict ID --keep old|new")
+
+
+@main.command("resolve-conflict")
+@click.argument("conflict_id", type=int)
+@click.option("--keep", required=True, type=click.Choice(["old", "new"]),
+              help="The MyKey ID the person keeps; the other is merged into it.")  # fmt: skip
+@settings_options
+def resolve_conflict(settings: Settings, conflict_id: int, keep: str) -> None:
+    """Merge a person's two MyKey IDs into the one they keep."""
+    _people_action(
+        settings, lambda s, k, now: people.resolve_conflict(s, k, conflict_id, keep, now)
+    )
+    click.echo(f"Conflict #{conflict_id} resolved: the {keep} MyKey ID is kept")
+
+
+def _people_action(
+    settings: Settings, action: Callable[[Session, bytes, dt.datetime], object]
+) -> None:
+    prepare_database(settings)
+    keys = ServiceKeys.load(settings.data_dir)
+    try:
+        with _sessions(settings) as sessions, sessions.begin() as session:
+            action(session, keys.audit_hmac, _now())
+    except Refused as refusal:
+        raise click.ClickException(refusal.detail) from refusal
+
+
+@main.command()
+@settings_options
+def report(settings: Settings) -> None:
+    """Reservations, applications per service, points granted, budget cap used."""
+    prepare_database(settings)
+    with _sessions(settings) as sessions, sessions() as session:
+        figures = reporting.figures(session, settings.reservation_cap)
+    for line in reporting.lines(figures):
+        click.echo(line)
 
 
 @main.command("audit-verify")

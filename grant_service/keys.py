@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.x509.oid import NameOID
 
 
@@ -43,13 +43,35 @@ def _write_private(path: Path, content: bytes) -> None:
 class ServiceKeys:
     account_hmac: bytes
     audit_hmac: bytes
+    # X25519: kiosks seal exported queue files to it (mynapoint/queue_export.py).
+    import_key: x25519.X25519PrivateKey
 
     @classmethod
     def load(cls, data_dir: Path) -> ServiceKeys:
         return cls(
             load_or_create_secret(data_dir / "account-hmac.key"),
             load_or_create_secret(data_dir / "audit-hmac.key"),
+            _load_or_create_import_key(data_dir / "import-key.pem"),
         )
+
+
+def _load_or_create_import_key(path: Path) -> x25519.X25519PrivateKey:
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), None)
+        if not isinstance(key, x25519.X25519PrivateKey):
+            raise ValueError(f"{path} is not an X25519 key")
+        return key
+    key = x25519.X25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_private(
+        path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    return key
 
 
 DEVICE_CA_NAME = x509.Name(

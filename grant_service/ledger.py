@@ -48,6 +48,17 @@ class Person:
     status: str
 
 
+@dataclass
+class ActiveApplication:
+    mykey_id: str
+    receipt_number: str
+    service_code: str
+    account_hmac: str
+    applied_at: dt.datetime
+    id: int | None = None  # None: recorded by this batch, not yet written
+    new_row: dict[str, object] | None = None
+
+
 class Ledger:
     def __init__(
         self,
@@ -78,16 +89,21 @@ class Ledger:
             ):
                 self._revoked[(issuer, serial)] = revoked_at
         people = sorted({p.mykey_id for p in self._people.values()})
-        self._applied: set[str] = set()
+        self._applications: dict[str, ActiveApplication] = {}
         for start in range(0, len(people), _CHUNK):
-            self._applied.update(
-                session.scalars(
-                    select(Application.mykey_id).where(
-                        Application.mykey_id.in_(people[start : start + _CHUNK]),
-                        Application.status == "active",
-                    )
+            for row in session.execute(
+                select(
+                    Application.id, Application.mykey_id, Application.receipt_number,
+                    Application.service_code, Application.account_hmac, Application.applied_at,
+                ).where(
+                    Application.mykey_id.in_(people[start : start + _CHUNK]),
+                    Application.status == "active",
                 )
-            )
+            ):  # fmt: skip
+                self._applications[row.mykey_id] = ActiveApplication(
+                    row.mykey_id, row.receipt_number, row.service_code, row.account_hmac,
+                    row.applied_at, id=row.id,
+                )  # fmt: skip
         account_keys = sorted(set(accounts))
         self._accounts: set[tuple[str, str]] = set()
         for chunk in _chunks(account_keys):
@@ -105,6 +121,7 @@ class Ledger:
         self._new_people: list[dict[str, object]] = []
         self._new_cards: list[dict[str, object]] = []
         self._new_applications: list[dict[str, object]] = []
+        self._cancellations: list[dict[str, object]] = []
 
     # --- questions ------------------------------------------------------------------------
 
@@ -118,7 +135,10 @@ class Ledger:
         return self._revoked.get((identity.issuer, identity.serial_hex))
 
     def has_active_application(self, mykey_id: str) -> bool:
-        return mykey_id in self._applied
+        return mykey_id in self._applications
+
+    def active_application(self, mykey_id: str) -> ActiveApplication | None:
+        return self._applications.get(mykey_id)
 
     def account_in_use(self, service_code: str, fingerprint: str) -> bool:
         return (service_code, fingerprint) in self._accounts
@@ -155,15 +175,33 @@ class Ledger:
         return person
 
     def add_application(self, application: dict[str, object]) -> None:
-        self._applied.add(str(application["mykey_id"]))
+        self._applications[str(application["mykey_id"])] = ActiveApplication(
+            str(application["mykey_id"]), str(application["receipt_number"]),
+            str(application["service_code"]), str(application["account_hmac"]),
+            application["applied_at"], new_row=application,  # type: ignore[arg-type]
+        )  # fmt: skip
         self._accounts.add((str(application["service_code"]), str(application["account_hmac"])))
         self._new_applications.append(application)
+
+    def cancel_application(
+        self, application: ActiveApplication, changes: dict[str, object]
+    ) -> None:
+        """The person may apply again, and the account is free for someone else."""
+        del self._applications[application.mykey_id]
+        self._accounts.discard((application.service_code, application.account_hmac))
+        changes = {**changes, "status": "cancelled"}
+        if application.new_row is not None:  # made earlier in this same batch
+            application.new_row.update(changes)
+        else:
+            self._cancellations.append({"id": application.id, **changes})
 
     def flush(self) -> None:
         """Write what the batch recorded: one statement per table."""
         if self._new_people:
             self.session.execute(insert(MyKey), self._new_people)
             self.session.execute(insert(CardCertificate), self._new_cards)
+        if self._cancellations:
+            self.session.execute(update(Application), self._cancellations)  # by primary key
         if self._new_applications:
             self.session.execute(insert(Application), self._new_applications)
         if self._issued is not None:

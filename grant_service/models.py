@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -75,7 +76,11 @@ class MyKey(Base):
 
     __tablename__ = "mykeys"
     mykey_id: Mapped[str] = mapped_column(String(8), primary_key=True)
-    status: Mapped[str] = mapped_column(String(10), default="active")  # active | suspended
+    # active | suspended (by an operator: leak or misuse) | superseded (a link conflict
+    # was resolved in favour of another MyKey ID of the same person)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    status_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     reserved_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # the envelope's time
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
@@ -93,6 +98,9 @@ class CardCertificate(Base):
     not_before: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     not_after: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # For a re-issued card: the certificate it replaces (from the J-LIS feed).
+    reissued_from_issuer: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    reissued_from_serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ReservationBudget(Base):
@@ -130,7 +138,8 @@ class Application(Base):
     account_hmac: Mapped[str] = mapped_column(String(64))  # HMAC of service + normalised ID
     account_last4: Mapped[str] = mapped_column(String(4))  # for display only
     phone_last4: Mapped[str | None] = mapped_column(String(4), nullable=True)
-    status: Mapped[str] = mapped_column(String(10), default="active")  # active | cancelled
+    # active | cancelled (same day, at a city hall) | superseded (link conflict resolved)
+    status: Mapped[str] = mapped_column(String(10), default="active")
     applied_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # the envelope's time
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     operator_verified_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
@@ -140,6 +149,10 @@ class Application(Base):
     receipt_number: Mapped[str] = mapped_column(String(14), index=True)
     submission_uuid: Mapped[str] = mapped_column(String(36))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    cancel_receipt_number: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    # The city-hall kiosk that cancelled (no foreign key: SQLite cannot add one in place).
+    cancelled_by_device_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 # --- submissions (idempotency, and My Page's list) ----------------------------------------
@@ -225,6 +238,9 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(128))
     outcome: Mapped[str] = mapped_column(String(20))
     reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Marks what an investigator must look at (an application its holder says they did
+    # not make).
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -239,3 +255,78 @@ class AuditHead(Base):
     # HMAC over (last_seq, last_hash): rewinding the head to an earlier entry, to hide a
     # truncated tail, needs the key.
     seal: Mapped[str] = mapped_column(String(64))
+
+
+# --- part 2: My Page, points, credentials, re-issued cards ----------------------------------
+
+
+class StatusChallenge(Base):
+    """A one-time challenge a card signs to see its My Page status."""
+
+    __tablename__ = "status_challenges"
+    challenge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class ApiCredential(Base):
+    """Bearer tokens (only their hash) for technicians and programme operators (``admin``),
+    payment operators (``operator``, one service each) and the J-LIS feed (``jlis_feed``)."""
+
+    __tablename__ = "api_credentials"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    service_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class PointTransaction(Base):
+    """A payment operator's charge or purchase, once per operator transaction id."""
+
+    __tablename__ = "point_transactions"
+    service_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    operator_tx_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # keyed hash of the content
+    account_hmac: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(10))  # charge | purchase
+    amount_yen: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    mykey_id: Mapped[str | None] = mapped_column(
+        ForeignKey("mykeys.mykey_id"), nullable=True, index=True
+    )
+    counted_yen: Mapped[int] = mapped_column(Integer)  # toward the 20,000-yen base
+    points: Mapped[int] = mapped_column(Integer)  # granted by this transaction
+    outcome: Mapped[str] = mapped_column(String(12))  # granted | not_counted
+    reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class PointTotal(Base):
+    """Per-person totals: what counted toward the base, and the points granted."""
+
+    __tablename__ = "point_totals"
+    mykey_id: Mapped[str] = mapped_column(ForeignKey("mykeys.mykey_id"), primary_key=True)
+    counted_yen: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LinkConflict(Base):
+    """A re-issued certificate that already had its own MyKey ID: an operator decides which
+    MyKey ID the person keeps, so nothing is ever granted twice."""
+
+    __tablename__ = "link_conflicts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_issuer: Mapped[str] = mapped_column(String(512))
+    old_serial_hex: Mapped[str] = mapped_column(String(64))
+    new_issuer: Mapped[str] = mapped_column(String(512))
+    new_serial_hex: Mapped[str] = mapped_column(String(64))
+    old_mykey_id: Mapped[str] = mapped_column(ForeignKey("mykeys.mykey_id"))
+    new_mykey_id: Mapped[str] = mapped_column(ForeignKey("mykeys.mykey_id"))
+    state: Mapped[str] = mapped_column(String(10), default="open")  # open | resolved
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    kept_mykey_id: Mapped[str | None] = mapped_column(String(8), nullable=True)

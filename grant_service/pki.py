@@ -94,19 +94,29 @@ class CardTrust:
     ) -> CardIdentity:
         """The card behind a genuine envelope; ``signed_bytes`` may be passed when the
         caller has them already (they cost a canonical-JSON serialisation)."""
-        public_key, identity = self._certificate(envelope.certificate_der)
-        try:
-            public_key.verify(
-                envelope.signature_bytes,
-                signed_bytes if signed_bytes is not None else envelope.signed_bytes(),
-                padding.PKCS1v15(),
-                hashes.SHA256(),
-            )
-        except InvalidSignature as exc:
-            raise Refused(R.SIGNATURE_INVALID) from exc
+        identity = self.verify_signed(
+            envelope.certificate_der,
+            envelope.signature_bytes,
+            signed_bytes if signed_bytes is not None else envelope.signed_bytes(),
+        )
         if envelope.time > now + skew:
             raise Refused(R.ENVELOPE_IN_FUTURE, f"envelope time {envelope.kiosk_time}")
         return identity
+
+    def verify_signed(
+        self, certificate_der: bytes, signature: bytes, message: bytes
+    ) -> CardIdentity:
+        """The card whose trusted certificate's key made ``signature`` over ``message``."""
+        public_key, identity = self._certificate(certificate_der)
+        try:
+            public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature as exc:
+            raise Refused(R.SIGNATURE_INVALID) from exc
+        return identity
+
+    def certificate_identity(self, der: bytes) -> CardIdentity:
+        """The identity in a trusted certificate (``Refused`` if it is not one)."""
+        return self._certificate(der)[1]
 
     def _certificate(self, der: bytes) -> tuple[rsa.RSAPublicKey, CardIdentity]:
         """A trusted card certificate's key and identity. Remembered: the same card comes

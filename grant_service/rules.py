@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grant_service.catalog import Catalog
-from grant_service.ledger import Ledger
+from grant_service.ledger import ActiveApplication, Ledger, Person
 from grant_service.models import PaymentService, ReservationBudget
 from grant_service.operators import OperatorRegistry, OperatorUnavailable, normalise_payment_id
 from grant_service.pki import CardIdentity
 from grant_service.refusals import Refused
-from mynapoint.envelope import ApplicationPayload
+from mynapoint.envelope import ApplicationPayload, CancellationPayload
 from mynapoint.reasons import R
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
@@ -43,6 +43,15 @@ class Device:
 
 def japan_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(JST).date()
+
+
+def check_person_active(person: Person) -> None:
+    """A suspended MyKey ID (leak or misuse, seed 004 #1022) may do no procedure; one merged
+    into another after a re-issued card's conflict is no longer the person's."""
+    if person.status == "suspended":
+        raise Refused(R.MYKEY_SUSPENDED, person.mykey_id)
+    if person.status == "superseded":
+        raise Refused(R.MYKEY_SUPERSEDED, person.mykey_id)
 
 
 # --- Reservation ----------------------------------------------------------------------
@@ -77,6 +86,7 @@ def reserve(
     already has: a second reservation never spends the budget."""
     existing = ledger.person_of_card(identity)
     if existing is not None:
+        check_person_active(existing)
         return {"mykey_id": existing.mykey_id, "already_reserved": True}
     take_reservation_budget(ledger, cap)
     # 31**8 IDs: a clash with an existing one fails the insert and the batch is redone.
@@ -167,8 +177,7 @@ def apply(
     person = ledger.person_of_card(identity)
     if person is None:
         raise Refused(R.NO_RESERVATION)
-    if person.status != "active":
-        raise Refused(R.MYKEY_SUSPENDED, person.mykey_id)
+    check_person_active(person)
     if ledger.has_active_application(person.mykey_id):
         raise Refused(R.ALREADY_APPLIED, person.mykey_id)
     service = catalog.services.get(payload.service_code)
@@ -206,4 +215,59 @@ def apply(
         "service_name_ja": service.name_ja,
         "service_name_en": service.name_en,
         "account_last4": normalised[-4:],
+    }
+
+
+# --- Cancellation ---------------------------------------------------------------------
+
+
+def check_cancellation_channel(channel: str) -> None:
+    """A city-hall terminal counts as a procedure-spot PC (it may cancel); a
+    convenience-store terminal counts as a multi-copier (it may not, and says where to)."""
+    if channel != "city_hall":
+        raise Refused(R.CANCEL_NOT_AT_CONVENIENCE_STORE, f"channel {channel}")
+
+
+def check_same_day(application: ActiveApplication, at: dt.datetime) -> None:
+    """Cancelling is possible on the day the application was made (JST); later, only the
+    contact centre can help."""
+    if japan_day(at) != japan_day(application.applied_at):
+        raise Refused(R.CANCEL_TOO_LATE, f"applied {japan_day(application.applied_at)}")
+
+
+def cancel(
+    ledger: Ledger,
+    identity: CardIdentity,
+    payload: CancellationPayload,
+    *,
+    device: Device,
+    at: dt.datetime,
+    now: dt.datetime,
+    receipt_number: str,
+) -> dict[str, object]:
+    """Cancel today's application (a wrong entry, or one the holder did not make); the
+    person may then apply again, and the payment account is free."""
+    check_cancellation_channel(device.channel)
+    person = ledger.person_of_card(identity)
+    if person is None:
+        raise Refused(R.CANCEL_NO_APPLICATION, "no MyKey ID for this card")
+    check_person_active(person)
+    application = ledger.active_application(person.mykey_id)
+    if application is None or application.receipt_number != payload.application_receipt_number:
+        raise Refused(R.CANCEL_NO_APPLICATION, payload.application_receipt_number)
+    check_same_day(application, at)
+    ledger.cancel_application(
+        application,
+        {
+            "cancelled_at": now,
+            "cancel_reason": payload.reason,
+            "cancel_receipt_number": receipt_number,
+            "cancelled_by_device_id": device.id,
+        },
+    )
+    return {
+        "mykey_id": person.mykey_id,
+        "cancelled_receipt_number": application.receipt_number,
+        "service_code": application.service_code,
+        "reported_not_made_by_holder": payload.reason == "not_made_by_me",
     }

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     operator_registry_file: Path = PACKAGE_DATA / "operators.json"
     # Overrides the catalog's dates (a new edition of the programme, or a test).
     application_deadline: dt.date | None = None
+    points_period_end: dt.date | None = None
     operators_unavailable: list[str] = Field(default_factory=list)
 
     # --- devices and secrets -------------------------------------------------------------

@@ -36,7 +36,13 @@ from grant_service.operators import OperatorRegistry, normalise_payment_id
 from grant_service.pki import CardIdentity, CardTrust
 from grant_service.refusals import Refused
 from grant_service.settings import Settings
-from mynapoint.envelope import ApplicationEnvelope, Envelope, ReservationEnvelope, parse_envelope
+from mynapoint.envelope import (
+    ApplicationEnvelope,
+    CancellationEnvelope,
+    Envelope,
+    ReservationEnvelope,
+    parse_envelope,
+)
 from mynapoint.reasons import R
 
 log = logging.getLogger(__name__)
@@ -392,7 +398,17 @@ class SubmissionProcessor:
                 registry=self.registry,
                 account_key=self.keys.account_hmac,
             )
-        raise Refused(R.KIND_NOT_SUPPORTED, f"{envelope.kind} is not taken by this service yet")
+        if isinstance(envelope, CancellationEnvelope):
+            return rules.cancel(
+                ledger,
+                identity,
+                envelope.payload,
+                device=device,
+                at=at,
+                now=now,
+                receipt_number=envelope.receipt_number,
+            )
+        raise Refused(R.KIND_NOT_SUPPORTED, envelope.kind)
 
     def _store(
         self, session: Session, outcomes: list[tuple[_Candidate, ItemResult]], now: dt.datetime
@@ -436,6 +452,11 @@ class SubmissionProcessor:
     def _event(kiosk_id: str, envelope: Envelope | None, result: ItemResult) -> audit.Event:
         actor = "guardian" if envelope is not None and envelope.for_whom == "minor" else "citizen"
         kind = envelope.kind if envelope is not None else "unknown"
+        # "I did not make this application": an investigator must see it, whatever came of it.
+        flagged = (
+            isinstance(envelope, CancellationEnvelope)
+            and envelope.payload.reason == "not_made_by_me"
+        )
         return audit.Event(
             actor=actor,
             action=f"submission.{kind}" + (".replay" if result.replayed else ""),
@@ -443,6 +464,7 @@ class SubmissionProcessor:
             outcome=result.status,
             kiosk_id=kiosk_id,
             reason_code=result.reason_code,
+            flagged=flagged,
         )
 
 

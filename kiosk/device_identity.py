@@ -16,6 +16,7 @@ KEY_FILE = "device-key.pem"
 CERT_FILE = "device-cert.pem"
 CA_FILE = "device-ca-cert.pem"
 ID_FILE = "kiosk-id"
+IMPORT_KEY_FILE = "service-import-key.b64"
 
 
 @dataclass
@@ -24,6 +25,8 @@ class DeviceIdentity:
     key: ec.EllipticCurvePrivateKey
     certificate_pem: str = ""
     ca_certificate_pem: str = ""
+    # The grant service's X25519 key (base64): exported queue files are sealed to it.
+    import_public_key: str = ""
 
     @classmethod
     def generate(cls, kiosk_id: str) -> DeviceIdentity:
@@ -57,6 +60,7 @@ class DeviceIdentity:
         (directory / ID_FILE).write_text(self.kiosk_id + "\n")
         (directory / CERT_FILE).write_text(self.certificate_pem)
         (directory / CA_FILE).write_text(self.ca_certificate_pem)
+        (directory / IMPORT_KEY_FILE).write_text(self.import_public_key)
 
     @classmethod
     def load(cls, directory: Path) -> DeviceIdentity:
@@ -68,4 +72,10 @@ class DeviceIdentity:
             path = directory / name
             return path.read_text() if path.exists() else ""
 
-        return cls(text(ID_FILE).strip(), key, text(CERT_FILE), text(CA_FILE))
+        return cls(
+            text(ID_FILE).strip(),
+            key,
+            text(CERT_FILE),
+            text(CA_FILE),
+            text(IMPORT_KEY_FILE).strip(),
+        )

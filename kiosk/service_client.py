@@ -19,6 +19,7 @@ import httpx
 
 from kiosk.device_identity import DeviceIdentity
 from mynapoint.envelope import Envelope
+from mynapoint.mypage import StatusQuery
 from mynapoint.request_signing import sign_request
 
 
@@ -106,6 +107,7 @@ class ServiceClient:
         self.identity.kiosk_id = body["kiosk_id"]
         self.identity.certificate_pem = body["certificate_pem"]
         self.identity.ca_certificate_pem = body["ca_certificate_pem"]
+        self.identity.import_public_key = body["import_public_key"]
 
     def submit(self, envelope: Envelope) -> Reply:
         return self._signed("POST", "/v1/submissions", envelope.to_json())
@@ -114,6 +116,14 @@ class ServiceClient:
         return self._signed(
             "POST", "/v1/submissions/batch", {"items": [e.to_json() for e in envelopes]}
         )
+
+    def challenge(self) -> Reply:
+        """A one-time challenge for the card to sign, to open My Page."""
+        return self._signed("POST", "/v1/challenge", {})
+
+    def card_status(self, query: StatusQuery) -> Reply:
+        """My Page: the status of the card that signed ``query``."""
+        return self._signed("POST", "/v1/status", query.model_dump())
 
     def payment_services(self, etag: str | None = None) -> Reply:
         headers = {"If-None-Match": etag} if etag else {}

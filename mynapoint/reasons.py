@@ -67,9 +67,29 @@ class R(Enum):
         "CSR_INVALID", "error", 400,
         "証明書署名要求が不正です。", "The certificate signing request is invalid.",
     )  # fmt: skip
-    ADMIN_TOKEN_INVALID = Reason(
-        "ADMIN_TOKEN_INVALID", "error", 401,
-        "管理者認証に失敗しました。", "The administrator token is invalid.",
+    CREDENTIAL_INVALID = Reason(
+        "CREDENTIAL_INVALID", "error", 401,
+        "認証に失敗しました。", "The bearer token is missing, unknown, revoked or not for this.",
+    )  # fmt: skip
+    FORBIDDEN_SERVICE = Reason(
+        "FORBIDDEN_SERVICE", "error", 403,
+        "この決済サービスの取引は送信できません。",
+        "This operator's token is for another payment service.",
+    )  # fmt: skip
+    CHALLENGE_INVALID = Reason(
+        "CHALLENGE_INVALID", "error", 422,
+        "もう一度カードをかざしてください。",
+        "The My Page challenge is unknown, used, expired or from another kiosk.",
+    )  # fmt: skip
+    TX_ID_REUSED = Reason(
+        "TX_ID_REUSED", "error", 422,
+        "取引IDが重複しています。",
+        "This operator transaction id was already used for a different transaction.",
+    )  # fmt: skip
+    EXPORT_INVALID = Reason(
+        "EXPORT_INVALID", "error", 422,
+        "端末から書き出したファイルを確認できません。",
+        "The queue export file is not sealed for this service or not signed by its kiosk.",
     )  # fmt: skip
     NOT_FOUND = Reason("NOT_FOUND", "error", 404, "見つかりません。", "Not found.")
     METHOD_NOT_ALLOWED = Reason(
@@ -196,9 +216,54 @@ class R(Enum):
         "This payment account already receives another person's points; each person "
         "(each child) needs a different account.",
     )  # fmt: skip
-    KIND_NOT_SUPPORTED = Reason(
-        "KIND_NOT_SUPPORTED", "rejected", 422,
-        "この手続はこの端末ではできません。", "This procedure is not available at this service.",
+    MYKEY_SUPERSEDED = Reason(
+        "MYKEY_SUPERSEDED", "rejected", 422,
+        "このマイキーIDは別のマイキーIDに統合されました。" + _CONTACT_JA,
+        "This MyKey ID was merged into another one of the same person. " + _CONTACT_EN,
+    )  # fmt: skip
+    CANCEL_NOT_AT_CONVENIENCE_STORE = Reason(
+        "CANCEL_NOT_AT_CONVENIENCE_STORE", "rejected", 422,
+        "申込の取消はコンビニの端末ではできません。本日中に、市区町村の手続スポットの端末か、"
+        "ご自身のスマートフォン・パソコンの利用者マイページで取り消してください。",
+        "Applications cannot be cancelled at a convenience-store terminal. Today, cancel at "
+        "a city-hall terminal or on My Page with your own phone or PC.",
+    )  # fmt: skip
+    CANCEL_TOO_LATE = Reason(
+        "CANCEL_TOO_LATE", "rejected", 422,
+        "申込の取消は申込当日のみ可能です。" + _CONTACT_JA,
+        "An application can be cancelled only on the day it was made. " + _CONTACT_EN,
+    )  # fmt: skip
+    CANCEL_NO_APPLICATION = Reason(
+        "CANCEL_NO_APPLICATION", "rejected", 422,
+        "取り消せる申込が見つかりません。受付番号をご確認ください。",
+        "There is no application with this receipt number to cancel for this card.",
+    )  # fmt: skip
+
+    # --- point transactions not counted (final; for the payment operator) --------------
+    NO_APPLICATION_FOR_ACCOUNT = Reason(
+        "NO_APPLICATION_FOR_ACCOUNT", "rejected", 200,
+        "この決済サービスIDでのマイナポイントの申込はありません。",
+        "No active Mynapoint application uses this payment account.",
+    )  # fmt: skip
+    WRONG_GRANT_TYPE = Reason(
+        "WRONG_GRANT_TYPE", "rejected", 200,
+        "この決済サービスではこの種類の取引はポイント付与の対象外です。",
+        "This service grants points on the other kind of transaction (charge or purchase).",
+    )  # fmt: skip
+    BEFORE_APPLICATION = Reason(
+        "BEFORE_APPLICATION", "rejected", 200,
+        "申込前の取引はポイント付与の対象外です。",
+        "Transactions before the application do not count.",
+    )  # fmt: skip
+    OUTSIDE_POINTS_PERIOD = Reason(
+        "OUTSIDE_POINTS_PERIOD", "rejected", 200,
+        "対象期間外の取引はポイント付与の対象外です。",
+        "Transactions outside the programme period do not count.",
+    )  # fmt: skip
+    POINTS_CAP_REACHED = Reason(
+        "POINTS_CAP_REACHED", "rejected", 200,
+        "ポイント付与の上限（5,000円分）に達しています。",
+        "This person has already received the maximum points.",
     )  # fmt: skip
 
     # --- pending: nobody's fault, retried -------------------------------------------

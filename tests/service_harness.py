@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from grant_service import devices, pki
+from grant_service import credentials, devices, pki
 from grant_service.api import create_app
 from grant_service.cli import prepare_database
 from grant_service.database import make_engine, make_session_factory
@@ -39,6 +39,7 @@ from mynapoint.envelope import (
     ReservationPayload,
     build_envelope,
 )
+from mynapoint.mypage import build_status_query
 
 CARD_PIN = "4827"
 # Distinctive test secrets: the privacy tests search the database and logs for them.
@@ -148,6 +149,25 @@ class Kiosk:
         )
         return self.envelope(payload, card, **options)
 
+    def cancellation(
+        self, card: TestCard, receipt_number: str, reason: str = "wrong_entry", **options: Any
+    ) -> Envelope:
+        payload = CancellationPayload(application_receipt_number=receipt_number, reason=reason)  # type: ignore[arg-type]
+        return self.envelope(payload, card, **options)
+
+    def cancel(self, card: TestCard, receipt_number: str, **options: Any) -> Reply:
+        return self.client.submit(self.cancellation(card, receipt_number, **options))
+
+    def my_page(self, card: TestCard) -> Reply:
+        """Open My Page with the card: a fresh challenge, signed by the card."""
+        challenge = self.client.challenge()
+        assert challenge.status_code == 200, challenge.body
+        query = build_status_query(
+            challenge.body["challenge"], kiosk_id=self.kiosk_id,
+            certificate_der=card.certificate_der, sign=card.sign,
+        )  # fmt: skip
+        return self.client.card_status(query)
+
     def reserve(self, card: TestCard, **options: Any) -> Reply:
         return self.client.submit(self.reservation(card, **options))
 
@@ -208,6 +228,20 @@ class ServiceEnv:
         )
         return TestCard(path)
 
+    def credential(self, role: str, service_code: str | None = None) -> str:
+        with self.sessions.begin() as session:
+            return credentials.create(
+                session,
+                self.audit_key,
+                role,
+                f"test {role}",
+                self.clock(),
+                service_code=service_code,
+            )
+
+    def as_role(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
     def kiosk(self, channel: str = "city_hall", kiosk_id: str | None = None) -> Kiosk:
         self._kiosks += 1
         kiosk_id = kiosk_id or f"kiosk-{self._kiosks:04d}"
@@ -233,7 +267,9 @@ class ServiceEnv:
 def service_env(
     workdir: Path, database_url: str, ca: JpkiTestCa, clock: FakeClock, **overrides: Any
 ) -> Iterator[ServiceEnv]:
+    # A new edition of the programme: the seeds' 2020-21 dates are long past.
     overrides.setdefault("application_deadline", dt.date(2099, 12, 31))
+    overrides.setdefault("points_period_end", dt.date(2099, 12, 31))
     settings = Settings(
         data_dir=workdir / "service-data",
         database_url=database_url,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from mynapoint.envelope import CancellationPayload
 from tests.service_harness import MY_SECRET_IDS, PAYPAY_ID, ServiceEnv
 
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -185,10 +184,3 @@ def test_the_phone_digits_are_optional_and_checked(service: ServiceEnv) -> None:
         service_code="paypay", payment_id=PAYPAY_ID, security_code="7QX4ZK", phone_last4="5678"
     )
     assert kiosk.client.submit(kiosk.envelope(payload, card)).status_code == 200
-
-
-def test_cancellation_is_not_taken_yet(service: ServiceEnv) -> None:
-    kiosk, card = service.kiosk(), service.card()
-    payload = CancellationPayload(application_receipt_number="AAAA-BBBB-CCCC", reason="wrong_entry")
-    refused = kiosk.client.submit(kiosk.envelope(payload, card))
-    assert reason(refused) == "KIND_NOT_SUPPORTED"

@@ -16,9 +16,19 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from grant_service import credentials
 from kiosk.devices.jpki_test_ca import JpkiTestCa
 from mynapoint.request_signing import sign_request
 from tests.service_harness import FakeClock, Kiosk, ServiceEnv, service_env
+
+TOKENS: dict[str, str] = {}
+ROLE_OF_PATH = [
+    ("/v1/points/", "operator"),
+    ("/v1/jlis/", "jlis_feed"),
+    ("/v1/mykeys/", "admin"),
+    ("/v1/submissions/import", "admin"),
+    ("/v1/devices/", "admin"),  # revoke; enroll and renew ignore it
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +37,12 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServiceEn
     ca = JpkiTestCa.create(workdir / "ca")
     environment = service_env(workdir, f"sqlite:///{workdir / 'fuzz.sqlite3'}", ca, FakeClock())
     service = next(environment)
+    with service.sessions.begin() as session:
+        for role, service_code in (("admin", None), ("operator", "paypay"), ("jlis_feed", None)):
+            TOKENS[role] = credentials.create(
+                session, service.audit_key, role, f"fuzz {role}", service.clock(),
+                service_code=service_code,
+            )  # fmt: skip
     yield service, service.kiosk()
     for _ in environment:
         pass
@@ -71,6 +87,9 @@ def check_case(service: ServiceEnv, kiosk: Kiosk, case: schemathesis.Case) -> in
     headers = {**(request.get("headers") or {}), "Content-Type": "application/json"}
     key, kiosk_id = kiosk.client.identity.key, kiosk.kiosk_id
     headers.update(sign_request(key, kiosk_id, request["method"], path, body, service.clock()))
+    role = next((r for prefix, r in ROLE_OF_PATH if url.path.startswith(prefix)), None)
+    if role is not None and "authorization" not in {h.lower() for h in headers}:
+        headers["Authorization"] = f"Bearer {TOKENS[role]}"
     response = service.http.request(request["method"], path, content=body, headers=headers)
     assert response.status_code < 500, (request["method"], path, response.text[:300])
     if response.status_code >= 400 and response.headers.get("content-type") == "application/json":

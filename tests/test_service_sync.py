@@ -287,7 +287,7 @@ def test_revocation_needs_the_admin_token_and_locks_the_kiosk_out(
     service = make_service(admin_token_sha256=hashlib.sha256(token.encode()).hexdigest())
     kiosk = service.kiosk()
     denied = service.http.post(f"/v1/devices/{kiosk.kiosk_id}/revoke")
-    assert (denied.status_code, denied.json()["reason_code"]) == (401, "ADMIN_TOKEN_INVALID")
+    assert (denied.status_code, denied.json()["reason_code"]) == (401, "CREDENTIAL_INVALID")
     wrong = service.http.post(
         f"/v1/devices/{kiosk.kiosk_id}/revoke", headers={"Authorization": "Bearer nope"}
     )

@@ -1,0 +1,101 @@
+"""Bearer tokens for the people and systems that are not kiosks.
+
+``admin``: technicians and programme operators (revoke a kiosk, suspend a MyKey ID,
+import a kiosk's queue file); ``operator``: a payment operator, for its own service's
+transactions; ``jlis_feed``: the feed of re-issued certificates. Only a token's SHA-256
+is kept; the token is printed once, when it is made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grant_service import audit
+from grant_service.models import ApiCredential
+from grant_service.refusals import Refused
+from mynapoint.reasons import R
+
+Role = Literal["admin", "operator", "jlis_feed"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: str
+    label: str
+    service_code: str | None = None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create(
+    session: Session,
+    audit_key: bytes,
+    role: str,
+    label: str,
+    now: dt.datetime,
+    service_code: str | None = None,
+) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if (role == "operator") != (service_code is not None):
+        raise ValueError("an operator token is for exactly one payment service")
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiCredential(
+            token_sha256=_digest(token), role=role, service_code=service_code, label=label,
+            created_at=now,
+        )
+    )  # fmt: skip
+    audit.append(
+        session, audit_key, at=now, actor="operator", action="credential.create",
+        subject=f"{role}:{label}"[:128], outcome="accepted",
+    )  # fmt: skip
+    return token
+
+
+def revoke(session: Session, audit_key: bytes, label: str, now: dt.datetime) -> int:
+    rows = session.scalars(
+        select(ApiCredential).where(
+            ApiCredential.label == label, ApiCredential.revoked_at.is_(None)
+        )
+    ).all()
+    for row in rows:
+        row.revoked_at = now
+    if rows:
+        audit.append(
+            session, audit_key, at=now, actor="operator", action="credential.revoke",
+            subject=label[:128], outcome="accepted",
+        )  # fmt: skip
+    return len(rows)
+
+
+def authenticate(
+    session: Session, authorization: str | None, role: str, *, bootstrap_admin_sha256: str = ""
+) -> Caller:
+    """The caller behind ``Authorization: Bearer <token>``, if it holds ``role``."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Refused(R.CREDENTIAL_INVALID, "expected Authorization: Bearer <token>")
+    digest = _digest(token.strip())
+    # The admin token in the settings lets a new installation make its first credentials.
+    if (
+        role == "admin"
+        and bootstrap_admin_sha256
+        and hmac.compare_digest(digest, bootstrap_admin_sha256.lower())
+    ):
+        return Caller("admin", "bootstrap")
+    row = session.get(ApiCredential, digest)
+    if row is None or row.revoked_at is not None or row.role != role:
+        raise Refused(R.CREDENTIAL_INVALID, f"not a valid {role} token")
+    return Caller(row.role, row.label, row.service_code)

@@ -1,0 +1,118 @@
+"""What every route shares: problem bodies, the body-size guard, and who is calling
+(a kiosk proving its device key, or a bearer token of a role)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from grant_service import credentials, devices, rules
+from grant_service.refusals import Refused
+from grant_service.service import Service
+from mynapoint.reasons import R
+
+RETRY_AFTER_SECONDS = 60
+
+
+class Problem(BaseModel):
+    reason_code: str
+    message_ja: str
+    message_en: str
+    detail: str = ""
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)
+}
+
+
+def problem_response(refusal: Refused, status_code: int | None = None) -> JSONResponse:
+    reason = refusal.reason.value
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if reason.outcome == "pending" else None
+    body = Problem(
+        reason_code=reason.code,
+        message_ja=reason.message_ja,
+        message_en=reason.message_en,
+        detail=refusal.detail,
+    )
+    return JSONResponse(
+        body.model_dump(), status_code=status_code or reason.http_status, headers=headers
+    )
+
+
+class DeclaredLengthLimit:
+    """A 413 problem body, before reading anything, for a too large Content-Length."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+            if not declared.isdigit() or int(declared) > self.limit:
+                detail = f"the body may have at most {self.limit} bytes"
+                await problem_response(Refused(R.BODY_TOO_LARGE, detail))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+async def signed_device(request: Request) -> rules.Device:
+    """The enrolled kiosk that signed this request (401 otherwise)."""
+    service = get_service(request)
+    body = await request.body()
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    headers = dict(request.headers)
+
+    def check() -> rules.Device:
+        with service.sessions.begin() as session:
+            return devices.authenticate_request(
+                session, headers, request.method, path, body,
+                now=service.clock(),
+                skew=dt.timedelta(seconds=service.settings.clock_skew_seconds),
+            )  # fmt: skip
+
+    return await run_in_threadpool(check)
+
+
+SignedDevice = Annotated[rules.Device, Depends(signed_device)]
+
+
+def bearer(role: str) -> Callable[..., Awaitable[credentials.Caller]]:
+    """A dependency: the caller behind ``Authorization: Bearer``, holding ``role``."""
+
+    async def caller(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> credentials.Caller:
+        service = get_service(request)
+
+        def check() -> credentials.Caller:
+            with service.sessions() as session:
+                return credentials.authenticate(
+                    session, authorization, role,
+                    bootstrap_admin_sha256=service.settings.admin_token_sha256,
+                )  # fmt: skip
+
+        return await run_in_threadpool(check)
+
+    return caller
+
+
+Admin = Annotated[credentials.Caller, Depends(bearer("admin"))]
+PaymentOperator = Annotated[credentials.Caller, Depends(bearer("operator"))]
+JlisFeed = Annotated[credentials.Caller, Depends(bearer("jlis_feed"))]

@@ -1,0 +1,173 @@
+"""My Page: what the service knows of the card in front of the kiosk.
+
+The card signs a fresh, one-time challenge (``mynapoint/mypage.py``); the answer holds the
+reservation, the application (with whether it can still be cancelled today here), the
+points, and every submission made with this card, with the reason when one was refused:
+that is where a citizen whose queued application was refused finds out why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from grant_service import audit, pki, rules
+from grant_service.ledger import Ledger
+from grant_service.models import (
+    Application,
+    MyKey,
+    PointTotal,
+    StatusChallenge,
+    Submission,
+)
+from grant_service.pki import CardTrust
+from grant_service.refusals import Refused
+from grant_service.settings import Settings
+from mynapoint.mypage import StatusQuery
+from mynapoint.reasons import R
+
+CHALLENGE_LIFETIME = dt.timedelta(minutes=2)
+SUBMISSIONS_SHOWN = 100
+
+
+def new_challenge(session: Session, kiosk_id: str, now: dt.datetime) -> StatusChallenge:
+    session.execute(delete(StatusChallenge).where(StatusChallenge.expires_at < now))
+    challenge = StatusChallenge(
+        challenge=secrets.token_urlsafe(32),
+        kiosk_id=kiosk_id,
+        created_at=now,
+        expires_at=now + CHALLENGE_LIFETIME,
+    )
+    session.add(challenge)
+    return challenge
+
+
+def _use_challenge(session: Session, query: StatusQuery, kiosk_id: str, now: dt.datetime) -> None:
+    row = session.get(StatusChallenge, query.challenge, with_for_update=True)
+    if row is None or row.expires_at < now or row.kiosk_id != kiosk_id:
+        raise Refused(R.CHALLENGE_INVALID)
+    session.delete(row)  # once only
+
+
+def status(
+    session: Session,
+    query: StatusQuery,
+    *,
+    device: rules.Device,
+    trust: CardTrust,
+    settings: Settings,
+    audit_key: bytes,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    if query.kiosk_id != device.kiosk_id:
+        raise Refused(R.KIOSK_MISMATCH, f"sent by {device.kiosk_id}")
+    _use_challenge(session, query, device.kiosk_id, now)
+    identity = trust.verify_signed(
+        query.certificate_der, query.signature_bytes, query.signed_bytes()
+    )
+    ledger = Ledger(session, cards=[identity], accounts=[])
+    pki.check_validity(
+        ledger, identity, now, now,
+        max_queue_age=dt.timedelta(days=settings.max_queue_age_days),
+        crl_max_age=dt.timedelta(hours=settings.crl_max_age_hours),
+    )  # fmt: skip
+    person = ledger.person_of_card(identity)
+    if person is not None:
+        rules.check_person_active(person)  # a suspended MyKey ID: a clear refusal, here too
+    audit.append(
+        session, audit_key, at=now, kiosk_id=device.kiosk_id, actor="citizen",
+        action="mypage.status", subject=person.mykey_id if person else identity.serial_hex[:128],
+        outcome="accepted",
+    )  # fmt: skip
+    return {
+        "card": {"serial_hex": identity.serial_hex, "valid_until": identity.not_after.isoformat()},
+        "reservations_open": rules.reservations_open(session, settings.reservation_cap),
+        "reservation": _reservation(session, person.mykey_id if person else None),
+        "application": _application(session, person.mykey_id if person else None, device, now),
+        "points": _points(session, person.mykey_id if person else None),
+        "submissions": _submissions(session, identity),
+    }
+
+
+def _reservation(session: Session, mykey_id: str | None) -> dict[str, Any]:
+    if mykey_id is None:
+        return {"reserved": False}
+    mykey = session.get(MyKey, mykey_id)
+    assert mykey is not None
+    return {
+        "reserved": True,
+        "mykey_id": mykey.mykey_id,
+        "status": mykey.status,
+        "reserved_at": mykey.reserved_at.isoformat(),
+        "receipt_number": mykey.receipt_number,
+    }
+
+
+def _application(
+    session: Session, mykey_id: str | None, device: rules.Device, now: dt.datetime
+) -> dict[str, Any]:
+    """The person's current application, or the last one if it was cancelled."""
+    if mykey_id is None:
+        return {"state": "none"}
+    latest = session.scalars(
+        select(Application)
+        .where(Application.mykey_id == mykey_id)
+        .order_by(Application.applied_at.desc())
+    ).all()
+    active = [a for a in latest if a.status == "active"]
+    application = active[0] if active else (latest[0] if latest else None)
+    if application is None:
+        return {"state": "none"}
+    same_day = rules.japan_day(application.applied_at) == rules.japan_day(now)
+    return {
+        "state": application.status,
+        "service_code": application.service_code,
+        "account_last4": application.account_last4,
+        "receipt_number": application.receipt_number,
+        "applied_at": application.applied_at.isoformat(),
+        "cancelled_at": application.cancelled_at.isoformat() if application.cancelled_at else None,
+        # Whether this kiosk could cancel it now (same day, city hall).
+        "cancellable_here": application.status == "active"
+        and same_day
+        and device.channel == "city_hall",
+    }
+
+
+def _points(session: Session, mykey_id: str | None) -> dict[str, Any]:
+    total = session.get(PointTotal, mykey_id) if mykey_id else None
+    return {
+        "counted_yen": total.counted_yen if total else 0,
+        "points": total.points if total else 0,
+    }
+
+
+def _submissions(session: Session, identity: pki.CardIdentity) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Submission)
+        .where(
+            Submission.card_issuer == identity.issuer,
+            Submission.card_serial_hex == identity.serial_hex,
+            Submission.state == "done",
+        )
+        .order_by(Submission.received_at.desc())
+        .limit(SUBMISSIONS_SHOWN)
+    )
+    shown = []
+    for row in rows:
+        item: dict[str, Any] = {
+            "receipt_number": row.receipt_number,
+            "kind": row.kind,
+            "state": row.outcome,
+            "received_at": row.received_at.isoformat(),
+        }
+        if row.reason_code:
+            reason = R.by_code(row.reason_code).value
+            item.update(
+                reason_code=reason.code, message_ja=reason.message_ja, message_en=reason.message_en
+            )
+        shown.append(item)
+    return shown

@@ -1,0 +1,289 @@
+"""Points: 25% of what a person charges or spends with the chosen service, up to 5,000 yen.
+
+Payment operators post their transactions (``POST /v1/points/transactions``), identified
+by the payment account (kept only as the same keyed hash the application stored) and an
+operator transaction id, which makes each one count once: a replay gets the first result,
+the same id with other content is refused. A transaction counts when the account has an
+active application, the kind is the service's grant type (charge or purchase), it came
+after the application and inside the programme period, and the person's base of 20,000
+yen is not used up. Points are computed on the running total, rounded down to the yen,
+so splitting a payment never gains or loses a yen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from grant_service import audit, rules
+from grant_service.catalog import Catalog
+from grant_service.models import Application, MyKey, PointTotal, PointTransaction
+from grant_service.operators import normalise_payment_id
+from grant_service.refusals import Refused
+from mynapoint.envelope import TIME_PATTERN, parse_time
+from mynapoint.reasons import R
+
+CHUNK = 400
+
+
+class TransactionIn(BaseModel):
+    """One charge or purchase, as the payment operator reports it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    tx_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+    service_code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+    payment_id: Annotated[str, Field(min_length=1, max_length=64, repr=False)]
+    kind: Literal["charge", "purchase"]
+    amount_yen: Annotated[int, Field(ge=1, le=100_000_000)]
+    occurred_at: Annotated[str, Field(pattern=TIME_PATTERN)]
+
+
+def grant_increment(
+    counted_before: int, amount: int, *, rate_percent: int, cap_yen: int
+) -> tuple[int, int]:
+    """The programme's arithmetic, in one place: (base counted, points granted) by a
+    transaction of ``amount`` for a person whose base so far is ``counted_before``.
+
+    The base stops at cap / rate (20,000 yen for 5,000 at 25%); points are the rate of the
+    running base, rounded down to the yen.
+    """
+    base_cap = cap_yen * 100 // rate_percent
+    counted_after = min(base_cap, counted_before + amount)
+    points_before = min(cap_yen, counted_before * rate_percent // 100)
+    points_after = min(cap_yen, counted_after * rate_percent // 100)
+    return counted_after - counted_before, points_after - points_before
+
+
+@dataclass(frozen=True)
+class PointsPeriod:
+    start: dt.date
+    end: dt.date
+
+    @classmethod
+    def of(cls, catalog: Catalog, end_override: dt.date | None) -> PointsPeriod:
+        programme = catalog.programme
+        return cls(programme.points_period_start, end_override or programme.points_period_end)
+
+
+def _fingerprint(key: bytes, tx: TransactionIn) -> str:
+    content = json.dumps(tx.model_dump(), sort_keys=True).encode()
+    return hmac.new(key, content, "sha256").hexdigest()
+
+
+def ingest(
+    session: Session,
+    *,
+    account_key: bytes,
+    audit_key: bytes,
+    catalog: Catalog,
+    period: PointsPeriod,
+    transactions: list[TransactionIn],
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Count a batch of one operator's transactions; a result per transaction, in order."""
+    audit.lock_head(session)  # point writers take turns with every other writer
+    accounts = {
+        tx.tx_id: rules.account_fingerprint(
+            account_key, tx.service_code, normalise_payment_id(tx.payment_id)
+        )
+        for tx in transactions
+    }
+    seen = _existing(session, [(tx.service_code, tx.tx_id) for tx in transactions])
+    applications = _applications(
+        session, {(tx.service_code, accounts[tx.tx_id]) for tx in transactions}
+    )
+    people = _statuses(session, {a.mykey_id for a in applications.values()})
+    totals = _totals(session, set(people))
+    new_totals: set[str] = set(people) - set(totals)
+    for mykey_id in new_totals:
+        totals[mykey_id] = [0, 0]
+    rate, cap = catalog.programme.grant_rate_percent, catalog.programme.grant_cap_yen
+    results, rows, events, in_batch = [], [], [], {}
+    for tx in transactions:
+        key = (tx.service_code, tx.tx_id)
+        fingerprint = _fingerprint(account_key, tx)
+        stored = seen.get(key) or in_batch.get(key)
+        if stored is not None:
+            if not hmac.compare_digest(stored["fingerprint"], fingerprint):
+                result = _error(tx, Refused(R.TX_ID_REUSED))
+            else:
+                result = {**stored["result"], "replayed": True}
+            results.append(result)
+            events.append(_event(tx, result))
+            continue
+        application = applications.get((tx.service_code, accounts[tx.tx_id]))
+        counted, points, reason = 0, 0, None
+        try:
+            _check(tx, application, people, catalog, period)
+            assert application is not None
+            total = totals[application.mykey_id]
+            counted, points = grant_increment(
+                total[0], tx.amount_yen, rate_percent=rate, cap_yen=cap
+            )
+            if counted == 0:
+                raise Refused(R.POINTS_CAP_REACHED)
+            total[0] += counted
+            total[1] += points
+        except Refused as refusal:
+            reason = refusal.reason
+        mykey_id = application.mykey_id if application is not None else None
+        result = {
+            "tx_id": tx.tx_id,
+            "service_code": tx.service_code,
+            "status": "granted" if reason is None else "not_counted",
+            "counted_yen": counted,
+            "points": points,
+            "reason_code": reason.value.code if reason else None,
+            "total_points": totals[mykey_id][1] if mykey_id in totals else None,
+            "replayed": False,
+        }
+        rows.append(
+            {
+                "service_code": tx.service_code, "operator_tx_id": tx.tx_id,
+                "fingerprint": fingerprint, "account_hmac": accounts[tx.tx_id],
+                "kind": tx.kind, "amount_yen": tx.amount_yen,
+                "occurred_at": parse_time(tx.occurred_at), "received_at": now,
+                "mykey_id": mykey_id, "counted_yen": counted, "points": points,
+                "outcome": result["status"], "reason_code": result["reason_code"],
+            }
+        )  # fmt: skip
+        in_batch[key] = {"fingerprint": fingerprint, "result": result}
+        results.append(result)
+        events.append(_event(tx, result))
+    if rows:
+        session.execute(insert(PointTransaction), rows)
+    touched = {r["mykey_id"] for r in rows if r["points"] or r["counted_yen"]}
+    inserts = [
+        {"mykey_id": m, "counted_yen": totals[m][0], "points": totals[m][1], "updated_at": now}
+        for m in touched & new_totals
+    ]
+    updates = [
+        {"mykey_id": m, "counted_yen": totals[m][0], "points": totals[m][1], "updated_at": now}
+        for m in touched - new_totals
+    ]
+    if inserts:
+        session.execute(insert(PointTotal), inserts)
+    if updates:
+        session.execute(update(PointTotal), updates)  # by primary key
+    audit.append_many(session, audit_key, events, now)
+    return results
+
+
+def _check(
+    tx: TransactionIn,
+    application: Application | None,
+    people: dict[str, str],
+    catalog: Catalog,
+    period: PointsPeriod,
+) -> None:
+    if application is None:
+        raise Refused(R.NO_APPLICATION_FOR_ACCOUNT)
+    status = people.get(application.mykey_id, "active")
+    if status == "suspended":
+        raise Refused(R.MYKEY_SUSPENDED)
+    if status == "superseded":
+        raise Refused(R.MYKEY_SUPERSEDED)
+    service = catalog.services.get(tx.service_code)
+    if service is None or tx.kind != service.grant_on:
+        raise Refused(
+            R.WRONG_GRANT_TYPE,
+            f"{tx.service_code} grants on {service.grant_on if service else '-'}",
+        )
+    occurred = parse_time(tx.occurred_at)
+    if occurred < application.applied_at:
+        raise Refused(R.BEFORE_APPLICATION)
+    if not period.start <= rules.japan_day(occurred) <= period.end:
+        raise Refused(R.OUTSIDE_POINTS_PERIOD)
+
+
+def _error(tx: TransactionIn, refusal: Refused) -> dict[str, Any]:
+    reason = refusal.reason.value
+    return {
+        "tx_id": tx.tx_id, "service_code": tx.service_code, "status": "error",
+        "reason_code": reason.code, "detail": refusal.detail, "replayed": False,
+    }  # fmt: skip
+
+
+def _event(tx: TransactionIn, result: dict[str, Any]) -> audit.Event:
+    return audit.Event(
+        actor="operator",
+        action="points.transaction" + (".replay" if result.get("replayed") else ""),
+        subject=f"{tx.service_code}:{tx.tx_id}"[:128],
+        outcome=result["status"],
+        reason_code=result.get("reason_code"),
+    )
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _existing(
+    session: Session, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        for row in session.scalars(
+            select(PointTransaction).where(
+                tuple_(PointTransaction.service_code, PointTransaction.operator_tx_id).in_(chunk)
+            )
+        ):
+            total = session.get(PointTotal, row.mykey_id) if row.mykey_id else None
+            found[(row.service_code, row.operator_tx_id)] = {
+                "fingerprint": row.fingerprint,
+                "result": {
+                    "tx_id": row.operator_tx_id,
+                    "service_code": row.service_code,
+                    "status": row.outcome,
+                    "counted_yen": row.counted_yen,
+                    "points": row.points,
+                    "reason_code": row.reason_code,
+                    "total_points": total.points if total else None,
+                },
+            }
+    return found
+
+
+def _applications(
+    session: Session, accounts: set[tuple[str, str]]
+) -> dict[tuple[str, str], Application]:
+    found = {}
+    for chunk in _chunks(sorted(accounts)):
+        for application in session.scalars(
+            select(Application).where(
+                tuple_(Application.service_code, Application.account_hmac).in_(chunk),
+                Application.status == "active",
+            )
+        ):
+            found[(application.service_code, application.account_hmac)] = application
+    return found
+
+
+def _statuses(session: Session, mykey_ids: set[str]) -> dict[str, str]:
+    found = {}
+    for chunk in _chunks(sorted(mykey_ids)):
+        rows = session.execute(
+            select(MyKey.mykey_id, MyKey.status).where(MyKey.mykey_id.in_(chunk))
+        )
+        found.update({mykey_id: status for mykey_id, status in rows})
+    return found
+
+
+def _totals(session: Session, mykey_ids: set[str]) -> dict[str, list[int]]:
+    found = {}
+    for chunk in _chunks(sorted(mykey_ids)):
+        for row in session.scalars(
+            select(PointTotal).where(PointTotal.mykey_id.in_(chunk)).with_for_update()
+        ):
+            found[row.mykey_id] = [row.counted_yen, row.points]
+    return found

@@ -1,0 +1,94 @@
+"""Submissions: one envelope, a batch, or a kiosk's exported queue file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from grant_service import audit, models, rules
+from grant_service.http import PROBLEMS, RETRY_AFTER_SECONDS, Admin, ServiceDep, SignedDevice
+from grant_service.refusals import Refused
+from grant_service.submissions import ItemResult
+from mynapoint.envelope import Envelope
+from mynapoint.queue_export import ExportInvalid, QueueExport, open_export
+from mynapoint.reasons import R
+
+router = APIRouter(tags=["submissions"])
+
+
+class BatchRequest(BaseModel):
+    """Envelopes of one kiosk, in kiosk order. Each item is checked on its own: a
+    malformed one gets its own error result and does not hold back the others."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: Annotated[
+        list[dict[str, Any]],
+        Field(min_length=1, description="Submission envelopes (see the Envelope schema)"),
+    ]
+
+
+class BatchResponse(BaseModel):
+    results: list[ItemResult]
+
+
+def _item_response(result: ItemResult) -> JSONResponse:
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if result.status == "pending" else None
+    return JSONResponse(result.to_json(), status_code=result.http_status, headers=headers)
+
+
+def _results(results: list[ItemResult]) -> JSONResponse:
+    return JSONResponse({"results": [r.to_json() for r in results]})
+
+
+@router.post(
+    "/v1/submissions",
+    response_model=ItemResult,
+    responses={**PROBLEMS, 409: {"model": ItemResult}, 422: {"model": ItemResult}},
+)
+def submit(envelope: Envelope, device: SignedDevice, service: ServiceDep) -> JSONResponse:
+    """One envelope. 200 accepted; 422 rejected (final) or invalid; 409 already being
+    processed; 503 pending (retry later). A replay returns the first result."""
+    return _item_response(service.processor.process(device, [envelope.to_json()])[0])
+
+
+@router.post("/v1/submissions/batch", response_model=BatchResponse, responses=PROBLEMS)
+def submit_batch(batch: BatchRequest, device: SignedDevice, service: ServiceDep) -> JSONResponse:
+    """Many envelopes of one kiosk; a result per item, in the order sent."""
+    if len(batch.items) > service.settings.max_batch_items:
+        raise Refused(R.BATCH_TOO_LARGE, f"at most {service.settings.max_batch_items} items")
+    return _results(service.processor.process(device, batch.items))
+
+
+@router.post("/v1/submissions/import", response_model=BatchResponse, responses=PROBLEMS)
+def import_queue(export: QueueExport, admin: Admin, service: ServiceDep) -> JSONResponse:
+    """A kiosk's exported queue file, brought by a technician: sealed to this service,
+    signed by the kiosk, processed like a batch from that kiosk (same idempotency)."""
+    with service.sessions() as session:
+        row = session.scalar(select(models.Device).where(models.Device.kiosk_id == export.kiosk_id))
+    if row is None:
+        raise Refused(R.DEVICE_UNKNOWN, export.kiosk_id)
+    if row.status != "active":
+        raise Refused(R.DEVICE_REVOKED, export.kiosk_id)
+    public_key = serialization.load_der_public_key(row.public_key_der)
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise Refused(R.DEVICE_UNKNOWN, "the enrolled key is not an EC key")
+    try:
+        items = open_export(
+            export, device_public_key=public_key, import_private_key=service.keys.import_key
+        )
+    except ExportInvalid as exc:
+        raise Refused(R.EXPORT_INVALID, str(exc)) from exc
+    with service.sessions.begin() as session:
+        audit.append(
+            session, service.keys.audit_hmac, at=service.clock(), kiosk_id=export.kiosk_id,
+            actor="technician", action="queue.import", subject=f"{admin.label}:{len(items)}"[:128],
+            outcome="accepted",
+        )  # fmt: skip
+    device = rules.Device(row.id, row.kiosk_id, row.channel)
+    return _results(service.processor.process(device, items))

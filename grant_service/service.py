@@ -1,0 +1,58 @@
+"""Everything the HTTP routes use, built once per process from the settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from grant_service.catalog import CatalogCache
+from grant_service.database import make_engine, make_session_factory
+from grant_service.keys import DeviceCa, ServiceKeys
+from grant_service.operators import OperatorRegistry
+from grant_service.pki import CardTrust
+from grant_service.settings import Settings
+from grant_service.submissions import SubmissionProcessor
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Service:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    trust: CardTrust
+    keys: ServiceKeys
+    device_ca: DeviceCa
+    catalogs: CatalogCache
+    processor: SubmissionProcessor
+    clock: Clock
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock = utc_now) -> Service:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.database_url)
+        sessions = make_session_factory(engine)
+        trust = CardTrust.from_files(settings.trusted_ca_files)
+        if not trust.issuers:
+            log.warning("no trusted JPKI CA found in %s: every card will be refused",
+                        settings.trusted_ca_files)  # fmt: skip
+        keys = ServiceKeys.load(settings.data_dir)
+        registry = OperatorRegistry.from_file(
+            settings.operator_registry_file, settings.operators_unavailable
+        )
+        catalogs = CatalogCache(settings.application_deadline)
+        processor = SubmissionProcessor(sessions, settings, trust, registry, catalogs, keys, clock)
+        device_ca = DeviceCa.load_or_create(settings.device_ca_dir)
+        return cls(settings, engine, sessions, trust, keys, device_ca, catalogs, processor, clock)
