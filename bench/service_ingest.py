@@ -6,7 +6,9 @@ For each database (SQLite file, PostgreSQL server), in the same run:
   envelope (the baseline);
 - batched: the same work in requests of ``--batch`` envelopes;
 - the budget cap under 64 concurrent client processes over HTTP (4 service workers):
-  reservations per second, and whether the count of MyKey IDs equals the cap.
+  reservations per second, and whether the count of MyKey IDs equals the cap;
+- point transactions from a payment operator: one by one (the baseline), batched, and
+  the same batches replayed, checking that exactly 5,000 yen per person is granted.
 
 Everything is real: ``grant-service serve`` over HTTP on loopback, envelopes signed with
 RSA keys behind real test certificates, every signature and certificate checked,
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import multiprocessing
 import os
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -44,6 +48,7 @@ from mynapoint.envelope import (
     ApplicationPayload,
     ReservationPayload,
     build_envelope,
+    format_time,
     parse_envelope,
 )
 
@@ -143,6 +148,7 @@ def fresh_env(world: World, database_url: str, data_dir: Path, cap: int) -> dict
         "GRANT_SERVICE_TRUSTED_CA_FILES": json.dumps([str(world.ca.directory / "ca-cert.pem")]),
         "GRANT_SERVICE_OPERATOR_REGISTRY_FILE": str(world.registry),
         "GRANT_SERVICE_APPLICATION_DEADLINE": "2099-12-31",
+        "GRANT_SERVICE_POINTS_PERIOD_END": "2099-12-31",
         "GRANT_SERVICE_RESERVATION_CAP": str(cap),
         "GRANT_SERVICE_MAX_BATCH_ITEMS": "1000",
         "GRANT_SERVICE_MAX_BODY_BYTES": str(16 * 1024 * 1024),
@@ -161,8 +167,18 @@ def enrolled_client(url: str, env: dict[str, str], kiosk_id: str) -> ServiceClie
     return client
 
 
-def ingest(world: World, database_url: str, data_dir: Path, batch: int | None) -> tuple[float, int]:
-    """Accepted envelopes per second, and how many were accepted."""
+@dataclass
+class PointFigures:
+    one_by_one: float  # transactions per second, one request each (the baseline)
+    batched: float
+    replayed: float  # the same batches again: every one a replay
+    points: int
+
+
+def ingest(
+    world: World, database_url: str, data_dir: Path, batch: int | None, *, points: bool = False
+) -> tuple[float, int, PointFigures | None]:
+    """Accepted envelopes per second and how many; then, if asked, point transactions."""
     env = fresh_env(world, database_url, data_dir, cap=10**9)
     with serving(env) as url:
         client = enrolled_client(url, env, "kiosk-bench")
@@ -180,9 +196,50 @@ def ingest(world: World, database_url: str, data_dir: Path, batch: int | None) -
                 accepted += sum(r["status"] == "accepted" for r in reply.body["results"])
         elapsed = time.perf_counter() - started
         client.close()
+        figures = point_transactions(world, url, env, batch or 250) if points else None
     if accepted != len(items):
         raise RuntimeError(f"only {accepted} of {len(items)} envelopes were accepted")
-    return accepted / elapsed, accepted
+    return accepted / elapsed, accepted, figures
+
+
+def point_transactions(world: World, url: str, env: dict[str, str], batch: int) -> PointFigures:
+    """A payment operator's stream: 10 charges of 2,500 yen per person (each person goes
+    over the 20,000-yen base), posted in batches, then posted again (all replays)."""
+    token = run("credential", "create", "--role", "operator", "--service", "paypay",
+                "--label", "bench operator", env=env)  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}"}
+    now = format_time(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+    stream = [
+        {"tx_id": f"tx-{person}-{n}", "service_code": "paypay", "payment_id": payment_id(person),
+         "kind": "charge", "amount_yen": 2_500, "occurred_at": now}
+        for n in range(10) for person in range(len(world.certificates))
+    ]  # fmt: skip
+    one_by_one = stream[: len(stream) // 10]
+    rest = stream[len(one_by_one) :]
+    with httpx.Client(base_url=url, headers=headers, timeout=600) as http:
+
+        def post(transactions: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+            reply = http.post("/v1/points/transactions", json={"transactions": transactions})
+            reply.raise_for_status()
+            return reply.json()["results"]
+
+        started = time.perf_counter()
+        singles = [r for tx in one_by_one for r in post([tx])]
+        one_rate = len(one_by_one) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        first = [r for i in range(0, len(rest), batch) for r in post(rest[i : i + batch])]
+        batch_rate = len(rest) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        again = [r for i in range(0, len(rest), batch) for r in post(rest[i : i + batch])]
+        replay_rate = len(rest) / (time.perf_counter() - started)
+    if not all(r["replayed"] for r in again) or [r["points"] for r in again] != [
+        r["points"] for r in first
+    ]:
+        raise RuntimeError("a replay changed something")
+    granted = sum(r["points"] for r in singles + first)
+    if granted != 5_000 * len(world.certificates):
+        raise RuntimeError(f"granted {granted}, expected exactly 5,000 per person")
+    return PointFigures(one_rate, batch_rate, replay_rate, granted)
 
 
 def _client_process(args: tuple[str, str, str, list[dict]]) -> int:  # type: ignore[type-arg]
@@ -245,12 +302,14 @@ def main() -> None:
             def url(server: PrivatePostgres | None = server) -> str:
                 return fresh_database(server)
 
-            one_rate, count = ingest(world, url(), root / f"{name}-data", batch=None)
-            batch_rate, _ = ingest(world, url(), root / f"{name}-data", batch=args.batch)
+            one_rate, count, _ = ingest(world, url(), root / f"{name}-data", batch=None)
+            batch_rate, _, point_figures = ingest(
+                world, url(), root / f"{name}-data", batch=args.batch, points=True
+            )
             race_rate, issued, cap = budget_race(
                 race_world, url(), root / f"{name}-data", args.race_cap, args.clients
             )
-            rows.append((name, count, one_rate, batch_rate, race_rate, issued, cap))
+            rows.append((name, count, one_rate, batch_rate, race_rate, issued, cap, point_figures))
 
     print(
         f"Grant service ingest ({args.people} people = {2 * args.people} envelopes per run, "
@@ -259,10 +318,22 @@ def main() -> None:
     )
     print(f"{'database':<12}{'one by one /s':>15}{'batched /s':>12}{'ratio':>8}"
           f"{'race res./s':>13}{'MyKey IDs':>11}{'= cap':>7}")  # fmt: skip
-    for name, _count, one_rate, batch_rate, race_rate, issued, cap in rows:
+    for name, _count, one_rate, batch_rate, race_rate, issued, cap, _points in rows:
         print(
             f"{name:<12}{one_rate:>15.1f}{batch_rate:>12.1f}{batch_rate / one_rate:>8.1f}"
             f"{race_rate:>13.1f}{issued:>11}{'yes' if issued == cap else 'NO':>7}"
+        )
+    print(
+        f"\nPoint transactions ({10 * args.people} per run: 10 charges of 2,500 yen per person; "
+        f"batches of {args.batch}; the first tenth one by one)"
+    )
+    print(f"{'database':<12}{'one by one /s':>15}{'batched /s':>12}{'ratio':>8}"
+          f"{'replays /s':>12}{'points = 5,000 x people':>25}")  # fmt: skip
+    for name, *_rest, figures in rows:
+        print(
+            f"{name:<12}{figures.one_by_one:>15.1f}{figures.batched:>12.1f}"
+            f"{figures.batched / figures.one_by_one:>8.1f}{figures.replayed:>12.1f}"
+            f"{figures.points:>19,} yes"
         )
     print("one by one (the baseline): one HTTP request per envelope, from one kiosk; "
           "ratio = batched / one by one.")  # fmt: skip

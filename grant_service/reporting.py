@@ -67,7 +67,8 @@ def lines(f: Figures) -> list[str]:
     if not f.applications:
         out.append("  none")
     out.append(
-        f"Points granted: {f.points:,} yen to {f.people_with_points:,} people "
+        f"Points granted: {f.points:,} yen to {f.people_with_points:,} "
+        f"{'person' if f.people_with_points == 1 else 'people'} "
         f"(on {f.counted_yen:,} yen of charges or purchases)"
     )
     return out

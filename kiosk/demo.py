@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 import uvicorn
@@ -33,6 +34,7 @@ from kiosk.devices.loopback import VirtualReader
 from kiosk.devices.virtual_card import DEMO_PIN, default_ca_dir, ensure_demo_card
 from kiosk.service_client import Reply, ServiceClient
 from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope
+from mynapoint.mypage import build_status_query
 
 KIOSK_ID = "kiosk-demo"
 # A demo account of the packaged (simulated) operator registry; see the README.
@@ -73,6 +75,32 @@ def describe(reply: Reply) -> str:
     code = body.get("reason_code", reply.status_code)
     messages = f"{body.get('message_en', '')} / {body.get('message_ja', '')}"
     return f"{body.get('status', 'refused')} {code}: {messages}"
+
+
+def show_my_page(client: ServiceClient, card_path: Path) -> None:
+    """My Page: the card signs a fresh challenge and sees its whole story."""
+    challenge = client.challenge().body["challenge"]
+    with VirtualReader(card_path).wait_for_card(5) as connection:
+        card = JpkiCard(connection)
+        certificate = card.read_certificate().public_bytes(serialization.Encoding.DER)
+        card.verify_pin(DEMO_PIN)
+        query = build_status_query(
+            challenge, kiosk_id=KIOSK_ID, certificate_der=certificate, sign=card.sign
+        )
+    reply = client.card_status(query)
+    if reply.status_code != 200:
+        click.echo(f"7. My Page: {describe(reply)}")
+        return
+    page = reply.body
+    application = page["application"]
+    click.echo(
+        f"7. My Page: MyKey ID {page['reservation'].get('mykey_id', '-')}; application "
+        f"{application['state']} ({application.get('service_code', '-')}); "
+        f"points {page['points']['points']} yen; {len(page['submissions'])} submissions:"
+    )
+    for item in page["submissions"][:6]:
+        why = f" {item['reason_code']}" if item.get("reason_code") else ""
+        click.echo(f"   {item['receipt_number']}  {item['kind']:<12} {item['state']}{why}")
 
 
 @click.command()
@@ -154,12 +182,13 @@ def main() -> None:
             )
         else:
             click.echo(f"6. Application {application.receipt_number}: {describe(applied)}")
+        show_my_page(client, card_path)
         client.close()
     with sessions() as session:
         report = audit.verify(session, audit_key)
     sessions.kw["bind"].dispose()
     state = "intact" if report.ok else f"BROKEN: {report.problem}"
-    click.echo(f"7. Audit trail: {state} ({report.entries} entries)")
+    click.echo(f"8. Audit trail: {state} ({report.entries} entries)")
 
 
 if __name__ == "__main__":

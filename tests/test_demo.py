@@ -10,9 +10,11 @@ def test_the_demo_runs_end_to_end_and_again() -> None:
     assert first.returncode == 0, first.stderr
     assert "5. Reservation" in first.stdout and "MyKey ID" in first.stdout
     assert "6. Application" in first.stdout and ": accepted" in first.stdout
-    assert "7. Audit trail: intact" in first.stdout
+    assert "7. My Page: MyKey ID" in first.stdout and "application active (paypay)" in first.stdout
+    assert "8. Audit trail: intact" in first.stdout
     again = run_cli("kiosk-demo")  # the same card: reserved already, applied for good
     assert again.returncode == 0, again.stderr
     assert "already reserved earlier" in again.stdout
     assert "ALREADY_APPLIED" in again.stdout and "既に申込済み" in again.stdout
+    assert "application  rejected ALREADY_APPLIED" in again.stdout  # shown on My Page
     assert "Traceback" not in first.stderr + again.stderr

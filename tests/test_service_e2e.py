@@ -28,7 +28,7 @@ from kiosk.device_identity import DeviceIdentity
 from kiosk.devices.virtual_card import default_card_path
 from kiosk.service_client import InsecureServiceUrl, ServiceClient
 from mynapoint import devpaths
-from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope
+from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope, format_time
 from tests.conftest import run_cli
 from tests.service_harness import TestCard
 
@@ -240,3 +240,90 @@ def test_cli_technician_commands(private_data_home: Path) -> None:
     assert run_cli("grant-service", "credential", "revoke", "--label", "field team").returncode == 0
     assert "field team: revoked" in run_cli("grant-service", "credential", "list").stdout
     assert run_cli("grant-service", "device-revoke", "kiosk-none").returncode != 0
+
+
+def test_part_two_end_to_end_as_a_new_user(private_data_home: Path) -> None:
+    """Reserve, apply with a wrong code (refused), see it on My Page with its receipt and
+    reason, apply, cancel the same day at a city hall, apply to another service; then a
+    payment operator's stream grants exactly 25% up to 5,000 yen, and replays change
+    nothing."""
+    from mynapoint.envelope import CancellationPayload
+    from mynapoint.mypage import build_status_query
+
+    card = make_card_and_ca()
+    with running_service(env=NEW_EDITION | {"GRANT_SERVICE_POINTS_PERIOD_END": "2099-12-31"}) as (
+        url,
+        _,
+    ):
+        run_cli("grant-service", "import-crl", str(devpaths.test_ca_dir() / "crl.der"))
+        client = enroll(url, [], "city_hall")
+        sequence = iter(range(1, 100))
+        common = {
+            "kiosk_id": "kiosk-e2e",
+            "certificate_der": card.certificate_der,
+            "sign": card.sign,
+        }
+
+        def send(payload):  # type: ignore[no-untyped-def]
+            return client.submit(build_envelope(payload, sequence=next(sequence), **common))
+
+        assert send(ReservationPayload(terms_version="2020-07")).status_code == 200
+        wrong = send(
+            ApplicationPayload(
+                service_code="paypay", payment_id=DEMO_PAYPAY_ID, security_code="9999"
+            )
+        )
+        assert wrong.body["reason_code"] == "MKCZ374E"
+        applied = send(
+            ApplicationPayload(
+                service_code="paypay", payment_id=DEMO_PAYPAY_ID, security_code=DEMO_CODE
+            )
+        )
+        assert applied.status_code == 200
+
+        challenge = client.challenge().body["challenge"]
+        page = client.card_status(build_status_query(challenge, **common)).body
+        refused = next(
+            s for s in page["submissions"] if s["receipt_number"] == wrong.body["receipt_number"]
+        )
+        assert (refused["state"], refused["reason_code"]) == ("rejected", "MKCZ374E")
+        assert "申込が完了できませんでした" in refused["message_ja"]
+        assert page["application"]["cancellable_here"] is True
+
+        cancelled = send(
+            CancellationPayload(
+                application_receipt_number=applied.body["receipt_number"], reason="wrong_entry"
+            )
+        )
+        assert cancelled.status_code == 200, cancelled.body
+        waon = send(
+            ApplicationPayload(
+                service_code="waon", payment_id="6900000000000001", security_code=DEMO_CODE
+            )
+        )
+        assert waon.status_code == 200, waon.body
+
+        token = run_cli("grant-service", "credential", "create", "--role", "operator",
+                        "--service", "waon", "--label", "WAON operator").stdout.strip()  # fmt: skip
+        now = dt.datetime.now(dt.UTC)
+        stream = [
+            {"tx_id": f"w-{i}", "service_code": "waon", "payment_id": "6900-0000-0000-0001",
+             "kind": "charge", "amount_yen": 3_333, "occurred_at": format_time(now)}
+            for i in range(8)  # 26,664 yen of charges
+        ]  # fmt: skip
+        headers = {"Authorization": f"Bearer {token}"}
+        first = httpx.post(
+            f"{url}/v1/points/transactions", json={"transactions": stream}, headers=headers
+        ).json()
+        assert sum(r["points"] for r in first["results"]) == 5_000
+        replay = httpx.post(
+            f"{url}/v1/points/transactions", json={"transactions": stream}, headers=headers
+        ).json()
+        assert [r["points"] for r in replay["results"]] == [r["points"] for r in first["results"]]
+        challenge = client.challenge().body["challenge"]
+        page = client.card_status(build_status_query(challenge, **common)).body
+        assert page["points"] == {"counted_yen": 20_000, "points": 5_000}
+        assert page["application"]["service_code"] == "waon"
+        client.close()
+    report = run_cli("grant-service", "report")
+    assert "Points granted: 5,000 yen to 1 person" in report.stdout
