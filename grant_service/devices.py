@@ -134,6 +134,19 @@ def _set_certificate(device: Device, certificate: x509.Certificate) -> None:
     device.certificate_serial = f"{certificate.serial_number:X}"
 
 
+def active_device(session: Session, kiosk_id: str) -> tuple[Device, ec.EllipticCurvePublicKey]:
+    """An enrolled, not revoked kiosk and its device key; ``Refused`` (401) otherwise."""
+    device = session.scalar(select(Device).where(Device.kiosk_id == kiosk_id))
+    if device is None:
+        raise Refused(R.DEVICE_UNKNOWN, kiosk_id)
+    if device.status != "active":
+        raise Refused(R.DEVICE_REVOKED, kiosk_id)
+    public_key = serialization.load_der_public_key(device.public_key_der)
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise Refused(R.DEVICE_UNKNOWN, "the enrolled key is not an EC key")
+    return device, public_key
+
+
 def authenticate_request(
     session: Session,
     headers: dict[str, str],
@@ -149,14 +162,7 @@ def authenticate_request(
         signed = SignedRequest.from_headers(headers)
     except RequestSignatureError as exc:
         raise Refused(R.REQUEST_SIGNATURE_INVALID, str(exc)) from exc
-    device = session.scalar(select(Device).where(Device.kiosk_id == signed.kiosk_id))
-    if device is None:
-        raise Refused(R.DEVICE_UNKNOWN, signed.kiosk_id)
-    if device.status != "active":
-        raise Refused(R.DEVICE_REVOKED, signed.kiosk_id)
-    public_key = serialization.load_der_public_key(device.public_key_der)
-    if not isinstance(public_key, ec.EllipticCurvePublicKey):
-        raise Refused(R.DEVICE_UNKNOWN, "the enrolled key is not an EC key")
+    device, public_key = active_device(session, signed.kiosk_id)
     try:
         signed.verify(public_key, method, path, body, now, skew)
     except RequestSignatureError as exc:

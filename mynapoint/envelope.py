@@ -83,22 +83,12 @@ class CancellationPayload(_Strict):
     reason: Literal["wrong_entry", "not_made_by_me"]
 
 
-class _EnvelopeBase(_Strict):
-    version: Literal[1] = ENVELOPE_VERSION
-    uuid: Annotated[str, Field(pattern=UUID_PATTERN)]
-    receipt_number: Annotated[str, Field(pattern=RECEIPT_PATTERN)]
-    kiosk_id: Annotated[str, Field(pattern=KIOSK_ID_PATTERN)]
-    kiosk_time: Annotated[str, Field(pattern=TIME_PATTERN)]
-    sequence: Annotated[int, Field(ge=0, le=2**53)]  # per kiosk, increasing: kiosk order
-    for_whom: Literal["self", "minor"]
+class CardSigned(_Strict):
+    """A message signed by a My Number Card: its user-authentication certificate and the
+    card's signature, both base64."""
+
     certificate: Annotated[str, Field(pattern=BASE64_PATTERN, max_length=6000)]
     signature: Annotated[str, Field(pattern=BASE64_PATTERN, max_length=700)] = ""
-
-    @field_validator("kiosk_time")
-    @classmethod
-    def _real_time(cls, value: str) -> str:
-        parse_time(value)  # 2026-02-30T... matches the pattern but is no date
-        return value
 
     @field_validator("certificate", "signature")
     @classmethod
@@ -111,16 +101,32 @@ class _EnvelopeBase(_Strict):
         return value
 
     @property
-    def time(self) -> dt.datetime:
-        return parse_time(self.kiosk_time)
-
-    @property
     def certificate_der(self) -> bytes:
         return base64.b64decode(self.certificate)
 
     @property
     def signature_bytes(self) -> bytes:
         return base64.b64decode(self.signature)
+
+
+class _EnvelopeBase(CardSigned):
+    version: Literal[1] = ENVELOPE_VERSION
+    uuid: Annotated[str, Field(pattern=UUID_PATTERN)]
+    receipt_number: Annotated[str, Field(pattern=RECEIPT_PATTERN)]
+    kiosk_id: Annotated[str, Field(pattern=KIOSK_ID_PATTERN)]
+    kiosk_time: Annotated[str, Field(pattern=TIME_PATTERN)]
+    sequence: Annotated[int, Field(ge=0, le=2**53)]  # per kiosk, increasing: kiosk order
+    for_whom: Literal["self", "minor"]
+
+    @field_validator("kiosk_time")
+    @classmethod
+    def _real_time(cls, value: str) -> str:
+        parse_time(value)  # 2026-02-30T... matches the pattern but is no date
+        return value
+
+    @property
+    def time(self) -> dt.datetime:
+        return parse_time(self.kiosk_time)
 
     def to_json(self) -> dict[str, object]:
         """The envelope as sent, and as received: exactly the fields that were given, so that

@@ -14,29 +14,17 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 import rfc8785
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from mynapoint.envelope import BASE64_PATTERN, KIOSK_ID_PATTERN
+from mynapoint.envelope import KIOSK_ID_PATTERN, CardSigned
 
 PURPOSE = "mynapoint-mypage-status-v1"
 
 
-class StatusQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
+class StatusQuery(CardSigned):
     purpose: Literal["mynapoint-mypage-status-v1"] = PURPOSE
     challenge: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{32,64}$")]
     kiosk_id: Annotated[str, Field(pattern=KIOSK_ID_PATTERN)]
-    certificate: Annotated[str, Field(pattern=BASE64_PATTERN, max_length=6000)]
-    signature: Annotated[str, Field(pattern=BASE64_PATTERN, max_length=700)] = ""
-
-    @property
-    def certificate_der(self) -> bytes:
-        return base64.b64decode(self.certificate)
-
-    @property
-    def signature_bytes(self) -> bytes:
-        return base64.b64decode(self.signature)
 
     def signed_bytes(self) -> bytes:
         """What the card signs: RFC 8785 canonical JSON of everything but the signature."""

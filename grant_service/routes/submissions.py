@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from grant_service import audit, models, rules
+from grant_service import audit, devices, rules
 from grant_service.http import PROBLEMS, RETRY_AFTER_SECONDS, Admin, ServiceDep, SignedDevice
 from grant_service.refusals import Refused
 from grant_service.submissions import ItemResult
@@ -70,14 +67,7 @@ def import_queue(export: QueueExport, admin: Admin, service: ServiceDep) -> JSON
     """A kiosk's exported queue file, brought by a technician: sealed to this service,
     signed by the kiosk, processed like a batch from that kiosk (same idempotency)."""
     with service.sessions() as session:
-        row = session.scalar(select(models.Device).where(models.Device.kiosk_id == export.kiosk_id))
-    if row is None:
-        raise Refused(R.DEVICE_UNKNOWN, export.kiosk_id)
-    if row.status != "active":
-        raise Refused(R.DEVICE_REVOKED, export.kiosk_id)
-    public_key = serialization.load_der_public_key(row.public_key_der)
-    if not isinstance(public_key, ec.EllipticCurvePublicKey):
-        raise Refused(R.DEVICE_UNKNOWN, "the enrolled key is not an EC key")
+        row, public_key = devices.active_device(session, export.kiosk_id)
     try:
         items = open_export(
             export, device_public_key=public_key, import_private_key=service.keys.import_key
