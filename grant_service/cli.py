@@ -35,11 +35,11 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grant_service import audit, catalog, credentials, devices, migrate, people, pki, reporting
-from grant_service.database import make_engine, make_session_factory
 from grant_service.keys import ServiceKeys
 from grant_service.models import ApiCredential
 from grant_service.refusals import Refused
 from grant_service.settings import Settings, load_settings
+from mynapoint.database import make_engine, make_session_factory
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from grant_service.database import UtcDateTime
+from mynapoint.database import UtcDateTime
 
 
 class Base(DeclarativeBase):

@@ -11,12 +11,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from grant_service.catalog import CatalogCache
-from grant_service.database import make_engine, make_session_factory
 from grant_service.keys import DeviceCa, ServiceKeys
 from grant_service.operators import OperatorRegistry
 from grant_service.pki import CardTrust
 from grant_service.settings import Settings
 from grant_service.submissions import SubmissionProcessor
+from mynapoint.database import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
 

@@ -9,25 +9,21 @@ the test CA that ``kiosk-card-sim`` makes.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import Field, PrivateAttr, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import Field, model_validator
+from pydantic_settings import SettingsConfigDict
 
 from mynapoint import devpaths
+from mynapoint.layered_settings import LayeredSettings
 
 PACKAGE_DATA = Path(__file__).parent / "data"
 
 
-class Settings(BaseSettings):
+class Settings(LayeredSettings):
     model_config = SettingsConfigDict(env_prefix="GRANT_SERVICE_", extra="forbid")
+    CONFIG_ENV: ClassVar[str] = "GRANT_SERVICE_CONFIG"
 
     data_dir: Path = Field(default_factory=devpaths.grant_service_dir)
     # SQLite file in data_dir by default; postgresql+psycopg://... at scale.
@@ -62,13 +58,6 @@ class Settings(BaseSettings):
     max_batch_items: int = 500
     in_flight_lease_seconds: int = 60
 
-    _config_file: Path | None = PrivateAttr(default=None)
-
-    @property
-    def config_file(self) -> Path | None:
-        """The TOML file these settings were read from, if any."""
-        return self._config_file
-
     @model_validator(mode="after")
     def _defaults_from_data_dir(self) -> Settings:
         if not self.database_url:
@@ -83,33 +72,7 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config = settings_cls.model_config.get("toml_file") or os.environ.get(
-            "GRANT_SERVICE_CONFIG"
-        )
-        if config:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(str(config))))
-        return tuple(sources)
-
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from the environment and ``config_file`` (default: ``GRANT_SERVICE_CONFIG``)."""
-    if config_file is None:
-        return Settings(**overrides)
-    configured = type(
-        "ConfiguredSettings",
-        (Settings,),
-        {"model_config": SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})},
-    )
-    settings = configured(**overrides)
-    settings._config_file = config_file
-    return settings
+    return Settings.load(config_file, **overrides)

@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives import serialization
 from grant_service import audit, devices, pki
 from grant_service.api import create_app
 from grant_service.cli import prepare_database
-from grant_service.database import make_engine, make_session_factory
 from grant_service.keys import ServiceKeys
 from grant_service.settings import Settings
 from kiosk.cli.common import explain_card_errors
@@ -33,6 +32,7 @@ from kiosk.devices.jpki_test_ca import JpkiTestCa
 from kiosk.devices.loopback import VirtualReader
 from kiosk.devices.virtual_card import DEMO_PIN, default_ca_dir, ensure_demo_card
 from kiosk.service_client import Reply, ServiceClient
+from mynapoint.database import make_engine, make_session_factory
 from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope
 from mynapoint.mypage import build_status_query
 

@@ -112,10 +112,10 @@ class ServiceClient:
     def submit(self, envelope: Envelope) -> Reply:
         return self._signed("POST", "/v1/submissions", envelope.to_json())
 
-    def submit_batch(self, envelopes: list[Envelope]) -> Reply:
-        return self._signed(
-            "POST", "/v1/submissions/batch", {"items": [e.to_json() for e in envelopes]}
-        )
+    def submit_batch(self, envelopes: list[Envelope | dict[str, Any]]) -> Reply:
+        """Many envelopes (or their JSON, as the queue keeps them); a result per item."""
+        items = [e if isinstance(e, dict) else e.to_json() for e in envelopes]
+        return self._signed("POST", "/v1/submissions/batch", {"items": items})
 
     def challenge(self) -> Reply:
         """A one-time challenge for the card to sign, to open My Page."""

@@ -26,6 +26,7 @@ from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
 from kiosk.devices.transport import CardConnection
 from kiosk.devices.virtual_card import RemoveAfter, SimulatedCard, VirtualJpkiCard, issue_card
 from kiosk.testing.pcscd import PcscdUnavailable, PrivatePcscd
+from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 from tests.service_harness import ServiceEnv
 
 # A PIN no test output could contain by accident, unlike 1234.
@@ -272,3 +273,11 @@ def make_service(
 @pytest.fixture
 def service(make_service: Callable[..., ServiceEnv]) -> ServiceEnv:
     return make_service()
+
+
+@pytest.fixture
+def kiosk_rig(private_data_home: Path) -> Iterator[KioskRig]:
+    """An enrolled kiosk in front of a real ``grant-service serve`` on loopback."""
+    rig = make_rig(private_data_home, make_card_and_ca())
+    yield rig
+    rig.service.stop()

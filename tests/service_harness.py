@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from grant_service import credentials, devices, pki
 from grant_service.api import create_app
 from grant_service.cli import prepare_database
-from grant_service.database import make_engine, make_session_factory
 from grant_service.keys import ServiceKeys
 from grant_service.operators import account_entry
 from grant_service.settings import PACKAGE_DATA, Settings
@@ -32,6 +31,7 @@ from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
 from kiosk.devices.loopback import VirtualReader
 from kiosk.devices.virtual_card import issue_card
 from kiosk.service_client import Reply, ServiceClient
+from mynapoint.database import make_engine, make_session_factory
 from mynapoint.envelope import (
     ApplicationPayload,
     CancellationPayload,

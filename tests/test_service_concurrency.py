@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from sqlalchemy import func, select
 
-from grant_service.database import make_engine, make_session_factory
 from grant_service.models import CardCertificate, MyKey, ReservationBudget
 from kiosk.device_identity import DeviceIdentity
 from kiosk.devices.jpki_test_ca import JpkiTestCa, new_rsa_key
 from kiosk.service_client import ServiceClient
+from mynapoint.database import make_engine, make_session_factory
 from mynapoint.envelope import ReservationPayload, build_envelope
 from tests.conftest import run_cli
 from tests.test_service_e2e import running_service

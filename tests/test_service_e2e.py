@@ -6,13 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
-import socket
-import ssl
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,67 +19,29 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from kiosk.device_identity import DeviceIdentity
-from kiosk.devices.virtual_card import default_card_path
 from kiosk.service_client import InsecureServiceUrl, ServiceClient
 from mynapoint import devpaths
 from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope, format_time
 from tests.conftest import run_cli
+from tests.kiosk_harness import GrantServiceProcess, free_port, make_card_and_ca, running
 from tests.service_harness import TestCard
 
 DEMO_PAYPAY_ID, DEMO_CODE = "090-0000-0001", "1234"  # from the packaged operator registry
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
 def running_service(
     *args: str, env: dict[str, str] | None = None, ca_file: Path | None = None
 ) -> Iterator[tuple[str, list[str]]]:
-    """``grant-service serve`` in a subprocess; yields its URL and, afterwards, its output
-    (written to a file: a pipe nobody reads would fill up and stall the server)."""
-    port = free_port()
-    command = [
-        str(Path(sys.executable).parent / "grant-service"), "serve", "--port", str(port), *args
-    ]  # fmt: skip
+    """``grant-service serve`` in a subprocess; yields its URL and, afterwards, its output."""
     output: list[str] = []
-    with tempfile.TemporaryFile("w+") as log:
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, **(env or {})},
-        )  # fmt: skip
-        url = f"{'https' if ca_file else 'http'}://127.0.0.1:{port}"
-        verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
+    with tempfile.TemporaryDirectory() as directory:
+        service = GrantServiceProcess(Path(directory) / "log", *args, env=env, ca_file=ca_file)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, "the service exited"
-                try:
-                    if httpx.get(f"{url}/healthz", verify=verify, timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the service did not start"
-                time.sleep(0.1)
-            yield url, output
+            with running(service):
+                yield service.url, output
         finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.seek(0)
-            output.extend(log.read().splitlines())
-
-
-def make_card_and_ca() -> TestCard:
-    assert run_cli("kiosk-card-sim", "make-ca").returncode == 0
-    assert run_cli("kiosk-card-sim", "issue", "--pin", "4827").returncode == 0
-    return TestCard(default_card_path())
+            output.extend(service.output().splitlines())
 
 
 def enroll(url: str, database_args: list[str], channel: str = "city_hall") -> ServiceClient:

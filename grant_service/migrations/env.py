@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from grant_service.database import make_engine
 from grant_service.models import Base
+from mynapoint.database import make_engine
 
 config = context.config
 

@@ -12,11 +12,7 @@ never echoed, logged or kept.
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
-import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -25,48 +21,26 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from kiosk.cli.common import explain_card_errors, format_time, name_text
+from kiosk.cli.common import (
+    card_session,
+    check_pin_tries,
+    explain_card_errors,
+    format_time,
+    name_text,
+    pin_status_text,
+    read_secret,
+    reader_option,
+    wait_option,
+)
 from kiosk.devices import errors
 from kiosk.devices.apdu import CommandAPDU, ResponseAPDU
-from kiosk.devices.jpki import JpkiCard, check_pin_format, is_permitted
-from kiosk.devices.readers import READER_SPECS, open_reader
+from kiosk.devices.jpki import check_pin_format, is_permitted
 from kiosk.devices.virtual_card import DEMO_PIN, default_card_path, ensure_demo_card
-
-reader_option = click.option(
-    "--reader",
-    "reader_spec",
-    default="virtual",
-    show_default=True,
-    envvar="KIOSK_CARD_READER",
-    help=f"Card reader: {', '.join(READER_SPECS)}.",
-)
-wait_option = click.option(
-    "--wait",
-    default=20.0,
-    show_default=True,
-    help="Seconds to wait for a card on the reader.",
-)
 
 
 @click.group()
 def main() -> None:
     """Read the JPKI user-authentication certificate of a My Number Card, check its PIN, sign."""
-
-
-@contextlib.contextmanager
-def card_session(
-    reader_spec: str, wait: float, trace: list[tuple[CommandAPDU, ResponseAPDU]] | None = None
-) -> Iterator[JpkiCard]:
-    """A connected card with its JPKI applet selected; the card is reset afterwards."""
-    if reader_spec == "virtual":
-        path, created = ensure_demo_card()
-        if created:
-            click.echo(f"Made a demo virtual card at {path} (its PIN is in the README).", err=True)
-    with open_reader(reader_spec) as reader:
-        click.echo(f"Reader: {reader.name}. Waiting for a card...", err=True)
-        observers = [lambda c, r: trace.append((c, r))] if trace is not None else []
-        with reader.wait_for_card(wait) as connection:
-            yield JpkiCard(connection, observers)
 
 
 @main.command()
@@ -128,11 +102,11 @@ def info(reader_spec: str, wait: float) -> None:
 def sign(reader_spec: str, wait: float, pin_stdin: bool, data_file: Path) -> None:
     """Sign a file with the user-authentication key; print the signature in base64."""
     data = data_file.read_bytes()
-    pin = _read_pin(pin_stdin)
+    pin = read_secret(pin_stdin, "PIN (4 digits)")
     check_pin_format(pin)  # a mistyped PIN is refused here, before the card is touched
     with card_session(reader_spec, wait) as card:
         certificate = card.read_certificate()
-        _check_pin_tries(card)
+        check_pin_tries(card)
         card.verify_pin(pin)
         signature = card.sign(data)
     click.echo(base64.b64encode(signature).decode("ascii"))
@@ -210,16 +184,6 @@ def describe_certificate(
     return lines
 
 
-def pin_status_text(tries_left: int | None, locked: bool) -> str:
-    if locked:
-        return "0 (LOCKED: the holder must reset the PIN at the municipal office)"
-    if tries_left is None:
-        return "verified in this session"
-    if tries_left == 1:
-        return "1 (WARNING: one more wrong PIN locks the card)"
-    return str(tries_left)
-
-
 def verify_signature(certificate: x509.Certificate, signature: bytes, data: bytes) -> None:
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
@@ -230,21 +194,6 @@ def verify_signature(certificate: x509.Certificate, signature: bytes, data: byte
         raise errors.CardProtocolError(
             "the card's signature does not match its certificate"
         ) from exc
-
-
-def _check_pin_tries(card: JpkiCard) -> None:
-    status = card.pin_status()
-    if status.locked:
-        raise errors.PinLocked(0x6984)
-    click.echo(f"PIN tries left: {pin_status_text(status.tries_left, status.locked)}", err=True)
-
-
-def _read_pin(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if not os.isatty(sys.stdin.fileno()):
-        raise click.UsageError("no terminal to type the PIN at: use --pin-stdin")
-    return click.prompt("PIN (4 digits)", hide_input=True, err=True)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,31 @@
-"""What the command-line tools share: turning card errors into messages, never tracebacks."""
+"""What the command-line tools share: settings, and errors turned into messages, never
+tracebacks."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 from cryptography import x509
+from pydantic import ValidationError
 
 from kiosk.devices import errors
+from kiosk.devices.apdu import CommandAPDU, ResponseAPDU
+from kiosk.devices.jpki import JpkiCard
+from kiosk.devices.readers import READER_SPECS, open_reader
+from kiosk.devices.virtual_card import ensure_demo_card
+from kiosk.enrollment import EnrollmentFailed, NotEnrolled
+from kiosk.offline_queue.lock import SyncRunning
+from kiosk.offline_queue.store import QueueFull
+from kiosk.service_client import InsecureServiceUrl
+from kiosk.settings import load_kiosk_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,3 +60,86 @@ def name_text(name: x509.Name) -> str:
 
 def format_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def with_kiosk_settings(command: Callable[..., R]) -> Callable[..., R]:
+    """``--config`` for a kiosk command, resolved into ``settings``; the kiosk's own
+    errors (not enrolled, queue full, sync already running...) become one clear message."""
+
+    @click.option(
+        "--config",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="The kiosk's TOML settings file (default: $KIOSK_CONFIG).",
+    )
+    @functools.wraps(command)
+    def wrapper(config: Path | None, **kwargs: object) -> R:
+        try:
+            settings = load_kiosk_settings(config)
+        except ValidationError as exc:
+            raise click.ClickException(f"invalid kiosk settings: {exc}") from exc
+        try:
+            return command(settings=settings, **kwargs)
+        except (NotEnrolled, EnrollmentFailed, QueueFull) as exc:
+            raise click.ClickException(exc.detail) from exc
+        except (SyncRunning, InsecureServiceUrl) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+reader_option = click.option(
+    "--reader",
+    "reader_spec",
+    default="virtual",
+    show_default=True,
+    envvar="KIOSK_CARD_READER",
+    help=f"Card reader: {', '.join(READER_SPECS)}.",
+)
+wait_option = click.option(
+    "--wait",
+    default=20.0,
+    show_default=True,
+    help="Seconds to wait for a card on the reader.",
+)
+
+
+@contextlib.contextmanager
+def card_session(
+    reader_spec: str, wait: float, trace: list[tuple[CommandAPDU, ResponseAPDU]] | None = None
+) -> Iterator[JpkiCard]:
+    """A connected card with its JPKI applet selected; the card is reset afterwards."""
+    if reader_spec == "virtual":
+        path, created = ensure_demo_card()
+        if created:
+            click.echo(f"Made a demo virtual card at {path} (its PIN is in the README).", err=True)
+    with open_reader(reader_spec) as reader:
+        click.echo(f"Reader: {reader.name}. Waiting for a card...", err=True)
+        observers = [lambda c, r: trace.append((c, r))] if trace is not None else []
+        with reader.wait_for_card(wait) as connection:
+            yield JpkiCard(connection, observers)
+
+
+def pin_status_text(tries_left: int | None, locked: bool) -> str:
+    if locked:
+        return "0 (LOCKED: the holder must reset the PIN at the municipal office)"
+    if tries_left is None:
+        return "verified in this session"
+    if tries_left == 1:
+        return "1 (WARNING: one more wrong PIN locks the card)"
+    return str(tries_left)
+
+
+def check_pin_tries(card: JpkiCard) -> None:
+    status = card.pin_status()
+    if status.locked:
+        raise errors.PinLocked(0x6984)
+    click.echo(f"PIN tries left: {pin_status_text(status.tries_left, status.locked)}", err=True)
+
+
+def read_secret(from_stdin: bool, prompt: str, option: str = "--pin-stdin") -> str:
+    """A PIN or security code: one line of standard input, or typed at a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not os.isatty(sys.stdin.fileno()):
+        raise click.UsageError(f"no terminal to type the {prompt} at: use {option}")
+    return click.prompt(prompt, hide_input=True, err=True)

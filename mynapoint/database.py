@@ -1,8 +1,11 @@
-"""Engines and sessions for SQLite (embedded default) and PostgreSQL (scale).
+"""Engines and sessions for SQLite (the kiosk's queue; the service's embedded default)
+and PostgreSQL (the service at scale).
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a committed result survives a power
 cut) and every transaction starts with ``BEGIN IMMEDIATE``, so that concurrent writers
-queue on the busy timeout instead of failing when a read turns into a write.
+queue on the busy timeout instead of failing when a read turns into a write. The kiosk's
+queue also sets ``secure_delete`` (erased secrets are overwritten in the file, not just
+unlinked) and may cap its size (``max_page_count``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-def make_engine(url: str, **options: Any) -> Engine:
+def make_engine(
+    url: str, *, secure_delete: bool = False, max_page_count: int | None = None, **options: Any
+) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
@@ -54,6 +59,10 @@ def make_engine(url: str, **options: Any) -> Engine:
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if secure_delete:
+                cursor.execute("PRAGMA secure_delete=ON")
+            if max_page_count is not None:
+                cursor.execute(f"PRAGMA max_page_count={int(max_page_count)}")
             cursor.close()
 
         @event.listens_for(engine, "begin")

@@ -1,0 +1,426 @@
+"""The durable queue of envelopes on the kiosk (SQLite: WAL, ``synchronous=FULL``,
+``secure_delete``, busy timeout; payloads encrypted with AES-GCM).
+
+An envelope is committed here before the citizen gets a slip; it leaves the ``pending``
+or ``sending`` states only when the service has answered for that very item. Its
+encrypted payload (the only place the security code and the payment-service ID exist)
+is erased at that moment; the row keeps the receipt number and the service's answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from kiosk.offline_queue import schema
+from kiosk.offline_queue.cipher import PayloadCipher, UndecryptablePayload
+from kiosk.offline_queue.models import UNSENT, Alert, Counter, QueuedItem, SyncState
+from kiosk.settings import KioskSettings
+from mynapoint.database import make_engine, make_session_factory
+from mynapoint.envelope import Envelope
+
+Clock = Callable[[], dt.datetime]
+SCAN_CHUNK = 500
+SUBMIT, SYNC = "submit", "sync"  # lease owners
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class QueueFull(Exception):
+    """The queue cannot take the envelope (disk or cap full); nothing queued is lost."""
+
+    message_key = "queue.full"
+
+    def __init__(self, detail: str = "") -> None:
+        self.detail = (
+            "the kiosk cannot store this submission: its disk (or the queue's size cap) "
+            "is full. Nothing queued earlier is lost; call a technician"
+        ) + (f" ({detail})" if detail else "")
+        super().__init__(self.detail)
+
+
+def card_of(envelope: Envelope) -> str:
+    """Which card an envelope belongs to (its items keep their order)."""
+    return hashlib.sha256(envelope.certificate_der).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReadyItem:
+    id: int
+    uuid: str
+    envelope: dict[str, Any]  # the envelope's JSON, decrypted for sending
+    attempts: int  # sends so far, this one included
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one item: ``accepted`` / ``rejected`` (final), ``retry`` (at
+    ``retry_at``), or ``quarantine`` (a technician looks)."""
+
+    state: str
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    retry_at: dt.datetime | None = None
+
+
+@dataclass
+class QueueStatus:
+    counts: dict[str, int]
+    oldest_unsent: dt.datetime | None
+    last_attempt_at: dt.datetime | None
+    last_success_at: dt.datetime | None
+    last_error: str | None
+    alerts: list[Alert] = field(default_factory=list)
+
+    @property
+    def unsent(self) -> int:
+        return sum(self.counts.get(state, 0) for state in UNSENT)
+
+
+class QueueStore:
+    def __init__(
+        self,
+        database: Path,
+        cipher: PayloadCipher,
+        *,
+        max_pages: int | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{database}"
+        schema.upgrade(url)
+        self.database = database
+        self.engine = make_engine(url, secure_delete=True, max_page_count=max_pages)
+        self.sessions = make_session_factory(self.engine)
+        self.cipher = cipher
+        self.clock = clock
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _write(self, action: Callable[[Session], Any]) -> Any:
+        """Run ``action`` in a write transaction; a full disk becomes ``QueueFull``."""
+        try:
+            with self.sessions.begin() as session:
+                return action(session)
+        except OperationalError as exc:
+            if "full" in str(exc.orig).lower():
+                raise QueueFull(str(exc.orig)) from exc
+            raise
+
+    # --- adding ------------------------------------------------------------------------
+
+    def next_sequence(self) -> int:
+        """The next envelope sequence number of this kiosk (durable, increasing)."""
+
+        def take(session: Session) -> int:
+            counter = session.get(Counter, "envelope_sequence")
+            if counter is None:
+                counter = Counter(name="envelope_sequence", value=0)
+                session.add(counter)
+            counter.value += 1
+            return counter.value
+
+        return int(self._write(take))
+
+    def enqueue(self, envelope: Envelope, *, lease: dt.timedelta | None = None) -> int:
+        """Commit an envelope durably; with ``lease``, the flow sends it itself right away
+        (``sending`` until the lease ends). Returns the item's id."""
+        now = self.clock()
+        payload = self.cipher.encrypt(envelope.uuid, json.dumps(envelope.to_json()).encode())
+        row = QueuedItem(
+            uuid=envelope.uuid,
+            receipt_number=envelope.receipt_number,
+            kind=envelope.kind,
+            card=card_of(envelope),
+            sequence=envelope.sequence,
+            state="sending" if lease else "pending",
+            attempts=1 if lease else 0,
+            next_attempt_at=now,
+            lease_until=now + lease if lease else None,
+            lease_owner=SUBMIT if lease else None,
+            created_at=now,
+            payload=payload,
+        )
+
+        def add(session: Session) -> int:
+            session.add(row)
+            session.flush()
+            return row.id
+
+        try:
+            return int(self._write(add))
+        except IntegrityError:  # this envelope is already queued
+            with self.sessions() as session:
+                return int(
+                    session.scalar(select(QueuedItem.id).where(QueuedItem.uuid == envelope.uuid))
+                )
+
+    def has_unsent_for_card(self, card: str) -> bool:
+        with self.sessions() as session:
+            return (
+                session.scalar(
+                    select(QueuedItem.id)
+                    .where(QueuedItem.card == card, QueuedItem.state.in_(UNSENT))
+                    .limit(1)
+                )
+                is not None
+            )
+
+    # --- sending -----------------------------------------------------------------------
+
+    def claim_ready(self, limit: int, lease: dt.timedelta) -> list[ReadyItem]:
+        """Up to ``limit`` items due now, in kiosk order, marked ``sending`` for ``lease``.
+
+        An item waits while an earlier item of the same card is unsent (backing off, or in
+        flight elsewhere): a card's items reach the service in the order they were made.
+        Rows that do not decrypt are quarantined (and reported) on the way.
+        """
+        now = self.clock()
+
+        def claim(session: Session) -> list[ReadyItem]:
+            taken: list[ReadyItem] = []
+            waiting: set[str] = set()
+            last = (-1, -1)
+            while len(taken) < limit:
+                rows = session.scalars(
+                    select(QueuedItem)
+                    .where(
+                        QueuedItem.state.in_(UNSENT),
+                        or_(
+                            QueuedItem.sequence > last[0],
+                            (QueuedItem.sequence == last[0]) & (QueuedItem.id > last[1]),
+                        ),
+                    )
+                    .order_by(QueuedItem.sequence, QueuedItem.id)
+                    .limit(SCAN_CHUNK)
+                ).all()
+                if not rows:
+                    break
+                for row in rows:
+                    if len(taken) >= limit:
+                        break
+                    in_flight = row.state == "sending" and row.lease_until and row.lease_until > now
+                    if row.card in waiting or in_flight or row.next_attempt_at > now:
+                        waiting.add(row.card)
+                        continue
+                    try:
+                        envelope = json.loads(self.cipher.decrypt(row.uuid, row.payload or b""))
+                    except (UndecryptablePayload, ValueError) as exc:
+                        row.state, row.last_error, row.lease_until = "quarantined", str(exc), None
+                        self._raise_alert(
+                            session, "QUEUE_ROW_UNREADABLE",
+                            f"queued item {row.receipt_number} cannot be read: {exc}", now,
+                        )  # fmt: skip
+                        waiting.add(row.card)
+                        continue
+                    row.state, row.lease_until, row.lease_owner = "sending", now + lease, SYNC
+                    row.attempts += 1
+                    taken.append(ReadyItem(row.id, row.uuid, envelope, row.attempts))
+                last = (rows[-1].sequence, rows[-1].id)
+            return taken
+
+        return list(self._write(claim))
+
+    def release_sync_leases(self) -> int:
+        """Items a crashed sync left ``sending`` go back to ``pending`` at once (the
+        service's idempotency makes sending them again safe). Only one sync runs per kiosk
+        (see ``kiosk.offline_queue.lock``), so its leases are its own."""
+
+        def release(session: Session) -> int:
+            return int(
+                session.execute(
+                    update(QueuedItem)
+                    .where(QueuedItem.state == "sending", QueuedItem.lease_owner == SYNC)
+                    .values(state="pending", lease_until=None, lease_owner=None)
+                ).rowcount
+            )
+
+        return int(self._write(release))
+
+    def due_now(self) -> int:
+        """Bring every pending item's next attempt to now (a technician's "drain now")."""
+        now = self.clock()
+
+        def hurry(session: Session) -> int:
+            return int(
+                session.execute(
+                    update(QueuedItem)
+                    .where(QueuedItem.state == "pending", QueuedItem.next_attempt_at > now)
+                    .values(next_attempt_at=now)
+                ).rowcount
+            )
+
+        return int(self._write(hurry))
+
+    def record(self, outcomes: list[tuple[int, Outcome]]) -> None:
+        """Write what the service said of each item (in one transaction)."""
+        now = self.clock()
+        erased = False
+
+        def write(session: Session) -> None:
+            nonlocal erased
+            for item_id, outcome in outcomes:
+                row = session.get(QueuedItem, item_id)
+                if row is None or row.state not in UNSENT:
+                    continue  # already settled (e.g. by the kiosk's own online try)
+                row.lease_until, row.lease_owner = None, None
+                row.last_error = outcome.error
+                if outcome.state in ("accepted", "rejected"):
+                    result = outcome.result or {}
+                    row.state = outcome.state
+                    row.reason_code = result.get("reason_code")
+                    row.result_json = json.dumps(result)
+                    row.acknowledged_at = now
+                    row.payload = None  # the secrets go; secure_delete overwrites them
+                    erased = True
+                elif outcome.state == "retry":
+                    row.state = "pending"
+                    row.next_attempt_at = outcome.retry_at or now
+                elif outcome.state == "quarantine":
+                    row.state = "quarantined"
+                else:
+                    raise ValueError(f"unknown outcome {outcome.state}")
+
+        self._write(write)
+        if erased:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Move the log into the database file and empty it: erased payloads then survive
+        neither in old log frames nor in the file (``secure_delete`` zeroed them)."""
+        connection = self.engine.raw_connection()  # outside any transaction, as it must be
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            connection.close()
+
+    def record_sync(self, *, success: bool, error: str | None = None) -> None:
+        now = self.clock()
+
+        def write(session: Session) -> None:
+            state = session.get(SyncState, 1) or SyncState(id=1)
+            state.last_attempt_at = now
+            if success:
+                state.last_success_at, state.last_error = now, None
+            else:
+                state.last_error = (error or "")[:500]
+            session.add(state)
+
+        self._write(write)
+
+    # --- alerts for technicians ------------------------------------------------------------
+
+    def raise_alert(self, code: str, message: str) -> None:
+        self._write(lambda session: self._raise_alert(session, code, message, self.clock()))
+
+    @staticmethod
+    def _raise_alert(session: Session, code: str, message: str, now: dt.datetime) -> None:
+        alert = session.get(Alert, code)
+        if alert is None:
+            session.add(
+                Alert(code=code, message=message[:500], first_seen=now, last_seen=now, count=1)
+            )
+        else:
+            alert.message, alert.last_seen, alert.count = message[:500], now, alert.count + 1
+
+    def clear_alert(self, code: str) -> None:
+        self._write(lambda session: session.execute(delete(Alert).where(Alert.code == code)))
+
+    # --- looking after it ---------------------------------------------------------------
+
+    def status(self) -> QueueStatus:
+        with self.sessions() as session:
+            counts = dict(
+                session.execute(
+                    select(QueuedItem.state, func.count()).group_by(QueuedItem.state)
+                ).all()
+            )
+            oldest = session.scalar(
+                select(func.min(QueuedItem.created_at)).where(QueuedItem.state.in_(UNSENT))
+            )
+            state = session.get(SyncState, 1)
+            alerts = list(session.scalars(select(Alert).order_by(Alert.last_seen.desc())))
+        return QueueStatus(
+            counts={str(k): int(v) for k, v in counts.items()},
+            oldest_unsent=oldest,
+            last_attempt_at=state.last_attempt_at if state else None,
+            last_success_at=state.last_success_at if state else None,
+            last_error=state.last_error if state else None,
+            alerts=alerts,
+        )
+
+    def items(self, states: tuple[str, ...] | None = None, limit: int = 50) -> list[QueuedItem]:
+        with self.sessions() as session:
+            query = select(QueuedItem).order_by(QueuedItem.sequence.desc()).limit(limit)
+            if states:
+                query = query.where(QueuedItem.state.in_(states))
+            return list(session.scalars(query))
+
+    def retry(self, key: str) -> QueuedItem | None:
+        """Send a quarantined or backing-off item again now (by id or receipt number)."""
+        now = self.clock()
+
+        def reset(session: Session) -> QueuedItem | None:
+            query = select(QueuedItem).where(
+                QueuedItem.id == int(key) if key.isdigit() else QueuedItem.receipt_number == key
+            )
+            row = session.scalar(query)
+            if row is None or row.state in ("accepted", "rejected"):
+                return None
+            row.state, row.next_attempt_at, row.attempts = "pending", now, 0
+            row.lease_until = row.lease_owner = None
+            return row
+
+        return self._write(reset)
+
+    def prune(self, retention: dt.timedelta) -> int:
+        """Delete acknowledged rows older than the retention."""
+        cutoff = self.clock() - retention
+        return int(
+            self._write(
+                lambda session: (
+                    session.execute(
+                        delete(QueuedItem).where(
+                            QueuedItem.state.in_(("accepted", "rejected")),
+                            QueuedItem.acknowledged_at < cutoff,
+                        )
+                    ).rowcount
+                )
+            )
+        )
+
+    def unsent_envelopes(self) -> list[dict[str, Any]]:
+        """The unsent envelopes, decrypted, in kiosk order (for a hand-carried export)."""
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(QueuedItem)
+                .where(QueuedItem.state.in_((*UNSENT, "quarantined")))
+                .order_by(QueuedItem.sequence, QueuedItem.id)
+            ).all()
+        envelopes = []
+        for row in rows:
+            try:
+                envelopes.append(json.loads(self.cipher.decrypt(row.uuid, row.payload or b"")))
+            except (UndecryptablePayload, ValueError):
+                continue  # reported by the sync; cannot be exported either
+        return envelopes
+
+
+def open_queue(settings: KioskSettings, *, clock: Clock = utc_now) -> QueueStore:
+    """The kiosk's queue as its settings place it (the key file is made on first use)."""
+    cipher = PayloadCipher.load_or_create(settings.queue_key_file)
+    return QueueStore(
+        settings.queue_database, cipher, max_pages=settings.queue_max_pages, clock=clock
+    )

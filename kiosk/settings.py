@@ -1,0 +1,60 @@
+"""The kiosk's one settings object: defaults, then a TOML file, then the environment.
+
+Every setting can be given as ``KIOSK_<NAME>`` in the environment or as ``<name> = ...``
+in the TOML file named by ``KIOSK_CONFIG`` or ``--config`` (provisioning writes it).
+The defaults run on one machine with no set-up: a virtual card, the queue and the device
+identity under the data directory, a grant service on loopback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from mynapoint import devpaths
+from mynapoint.layered_settings import LayeredSettings
+
+
+class KioskSettings(LayeredSettings):
+    model_config = SettingsConfigDict(env_prefix="KIOSK_", extra="forbid")
+    CONFIG_ENV: ClassVar[str] = "KIOSK_CONFIG"
+
+    data_dir: Path = Field(default_factory=lambda: devpaths.data_home() / "mynapoint-kiosk")
+    card_reader: str = "virtual"
+
+    # --- the grant service -------------------------------------------------------------
+    service_url: str = "http://127.0.0.1:8700"
+    service_ca_file: Path | None = None  # the service's TLS CA, if not a public one
+    online_timeout_seconds: float = 3.0  # the submit path waits this long, then queues
+
+    # --- the offline queue and its sync ---------------------------------------------------
+    sync_interval_seconds: float = 5.0
+    sync_batch_size: int = Field(default=250, ge=1, le=500)
+    backoff_initial_seconds: float = 2.0
+    backoff_max_seconds: float = 300.0
+    retention_days: float = 30.0  # acknowledged rows are kept this long, then pruned
+    queue_max_pages: int | None = None  # caps the queue file (SQLite pages of 4 KiB)
+
+    @property
+    def queue_database(self) -> Path:
+        return self.data_dir / "queue.sqlite3"
+
+    @property
+    def queue_key_file(self) -> Path:
+        return self.data_dir / "queue.key"
+
+    @property
+    def sync_lock_file(self) -> Path:
+        return self.data_dir / "sync.lock"
+
+    @property
+    def device_dir(self) -> Path:
+        return self.data_dir / "device"
+
+
+def load_kiosk_settings(config_file: Path | None = None, **overrides: Any) -> KioskSettings:
+    """Settings from the environment and ``config_file`` (default: ``KIOSK_CONFIG``)."""
+    return KioskSettings.load(config_file, **overrides)
