@@ -35,7 +35,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grant_service import audit, catalog, credentials, devices, migrate, people, pki, reporting
-from grant_service.keys import ServiceKeys
+from grant_service.keys import DeviceCa, ServiceKeys
 from grant_service.models import ApiCredential
 from grant_service.refusals import Refused
 from grant_service.settings import Settings, load_settings
@@ -89,9 +89,11 @@ def prepare_database(settings: Settings) -> None:
     """Bring the schema up to date and load the packaged catalog if there is none."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url)
+    # The keys and the device CA are made here, before any worker starts: never twice.
+    keys = ServiceKeys.load(settings.data_dir)
+    DeviceCa.load_or_create(settings.device_ca_dir)
     with _sessions(settings) as sessions, sessions.begin() as session:
         if not catalog.catalog_loaded(session):
-            keys = ServiceKeys.load(settings.data_dir)
             data = catalog.CatalogData.from_file(settings.catalog_file)
             catalog.store_catalog(session, keys.audit_hmac, data, _now())
 

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,24 +18,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.x509.oid import NameOID
 
+from mynapoint.private_files import create_private_once
+
 
 def load_or_create_secret(path: Path, size: int = 32) -> bytes:
     """A random secret kept in ``path``; made on first use, never printed."""
-    if path.exists():
-        secret = path.read_bytes()
-        if len(secret) < 16:
-            raise ValueError(f"{path} holds too short a secret")
-        return secret
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(size)
-    _write_private(path, secret)
+    create_private_once(path, secrets.token_bytes(size))
+    secret = path.read_bytes()
+    if len(secret) < 16:
+        raise ValueError(f"{path} holds too short a secret")
     return secret
-
-
-def _write_private(path: Path, content: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(content)
 
 
 @dataclass(frozen=True)
@@ -62,8 +53,7 @@ def _load_or_create_import_key(path: Path) -> x25519.X25519PrivateKey:
             raise ValueError(f"{path} is not an X25519 key")
         return key
     key = x25519.X25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(
+    create_private_once(
         path,
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -71,7 +61,7 @@ def _load_or_create_import_key(path: Path) -> x25519.X25519PrivateKey:
             serialization.NoEncryption(),
         ),
     )
-    return key
+    return _load_or_create_import_key(path)  # the file's key, if another process won
 
 
 DEVICE_CA_NAME = x509.Name(
@@ -114,7 +104,10 @@ class DeviceCa:
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .sign(key, hashes.SHA256())
         )
-        _write_private(
+        # The certificate first, the key last: a key file means the CA is complete.
+        # (``serve`` makes the CA before it starts workers, so they never race here.)
+        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        create_private_once(
             key_path,
             key.private_bytes(
                 serialization.Encoding.PEM,
@@ -122,7 +115,6 @@ class DeviceCa:
                 serialization.NoEncryption(),
             ),
         )
-        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         return cls(key, certificate)
 
     def issue(self, csr_pem: str, kiosk_id: str, channel: str, days: int) -> x509.Certificate:

@@ -54,7 +54,8 @@ class Settings(LayeredSettings):
     # --- HTTP -----------------------------------------------------------------------------
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
-    max_body_bytes: int = 1_048_576
+    # A batch of 500 envelopes (about 3.2 KB each), or an export file of as many, fits.
+    max_body_bytes: int = 4 * 1_048_576
     max_batch_items: int = 500
     in_flight_lease_seconds: int = 60
 

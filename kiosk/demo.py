@@ -1,24 +1,28 @@
 """``kiosk-demo``: the kiosk's procedure end to end on its embedded defaults.
 
 A virtual My Number Card, a local grant service on SQLite (started in this process, on
-loopback), an enrolled kiosk device: the card is read, its PIN verified, and a
-reservation and an application, each signed by the card, go to the service over HTTP.
-Later work puts the touch screens, the offline queue and the slip around this.
+loopback), and the kiosk enrolled with it through its enrollment client: the card is
+read, its PIN verified, and a reservation and an application, each signed by the card,
+go through the kiosk's submit path (the durable queue first, then the service). Halfway,
+the store's network "goes down" (the local service stops): the application is queued
+and the citizen is told it is pending; when the network is back, the sync sends it.
+Later work puts the touch screens and the slip around this.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy.orm import Session, sessionmaker
 
 from grant_service import audit, devices, pki
 from grant_service.api import create_app
@@ -26,14 +30,19 @@ from grant_service.cli import prepare_database
 from grant_service.keys import ServiceKeys
 from grant_service.settings import Settings
 from kiosk.cli.common import explain_card_errors
-from kiosk.device_identity import DeviceIdentity
 from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.jpki_test_ca import JpkiTestCa
 from kiosk.devices.loopback import VirtualReader
 from kiosk.devices.virtual_card import DEMO_PIN, default_ca_dir, ensure_demo_card
-from kiosk.service_client import Reply, ServiceClient
+from kiosk.enrollment import enroll
+from kiosk.offline_queue.lock import SyncLock
+from kiosk.offline_queue.sync import Syncer
+from kiosk.service_client import ServiceClient
+from kiosk.settings import KioskSettings
+from kiosk.submit import Submitted, Submitter
+from mynapoint import devpaths
 from mynapoint.database import make_engine, make_session_factory
-from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope
+from mynapoint.envelope import ApplicationPayload, Envelope, ReservationPayload, build_envelope
 from mynapoint.mypage import build_status_query
 
 KIOSK_ID = "kiosk-demo"
@@ -47,34 +56,42 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextmanager
-def local_service(settings: Settings) -> Iterator[str]:
-    """The grant service on loopback in a background thread, for the demo's lifetime."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="grant-service", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise click.ClickException("the local grant service did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+class LocalService:
+    """The grant service on loopback in a background thread; it can stop and start again
+    on the same port (the kiosk keeps its URL), as a store's network comes and goes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="grant-service")
+        self._thread.daemon = True
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise click.ClickException("the local grant service did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(10)
+            self._server = self._thread = None
 
 
-def describe(reply: Reply) -> str:
-    body = reply.body or {}
-    if reply.status_code == 200:
-        return "accepted"
-    code = body.get("reason_code", reply.status_code)
+def describe(body: dict[str, Any] | None) -> str:
+    body = body or {}
     messages = f"{body.get('message_en', '')} / {body.get('message_ja', '')}"
-    return f"{body.get('status', 'refused')} {code}: {messages}"
+    return f"{body.get('status', 'refused')} {body.get('reason_code', '')}: {messages}"
 
 
 def show_my_page(client: ServiceClient, card_path: Path) -> None:
@@ -85,16 +102,19 @@ def show_my_page(client: ServiceClient, card_path: Path) -> None:
         certificate = card.read_certificate().public_bytes(serialization.Encoding.DER)
         card.verify_pin(DEMO_PIN)
         query = build_status_query(
-            challenge, kiosk_id=KIOSK_ID, certificate_der=certificate, sign=card.sign
+            challenge,
+            kiosk_id=client.identity.kiosk_id,
+            certificate_der=certificate,
+            sign=card.sign,
         )
     reply = client.card_status(query)
     if reply.status_code != 200:
-        click.echo(f"7. My Page: {describe(reply)}")
+        click.echo(f"9. My Page: {describe(reply.body)}")
         return
     page = reply.body
     application = page["application"]
     click.echo(
-        f"7. My Page: MyKey ID {page['reservation'].get('mykey_id', '-')}; application "
+        f"9. My Page: MyKey ID {page['reservation'].get('mykey_id', '-')}; application "
         f"{application['state']} ({application.get('service_code', '-')}); "
         f"points {page['points']['points']} yen; {len(page['submissions'])} submissions:"
     )
@@ -115,80 +135,128 @@ def main() -> None:
     deadline = dt.date.today() + dt.timedelta(days=365)
     settings = Settings(application_deadline=deadline)
     prepare_database(settings)
-    now = dt.datetime.now(dt.UTC)
     sessions = make_session_factory(make_engine(settings.database_url))
     audit_key = ServiceKeys.load(settings.data_dir).audit_hmac
-    with sessions.begin() as session:
-        crl = ca.write_crl(now)  # the test CA's CRL, fresh, as a CA publishes it
-        pki.import_crl(
-            session, audit_key, pki.CardTrust.from_files(settings.trusted_ca_files),
-            crl.public_bytes(serialization.Encoding.DER), now,
-        )  # fmt: skip
-        token = devices.create_enrollment_token(
-            session, audit_key, KIOSK_ID, "city_hall", dt.timedelta(minutes=10), now
-        )
+    token = _prepare_service(settings, sessions, audit_key, ca)
     click.echo(f"1. Card: virtual My Number Card at {card_path} (demo PIN {DEMO_PIN})")
     click.echo(f"2. Grant service: SQLite at {settings.database_url.removeprefix('sqlite:///')}")
     click.echo(f"   programme deadline set to {deadline} (the 2020-21 edition has ended)")
-    with local_service(settings) as url:
-        client = ServiceClient(url, DeviceIdentity.generate(KIOSK_ID))
-        enrolled = client.enroll(token)
-        if enrolled.status_code != 200:
-            raise click.ClickException(f"enrollment failed: {describe(enrolled)}")
-        click.echo(f"3. Kiosk enrolled at {url} as {KIOSK_ID} (city hall), device key certified")
-
-        with VirtualReader(card_path).wait_for_card(5) as connection:
-            card = JpkiCard(connection)
-            certificate = card.read_certificate()
-            tries = card.pin_status().tries_left
-            card.verify_pin(DEMO_PIN)
+    service = LocalService(settings)
+    service.start()
+    try:
+        kiosk = KioskSettings(data_dir=demo_kiosk_dir(), service_url=service.url)
+        identity = enroll(kiosk, token)
+        click.echo(
+            f"3. Kiosk enrolled at {service.url} as {identity.kiosk_id} (city hall); "
+            f"its queue: {kiosk.queue_database}"
+        )
+        with Submitter.opened(kiosk) as submitter:
+            reservation, application = _card_signs(card_path, submitter)
+            _show("5. Reservation", submitter.submit(reservation))
+            service.stop()
+            click.echo("6. The store's network goes down (the grant service is unreachable)")
+            _show("   Application", submitter.submit(application))
+        service.start()
+        with SyncLock(kiosk.sync_lock_file), Syncer.opened(kiosk) as syncer:
+            syncer.store.due_now()
+            report = syncer.drain()
             click.echo(
-                f"4. Card read: certificate {certificate.serial_number:X}; "
-                f"PIN tries left {tries}; PIN verified by the card"
+                f"7. The network is back: the sync sent {report.sent} queued item(s), "
+                f"{report.accepted} accepted, {report.rejected} rejected"
             )
-            common = {
-                "kiosk_id": KIOSK_ID,
-                "certificate_der": certificate.public_bytes(serialization.Encoding.DER),
-                "sign": card.sign,
-            }
-            sequence = time.time_ns() // 1_000_000  # increasing across demo runs
-            reservation = build_envelope(
-                ReservationPayload(terms_version="2020-07"), sequence=sequence, **common
-            )
-            application = build_envelope(
-                ApplicationPayload(
-                    service_code=DEMO_SERVICE,
-                    payment_id=DEMO_PAYMENT_ID,
-                    security_code=DEMO_SECURITY_CODE,
-                ),
-                sequence=sequence + 1,
-                **common,
-            )
-        reserved = client.submit(reservation)
-        if reserved.status_code == 200:
-            result = reserved.body["result"]
-            note = " (already reserved earlier)" if result["already_reserved"] else ""
-            click.echo(
-                f"5. Reservation {reservation.receipt_number}: MyKey ID {result['mykey_id']}{note}"
-            )
-        else:
-            click.echo(f"5. Reservation {reservation.receipt_number}: {describe(reserved)}")
-        applied = client.submit(application)
-        if applied.status_code == 200:
-            result = applied.body["result"]
-            click.echo(
-                f"6. Application {application.receipt_number}: {result['service_name_en']}, "
-                f"account ****{result['account_last4']}: accepted"
-            )
-        else:
-            click.echo(f"6. Application {application.receipt_number}: {describe(applied)}")
-        show_my_page(client, card_path)
-        client.close()
+            for row in syncer.store.items(limit=report.sent):
+                result = json.loads(row.result_json or "{}")
+                _show(f"   {row.kind.capitalize()}", _settled(row.receipt_number, result))
+            unsent = syncer.store.status().unsent
+            click.echo(f"8. Queue: {unsent} unsent (the security code was erased on receipt)")
+            client = syncer.client
+            show_my_page(client, card_path)
+    finally:
+        service.stop()
     with sessions() as session:
         report = audit.verify(session, audit_key)
     sessions.kw["bind"].dispose()
     state = "intact" if report.ok else f"BROKEN: {report.problem}"
-    click.echo(f"8. Audit trail: {state} ({report.entries} entries)")
+    click.echo(f"10. Audit trail: {state} ({report.entries} entries)")
+
+
+def demo_kiosk_dir() -> Path:
+    """The demo kiosk's own data directory (it enrolls afresh on every run, so it keeps
+    out of the way of a kiosk a technician enrolled on this machine)."""
+    return devpaths.data_home() / "mynapoint-kiosk" / "demo-kiosk"
+
+
+def _prepare_service(
+    settings: Settings, sessions: sessionmaker[Session], audit_key: bytes, ca: JpkiTestCa
+) -> str:
+    """The test CA's fresh CRL imported, as a CA publishes it; a one-time token made."""
+    now = dt.datetime.now(dt.UTC)
+    with sessions.begin() as session:
+        crl = ca.write_crl(now)
+        pki.import_crl(
+            session, audit_key, pki.CardTrust.from_files(settings.trusted_ca_files),
+            crl.public_bytes(serialization.Encoding.DER), now,
+        )  # fmt: skip
+        return devices.create_enrollment_token(
+            session, audit_key, KIOSK_ID, "city_hall", dt.timedelta(minutes=10), now
+        )
+
+
+def _card_signs(card_path: Path, submitter: Submitter) -> tuple[Envelope, Envelope]:
+    """The citizen's card, PIN verified, signs the reservation and the application."""
+    with VirtualReader(card_path).wait_for_card(5) as connection:
+        card = JpkiCard(connection)
+        certificate = card.read_certificate()
+        tries = card.pin_status().tries_left
+        card.verify_pin(DEMO_PIN)
+        click.echo(
+            f"4. Card read: certificate {certificate.serial_number:X}; "
+            f"PIN tries left {tries}; PIN verified by the card"
+        )
+        common = {
+            "kiosk_id": submitter.kiosk_id,
+            "certificate_der": certificate.public_bytes(serialization.Encoding.DER),
+            "sign": card.sign,
+        }
+        reservation = build_envelope(
+            ReservationPayload(terms_version="2020-07"),
+            sequence=submitter.next_sequence(),
+            **common,
+        )
+        application = build_envelope(
+            ApplicationPayload(
+                service_code=DEMO_SERVICE,
+                payment_id=DEMO_PAYMENT_ID,
+                security_code=DEMO_SECURITY_CODE,
+            ),
+            sequence=submitter.next_sequence(),
+            **common,
+        )
+    return reservation, application
+
+
+def _settled(receipt_number: str, result: dict[str, Any]) -> Submitted:
+    state = "confirmed" if result.get("status") == "accepted" else "rejected"
+    return Submitted(state, receipt_number, result)
+
+
+def _show(label: str, submitted: Submitted) -> None:
+    receipt = submitted.receipt_number
+    if submitted.state == "pending":
+        click.echo(f"{label} {receipt}: pending, queued on the kiosk (the slip says so)")
+        return
+    if submitted.state == "rejected":
+        click.echo(f"{label} {receipt}: {describe(submitted.result)}")
+        return
+    result = (submitted.result or {}).get("result", {})
+    if "service_name_en" in result:  # an application
+        click.echo(
+            f"{label} {receipt}: {result['service_name_en']}, account "
+            f"****{result.get('account_last4', '')}: accepted"
+        )
+    else:
+        note = " (already reserved earlier)" if result.get("already_reserved") else ""
+        click.echo(f"{label} {receipt}: MyKey ID {result.get('mykey_id', '-')}{note}")
 
 
 if __name__ == "__main__":

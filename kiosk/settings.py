@@ -32,11 +32,15 @@ class KioskSettings(LayeredSettings):
 
     # --- the offline queue and its sync ---------------------------------------------------
     sync_interval_seconds: float = 5.0
-    sync_batch_size: int = Field(default=250, ge=1, le=500)
+    sync_timeout_seconds: float = 30.0  # a batch takes longer than one envelope
+    sync_batch_size: int = Field(default=500, ge=1, le=500)  # the service takes 500
     backoff_initial_seconds: float = 2.0
     backoff_max_seconds: float = 300.0
     retention_days: float = 30.0  # acknowledged rows are kept this long, then pruned
     queue_max_pages: int | None = None  # caps the queue file (SQLite pages of 4 KiB)
+    # New submissions are refused (clearly) below this much free disk: draining the queue
+    # needs room too, and a kiosk whose disk filled up must still be able to send.
+    queue_min_free_mib: float = 16.0
 
     @property
     def queue_database(self) -> Path:

@@ -79,7 +79,8 @@ class Submitter:
         if self.store.has_unsent_for_card(card_of(envelope)):
             self.store.enqueue(envelope)
             return pending
-        lease = dt.timedelta(seconds=2 * self.settings.online_timeout_seconds + 5)
+        # httpx applies the timeout to connecting, writing and reading in turn: 3 x.
+        lease = dt.timedelta(seconds=3 * self.settings.online_timeout_seconds + 5)
         item_id = self.store.enqueue(envelope, lease=lease)
         retry_at = self.store.clock() + dt.timedelta(
             seconds=backoff_delay(

@@ -32,6 +32,7 @@ from kiosk.enrollment import enroll
 from kiosk.offline_queue.models import QueuedItem
 from kiosk.offline_queue.store import QueueStore, open_queue
 from kiosk.settings import KioskSettings
+from kiosk.testing.fault_proxy import FaultProxy
 from mynapoint.database import make_engine, make_session_factory
 from mynapoint.envelope import (
     ApplicationPayload,
@@ -153,6 +154,7 @@ class KioskRig:
     kiosk_id: str
     database_url: str  # the service's
     made: list[str] = field(default_factory=list)  # UUIDs of the envelopes made, in order
+    proxy: FaultProxy | None = None  # between kiosk and service, with ``via_proxy``
 
     @property
     def env(self) -> dict[str, str]:
@@ -243,10 +245,13 @@ def make_rig(
     *,
     kiosk_id: str = "kiosk-0001",
     channel: str = "convenience_store",
+    via_proxy: bool = False,
     **kiosk_settings: Any,
 ) -> KioskRig:
     """A grant service (SQLite, its own data directory) that trusts the test CA and has
-    its fresh CRL, and a kiosk enrolled with it through the enrollment client."""
+    its fresh CRL, and a kiosk enrolled with it through the enrollment client. With
+    ``via_proxy``, the kiosk reaches the service through a ``FaultProxy`` (``rig.proxy``,
+    passing everything until told otherwise; the caller stops it)."""
     database_url = f"sqlite:///{home / 'grant-service.sqlite3'}"
     env = {
         "GRANT_SERVICE_DATA_DIR": str(home / "grant-service"),
@@ -259,19 +264,24 @@ def make_rig(
     assert imported.returncode == 0, imported.stderr
     token = service.cli("enrollment-token", "--kiosk-id", kiosk_id, "--channel", channel)
     assert token.returncode == 0, token.stderr
+    proxy = FaultProxy(("127.0.0.1", service.port)) if via_proxy else None
     defaults: dict[str, Any] = {
         "data_dir": home / "kiosk",
-        "service_url": service.url,
+        "service_url": proxy.url if proxy else service.url,
         "online_timeout_seconds": 2.0,
         "sync_interval_seconds": 0.2,
         "backoff_initial_seconds": 0.05,
         "backoff_max_seconds": 0.5,
     }
-    settings = KioskSettings(**{**defaults, **kiosk_settings})
-    service.start()
     try:
+        settings = KioskSettings(**{**defaults, **kiosk_settings})
+        if proxy is not None:
+            proxy.start()
+        service.start()
         enroll(settings, token.stdout.strip())
     except BaseException:
         service.stop()
+        if proxy is not None:
+            proxy.stop()
         raise
-    return KioskRig(service, settings, card, kiosk_id, database_url)
+    return KioskRig(service, settings, card, kiosk_id, database_url, proxy=proxy)

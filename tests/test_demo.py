@@ -8,10 +8,15 @@ from tests.conftest import run_cli
 def test_the_demo_runs_end_to_end_and_again() -> None:
     first = run_cli("kiosk-demo")
     assert first.returncode == 0, first.stderr
+    assert "3. Kiosk enrolled" in first.stdout
     assert "5. Reservation" in first.stdout and "MyKey ID" in first.stdout
-    assert "6. Application" in first.stdout and ": accepted" in first.stdout
-    assert "7. My Page: MyKey ID" in first.stdout and "application active (paypay)" in first.stdout
-    assert "8. Audit trail: intact" in first.stdout
+    # The network goes down: the application is queued, then sent when it is back.
+    assert "pending, queued on the kiosk" in first.stdout
+    assert "the sync sent 1 queued item(s), 1 accepted" in first.stdout
+    assert "PayPay, account ****0001: accepted" in first.stdout
+    assert "8. Queue: 0 unsent" in first.stdout
+    assert "9. My Page: MyKey ID" in first.stdout and "application active (paypay)" in first.stdout
+    assert "10. Audit trail: intact" in first.stdout
     again = run_cli("kiosk-demo")  # the same card: reserved already, applied for good
     assert again.returncode == 0, again.stderr
     assert "already reserved earlier" in again.stdout

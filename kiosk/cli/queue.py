@@ -178,13 +178,25 @@ def retry(settings: KioskSettings, key: str) -> None:
     click.echo(f"item {row.id} ({row.receipt_number}) will be sent at the next sync")
 
 
+# As many items as the service takes in one batch (and one request body).
+EXPORT_ITEMS_PER_FILE = 500
+
+
 @main.command()
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--per-file",
+    type=click.IntRange(1, EXPORT_ITEMS_PER_FILE),
+    default=EXPORT_ITEMS_PER_FILE,
+    show_default=True,
+    help="Items per file.",
+)
 @with_kiosk_settings
-def export(settings: KioskSettings, output: Path) -> None:
+def export(settings: KioskSettings, output: Path, per_file: int) -> None:
     """Write the unsent items to OUTPUT, sealed to the grant service and signed by this
-    kiosk, for a technician to carry. The items stay queued: if the kiosk comes online
-    later, the service recognises them and answers with its first result."""
+    kiosk, for a technician to carry (more items than --per-file: OUTPUT-1-of-N...). The
+    items stay queued: if the kiosk comes online later, the service recognises them and
+    answers with its first result."""
     identity = load_identity(settings)
     if not identity.import_public_key:
         raise click.ClickException(
@@ -197,20 +209,27 @@ def export(settings: KioskSettings, output: Path) -> None:
         store.close()
     if not envelopes:
         raise click.ClickException("nothing to export: no item waits to be sent")
-    sealed = seal_export(
-        envelopes,
-        kiosk_id=identity.kiosk_id,
-        device_key=identity.key,
-        import_public_key=identity.import_public_key,
-    )
-    try:
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise click.ClickException(f"{output} exists; choose another name") from None
-    with os.fdopen(fd, "w") as handle:
-        handle.write(sealed.model_dump_json())
-    click.echo(f"{len(envelopes)} items sealed for the grant service in {output}")
-    click.echo("import there: POST /v1/submissions/import with a technician's token")
+    parts = [envelopes[i : i + per_file] for i in range(0, len(envelopes), per_file)]
+    paths = [output] if len(parts) == 1 else [
+        output.with_name(f"{output.stem}-{n}-of-{len(parts)}{output.suffix}")
+        for n in range(1, len(parts) + 1)
+    ]  # fmt: skip
+    if existing := [path for path in paths if path.exists()]:
+        raise click.ClickException(f"{existing[0]} exists; choose another name")
+    for path, part in zip(paths, parts, strict=True):
+        sealed = seal_export(
+            part,
+            kiosk_id=identity.kiosk_id,
+            device_key=identity.key,
+            import_public_key=identity.import_public_key,
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(sealed.model_dump_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        click.echo(f"{len(part)} items sealed for the grant service in {path}")
+    click.echo("import each there: POST /v1/submissions/import with a technician's token")
 
 
 @main.command("clear-alert")

@@ -8,12 +8,13 @@ it; the embedded default makes one).
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from mynapoint.private_files import create_private_once
 
 VERSION = b"\x01"
 NONCE_BYTES = 12
@@ -32,13 +33,9 @@ class PayloadCipher:
 
     @classmethod
     def load_or_create(cls, path: Path) -> PayloadCipher:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(32))
-                handle.flush()
-                os.fsync(handle.fileno())
+        """The key in ``path``, made on first use (whole or not at all; see
+        ``mynapoint.private_files``)."""
+        create_private_once(path, secrets.token_bytes(32))
         return cls(path.read_bytes())
 
     def encrypt(self, uuid: str, plaintext: bytes) -> bytes:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -44,8 +45,8 @@ class QueueFull(Exception):
 
     def __init__(self, detail: str = "") -> None:
         self.detail = (
-            "the kiosk cannot store this submission: its disk (or the queue's size cap) "
-            "is full. Nothing queued earlier is lost; call a technician"
+            "the kiosk's queue cannot be written: its disk (or the queue's size cap) is "
+            "full. Nothing queued earlier is lost; call a technician"
         ) + (f" ({detail})" if detail else "")
         super().__init__(self.detail)
 
@@ -95,6 +96,7 @@ class QueueStore:
         cipher: PayloadCipher,
         *,
         max_pages: int | None = None,
+        min_free_bytes: int = 0,
         clock: Clock = utc_now,
     ) -> None:
         database.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,7 @@ class QueueStore:
         self.sessions = make_session_factory(self.engine)
         self.cipher = cipher
         self.clock = clock
+        self.min_free_bytes = min_free_bytes
 
     def close(self) -> None:
         self.engine.dispose()
@@ -137,6 +140,7 @@ class QueueStore:
     def enqueue(self, envelope: Envelope, *, lease: dt.timedelta | None = None) -> int:
         """Commit an envelope durably; with ``lease``, the flow sends it itself right away
         (``sending`` until the lease ends). Returns the item's id."""
+        self._check_free_space()
         now = self.clock()
         payload = self.cipher.encrypt(envelope.uuid, json.dumps(envelope.to_json()).encode())
         row = QueuedItem(
@@ -167,6 +171,15 @@ class QueueStore:
                     session.scalar(select(QueuedItem.id).where(QueuedItem.uuid == envelope.uuid))
                 )
 
+    def _check_free_space(self) -> None:
+        """New items stop while the disk has less than ``min_free_bytes`` free: sending
+        what is queued needs some room too (SQLite writes its log before the file)."""
+        free = shutil.disk_usage(self.database.parent).free
+        if free < self.min_free_bytes:
+            raise QueueFull(
+                f"{free // 1024} KiB free, {self.min_free_bytes // 1024} KiB kept for sending"
+            )
+
     def has_unsent_for_card(self, card: str) -> bool:
         with self.sessions() as session:
             return (
@@ -193,19 +206,27 @@ class QueueStore:
             taken: list[ReadyItem] = []
             waiting: set[str] = set()
             last = (-1, -1)
+            chunk = min(SCAN_CHUNK, max(limit, 50))  # rows read per query (with payloads)
             while len(taken) < limit:
-                rows = session.scalars(
-                    select(QueuedItem)
-                    .where(
-                        QueuedItem.state.in_(UNSENT),
-                        or_(
-                            QueuedItem.sequence > last[0],
-                            (QueuedItem.sequence == last[0]) & (QueuedItem.id > last[1]),
-                        ),
-                    )
-                    .order_by(QueuedItem.sequence, QueuedItem.id)
-                    .limit(SCAN_CHUNK)
-                ).all()
+                # One index range per unsent state, merged here: with "state IN (...)"
+                # SQLite cannot walk the (state, sequence) index in order, and sorted
+                # every unsent row for each chunk (a drain took O(queue^2)).
+                rows = sorted(
+                    (
+                        row
+                        for state in UNSENT
+                        for row in session.scalars(
+                            select(QueuedItem)
+                            .where(
+                                QueuedItem.state == state,
+                                tuple_(QueuedItem.sequence, QueuedItem.id) > last,
+                            )
+                            .order_by(QueuedItem.sequence, QueuedItem.id)
+                            .limit(chunk)
+                        )
+                    ),
+                    key=lambda row: (row.sequence, row.id),
+                )[:chunk]
                 if not rows:
                     break
                 for row in rows:
@@ -264,15 +285,56 @@ class QueueStore:
 
         return int(self._write(hurry))
 
-    def record(self, outcomes: list[tuple[int, Outcome]]) -> None:
-        """Write what the service said of each item (in one transaction)."""
+    def release(self, items: list[ReadyItem]) -> None:
+        """Items claimed but not sent after all: back to pending, the claim undone."""
+        if not items:
+            return
+
+        def release(session: Session) -> None:
+            session.execute(
+                update(QueuedItem)
+                .where(
+                    QueuedItem.id.in_([item.id for item in items]),
+                    QueuedItem.state == "sending",
+                    QueuedItem.lease_owner == SYNC,
+                )
+                .values(
+                    state="pending",
+                    lease_until=None,
+                    lease_owner=None,
+                    attempts=QueuedItem.attempts - 1,
+                )
+            )
+
+        self._write(release)
+
+    def record(
+        self,
+        outcomes: list[tuple[int, Outcome]],
+        *,
+        sync_succeeded: bool = False,
+        clear_alerts: Iterable[str] = (),
+    ) -> None:
+        """Write what the service said of each item, in one transaction; with
+        ``sync_succeeded``, also the sync's success and the alerts it clears."""
         now = self.clock()
         erased = False
+        cleared = list(clear_alerts)
 
         def write(session: Session) -> None:
             nonlocal erased
+            # One query for the whole batch: a get() per item would also flush the row
+            # changed before it, a SELECT and an UPDATE per item.
+            ids = [item_id for item_id, _ in outcomes]
+            rows = {
+                row.id: row
+                for i in range(0, len(ids), SCAN_CHUNK)
+                for row in session.scalars(
+                    select(QueuedItem).where(QueuedItem.id.in_(ids[i : i + SCAN_CHUNK]))
+                )
+            }
             for item_id, outcome in outcomes:
-                row = session.get(QueuedItem, item_id)
+                row = rows.get(item_id)
                 if row is None or row.state not in UNSENT:
                     continue  # already settled (e.g. by the kiosk's own online try)
                 row.lease_until, row.lease_owner = None, None
@@ -292,6 +354,10 @@ class QueueStore:
                     row.state = "quarantined"
                 else:
                     raise ValueError(f"unknown outcome {outcome.state}")
+            if sync_succeeded:
+                self._sync_attempted(session, now, success=True)
+            if cleared:
+                session.execute(delete(Alert).where(Alert.code.in_(cleared)))
 
         self._write(write)
         if erased:
@@ -308,17 +374,19 @@ class QueueStore:
 
     def record_sync(self, *, success: bool, error: str | None = None) -> None:
         now = self.clock()
+        self._write(lambda session: self._sync_attempted(session, now, success, error))
 
-        def write(session: Session) -> None:
-            state = session.get(SyncState, 1) or SyncState(id=1)
-            state.last_attempt_at = now
-            if success:
-                state.last_success_at, state.last_error = now, None
-            else:
-                state.last_error = (error or "")[:500]
-            session.add(state)
-
-        self._write(write)
+    @staticmethod
+    def _sync_attempted(
+        session: Session, now: dt.datetime, success: bool, error: str | None = None
+    ) -> None:
+        state = session.get(SyncState, 1) or SyncState(id=1)
+        state.last_attempt_at = now
+        if success:
+            state.last_success_at, state.last_error = now, None
+        else:
+            state.last_error = (error or "")[:500]
+        session.add(state)
 
     # --- alerts for technicians ------------------------------------------------------------
 
@@ -422,5 +490,9 @@ def open_queue(settings: KioskSettings, *, clock: Clock = utc_now) -> QueueStore
     """The kiosk's queue as its settings place it (the key file is made on first use)."""
     cipher = PayloadCipher.load_or_create(settings.queue_key_file)
     return QueueStore(
-        settings.queue_database, cipher, max_pages=settings.queue_max_pages, clock=clock
+        settings.queue_database,
+        cipher,
+        max_pages=settings.queue_max_pages,
+        min_free_bytes=int(settings.queue_min_free_mib * 1024 * 1024),
+        clock=clock,
     )

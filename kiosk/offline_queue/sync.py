@@ -22,6 +22,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +30,8 @@ from typing import Any
 import httpx
 
 from kiosk.enrollment import load_identity, service_client
-from kiosk.offline_queue.store import Outcome, QueueStore, ReadyItem, open_queue
-from kiosk.service_client import ServiceClient
+from kiosk.offline_queue.store import Outcome, QueueFull, QueueStore, ReadyItem, open_queue
+from kiosk.service_client import Reply, ServiceClient
 from kiosk.settings import KioskSettings
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ class Syncer:
         sync lock."""
         identity = load_identity(settings)
         store = open_queue(settings)
-        client = service_client(settings, identity)
+        client = service_client(settings, identity, timeout=settings.sync_timeout_seconds)
         try:
             yield cls(store, client, settings)
         finally:
@@ -121,8 +122,9 @@ class Syncer:
 
     @property
     def lease(self) -> dt.timedelta:
-        # Long enough for a batch request; a crashed sender's items come back after it.
-        return dt.timedelta(seconds=max(60.0, 4 * self.settings.online_timeout_seconds))
+        # Longer than a batch request can take (httpx times connecting, writing and
+        # reading in turn); a crashed sync's items come back at its next start anyway.
+        return dt.timedelta(seconds=3 * self.settings.sync_timeout_seconds + 5)
 
     def retry_at(self, attempts: int) -> dt.datetime:
         delay = backoff_delay(
@@ -137,26 +139,56 @@ class Syncer:
         on_batch: Callable[[DrainReport], None] | None = None,
     ) -> DrainReport:
         """Send what is due, batch after batch, until nothing is due, the service cannot
-        be reached, or ``keep_going`` says stop."""
+        be reached, or ``keep_going`` says stop.
+
+        Two batches overlap: while the service works on one, the next is claimed; while
+        the answers to one are recorded, the next is on its way. The order of a card's
+        items holds: a card with an item in flight has its later items wait.
+        """
         report = DrainReport()
-        while keep_going():
-            ready = self.store.claim_ready(self.batch_size, self.lease)
-            if not ready:
-                break
-            delivered = self._send(ready, report)
-            if on_batch is not None:
-                on_batch(report)
-            if not delivered:
-                break
+        ready = self._claim(keep_going)
+        if not ready:
+            return report
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-post") as poster:
+            posting: Future[Reply | httpx.HTTPError] | None = poster.submit(self._post, ready)
+            while ready and posting is not None:
+                following = self._claim(keep_going)  # while the service works
+                reply = posting.result()
+                posting = None
+                if following and isinstance(reply, Reply) and reply.status_code == 200:
+                    posting = poster.submit(self._post, following)  # goes out while...
+                else:
+                    self.store.release(following)
+                    following = []
+                delivered = self._settle(ready, reply, report)  # ...this is recorded
+                if on_batch is not None:
+                    on_batch(report)
+                if not delivered:  # (nothing else was sent: see above)
+                    break
+                if posting is None:  # nothing was due in time, or the batch was halved
+                    following = self._claim(keep_going)
+                    posting = poster.submit(self._post, following) if following else None
+                ready = following
         return report
 
-    def _send(self, ready: list[ReadyItem], report: DrainReport) -> bool:
-        """One batch; False when the service could not take it (stop for now)."""
-        report.sent += len(ready)
+    def _claim(self, keep_going: Callable[[], bool]) -> list[ReadyItem]:
+        return self.store.claim_ready(self.batch_size, self.lease) if keep_going() else []
+
+    def _post(self, ready: list[ReadyItem]) -> Reply | httpx.HTTPError:
+        """One batch request (in the poster thread); a transport error is returned."""
         try:
-            reply = self.client.submit_batch([item.envelope for item in ready])
+            return self.client.submit_batch([item.envelope for item in ready])
         except httpx.HTTPError as exc:
-            return self._failed(ready, report, f"cannot reach the service: {type(exc).__name__}")
+            return exc
+
+    def _settle(
+        self, ready: list[ReadyItem], reply: Reply | httpx.HTTPError, report: DrainReport
+    ) -> bool:
+        """Record the service's answer for each item of a batch; False when the service
+        could not take the batch (stop for now)."""
+        report.sent += len(ready)
+        if isinstance(reply, httpx.HTTPError):
+            return self._failed(ready, report, f"cannot reach the service: {type(reply).__name__}")
         if reply.status_code == 413 and len(ready) > 1:  # too big for the service: halve
             self.batch_size = max(1, len(ready) // 2)
             self._retry_all(ready, report, "batch too large", at=self.clock())
@@ -174,10 +206,7 @@ class Syncer:
         outcomes = [
             (item.id, self._outcome(item, by_uuid.get(item.uuid), report)) for item in ready
         ]
-        self.store.record(outcomes)
-        self.store.record_sync(success=True)
-        for code in ALERTING_HTTP.values():
-            self.store.clear_alert(code)
+        self.store.record(outcomes, sync_succeeded=True, clear_alerts=ALERTING_HTTP.values())
         return True
 
     def _outcome(
@@ -268,6 +297,8 @@ class SyncLoop:
                     pruned = store.prune(retention)
                     if pruned:
                         log.info("sync: pruned %d acknowledged items", pruned)
+            except QueueFull as exc:  # sending needs to write too: wait for room
+                log.error("sync: %s", exc.detail)
             except Exception:  # a bad round must not end the daemon: report it, go on
                 log.exception("sync round failed")
             else:

@@ -1,0 +1,41 @@
+"""Key files made on first use: whole or not at all, mode 0600, the first one kept.
+
+The content is written to a file aside, synced, then hard-linked into place, which never
+replaces a file another process made meanwhile (its content wins; read the file back).
+A process killed half-way leaves no short key behind, and two processes starting side
+by side (the kiosk's flow and its sync, a service's workers) agree on one key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+
+def create_private_once(path: Path, content: bytes) -> None:
+    """Make ``path`` hold ``content`` unless it exists already."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process's file wins
+            os.link(aside, path)
+            _fsync_directory(path.parent)  # the name survives a power cut too
+    finally:
+        aside.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
