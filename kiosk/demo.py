@@ -243,7 +243,7 @@ def _settled(receipt_number: str, result: dict[str, Any]) -> Submitted:
 def _show(label: str, submitted: Submitted) -> None:
     receipt = submitted.receipt_number
     if submitted.state == "pending":
-        click.echo(f"{label} {receipt}: pending, queued on the kiosk (the slip says so)")
+        click.echo(f"{label} {receipt}: pending, queued on the kiosk (the citizen is told so)")
         return
     if submitted.state == "rejected":
         click.echo(f"{label} {receipt}: {describe(submitted.result)}")
