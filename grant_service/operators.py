@@ -12,20 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from mynapoint.payment_ids import normalise_payment_id
 
 
 class OperatorUnavailable(Exception):
     pass
-
-
-def normalise_payment_id(raw: str) -> str:
-    """The ID as operators compare it: full-width folded, spaces and hyphens dropped,
-    upper case (kiosk keyboards and citizens write the same ID in many ways)."""
-    folded = unicodedata.normalize("NFKC", raw)
-    return re.sub(r"[\s\-‐‑–—ー]", "", folded).upper()
 
 
 def _digest(*parts: str) -> str:

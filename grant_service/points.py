@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from grant_service import audit, rules
 from grant_service.catalog import Catalog
 from grant_service.models import Application, MyKey, PointTotal, PointTransaction
-from grant_service.operators import normalise_payment_id
 from grant_service.refusals import Refused
 from mynapoint.envelope import TIME_PATTERN, parse_time
+from mynapoint.payment_ids import normalise_payment_id
 from mynapoint.reasons import R
 
 CHUNK = 400

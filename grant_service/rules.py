@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from grant_service.catalog import Catalog
 from grant_service.ledger import ActiveApplication, Ledger, Person
 from grant_service.models import PaymentService, ReservationBudget
-from grant_service.operators import OperatorRegistry, OperatorUnavailable, normalise_payment_id
+from grant_service.operators import OperatorRegistry, OperatorUnavailable
 from grant_service.pki import CardIdentity
 from grant_service.refusals import Refused
 from mynapoint.envelope import ApplicationPayload, CancellationPayload
+from mynapoint.payment_ids import last4, normalise_payment_id
 from mynapoint.reasons import R
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
@@ -196,7 +197,7 @@ def apply(
             "mykey_id": person.mykey_id,
             "service_code": service.code,
             "account_hmac": fingerprint,
-            "account_last4": normalised[-4:],
+            "account_last4": last4(normalised),
             "phone_last4": payload.phone_last4,
             "status": "active",
             "applied_at": at,
@@ -214,7 +215,7 @@ def apply(
         "service_code": service.code,
         "service_name_ja": service.name_ja,
         "service_name_en": service.name_en,
-        "account_last4": normalised[-4:],
+        "account_last4": last4(normalised),
     }
 
 

@@ -32,7 +32,7 @@ from grant_service.catalog import Catalog, CatalogCache
 from grant_service.keys import ServiceKeys
 from grant_service.ledger import Ledger
 from grant_service.models import Submission
-from grant_service.operators import OperatorRegistry, normalise_payment_id
+from grant_service.operators import OperatorRegistry
 from grant_service.pki import CardIdentity, CardTrust
 from grant_service.refusals import Refused
 from grant_service.settings import Settings
@@ -43,6 +43,7 @@ from mynapoint.envelope import (
     ReservationEnvelope,
     parse_envelope,
 )
+from mynapoint.payment_ids import normalise_payment_id
 from mynapoint.reasons import R
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ identity under the data directory, a grant service on loopback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -41,6 +41,34 @@ class KioskSettings(LayeredSettings):
     # New submissions are refused (clearly) below this much free disk: draining the queue
     # needs room too, and a kiosk whose disk filled up must still be able to send.
     queue_min_free_mib: float = 16.0
+
+    # --- the slip printer (python-escpos back ends) ------------------------------------
+    # "file" (the embedded default: ESC/POS bytes appended to a file), "network" (a
+    # printer on TCP, usually port 9100), "usb", "serial", or "dummy" (kept in memory).
+    printer_backend: Literal["file", "network", "usb", "serial", "dummy"] = "file"
+    printer_file: Path | None = None  # default: <data_dir>/printer.bin
+    printer_host: str = "127.0.0.1"
+    printer_port: int = 9100
+    printer_usb_vendor_id: int | None = None
+    printer_usb_product_id: int | None = None
+    printer_serial_device: str = "/dev/ttyUSB0"
+    printer_serial_baudrate: int = 19200
+    printer_timeout_seconds: float = 2.0  # for connecting and for a status reply
+    printer_profile: str = "default"  # a python-escpos capabilities profile
+    # Japanese-model printers print Kanji-mode text (Shift_JIS); others get a raster image.
+    printer_kanji: bool = False
+    paper_width_mm: Literal[58, 80] = 80
+    slip_large_type: bool = False  # city-hall kiosks for elderly users
+
+    # --- what the slip says of this kiosk ----------------------------------------------
+    store_name: str = "マイナポイント手続きスポット"
+    # The contact line's hours differ between the seeds (17:00 or 17:30 on weekends).
+    contact_hours_ja: str = "平日 9:30〜20:00、土日祝 9:30〜17:30"
+    contact_hours_en: str = "weekdays 9:30-20:00, weekends and holidays 9:30-17:30"
+
+    @property
+    def printer_output_file(self) -> Path:
+        return self.printer_file or self.data_dir / "printer.bin"
 
     @property
     def queue_database(self) -> Path:

@@ -17,31 +17,35 @@ import base64
 import binascii
 import datetime as dt
 import re
-import secrets
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Literal
 
 import rfc8785
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+from mynapoint import receipt_numbers
 
 ENVELOPE_VERSION = 1
 MAX_CERTIFICATE_BYTES = 4096
 MAX_SIGNATURE_BYTES = 512
 
-# Receipt numbers are read aloud and typed by citizens: no 0/O, 1/I/L look-alikes.
-RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-RECEIPT_PATTERN = r"^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$"
+RECEIPT_PATTERN = receipt_numbers.PATTERN
 KIOSK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
 TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 BASE64_PATTERN = r"^[A-Za-z0-9+/]+={0,2}$"
 
 
-def new_receipt_number() -> str:
-    """A receipt number for the slip, e.g. ``K7QM-3XPA-9TRD`` (59 bits of randomness)."""
-    chars = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
-    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+def _check_receipt_number(number: str) -> str:
+    if not receipt_numbers.is_valid(number):
+        raise ValueError("not a receipt number (its check character does not match)")
+    return number
+
+
+ReceiptNumber = Annotated[
+    str, Field(pattern=RECEIPT_PATTERN), AfterValidator(_check_receipt_number)
+]
 
 
 def format_time(moment: dt.datetime) -> str:
@@ -79,7 +83,7 @@ class ApplicationPayload(_Strict):
 class CancellationPayload(_Strict):
     """Cancelling an application made today (city-hall terminals only)."""
 
-    application_receipt_number: Annotated[str, Field(pattern=RECEIPT_PATTERN)]
+    application_receipt_number: ReceiptNumber
     reason: Literal["wrong_entry", "not_made_by_me"]
 
 
@@ -112,7 +116,7 @@ class CardSigned(_Strict):
 class _EnvelopeBase(CardSigned):
     version: Literal[1] = ENVELOPE_VERSION
     uuid: Annotated[str, Field(pattern=UUID_PATTERN)]
-    receipt_number: Annotated[str, Field(pattern=RECEIPT_PATTERN)]
+    receipt_number: ReceiptNumber
     kiosk_id: Annotated[str, Field(pattern=KIOSK_ID_PATTERN)]
     kiosk_time: Annotated[str, Field(pattern=TIME_PATTERN)]
     sequence: Annotated[int, Field(ge=0, le=2**53)]  # per kiosk, increasing: kiosk order
@@ -191,7 +195,7 @@ def build_envelope(
         version=ENVELOPE_VERSION,
         kind=kind,
         uuid=str(uuid.uuid4()),
-        receipt_number=receipt_number or new_receipt_number(),
+        receipt_number=receipt_number or receipt_numbers.new_receipt_number(),
         kiosk_id=kiosk_id,
         kiosk_time=format_time(now or dt.datetime.now(dt.UTC)),
         sequence=sequence,

@@ -56,7 +56,7 @@ def test_the_next_day_only_the_contact_centre_can_help(service: ServiceEnv) -> N
 
 def test_only_the_cards_own_application_can_be_cancelled(service: ServiceEnv) -> None:
     kiosk, card, receipt = applied(service)
-    assert reason(kiosk.cancel(card, "2222-3333-4444")) == "CANCEL_NO_APPLICATION"
+    assert reason(kiosk.cancel(card, "2222-3333-444T")) == "CANCEL_NO_APPLICATION"
     stranger = service.card()
     kiosk.reserve(stranger)
     assert reason(kiosk.cancel(stranger, receipt)) == "CANCEL_NO_APPLICATION"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from grant_service.operators import normalise_payment_id
 from mynapoint.envelope import format_time
+from mynapoint.payment_ids import normalise_payment_id
 from mynapoint.queue_export import seal_export
 from tests.service_harness import MY_SECRET_IDS, PAYPAY_ID, SECURITY_CODE, ServiceEnv
 

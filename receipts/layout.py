@@ -1,0 +1,129 @@
+"""The slip's one layout: a list of blocks that each output (raster image, Kanji-mode
+text, PNG preview) draws in its own way.
+
+Japanese always comes first; a session run in English adds the English line under
+each Japanese one, so that both the citizen and the store's staff can read the slip.
+Every procedure prints its receipt number in large type and as a QR code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from receipts.messages import text
+from receipts.model import Language, Procedure, Slip
+
+Style = Literal["title", "heading", "body", "small"]
+Align = Literal["left", "center"]
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    style: Style = "body"
+    bold: bool = False
+    align: Align = "left"
+
+
+@dataclass(frozen=True)
+class Qr:
+    payload: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A horizontal line between sections."""
+
+
+Block = Text | Qr | Rule
+
+
+def layout(slip: Slip) -> list[Block]:
+    out = _Writer(slip.language)
+    out.line("title", style="title", bold=True, align="center")
+    out.line("subtitle", style="heading", bold=True, align="center")
+    if slip.sample:
+        out.line("sample", style="heading", bold=True, align="center")
+    if slip.reprint:
+        out.line("reprint", style="body", align="center")
+    when = slip.issued_at_jst.strftime("%Y-%m-%d %H:%M JST")
+    out.line("issued", when=when)
+    out.line("place", store=slip.store_name, kiosk=slip.kiosk_id)
+    for procedure in slip.procedures:
+        out.blocks.append(Rule())
+        _procedure(out, procedure)
+    out.blocks.append(Rule())
+    out.line("note.heading", style="heading", bold=True)
+    if any(p.kind == "application" for p in slip.procedures):
+        out.line("note.no_change", style="small")
+    out.line("note.points", style="small")
+    out.line("note.scam", style="small", bold=True)
+    contact = slip.contact
+    hours = {"ja": contact.hours_ja, "en": contact.hours_en}
+    out.line("contact", style="small", phone=contact.phone, option=contact.option,
+             hours_by_language=hours)  # fmt: skip
+    return out.blocks
+
+
+def _procedure(out: _Writer, procedure: Procedure) -> None:
+    out.line(f"kind.{procedure.kind}", style="heading", bold=True)
+    out.line(f"state.{procedure.state}", bold=procedure.state != "confirmed")
+    if procedure.receipt_number:
+        out.line("receipt", style="heading", bold=True, number=procedure.receipt_number)
+        out.blocks.append(Qr(procedure.receipt_number))
+    if procedure.mykey_id:
+        out.line("mykey_id", style="heading", mykey_id=procedure.mykey_id)
+    elif procedure.kind == "reservation" and procedure.state == "pending":
+        out.line("mykey_id.pending")
+    if procedure.service is not None:
+        names = {"ja": procedure.service.name_ja, "en": procedure.service.name_en}
+        out.line("service", name_by_language=names)
+        if procedure.service.account_last4:
+            out.line("account", last4=procedure.service.account_last4)
+    if procedure.kind == "status" and procedure.application_state:
+        out.line(f"status.application.{procedure.application_state}")
+    if procedure.kind == "cancellation" and procedure.application_receipt_number:
+        out.line("cancelled", number=procedure.application_receipt_number)
+        if procedure.state == "confirmed":
+            out.line("cancelled.again")
+    if procedure.state == "pending":
+        out.line("pending.how")
+    if procedure.state == "rejected":
+        reasons = {"ja": procedure.reason_ja or "", "en": procedure.reason_en or ""}
+        out.line("reason", reason_by_language=reasons)
+
+
+class _Writer:
+    """Adds each message in Japanese, then (in an English session) in English."""
+
+    def __init__(self, language: Language) -> None:
+        self.languages: tuple[Language, ...] = ("ja",) if language == "ja" else ("ja", "en")
+        self.blocks: list[Block] = []
+
+    def line(
+        self,
+        key: str,
+        *,
+        style: Style = "body",
+        bold: bool = False,
+        align: Align = "left",
+        **values: object,
+    ) -> None:
+        for language in self.languages:
+            localised = {
+                name.removesuffix("_by_language"): value[language]  # type: ignore[index]
+                if name.endswith("_by_language")
+                else value
+                for name, value in values.items()
+            }
+            english = language == "en"
+            self.blocks.append(
+                Text(
+                    text(key, language, **localised),
+                    # the English line under its Japanese one: a size smaller
+                    style="small" if english and style == "body" else style,
+                    bold=bold and not english,
+                    align=align,
+                )
+            )
