@@ -5,8 +5,9 @@ loopback), and the kiosk enrolled with it through its enrollment client: the car
 read, its PIN verified, and a reservation and an application, each signed by the card,
 go through the kiosk's submit path (the durable queue first, then the service). Halfway,
 the store's network "goes down" (the local service stops): the application is queued
-and the citizen is told it is pending; when the network is back, the sync sends it.
-Later work puts the touch screens and the slip around this.
+and the citizen is told it is pending; the slip is printed (to a file: the ESC/POS bytes,
+and the same image as a PNG); when the network is back, the sync sends it. Later work
+puts the touch screens around this.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from kiosk.offline_queue.lock import SyncLock
 from kiosk.offline_queue.sync import Syncer
 from kiosk.service_client import ServiceClient
 from kiosk.settings import KioskSettings
+from kiosk.slip_builder import procedure_for, slip_for
+from kiosk.slip_desk import SlipDesk
 from kiosk.submit import Submitted, Submitter
 from mynapoint import devpaths
 from mynapoint.database import make_engine, make_session_factory
@@ -48,6 +51,8 @@ from mynapoint.mypage import build_status_query
 KIOSK_ID = "kiosk-demo"
 # A demo account of the packaged (simulated) operator registry; see the README.
 DEMO_SERVICE, DEMO_PAYMENT_ID, DEMO_SECURITY_CODE = "paypay", "090-0000-0001", "1234"
+# The service's names for a slip printed before the service has answered.
+DEMO_SERVICE_NAMES = {"paypay": ("PayPay", "PayPay")}
 
 
 def _free_port() -> int:
@@ -152,10 +157,14 @@ def main() -> None:
         )
         with Submitter.opened(kiosk) as submitter:
             reservation, application = _card_signs(card_path, submitter)
-            _show("5. Reservation", submitter.submit(reservation))
+            reserved = submitter.submit(reservation)
+            _show("5. Reservation", reserved)
             service.stop()
             click.echo("6. The store's network goes down (the grant service is unreachable)")
-            _show("   Application", submitter.submit(application))
+            applied = submitter.submit(application)
+            _show("   Application", applied)
+        # Printed once both submissions are durable (in the queue or at the service).
+        _issue_slip(kiosk, identity.kiosk_id, [(reservation, reserved), (application, applied)])
         service.start()
         with SyncLock(kiosk.sync_lock_file), Syncer.opened(kiosk) as syncer:
             syncer.store.due_now()
@@ -233,6 +242,28 @@ def _card_signs(card_path: Path, submitter: Submitter) -> tuple[Envelope, Envelo
             **common,
         )
     return reservation, application
+
+
+def _issue_slip(
+    kiosk: KioskSettings, kiosk_id: str, done: list[tuple[Envelope, Submitted]]
+) -> None:
+    procedures = [procedure_for(envelope, answer, DEMO_SERVICE_NAMES) for envelope, answer in done]
+    slip = slip_for(procedures, kiosk, language="ja", kiosk_id=kiosk_id)
+    desk = SlipDesk(kiosk)
+    try:
+        issued = desk.issue(slip)
+    finally:
+        desk.close()
+    preview = kiosk.data_dir / "slip.png"
+    issued.image.save(preview)
+    if not issued.printed:
+        assert issued.problem is not None
+        click.echo(f"   Slip: not printed ({issued.problem.detail}); shown as {preview}")
+        return
+    click.echo(
+        f"   Slip: printed to {kiosk.printer_output_file} (ESC/POS, appended); "
+        f"the same image as a PNG: {preview}"
+    )
 
 
 def _settled(receipt_number: str, result: dict[str, Any]) -> Submitted:

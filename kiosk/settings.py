@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from mynapoint import devpaths
@@ -57,7 +57,7 @@ class KioskSettings(LayeredSettings):
     printer_profile: str = "default"  # a python-escpos capabilities profile
     # Japanese-model printers print Kanji-mode text (Shift_JIS); others get a raster image.
     printer_kanji: bool = False
-    paper_width_mm: Literal[58, 80] = 80
+    paper_width_mm: int = 80  # 58 or 80 (an int, not a Literal: "80" from the environment)
     slip_large_type: bool = False  # city-hall kiosks for elderly users
 
     # --- what the slip says of this kiosk ----------------------------------------------
@@ -65,6 +65,25 @@ class KioskSettings(LayeredSettings):
     # The contact line's hours differ between the seeds (17:00 or 17:30 on weekends).
     contact_hours_ja: str = "平日 9:30〜20:00、土日祝 9:30〜17:30"
     contact_hours_en: str = "weekdays 9:30-20:00, weekends and holidays 9:30-17:30"
+
+    @field_validator("printer_usb_vendor_id", "printer_usb_product_id", mode="before")
+    @classmethod
+    def _usb_id_in_hex(cls, value: object) -> object:
+        """USB IDs as ``lsusb`` prints them ("04b8", or "0x04b8"): text is hexadecimal."""
+        if isinstance(value, str):
+            try:
+                return int(value.removeprefix("0x").removeprefix("0X"), 16)
+            except ValueError:
+                problem = f"{value!r} is not a USB ID (hex digits, as lsusb shows)"
+                raise ValueError(problem) from None
+        return value
+
+    @field_validator("paper_width_mm")
+    @classmethod
+    def _known_paper(cls, width: int) -> int:
+        if width not in (58, 80):
+            raise ValueError("paper_width_mm must be 58 or 80")
+        return width
 
     @property
     def printer_output_file(self) -> Path:

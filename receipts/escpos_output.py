@@ -13,10 +13,9 @@ Both start with ESC @ (initialise) and end with a partial cut after a feed.
 
 from __future__ import annotations
 
-from escpos.constants import QR_ECLEVEL_M
-from escpos.printer import Dummy
 from PIL import Image
 
+from receipts.escpos_library import QR_ECLEVEL_M, Dummy
 from receipts.layout import Block, Qr, Rule, Style, Text
 
 INIT = b"\x1b@"

@@ -14,7 +14,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reprint": ("（再発行）", "(reprint)"),
     "sample": ("【見本】", "[SAMPLE]"),
     "issued": ("発行 {when}", "Issued {when}"),
-    "place": ("{store} 端末 {kiosk}", "{store}, kiosk {kiosk}"),
+    "place": ("{store} 端末 {kiosk}", "{store}, terminal {kiosk}"),
     "kind.reservation": ("マイキーIDの設定（予約）", "MyKey ID (reservation)"),
     "kind.application": ("決済サービスの申込", "Payment service (application)"),
     "kind.status": ("申込状況の確認", "Status check"),

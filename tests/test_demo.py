@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from PIL import Image
+
 from tests.conftest import run_cli
+from tests.escpos_decoder import decode
 
 
 def test_the_demo_runs_end_to_end_and_again() -> None:
@@ -12,6 +17,12 @@ def test_the_demo_runs_end_to_end_and_again() -> None:
     assert "5. Reservation" in first.stdout and "MyKey ID" in first.stdout
     # The network goes down: the application is queued, then sent when it is back.
     assert "pending, queued on the kiosk" in first.stdout
+    # The slip, printed once both are durable: to the file printer, and as a PNG.
+    [slip_line] = [line for line in first.stdout.splitlines() if "Slip: printed to" in line]
+    preview = Path(slip_line.rsplit("as a PNG: ", 1)[1])
+    assert Image.open(preview).width == 576
+    printer_file = Path(slip_line.split("printed to ", 1)[1].split(" (ESC/POS")[0])
+    assert decode(printer_file.read_bytes()).cuts == 1
     assert "the sync sent 1 queued item(s), 1 accepted" in first.stdout
     assert "PayPay, account ****0001: accepted" in first.stdout
     assert "8. Queue: 0 unsent" in first.stdout
@@ -22,4 +33,5 @@ def test_the_demo_runs_end_to_end_and_again() -> None:
     assert "already reserved earlier" in again.stdout
     assert "ALREADY_APPLIED" in again.stdout and "既に申込済み" in again.stdout
     assert "application  rejected ALREADY_APPLIED" in again.stdout  # shown on My Page
+    assert decode(printer_file.read_bytes()).cuts == 2  # the second slip, appended
     assert "Traceback" not in first.stderr + again.stderr

@@ -7,6 +7,8 @@ a TCP server that records every byte and answers DLE EOT n like a printer.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -332,3 +334,45 @@ def test_loopback_replies_have_the_fixed_bits() -> None:
     for replies in REPLIES.values():
         for byte in replies.values():
             assert byte & 0b1001_0011 == 0b0001_0010
+
+
+# --- Settings, as a technician writes them ------------------------------------------------
+
+
+def test_printer_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Environment values are text: USB IDs as lsusb prints them (hex), the paper width."""
+    monkeypatch.setenv("KIOSK_PRINTER_USB_VENDOR_ID", "04b8")
+    monkeypatch.setenv("KIOSK_PRINTER_USB_PRODUCT_ID", "0x0E15")
+    monkeypatch.setenv("KIOSK_PAPER_WIDTH_MM", "58")
+    config = KioskSettings()
+    assert (config.printer_usb_vendor_id, config.printer_usb_product_id) == (0x04B8, 0x0E15)
+    assert config.paper_width_mm == 58
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("KIOSK_PAPER_WIDTH_MM", "60", "paper_width_mm must be 58 or 80"),
+        ("KIOSK_PRINTER_USB_VENDOR_ID", "epson", "'epson' is not a USB ID"),
+        ("KIOSK_PRINTER_BACKEND", "bluetooth", "printer_backend"),
+    ],
+)
+def test_bad_printer_settings_are_refused_clearly(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, words: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=words):
+        KioskSettings()
+
+
+def test_importing_the_printer_leaves_logging_alone() -> None:
+    """python-escpos configures the root logger when imported; ours takes that back, so
+    a program's own logging set-up (kiosk-sync's) still works."""
+    code = (
+        "import logging, kiosk.devices.printer, receipts.render\n"
+        "assert logging.root.handlers == [], logging.root.handlers\n"
+        "import escpos.capabilities\n"  # already imported: no new handler either
+        "assert logging.root.handlers == []\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

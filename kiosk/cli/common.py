@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from kiosk.devices import errors
 from kiosk.devices.apdu import CommandAPDU, ResponseAPDU
 from kiosk.devices.jpki import JpkiCard
+from kiosk.devices.printer import PrinterError
 from kiosk.devices.readers import READER_SPECS, open_reader
 from kiosk.devices.virtual_card import ensure_demo_card
 from kiosk.enrollment import EnrollmentFailed, NotEnrolled
@@ -64,7 +65,8 @@ def format_time(moment: dt.datetime) -> str:
 
 def with_kiosk_settings(command: Callable[..., R]) -> Callable[..., R]:
     """``--config`` for a kiosk command, resolved into ``settings``; the kiosk's own
-    errors (not enrolled, queue full, sync already running...) become one clear message."""
+    errors (not enrolled, queue full, sync already running, printer unreachable...) become
+    one clear message."""
 
     @click.option(
         "--config",
@@ -79,7 +81,7 @@ def with_kiosk_settings(command: Callable[..., R]) -> Callable[..., R]:
             raise click.ClickException(f"invalid kiosk settings: {exc}") from exc
         try:
             return command(settings=settings, **kwargs)
-        except (NotEnrolled, EnrollmentFailed, QueueFull) as exc:
+        except (NotEnrolled, EnrollmentFailed, QueueFull, PrinterError) as exc:
             raise click.ClickException(exc.detail) from exc
         except (SyncRunning, InsecureServiceUrl) as exc:
             raise click.ClickException(str(exc)) from exc

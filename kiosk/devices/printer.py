@@ -34,9 +34,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
-from escpos.exceptions import DeviceNotFoundError
-from escpos.exceptions import Error as EscposError
-from escpos.printer import Dummy, File, Network, Serial, Usb
+from receipts.escpos_library import (
+    DeviceNotFoundError,
+    Dummy,
+    EscposError,
+    File,
+    Network,
+    Serial,
+    Usb,
+)
 
 if TYPE_CHECKING:
     from escpos.escpos import Escpos
