@@ -376,3 +376,21 @@ def test_importing_the_printer_leaves_logging_alone() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_loopback_printer_from_a_shell(tmp_path: Path) -> None:
+    """As the README runs it: in the background, stopped with kill, the bytes saved."""
+    saved = tmp_path / "received.bin"
+    command = [sys.executable, "-m", "kiosk.testing.escpos_printer", "--port", "0",
+               "--state", "near_end", "--save", str(saved)]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        port = int(banner.split("127.0.0.1:")[1].split()[0])
+        config = KioskSettings(printer_backend="network", printer_port=port,
+                               printer_timeout_seconds=TIMEOUT)  # fmt: skip
+        with open_printer(config) as printer:
+            assert printer.print_slip(b"slip\n").paper == "near_end"
+        server.terminate()
+        assert server.wait(10) == 0
+    assert saved.read_bytes() == STATUS_1 + STATUS_4 + b"slip\n" + STATUS_1

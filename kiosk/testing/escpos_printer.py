@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import enum
+import signal
 import socket
 import struct
 import sys
@@ -243,6 +244,10 @@ class LoopbackPrinter:
         return stream[max(start, len(stream) - 2) :]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=9100)
@@ -250,7 +255,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--save", type=Path, help="write the bytes received here on exit")
     args = parser.parse_args(argv)
     printer = LoopbackPrinter(args.port, PrinterState(args.state)).start()
-    print(f"ESC/POS printer on 127.0.0.1:{printer.port} ({args.state}); Ctrl-C stops it")
+    # Stopped by Ctrl-C or by kill (a background job in a script ignores SIGINT).
+    signal.signal(signal.SIGTERM, _interrupt)
+    print(
+        f"ESC/POS printer on 127.0.0.1:{printer.port} ({args.state}); Ctrl-C stops it", flush=True
+    )
     try:
         while True:
             time.sleep(1)
