@@ -6,17 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import rfc8785
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from grant_service import audit
 from grant_service.models import CatalogMeta, PaymentService
+from mynapoint.payment_ids import normalise_payment_id
 
 
 class _Strict(BaseModel):
@@ -34,10 +36,31 @@ class ProgrammeData(_Strict):
     sources: dict[str, str]
 
 
+# What the kiosk's screens need besides the rules' flags: a kana reading for search, and
+# for the ID and the security code a label, a hint (where to find it) and a format. The
+# rules never read them; they have their own columns (``PaymentService``) and are published.
+ENTRY_FIELDS = (
+    "reading_ja",
+    "id_label_ja",
+    "id_label_en",
+    "id_hint_ja",
+    "id_hint_en",
+    "id_pattern",
+    "id_example",
+    "code_label_ja",
+    "code_label_en",
+    "code_hint_ja",
+    "code_hint_en",
+    "code_pattern",
+)
+_KANA = re.compile(r"[\u3041-\u3096\u309d\u309e\u30a1-\u30fa\u30fc\u30fd\u30fe・ ]+")
+
+
 class ServiceData(_Strict):
     code: str
     name_ja: str
     name_en: str
+    reading_ja: str = Field(max_length=128)  # in kana, for search ("スイカ")
     kind: Literal["qr", "e_money", "credit", "debit", "prepaid"]
     grant_on: Literal["charge", "purchase"]
     app_only: bool
@@ -45,7 +68,46 @@ class ServiceData(_Strict):
     pre_registration: bool
     selectable_from: dt.date
     fictional: bool
+    # The lengths are the columns' (PostgreSQL refuses a longer value).
+    id_label_ja: str = Field(max_length=128)
+    id_label_en: str = Field(max_length=128)
+    id_hint_ja: str
+    id_hint_en: str
+    id_pattern: str  # of the normalised ID (mynapoint.payment_ids), as the operator checks
+    id_example: str = Field(max_length=64)  # a fake ID in that format, normalised
+    code_label_ja: str = Field(max_length=128)
+    code_label_en: str = Field(max_length=128)
+    code_hint_ja: str
+    code_hint_en: str
+    code_pattern: str  # of the security code, spaces removed
     sources: dict[str, str]
+
+    @field_validator("reading_ja")
+    @classmethod
+    def _kana_only(cls, reading: str) -> str:
+        if not _KANA.fullmatch(reading):
+            raise ValueError(f"reading_ja must be in kana, not {reading!r}")
+        return reading
+
+    @field_validator("id_pattern", "code_pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return pattern
+
+    @model_validator(mode="after")
+    def _example_fits(self) -> ServiceData:
+        if normalise_payment_id(self.id_example) != self.id_example:
+            raise ValueError(f"{self.code}: id_example must be given normalised")
+        if not re.fullmatch(self.id_pattern, self.id_example):
+            raise ValueError(f"{self.code}: id_example does not match id_pattern")
+        return self
+
+    def entry(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in ENTRY_FIELDS}
 
 
 class CatalogData(_Strict):
@@ -113,6 +175,13 @@ class Catalog:
                     "pre_registration": s.pre_registration,
                     "selectable_from": s.selectable_from.isoformat(),
                     "fictional": s.fictional,
+                    # Left out where NULL (a row the catalog has not been reloaded into
+                    # since migration 0003 could not fill it): the kiosk has defaults.
+                    **{
+                        name: getattr(s, name)
+                        for name in ENTRY_FIELDS
+                        if getattr(s, name) is not None
+                    },
                 }
                 for s in sorted(self.services.values(), key=lambda s: s.code)
             ],

@@ -211,7 +211,24 @@ class PaymentService(Base):
     pre_registration: Mapped[bool] = mapped_column(Boolean)
     selectable_from: Mapped[dt.date] = mapped_column(Date)
     fictional: Mapped[bool] = mapped_column(Boolean)
-    sources_json: Mapped[str] = mapped_column(Text)
+    # What the kiosk's entry screens need (published, never read by the rules): a kana
+    # reading for search, and for the ID and the security code a label, a hint and a
+    # format. A catalog loaded now fills them all; NULL (not published: the kiosk falls back
+    # to generic labels and leaves the format to the operator) only in a row stored before
+    # migration 0003 whose code the packaged catalog lacks, until the next load-catalog.
+    reading_ja: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    id_label_ja: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    id_label_en: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    id_hint_ja: Mapped[str | None] = mapped_column(Text, nullable=True)
+    id_hint_en: Mapped[str | None] = mapped_column(Text, nullable=True)
+    id_pattern: Mapped[str | None] = mapped_column(Text, nullable=True)  # of the normalised ID
+    id_example: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_label_ja: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    code_label_en: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    code_hint_ja: Mapped[str | None] = mapped_column(Text, nullable=True)
+    code_hint_en: Mapped[str | None] = mapped_column(Text, nullable=True)
+    code_pattern: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sources_json: Mapped[str] = mapped_column(Text)  # {field: the seed line it comes from}
 
 
 class CatalogMeta(Base):

@@ -33,13 +33,13 @@ from sqlalchemy.orm import Session
 from grant_service import audit
 from grant_service.models import CrlState, RevokedCertificate
 from grant_service.refusals import Refused
+from mynapoint import card_validity
 from mynapoint.envelope import Envelope
 from mynapoint.reasons import R
 
 if TYPE_CHECKING:
     from grant_service.ledger import Ledger
 
-RENEWAL_WAIT = dt.timedelta(hours=24)
 CHECKED_CERTIFICATES_KEPT = 10_000
 
 
@@ -173,11 +173,12 @@ def check_validity(
     """May this card do a procedure at ``at`` (the envelope's time)? Raises ``Refused``."""
     if now - at > max_queue_age:
         raise Refused(R.ENVELOPE_TOO_OLD, f"made {now - at} ago, longer than {max_queue_age}")
-    if at > identity.not_after:
+    state = card_validity.validity(identity.not_before, identity.not_after, at)
+    if state == "expired":
         raise Refused(R.CERT_EXPIRED, f"expired {identity.not_after:%Y-%m-%d}")
-    if at < identity.not_before:
+    if state == "not_yet_valid":
         raise Refused(R.CERT_NOT_YET_VALID)
-    if at < identity.not_before + RENEWAL_WAIT:
+    if state == "too_recent":
         raise Refused(R.CERT_TOO_RECENT, f"issued {identity.not_before:%Y-%m-%d %H:%M} UTC")
     crl_updated = ledger.crl_updated(identity.issuer)
     if crl_updated is None:

@@ -17,6 +17,7 @@ CERT_FILE = "device-cert.pem"
 CA_FILE = "device-ca-cert.pem"
 ID_FILE = "kiosk-id"
 IMPORT_KEY_FILE = "service-import-key.b64"
+CHANNEL_FILE = "channel"
 
 
 @dataclass
@@ -27,6 +28,9 @@ class DeviceIdentity:
     ca_certificate_pem: str = ""
     # The grant service's X25519 key (base64): exported queue files are sealed to it.
     import_public_key: str = ""
+    # Where the kiosk stands, as the enrollment token said: "convenience_store" or
+    # "city_hall" (what the kiosk may offer follows from it, e.g. same-day cancellation).
+    channel: str = ""
 
     @classmethod
     def generate(cls, kiosk_id: str) -> DeviceIdentity:
@@ -61,6 +65,7 @@ class DeviceIdentity:
         (directory / CERT_FILE).write_text(self.certificate_pem)
         (directory / CA_FILE).write_text(self.ca_certificate_pem)
         (directory / IMPORT_KEY_FILE).write_text(self.import_public_key)
+        (directory / CHANNEL_FILE).write_text(self.channel + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> DeviceIdentity:
@@ -78,4 +83,5 @@ class DeviceIdentity:
             text(CERT_FILE),
             text(CA_FILE),
             text(IMPORT_KEY_FILE).strip(),
+            text(CHANNEL_FILE).strip(),
         )

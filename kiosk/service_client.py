@@ -108,6 +108,7 @@ class ServiceClient:
         self.identity.certificate_pem = body["certificate_pem"]
         self.identity.ca_certificate_pem = body["ca_certificate_pem"]
         self.identity.import_public_key = body["import_public_key"]
+        self.identity.channel = body.get("channel", self.identity.channel)
 
     def submit(self, envelope: Envelope) -> Reply:
         return self._signed("POST", "/v1/submissions", envelope.to_json())

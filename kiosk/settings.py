@@ -60,6 +60,21 @@ class KioskSettings(LayeredSettings):
     paper_width_mm: int = 80  # 58 or 80 (an int, not a Literal: "80" from the environment)
     slip_large_type: bool = False  # city-hall kiosks for elderly users
 
+    # --- the session ---------------------------------------------------------------------
+    # Idle time before a session ends (a 20-second countdown comes first); city-hall
+    # terminals serve elderly citizens who need longer.
+    idle_timeout_convenience_store_seconds: float = 90.0
+    idle_timeout_city_hall_seconds: float = 180.0
+    # A card left on the reader after "take your card" this long calls staff (city hall)
+    # or blocks new sessions until it is taken (convenience store).
+    card_left_seconds: float = 30.0
+    # scrypt hash of the technician PIN (kiosk.technician.hash_pin); none: mode closed.
+    technician_pin_hash: str | None = None
+    # Help texts of city-hall terminals (the counter to visit for a locked PIN or an
+    # expired certificate).
+    counter_ja: str = "市区町村のマイナンバーカード窓口"
+    counter_en: str = "the My Number Card counter of your municipal office"
+
     # --- what the slip says of this kiosk ----------------------------------------------
     store_name: str = "マイナポイント手続きスポット"
     # The contact line's hours differ between the seeds (17:00 or 17:30 on weekends).

@@ -69,3 +69,25 @@ def slip_for(
         procedures=procedures,
         contact=Contact(hours_ja=settings.contact_hours_ja, hours_en=settings.contact_hours_en),
     )
+
+
+def status_procedure(page: dict[str, Any], service_names: ServiceNames | None = None) -> Procedure:
+    """A status check's line on the slip, from the service's My Page answer."""
+    application = page.get("application") or {}
+    state = application.get("state", "none")
+    service = None
+    code = application.get("service_code")
+    if code:
+        name_ja, name_en = (service_names or {}).get(code, (code, code))
+        service = PaymentService(
+            code=code, name_ja=name_ja, name_en=name_en,
+            account_last4=application.get("account_last4"),
+        )  # fmt: skip
+    return Procedure(
+        kind="status",
+        state="confirmed",
+        mykey_id=(page.get("reservation") or {}).get("mykey_id"),
+        service=service,
+        application_receipt_number=application.get("receipt_number"),
+        application_state=state if state in ("active", "cancelled") else "none",
+    )

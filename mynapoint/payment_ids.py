@@ -17,7 +17,9 @@ def normalise_payment_id(raw: str) -> str:
     """The ID as operators compare it: full-width folded, spaces and hyphens dropped,
     upper case (kiosk keyboards and citizens write the same ID in many ways)."""
     folded = unicodedata.normalize("NFKC", raw)
-    return re.sub(r"[\s\-‐‑–—ー]", "", folded).upper()
+    # Hyphen look-alikes: hyphens and dashes, the minus sign (Japanese input methods
+    # give it for "－"), the horizontal bar and the katakana prolonged sound mark.
+    return re.sub(r"[\s\-‐‑–—―−ー]", "", folded).upper()
 
 
 def last4(raw: str) -> str:

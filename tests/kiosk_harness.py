@@ -246,6 +246,7 @@ def make_rig(
     kiosk_id: str = "kiosk-0001",
     channel: str = "convenience_store",
     via_proxy: bool = False,
+    service_env: dict[str, str] | None = None,
     **kiosk_settings: Any,
 ) -> KioskRig:
     """A grant service (SQLite, its own data directory) that trusts the test CA and has
@@ -257,6 +258,7 @@ def make_rig(
         "GRANT_SERVICE_DATA_DIR": str(home / "grant-service"),
         "GRANT_SERVICE_DATABASE_URL": database_url,
         "GRANT_SERVICE_APPLICATION_DEADLINE": "2099-12-31",
+        **(service_env or {}),
     }
     service = GrantServiceProcess(home / "grant-service.log", env=env)
     crl = home / "mynapoint-kiosk" / "test-ca" / "crl.der"

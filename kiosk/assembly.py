@@ -1,0 +1,69 @@
+"""The kiosk put together from its settings: reader, submit path, service client,
+catalog, slip printer, then the flow, its runner and the dispatcher between them.
+
+``kiosk run`` and ``kiosk demo`` use it, and so do the flow tests: what they test is
+what the kiosk runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from kiosk.catalog import Catalog, CatalogStore
+from kiosk.devices.readers import open_reader
+from kiosk.devices.transport import CardReader
+from kiosk.dispatcher import Dispatcher
+from kiosk.flow import Channel, Flow
+from kiosk.runner import KioskParts, Runner
+from kiosk.settings import KioskSettings
+from kiosk.slip_desk import SlipDesk
+from kiosk.submit import Submitter
+
+
+@dataclass
+class Kiosk:
+    settings: KioskSettings
+    parts: KioskParts
+    catalog: Catalog
+    flow: Flow
+    runner: Runner
+    dispatcher: Dispatcher
+
+    @property
+    def channel(self) -> Channel:
+        return self.flow.channel
+
+
+@contextmanager
+def assembled(
+    settings: KioskSettings,
+    *,
+    reader: CardReader | None = None,
+    channel: Channel | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> Iterator[Kiosk]:
+    """The enrolled kiosk of ``settings`` (``NotEnrolled`` if it is not). ``channel``
+    overrides the one the enrollment gave (tests only)."""
+    now = clock or (lambda: dt.datetime.now(dt.UTC))
+    card_reader = reader or open_reader(settings.card_reader)
+    slips = SlipDesk(settings)
+    try:
+        with Submitter.opened(settings) as submitter:
+            client = submitter.client
+            catalog = CatalogStore(settings, client).load()
+            parts = KioskParts(settings, card_reader, submitter, client, slips,
+                               service_names=catalog.names, clock=now)  # fmt: skip
+            enrolled_channel = client.identity.channel or "convenience_store"
+            flow = Flow(channel=channel or enrolled_channel, catalog=catalog, clock=now)  # type: ignore[arg-type]
+            runner = Runner(parts)
+            kiosk = Kiosk(settings, parts, catalog, flow, runner, Dispatcher(flow, runner))
+            try:
+                yield kiosk
+            finally:
+                runner.cancel_waits()
+    finally:
+        slips.close()
+        card_reader.close()

@@ -1,0 +1,179 @@
+"""The kiosk's words in English; the same keys as ``ja.py``."""
+
+MESSAGES: dict[str, str] = {
+    # --- shared ---
+    "app.title": "Mynapoint procedures",
+    "button.start": "Start",
+    "button.my_page": "Check my status",
+    "button.agree": "I agree",
+    "button.back": "Back",
+    "button.quit": "Stop",
+    "button.ok": "OK",
+    "button.next": "Next",
+    "button.try_again": "Read the card again",
+    "button.submit": "Apply with these details",
+    "button.reserve_only": "Only set my MyKey ID",
+    "button.status_slip": "Print my status",
+    "button.not_me": "I did not make this application",
+    "button.cancel_application": "Cancel today's application",
+    "button.skip": "Skip",
+    "button.correct": "Type again",
+    "button.continue_session": "Continue",
+    "button.call_staff": "Call staff",
+    "button.language": "日本語",
+    "help.contact": "Questions: My Number toll-free line {phone} (option {option}), {hours}",
+    "help.counter": "To unlock a PIN or renew a certificate, visit {counter}",
+    "help.staff_called": "Staff have been called. Please wait a moment.",
+    "idle.warning": "No activity: back to the start in {seconds} seconds.",
+    # --- welcome, consent, for whom ---
+    "welcome.title": "Mynapoint procedures",
+    "welcome.body": "Set up your MyKey ID (reservation) and apply for a payment service "
+    "with your My Number Card.",
+    "welcome.blocked": "A card is still on the reader. Please take it before you start.",
+    "consent.title": "Before you start",
+    "consent.body": (
+        "This uses your card's user-authentication certificate and its 4-digit PIN. "
+        "Your My Number is never read. Your PIN and security code are never recorded. "
+        "Please agree to the Mynapoint terms of use to continue."
+    ),
+    "for_whom.title": "Who is this for?",
+    "for_whom.self": "For myself",
+    "for_whom.child_under_15": "For my child under 15 (as guardian)",
+    "for_whom.child_15_plus": "For my child of 15 or more (with them)",
+    "for_whom.card_note": "Place the card of the person the procedure is for (the child).",
+    "for_whom.one_child_rule": (
+        "One payment-service account can receive points for one person only. "
+        "Choose a different service for each child."
+    ),
+    # --- the card ---
+    "place_card.title": "Place your My Number Card on the reader",
+    "place_card.child": "Place your child's My Number Card on the reader",
+    "place_card.tips": (
+        "Keep the card still until reading finishes (it can take more than 5 seconds). "
+        "Not on a metal surface. Take it out of its cover."
+    ),
+    "reading.title": "Reading the card",
+    "reading.body": "Please do not move the card.",
+    "card.not_my_number_card": "This does not seem to be a My Number Card. Please place "
+    "your My Number Card.",
+    "card.removed": "The card moved away while it was being read. Keep it on the reader "
+    "until reading finishes.",
+    "card.error": "The card could not be read. Please place it again.",
+    "card.absent": "No card found. Please place your card.",
+    "card.pin.format": "The PIN is 4 digits.",
+    "card.pin.wrong": "Wrong PIN.",
+    "card.pin.locked": "The PIN is locked.",
+    "reader.missing": "No card reader found. Please tell the staff.",
+    "reader.unavailable": "The card reader cannot be used. Please tell the staff.",
+    "reader.error": "The card reader has a problem. Please tell the staff.",
+    "card_problem.title": "The card could not be read",
+    "cert_expired.title": "Your certificate has expired",
+    "cert_expired.body": (
+        "The user-authentication certificate on this card expired on {date}. Please "
+        "renew it at your municipal office. A MyKey ID you set earlier stays valid after "
+        "the renewal."
+    ),
+    "cert_too_recent.title": "Your certificate was just renewed",
+    "cert_too_recent.body": (
+        "Procedures are possible 24 hours after a certificate is renewed or re-issued. "
+        "Please come back after {time}."
+    ),
+    # --- PIN ---
+    "pin.title": "Enter your PIN (4 digits)",
+    "pin.tries": "{tries} more wrong PINs lock the card.",
+    "pin.last_try": "Warning: one more wrong PIN locks the card; only the municipal "
+    "office can unlock it.",
+    "pin.wrong": "Wrong PIN.",
+    "verifying.title": "Checking your PIN",
+    "pin_locked.title": "Your PIN is locked",
+    "pin_locked.body": (
+        "The PIN was entered wrongly 3 times and is now locked. Take your card to your "
+        "municipal office to unlock it."
+    ),
+    # --- status ---
+    "checking.title": "Checking your status",
+    "offline_notice.title": "The network is down",
+    "offline_notice.body": (
+        "Your status cannot be checked. If you go on, your procedure is accepted as "
+        "pending and sent automatically when the network is back. If you already "
+        "applied elsewhere, this application will be refused. Your MyKey ID is issued "
+        "once it is sent."
+    ),
+    "offline_notice.my_page": "Checking your status and cancelling need the network. "
+    "Please try again later.",
+    "already_applied.title": "You have already applied",
+    "already_applied.body": "You applied for {service} (ID ending {last4}), receipt "
+    "number {receipt}.",
+    "already_applied.no_change": "The payment service cannot be changed after applying.",
+    "not_me.title": "An application you did not make",
+    "not_me.cancellable": "An application made today can be cancelled at this kiosk. "
+    "You can then apply again.",
+    "not_me.convenience_store": (
+        "It cannot be cancelled at a convenience-store kiosk. Today, cancel it on My "
+        "Page from your own phone or computer, or a procedure-spot computer. After "
+        "today, call the contact line."
+    ),
+    "not_me.too_late": "It was not made today, so it cannot be cancelled here. Please "
+    "call the contact line.",
+    "not_me.recorded": "Your report has been recorded.",
+    "cancelled.title": "The application was cancelled",
+    "cancelled.body": "You may apply again today. Apply now?",
+    "reservations_closed.title": "Reservations have closed",
+    "reservations_closed.body": "The budget has been reached: MyKey ID reservations are "
+    "no longer accepted.",
+    "notice.title": "The procedure could not be done",
+    "my_page.title": "Your status",
+    "my_page.reserved": "MyKey ID {mykey_id}",
+    "my_page.not_reserved": "No MyKey ID set",
+    "my_page.application": "Application: {service} (ID ending {last4})",
+    "my_page.no_application": "No application yet",
+    "my_page.points": "Points granted: {points} yen",
+    # --- choosing and entering ---
+    "choose_service.title": "Choose a payment service",
+    "choose_service.search": "Search by name or reading",
+    "choose_service.all_kinds": "All",
+    "choose_service.unavailable": "Not available at this kiosk",
+    "choose_service.pre_registration": "Needs pre-registration",
+    "enter_id.title": "Enter your {label}",
+    "enter_id.pre_registration": "This service needs you to register with the operator "
+    "before applying.",
+    "enter_code.title": "Enter your {label}",
+    "enter_phone.title": "Last 4 digits of your phone number (optional)",
+    "enter_phone.body": "The payment operator uses it to confirm it is you.",
+    "phone.format": "Enter 4 digits.",
+    "confirm.title": "Check your application",
+    "confirm.reserve": "Your MyKey ID will be set (reservation)",
+    "confirm.service": "Payment service: {service}",
+    "confirm.account": "Payment service ID: ending {last4}",
+    "confirm.no_change": "After applying, the payment service cannot be changed or cancelled.",
+    "confirm.grant_on_charge": "You receive 25% of what you charge (top up) as points, "
+    "up to 5,000 yen.",
+    "confirm.grant_on_purchase": "You receive 25% of what you spend as points, up to 5,000 yen.",
+    "confirm.timing": "When points are granted depends on the payment operator.",
+    "confirm.offline": "The network is down: this will be accepted as pending.",
+    "submitting.title": "Sending",
+    "refused.title": "The application was not completed",
+    "refused.body": "Please check the payment service ID or security code and type them again.",
+    # --- slip, end ---
+    "slip.printing": "Printing your receipt",
+    "slip.printed": "Please take your receipt",
+    "slip.not_printed": "Your receipt could not be printed. Please tell the staff. You "
+    "can also take a photo of the receipt on the screen (QR code).",
+    "slip.near_end": "Your receipt has been printed.",
+    "printer.paper_out": "The printer is out of paper.",
+    "printer.offline": "The printer cannot be used.",
+    "printer.unavailable": "The printer cannot be reached.",
+    "printer.error": "The printer has a problem.",
+    "take_card.title": "Please take your card",
+    "take_card.body": "Do not leave your My Number Card behind.",
+    "card_left.title": "A card is still on the reader",
+    "card_left.city_hall": "Staff have been called. Please take your card.",
+    "card_left.convenience_store": "The next procedure cannot start until the card is taken.",
+    "card_removed.title": "The card was taken away",
+    "card_removed.body": "The procedure was stopped; nothing was sent. Please start again.",
+    "kiosk.trouble": "The kiosk has a problem and cannot go on. Please tell the staff.",
+    # --- technician ---
+    "technician_pin.title": "Technician PIN",
+    "technician_pin.wrong": "Wrong PIN.",
+    "technician.title": "Technician mode",
+}

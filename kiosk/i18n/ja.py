@@ -1,0 +1,170 @@
+"""The kiosk's words in Japanese (the default language). Keys: ``<screen>.<part>`` for
+a screen's texts, ``button.*`` for buttons, and the card layer's and the printer's
+``message_key`` values for their problems. ``en.py`` has the same keys."""
+
+MESSAGES: dict[str, str] = {
+    # --- shared ---
+    "app.title": "マイナポイント 手続き",
+    "button.start": "はじめる",
+    "button.my_page": "申込状況の確認",
+    "button.agree": "同意する",
+    "button.back": "もどる",
+    "button.quit": "やめる",
+    "button.ok": "OK",
+    "button.next": "次へ",
+    "button.try_again": "もう一度読み取る",
+    "button.submit": "この内容で申し込む",
+    "button.reserve_only": "マイキーIDの設定だけ行う",
+    "button.status_slip": "申込状況を印刷する",
+    "button.not_me": "この申込に心当たりがない",
+    "button.cancel_application": "本日の申込を取り消す",
+    "button.skip": "入力しない",
+    "button.correct": "入力しなおす",
+    "button.continue_session": "続ける",
+    "button.call_staff": "係員を呼ぶ",
+    "button.language": "English",
+    "help.contact": "お問い合わせ：マイナンバー総合フリーダイヤル {phone}（音声ガイダンス {option}番）{hours}",
+    "help.counter": "暗証番号のロック解除や電子証明書の更新は、{counter}へ",
+    "help.staff_called": "係員を呼びました。しばらくお待ちください。",
+    "idle.warning": "操作がないため、あと {seconds} 秒で最初の画面にもどります。",
+    # --- welcome, consent, for whom ---
+    "welcome.title": "マイナポイントの手続き",
+    "welcome.body": "マイナンバーカードで、マイキーIDの設定（予約）と決済サービスの申込ができます。",
+    "welcome.blocked": "カードが置かれたままです。カードを取ってから始めてください。",
+    "consent.title": "ご利用にあたって",
+    "consent.body": (
+        "カードの利用者証明用電子証明書と暗証番号（数字4桁）を使います。"
+        "マイナンバー（個人番号）は読み取りません。"
+        "暗証番号・セキュリティコードは記録しません。"
+        "マイナポイントの利用規約に同意のうえお進みください。"
+    ),
+    "for_whom.title": "どなたの手続きですか",
+    "for_whom.self": "自分の手続き",
+    "for_whom.child_under_15": "15歳未満の子どもの手続き（法定代理人）",
+    "for_whom.child_15_plus": "15歳以上の子どもの手続き（本人と一緒に）",
+    "for_whom.card_note": "置いていただくカードは、手続きをする方（お子さま）のカードです。",
+    "for_whom.one_child_rule": (
+        "1つの決済サービスのアカウントで受け取れるのは1人分だけです。"
+        "お子さまごとに別の決済サービスを選んでください。"
+    ),
+    # --- the card ---
+    "place_card.title": "マイナンバーカードを置いてください",
+    "place_card.child": "お子さまのマイナンバーカードを置いてください",
+    "place_card.tips": (
+        "読み取りが終わるまでカードを動かさないでください（5秒以上かかることがあります）。"
+        "金属の上に置かないでください。カードケースから出してください。"
+    ),
+    "reading.title": "読み取っています",
+    "reading.body": "カードを動かさないでください。",
+    "card.not_my_number_card": "マイナンバーカードではないようです。マイナンバーカードを置いてください。",
+    "card.removed": "読み取りの途中でカードが離れました。読み取りが終わるまで置いたままにしてください。",
+    "card.error": "カードを読み取れませんでした。置きなおしてください。",
+    "card.absent": "カードが見つかりません。カードを置いてください。",
+    "card.pin.format": "暗証番号は数字4桁です。",
+    "card.pin.wrong": "暗証番号が違います。",
+    "card.pin.locked": "暗証番号がロックされています。",
+    "reader.missing": "カードリーダーが見つかりません。係員にお知らせください。",
+    "reader.unavailable": "カードリーダーが使えません。係員にお知らせください。",
+    "reader.error": "カードリーダーの不具合です。係員にお知らせください。",
+    "card_problem.title": "カードを読み取れませんでした",
+    "cert_expired.title": "電子証明書の有効期限が切れています",
+    "cert_expired.body": (
+        "このカードの利用者証明用電子証明書は {date} に有効期限が切れました。"
+        "お住まいの市区町村の窓口で更新してください。"
+        "すでに設定したマイキーID（予約）は、更新後もそのまま使えます。"
+    ),
+    "cert_too_recent.title": "電子証明書の更新直後です",
+    "cert_too_recent.body": (
+        "電子証明書の更新・再発行から24時間は手続きができません。"
+        "{time} 以降にもう一度お越しください。"
+    ),
+    # --- PIN ---
+    "pin.title": "暗証番号（数字4桁）を入力してください",
+    "pin.tries": "あと {tries} 回まちがえると、暗証番号がロックされます。",
+    "pin.last_try": "注意：あと1回まちがえると暗証番号がロックされ、窓口でしか解除できません。",
+    "pin.wrong": "暗証番号が違います。",
+    "verifying.title": "暗証番号を確認しています",
+    "pin_locked.title": "暗証番号がロックされています",
+    "pin_locked.body": (
+        "3回続けてまちがえたため、暗証番号がロックされました。"
+        "ロックの解除は、カードをお持ちのうえ市区町村の窓口で行えます。"
+    ),
+    # --- status ---
+    "checking.title": "申込状況を確認しています",
+    "offline_notice.title": "ただいま通信ができません",
+    "offline_notice.body": (
+        "申込状況を確認できないため、このまま手続きをすると、送信待ちとして受け付けます。"
+        "通信が回復すると自動で送信されます。"
+        "ほかの場所ですでに申し込んでいる場合、この申込は受け付けられません。"
+        "マイキーIDは送信後に発行されます。"
+    ),
+    "offline_notice.my_page": "申込状況の確認と申込の取消には通信が必要です。時間をおいてお試しください。",
+    "already_applied.title": "すでに申し込んでいます",
+    "already_applied.body": "決済サービス {service}（ID 末尾 {last4}）に申し込み済みです（受付番号 {receipt}）。",
+    "already_applied.no_change": "申込後に決済サービスを変更することはできません。",
+    "not_me.title": "心当たりのない申込",
+    "not_me.cancellable": "本日の申込であれば、この端末で取り消せます。取り消したあと、改めて申し込めます。",
+    "not_me.convenience_store": (
+        "コンビニエンスストアの端末では取り消せません。"
+        "本日中に、ご自身のスマートフォン・パソコン、または手続スポットのパソコンで、"
+        "マイページから取り消してください。本日を過ぎた場合はお問い合わせ窓口へ。"
+    ),
+    "not_me.too_late": "申込日を過ぎているため、ここでは取り消せません。お問い合わせ窓口へご連絡ください。",
+    "not_me.recorded": "このお申し出は記録しました。",
+    "cancelled.title": "申込を取り消しました",
+    "cancelled.body": "本日中であれば、改めて申し込めます。続けて申し込みますか。",
+    "reservations_closed.title": "予約の受付を終了しました",
+    "reservations_closed.body": "予算の上限に達したため、マイキーIDの設定（予約）の受付を終了しました。",
+    "notice.title": "手続きができませんでした",
+    "my_page.title": "申込状況",
+    "my_page.reserved": "マイキーID {mykey_id}",
+    "my_page.not_reserved": "マイキーIDは設定されていません",
+    "my_page.application": "申込：{service}（ID 末尾 {last4}）",
+    "my_page.no_application": "まだ申し込んでいません",
+    "my_page.points": "付与されたポイント {points} 円分",
+    # --- choosing and entering ---
+    "choose_service.title": "決済サービスを選んでください",
+    "choose_service.search": "名前・よみで探す",
+    "choose_service.all_kinds": "すべて",
+    "choose_service.unavailable": "この端末では選べません",
+    "choose_service.pre_registration": "事前登録が必要です",
+    "enter_id.title": "{label}を入力してください",
+    "enter_id.pre_registration": "このサービスは、申込の前に事業者での登録が必要です。",
+    "enter_code.title": "{label}を入力してください",
+    "enter_phone.title": "電話番号の下4桁（任意）",
+    "enter_phone.body": "入力すると、決済サービス事業者での本人確認に使われます。",
+    "phone.format": "数字4桁で入力してください。",
+    "confirm.title": "申込内容の確認",
+    "confirm.reserve": "マイキーIDを設定（予約）します",
+    "confirm.service": "決済サービス：{service}",
+    "confirm.account": "決済サービスID：末尾 {last4}",
+    "confirm.no_change": "申込後に決済サービスを変更・取消することはできません。",
+    "confirm.grant_on_charge": "チャージ（入金）の25%分のポイントが付与されます（上限5,000円分）。",
+    "confirm.grant_on_purchase": "お買い物の25%分のポイントが付与されます（上限5,000円分）。",
+    "confirm.timing": "ポイントが付与される時期は、決済サービス事業者によって異なります。",
+    "confirm.offline": "通信ができないため、送信待ちとして受け付けます。",
+    "submitting.title": "送信しています",
+    "refused.title": "申込が完了しませんでした",
+    "refused.body": "入力した決済サービスIDまたはセキュリティコードを確認して、入力しなおしてください。",
+    # --- slip, end ---
+    "slip.printing": "控えを印刷しています",
+    "slip.printed": "控えをお取りください",
+    "slip.not_printed": "控えを印刷できませんでした。係員にお知らせください。画面の控え（QRコード）を撮影することもできます。",
+    "slip.near_end": "控えを印刷しました。",
+    "printer.paper_out": "用紙切れのため、控えを印刷できません。",
+    "printer.offline": "プリンターが使えないため、控えを印刷できません。",
+    "printer.unavailable": "プリンターに接続できないため、控えを印刷できません。",
+    "printer.error": "プリンターの不具合のため、控えを印刷できません。",
+    "take_card.title": "カードをお取りください",
+    "take_card.body": "マイナンバーカードのお取り忘れにご注意ください。",
+    "card_left.title": "カードが置かれたままです",
+    "card_left.city_hall": "係員を呼びました。カードをお取りください。",
+    "card_left.convenience_store": "カードをお取りになるまで、次の手続きは始められません。",
+    "card_removed.title": "カードが取り外されました",
+    "card_removed.body": "手続きを中止しました。送信したものはありません。最初からやりなおしてください。",
+    "kiosk.trouble": "端末の不具合のため、手続きを続けられません。係員にお知らせください。",
+    # --- technician ---
+    "technician_pin.title": "技術者用暗証番号",
+    "technician_pin.wrong": "暗証番号が違います。",
+    "technician.title": "技術者モード",
+}

@@ -1,0 +1,476 @@
+"""The procedure's every path, driven as the screens and the devices drive it, with the
+real parts: the virtual card through its APDUs, a real grant service on loopback, the
+kiosk's queue and a slip printer. Each test states a rule of the flow in its name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk import events as ev
+from kiosk.devices.jpki_test_ca import Validity
+from kiosk.devices.virtual_card import ForeignCard, RemoveAfter
+from kiosk.flow import Step
+from kiosk.technician import hash_pin
+from kiosk.testing.escpos_printer import LoopbackPrinter, PrinterState
+from tests.conftest import run_cli
+from tests.escpos_decoder import decode
+from tests.flow_harness import CARD_PIN, PAYPAY_CODE, KioskUnderTest, issue_rig_card
+from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def rig(private_data_home: Path) -> Iterator[KioskRig]:
+    rig = make_rig(private_data_home, make_card_and_ca())
+    yield rig
+    rig.service.stop()
+
+
+@pytest.fixture
+def city_hall_rig(private_data_home: Path) -> Iterator[KioskRig]:
+    rig = make_rig(private_data_home, make_card_and_ca(), kiosk_id="kiosk-city-hall",
+                   channel="city_hall")  # fmt: skip
+    yield rig
+    rig.service.stop()
+
+
+@pytest.fixture
+def card(tmp_path: Path, rig: KioskRig) -> Path:
+    return issue_rig_card(tmp_path, "citizen")
+
+
+def printed_lines(kiosk: KioskUnderTest) -> list[str]:
+    return [line.text for line in decode(kiosk.settings.printer_output_file.read_bytes()).lines]
+
+
+# --- The main path ------------------------------------------------------------------------
+
+
+def test_a_citizen_reserves_applies_takes_the_slip_and_the_card(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card, printer_kanji=True) as kiosk:
+        assert kiosk.step == Step.WELCOME
+        kiosk.send(ev.Start())
+        assert kiosk.step == Step.CONSENT
+        kiosk.send(ev.Agree())
+        assert kiosk.step == Step.FOR_WHOM
+        kiosk.send(ev.ForWhom("self"))
+        assert kiosk.step == Step.PLACE_CARD
+        view = kiosk.place_card()
+        assert view.step == Step.PIN
+        assert view.data["tries_left"] == 3 and not view.data["last_try"]
+        view = kiosk.send(ev.PinTyped(CARD_PIN))
+        assert view.step == Step.CHOOSE_SERVICE
+        assert view.data["reserved"] is False and view.data["online"] is True
+        kiosk.send(ev.ChooseService("paypay"))
+        assert kiosk.step == Step.ENTER_ID
+        kiosk.send(ev.IdTyped("０９０−００００−０００１"))  # full-width, as a pad might give
+        assert kiosk.step == Step.ENTER_CODE
+        kiosk.send(ev.CodeTyped(PAYPAY_CODE))
+        assert kiosk.step == Step.ENTER_PHONE
+        view = kiosk.send(ev.PhoneTyped(None))
+        assert view.step == Step.CONFIRM
+        assert view.data["reserve"] is True and view.data["account_last4"] == "0001"
+        assert view.data["service"].grant_on in ("charge", "purchase")
+        view = kiosk.send(ev.Submit())
+        assert view.step == Step.SLIP
+        assert view.data["printed"] is True and view.data["tell_staff"] is False
+        outcomes = view.data["outcomes"]
+        assert [(o.kind, o.state) for o in outcomes] == [
+            ("reservation", "confirmed"),
+            ("application", "confirmed"),
+        ]
+        lines = printed_lines(kiosk)
+        assert any(outcomes[0].receipt_number in line for line in lines)
+        assert any("末尾 0001" in line for line in lines)
+        kiosk.send(ev.Continue())
+        assert kiosk.step == Step.TAKE_CARD
+        view = kiosk.take_card()
+        assert view.step == Step.WELCOME
+        assert kiosk.flow.session.payment_id is None and kiosk.flow.session.card is None
+
+
+def test_an_applied_citizen_sees_the_service_cannot_change_and_gets_a_status_slip(
+    rig: KioskRig, card: Path
+) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        kiosk.apply()
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+        view = kiosk.up_to_service()
+        assert view.step == Step.ALREADY_APPLIED
+        assert view.data["service_code"] == "paypay" and view.data["account_last4"] == "0001"
+        assert view.data["cancellable_here"] is False  # a convenience store
+        view = kiosk.send(ev.StatusSlip())
+        assert view.step == Step.SLIP and view.data["printed"]
+
+
+def test_a_reserved_citizen_goes_straight_to_the_service(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        kiosk.send(ev.ReservationOnly())
+        assert kiosk.step == Step.CONFIRM and kiosk.data["service"] is None
+        view = kiosk.send(ev.Submit())
+        assert [(o.kind, o.state) for o in view.data["outcomes"]] == [("reservation", "confirmed")]
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+        view = kiosk.up_to_service()
+        assert view.step == Step.CHOOSE_SERVICE and view.data["reserved"] is True
+        view = kiosk.apply(payment_id="090-0000-0002")
+        assert [(o.kind, o.state) for o in view.data["outcomes"]] == [("application", "confirmed")]
+
+
+# --- The card -----------------------------------------------------------------------------
+
+
+def test_wrong_pins_count_down_with_a_warning_then_lock(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_pin()
+        view = kiosk.send(ev.PinTyped("1111"))
+        assert view.step == Step.PIN
+        assert view.data == {"tries_left": 2, "last_try": False, "wrong": True}
+        view = kiosk.send(ev.PinTyped("2222"))
+        assert view.data == {"tries_left": 1, "last_try": True, "wrong": True}
+        view = kiosk.send(ev.PinTyped("3333"))
+        assert view.step == Step.PIN_LOCKED
+        kiosk.send(ev.Continue())
+        assert kiosk.step == Step.TAKE_CARD
+        kiosk.take_card()
+        # The card stays locked: the next session says so before any PIN is typed.
+        assert kiosk.up_to_pin().step == Step.PIN_LOCKED
+
+
+def test_a_card_that_is_not_a_my_number_card_is_named_and_can_be_replaced(
+    rig: KioskRig, card: Path
+) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.reader.card = ForeignCard()
+        view = kiosk.up_to_pin()
+        assert view.step == Step.CARD_PROBLEM
+        assert view.data["problem"] == "card.not_my_number_card"
+        kiosk.reader.remove()
+        kiosk.reader.card = card
+        view = kiosk.send(ev.TryAgain())
+        assert view.step == Step.PLACE_CARD
+        assert kiosk.place_card().step == Step.PIN
+
+
+def test_a_card_pulled_out_mid_read_asks_to_keep_it_still(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.reader.removal = RemoveAfter(apdus=3)
+        view = kiosk.up_to_pin()
+        assert view.step == Step.CARD_PROBLEM and view.data["problem"] == "card.removed"
+
+
+@pytest.mark.parametrize(
+    ("validity", "step", "shown"),
+    [
+        (Validity.expired(), Step.CERT_EXPIRED, "expired_on"),
+        (Validity.just_renewed(), Step.CERT_TOO_RECENT, "usable_from"),
+    ],
+)
+def test_a_certificate_that_cannot_be_used_is_explained_before_the_pin(
+    rig: KioskRig, tmp_path: Path, validity: Validity, step: Step, shown: str
+) -> None:
+    card = issue_rig_card(tmp_path, "renewed", validity=validity)
+    with KioskUnderTest.build(rig, card) as kiosk:
+        view = kiosk.up_to_pin()
+        assert view.step == step and isinstance(view.data[shown], dt.datetime)
+        if step == Step.CERT_TOO_RECENT:
+            assert view.data["usable_from"] > dt.datetime.now(dt.UTC)
+        kiosk.send(ev.Continue())
+        assert kiosk.step == Step.TAKE_CARD
+
+
+def test_a_card_taken_away_mid_procedure_ends_it_and_sends_nothing(
+    rig: KioskRig, card: Path
+) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        kiosk.send(ev.ChooseService("paypay"))
+        kiosk.send(ev.IdTyped("090-0000-0001"))
+        kiosk.reader.remove()
+        view = kiosk.settle_until(lambda: kiosk.step == Step.CARD_REMOVED)
+        assert kiosk.flow.session.payment_id is None
+        assert kiosk.submitter.store.status().counts == {}
+        kiosk.send(ev.Continue())
+        assert kiosk.step == Step.WELCOME and view.step == Step.CARD_REMOVED
+
+
+@pytest.mark.parametrize("channel", ["convenience_store", "city_hall"])
+def test_a_card_left_behind_calls_staff_or_blocks_the_next_session(
+    rig: KioskRig, card: Path, channel: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with KioskUnderTest.build(rig, card, channel=channel, card_left_seconds=0.3) as kiosk:
+        kiosk.up_to_service()
+        kiosk.send(ev.Quit())
+        assert kiosk.step == Step.TAKE_CARD
+        kiosk.settle_until(lambda: kiosk.step == Step.CARD_LEFT)
+        assert kiosk.data["channel"] == channel
+        if channel == "city_hall":
+            assert "STAFF CALLED: a card was left on the reader" in caplog.text
+        else:
+            kiosk.flow.step = Step.WELCOME  # a touch on the start screen cannot start
+            assert kiosk.flow.handle(ev.Start()) == [] and kiosk.step == Step.WELCOME
+            kiosk.flow.step = Step.CARD_LEFT
+        kiosk.take_card()
+        assert kiosk.step == Step.WELCOME
+        assert kiosk.send(ev.Start()).step == Step.CONSENT
+
+
+# --- Entering and submitting --------------------------------------------------------------
+
+
+def test_a_wrong_id_format_is_caught_before_anything_is_sent(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        kiosk.send(ev.ChooseService("paypay"))
+        view = kiosk.send(ev.IdTyped("12-34"))
+        assert view.step == Step.ENTER_ID and view.data["error"]
+        assert kiosk.submitter.store.status().counts == {}
+
+
+def test_a_refused_id_can_be_corrected_without_reserving_twice(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        view = kiosk.apply(payment_id="090-7351-2468", code="8642")  # no such account
+        assert view.step == Step.REFUSED
+        assert view.data["reason_code"] == "MKCZ374E"  # as the official kiosks say it
+        assert kiosk.flow.session.security_code is None  # typed again, never kept
+        view = kiosk.send(ev.TryAgain())
+        assert view.step == Step.ENTER_ID and view.data["retry"] is True
+        kiosk.send(ev.IdTyped("090-0000-0003"))
+        kiosk.send(ev.CodeTyped(PAYPAY_CODE))
+        kiosk.send(ev.PhoneTyped("5678"))
+        assert kiosk.data["reserve"] is False  # the reservation went through already
+        view = kiosk.send(ev.Submit())
+        assert view.step == Step.SLIP
+        assert [(o.kind, o.state) for o in view.data["outcomes"]] == [
+            ("reservation", "confirmed"),
+            ("application", "rejected"),
+            ("application", "confirmed"),
+        ]
+
+
+def test_a_second_touch_on_submit_does_not_submit_twice(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        kiosk.send(ev.ChooseService("paypay"))
+        kiosk.send(ev.IdTyped("090-0000-0001"))
+        kiosk.send(ev.CodeTyped(PAYPAY_CODE))
+        kiosk.send(ev.PhoneTyped(None))
+        kiosk.dispatcher.send(ev.Submit())
+        kiosk.dispatcher.send(ev.Submit())  # the duplicate touch, before any answer
+        kiosk.dispatcher.settle()
+        assert sum(kiosk.submitter.store.status().counts.values()) == 2  # one of each
+
+
+def test_the_guardian_places_the_childs_card_and_sees_the_one_child_rule(
+    rig: KioskRig, card: Path
+) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.send(ev.Start())
+        kiosk.send(ev.Agree())
+        view = kiosk.send(ev.ForWhom("child_under_15"))
+        assert view.data["for_whom"] == "child_under_15"
+        kiosk.place_card()
+        kiosk.send(ev.PinTyped(CARD_PIN))
+        view = kiosk.send(ev.ChooseService("paypay"))
+        assert view.data["for_whom"] == "child_under_15"
+
+
+# --- Status, "I did not apply", cancellation ----------------------------------------------
+
+
+def test_not_me_at_a_convenience_store_says_where_to_cancel_and_is_recorded(
+    rig: KioskRig, card: Path
+) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        receipt = kiosk.apply().data["outcomes"][1].receipt_number
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+        kiosk.up_to_service()
+        view = kiosk.send(ev.NotMe())
+        assert view.step == Step.NOT_ME and view.data["cancellable_here"] is False
+        assert kiosk.send(ev.CancelApplication()).step == Step.NOT_ME  # not here
+        kiosk.send(ev.Continue())
+        assert kiosk.step == Step.TAKE_CARD
+        reports = (kiosk.settings.data_dir / "not-me-reports.jsonl").read_text().splitlines()
+        assert json.loads(reports[-1])["application_receipt_number"] == receipt
+
+
+def test_not_me_at_city_hall_cancels_the_same_day_and_allows_a_new_application(
+    city_hall_rig: KioskRig, tmp_path: Path
+) -> None:
+    card = issue_rig_card(tmp_path, "city-hall-citizen")
+    with KioskUnderTest.build(city_hall_rig, card) as kiosk:  # the channel: enrollment's
+        kiosk.up_to_service()
+        kiosk.apply()
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+        kiosk.up_to_service()
+        view = kiosk.send(ev.NotMe())
+        assert view.data["cancellable_here"] is True
+        view = kiosk.send(ev.CancelApplication())
+        assert view.step == Step.CANCELLED
+        kiosk.send(ev.Continue())
+        assert kiosk.step == Step.CHOOSE_SERVICE
+        view = kiosk.apply(payment_id="090-0000-0002")
+        assert [(o.kind, o.state) for o in view.data["outcomes"]][-1] == (
+            "application", "confirmed"
+        )  # fmt: skip
+
+
+def test_my_page_shows_the_status_and_prints_it(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        kiosk.apply()
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+        view = kiosk.up_to_service(purpose="my_page")
+        assert view.step == Step.MY_PAGE
+        assert view.data["page"]["application"]["service_code"] == "paypay"
+        assert kiosk.send(ev.StatusSlip()).step == Step.SLIP
+
+
+def test_reservations_closed_when_the_budget_is_reached(
+    private_data_home: Path, tmp_path: Path
+) -> None:
+    rig = make_rig(private_data_home, make_card_and_ca(),
+                   service_env={"GRANT_SERVICE_RESERVATION_CAP": "0"})  # fmt: skip
+    try:
+        card = issue_rig_card(tmp_path, "too-late")
+        with KioskUnderTest.build(rig, card) as kiosk:
+            assert kiosk.up_to_service().step == Step.RESERVATIONS_CLOSED
+    finally:
+        rig.service.stop()
+
+
+# --- Offline -------------------------------------------------------------------------------
+
+
+def test_offline_the_procedure_is_pending_and_syncs_once_the_service_is_back(
+    rig: KioskRig, card: Path
+) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_pin()
+        rig.service.stop()
+        view = kiosk.send(ev.PinTyped(CARD_PIN))
+        assert view.step == Step.OFFLINE_NOTICE
+        kiosk.send(ev.Continue())
+        assert kiosk.step == Step.CHOOSE_SERVICE and kiosk.data["online"] is False
+        view = kiosk.apply()
+        assert [(o.kind, o.state) for o in view.data["outcomes"]] == [
+            ("reservation", "pending"),
+            ("application", "pending"),
+        ]
+        assert view.data["printed"]
+        rig.service.start()
+    done = run_cli("kiosk-queue", "drain", "--timeout", "30", env=rig.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rig.assert_exactly_once([uuid for uuid in rig.kiosk_states()])
+
+
+def test_offline_my_page_says_it_needs_the_network(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_pin(purpose="my_page")
+        rig.service.stop()
+        view = kiosk.send(ev.PinTyped(CARD_PIN))
+        assert view.step == Step.OFFLINE_NOTICE and view.data["purpose"] == "my_page"
+        kiosk.send(ev.Continue())
+        assert kiosk.step == Step.TAKE_CARD
+
+
+# --- The printer --------------------------------------------------------------------------
+
+
+def test_printer_out_of_paper_shows_the_slip_and_calls_staff(
+    rig: KioskRig, card: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    printer = LoopbackPrinter(port=0, state=PrinterState.PAPER_OUT).start()
+    network = {"printer_backend": "network", "printer_port": printer.port,
+               "printer_timeout_seconds": 0.3}  # fmt: skip
+    try:
+        with KioskUnderTest.build(rig, card, **network) as kiosk:
+            kiosk.up_to_service()
+            view = kiosk.apply()
+            assert view.step == Step.SLIP
+            assert view.data["printed"] is False and view.data["tell_staff"] is True
+            assert view.data["problem"] == "printer.paper_out"
+            assert view.data["image"].width == 576  # shown on the screen, QR codes included
+    finally:
+        printer.stop()
+    assert "STAFF CALLED: slip printer: printer.paper_out" in caplog.text
+
+
+# --- Session hygiene ------------------------------------------------------------------------
+
+
+def test_the_idle_timeout_wipes_what_was_typed_but_never_cuts_a_submission(
+    rig: KioskRig, card: Path
+) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        kiosk.send(ev.ChooseService("paypay"))
+        kiosk.send(ev.IdTyped("090-0000-0001"))
+        assert kiosk.flow.session.payment_id is not None
+        view = kiosk.send(ev.IdleTimeout())
+        assert view.step == Step.TAKE_CARD
+        assert kiosk.flow.session.payment_id is None
+        kiosk.take_card()
+        assert kiosk.step == Step.WELCOME
+        kiosk.flow.step = Step.SUBMITTING
+        assert kiosk.flow.handle(ev.IdleTimeout()) == [] and kiosk.step == Step.SUBMITTING
+
+
+def test_no_secret_reaches_a_log_line(
+    rig: KioskRig, card: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secrets = [CARD_PIN, PAYPAY_CODE, "090-0000-0001", "09000000001"]
+    # The check catches a planted secret first.
+    logging.getLogger("kiosk.flow").warning("planted %s", CARD_PIN)
+    assert any(secret in caplog.text for secret in secrets)
+    caplog.clear()
+    caplog.set_level(logging.DEBUG)
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_pin()
+        kiosk.send(ev.PinTyped("9999"))  # a wrong PIN is a secret too
+        kiosk.send(ev.PinTyped(CARD_PIN))
+        kiosk.apply()
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+    leaked = [s for s in [*secrets, "9999"] if s in caplog.text]
+    assert not leaked, leaked
+    assert caplog.records  # the run did log (the check looked at something)
+
+
+# --- Technician mode ------------------------------------------------------------------------
+
+
+def test_technician_mode_needs_the_pin_and_shows_the_queue(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card, technician_pin_hash=hash_pin("73915846")) as kiosk:
+        view = kiosk.send(ev.TechnicianGesture())
+        assert view.step == Step.TECHNICIAN_PIN
+        assert kiosk.send(ev.TechnicianPinTyped("00000000")).data == {"wrong": True}
+        view = kiosk.send(ev.TechnicianPinTyped("73915846"))
+        assert view.step == Step.TECHNICIAN
+        view = kiosk.send(ev.TechnicianAction("queue_status"))
+        assert view.data["lines"][0].startswith("queue: 0 unsent")
+        view = kiosk.send(ev.TechnicianAction("test_print"))
+        assert view.data["lines"][0].startswith("test print sent")
+        kiosk.send(ev.Back())
+        assert kiosk.step == Step.WELCOME
+
+
+def test_technician_mode_is_closed_without_a_configured_pin(rig: KioskRig, card: Path) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.send(ev.TechnicianGesture())
+        assert kiosk.send(ev.TechnicianPinTyped("73915846")).data == {"wrong": True}
