@@ -63,7 +63,7 @@ def assembled(
             try:
                 yield kiosk
             finally:
-                runner.cancel_waits()
+                kiosk.dispatcher.close()
     finally:
         slips.close()
         card_reader.close()

@@ -12,29 +12,20 @@ puts the touch screens around this.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import click
-import uvicorn
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy.orm import Session, sessionmaker
 
-from grant_service import audit, devices, pki
-from grant_service.api import create_app
-from grant_service.cli import prepare_database
+from grant_service import audit
 from grant_service.keys import ServiceKeys
-from grant_service.settings import Settings
 from kiosk.cli.common import explain_card_errors
+from kiosk.demo_env import LocalService, demo_service_settings, prepare_service
 from kiosk.devices.jpki import JpkiCard
-from kiosk.devices.jpki_test_ca import JpkiTestCa
 from kiosk.devices.loopback import VirtualReader
-from kiosk.devices.virtual_card import DEMO_PIN, default_ca_dir, ensure_demo_card
+from kiosk.devices.virtual_card import DEMO_PIN, ensure_demo_card
 from kiosk.enrollment import enroll
 from kiosk.offline_queue.lock import SyncLock
 from kiosk.offline_queue.sync import Syncer
@@ -53,44 +44,6 @@ KIOSK_ID = "kiosk-demo"
 DEMO_SERVICE, DEMO_PAYMENT_ID, DEMO_SECURITY_CODE = "paypay", "090-0000-0001", "1234"
 # The service's names for a slip printed before the service has answered.
 DEMO_SERVICE_NAMES = {"paypay": ("PayPay", "PayPay")}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class LocalService:
-    """The grant service on loopback in a background thread; it can stop and start again
-    on the same port (the kiosk keeps its URL), as a store's network comes and goes."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        config = uvicorn.Config(
-            create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="grant-service")
-        self._thread.daemon = True
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise click.ClickException("the local grant service did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(10)
-            self._server = self._thread = None
 
 
 def describe(body: dict[str, Any] | None) -> str:
@@ -134,15 +87,11 @@ def main() -> None:
     """Run the card, the kiosk and the grant service end to end on this machine."""
     click.echo("Mynapoint kiosk - end-to-end demo on embedded defaults")
     card_path, _ = ensure_demo_card()
-    ca = JpkiTestCa.load(default_ca_dir())
-    # The seeds describe the 2020-21 edition, whose deadline has passed: the demo runs a
-    # new edition with the deadline a year from today.
-    deadline = dt.date.today() + dt.timedelta(days=365)
-    settings = Settings(application_deadline=deadline)
-    prepare_database(settings)
+    settings = demo_service_settings()
+    deadline = settings.application_deadline
+    token = prepare_service(settings, KIOSK_ID, "city_hall")
     sessions = make_session_factory(make_engine(settings.database_url))
     audit_key = ServiceKeys.load(settings.data_dir).audit_hmac
-    token = _prepare_service(settings, sessions, audit_key, ca)
     click.echo(f"1. Card: virtual My Number Card at {card_path} (demo PIN {DEMO_PIN})")
     click.echo(f"2. Grant service: SQLite at {settings.database_url.removeprefix('sqlite:///')}")
     click.echo(f"   programme deadline set to {deadline} (the 2020-21 edition has ended)")
@@ -193,22 +142,6 @@ def demo_kiosk_dir() -> Path:
     """The demo kiosk's own data directory (it enrolls afresh on every run, so it keeps
     out of the way of a kiosk a technician enrolled on this machine)."""
     return devpaths.data_home() / "mynapoint-kiosk" / "demo-kiosk"
-
-
-def _prepare_service(
-    settings: Settings, sessions: sessionmaker[Session], audit_key: bytes, ca: JpkiTestCa
-) -> str:
-    """The test CA's fresh CRL imported, as a CA publishes it; a one-time token made."""
-    now = dt.datetime.now(dt.UTC)
-    with sessions.begin() as session:
-        crl = ca.write_crl(now)
-        pki.import_crl(
-            session, audit_key, pki.CardTrust.from_files(settings.trusted_ca_files),
-            crl.public_bytes(serialization.Encoding.DER), now,
-        )  # fmt: skip
-        return devices.create_enrollment_token(
-            session, audit_key, KIOSK_ID, "city_hall", dt.timedelta(minutes=10), now
-        )
 
 
 def _card_signs(card_path: Path, submitter: Submitter) -> tuple[Envelope, Envelope]:

@@ -45,6 +45,7 @@ class Dispatcher:
         self.on_view = on_view  # told after every change (the app re-renders)
         self._inbox: queue.Queue[ev.Event | _Finished] = queue.Queue()
         self._running: list[do.Command] = []
+        self._workers: list[threading.Thread] = []
 
     def send(self, event: ev.Event) -> None:
         """Give ``event`` to the flow and start the commands it answers."""
@@ -95,6 +96,14 @@ class Dispatcher:
             target=self._work, args=(command,), name=type(command).__name__, daemon=True
         )
         worker.start()
+        self._workers = [w for w in self._workers if w.is_alive()] + [worker]
+
+    def close(self, timeout: float = 5.0) -> None:
+        """End every wait and let the workers finish (the kiosk shuts down)."""
+        self.runner.cancel_waits()
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
 
     def _work(self, command: do.Command) -> None:
         try:

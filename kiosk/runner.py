@@ -160,13 +160,17 @@ class Runner:
 
     def _watch_for_removal(self, command: do.WatchForRemoval) -> Iterator[ev.Event]:
         self._watch += 1  # this wait reports the removal now
+        mine = self._watch
         self._drop_card()
-        reader = self.parts.reader
-        if not reader.wait_for_removal(self.parts.settings.card_left_seconds):
-            yield ev.CardLeftTooLong()
-            while not reader.wait_for_removal(60):
-                log.warning("a card is still on the reader")
-        yield ev.CardRemoved()
+        left_after = time.monotonic() + self.parts.settings.card_left_seconds
+        told = False
+        while mine == self._watch:
+            if self.parts.reader.wait_for_removal(POLL):
+                yield ev.CardRemoved()
+                return
+            if not told and time.monotonic() > left_after:
+                told = True
+                yield ev.CardLeftTooLong()
 
     def _drop_card(self) -> None:
         self._card = None

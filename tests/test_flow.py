@@ -7,11 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from kiosk import commands as do
 from kiosk import events as ev
 from kiosk.devices.jpki_test_ca import Validity
 from kiosk.devices.virtual_card import ForeignCard, RemoveAfter
@@ -24,6 +27,20 @@ from tests.flow_harness import CARD_PIN, PAYPAY_CODE, KioskUnderTest, issue_rig_
 from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 
 pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(autouse=True)
+def no_worker_outlives_its_kiosk() -> Iterator[None]:
+    """A closed kiosk leaves no thread behind (a wait for a card that never comes must
+    end too): later tests fork, and a kiosk restarts its app in the same process."""
+    yield
+    names = {cls.__name__ for cls in vars(do).values() if isinstance(cls, type)}
+    deadline = time.monotonic() + 2
+    while (left := [t.name for t in threading.enumerate() if t.name in names]) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert not left, f"kiosk workers still running: {left}"
 
 
 @pytest.fixture
