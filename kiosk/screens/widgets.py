@@ -1,0 +1,636 @@
+"""The kiosk's shared Kivy widgets: text, buttons, PIN and letter pads, countdown banner,
+help bar, and the i18n hook that re-renders them when the language changes.
+
+Screens are built from these; no widget knows about cards, payments or the flow. Sizes and
+colours come from ``ui`` (a ``KioskUi``), which follows the window: call
+``ui.follow_window(Window)`` once when the app starts. Texts come from a ``Translator``:
+``ui.translator = Translator(messages)`` once, then give widgets a ``key``.
+
+Importing this module registers the kiosk font and loads ``widgets.kv``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from kivy.event import EventDispatcher
+from kivy.lang import Builder, global_idmap
+from kivy.properties import (
+    BooleanProperty,
+    BoundedNumericProperty,
+    ColorProperty,
+    DictProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+
+from kiosk.screens import theme
+from kiosk.screens.fonts import FONT_NAME, register_fonts
+
+log = logging.getLogger(__name__)
+
+MASK = "●"  # U+25CF, in IPAex Gothic
+
+# The message keys the toolkit itself asks a Translator for (widgets take other keys as
+# arguments where a screen may want its own wording). The kiosk's catalogue provides them.
+MESSAGE_KEYS: dict[str, str] = {
+    "pinpad.clear": "PIN pad key that empties the entry (訂正 / Clear)",
+    "pinpad.ok": "PIN pad key that submits the PIN (確定 / OK)",
+    "alphapad.backspace": "letter pad key that removes the last character",
+    "alphapad.clear": "letter pad key that empties the entry",
+    "button.continue_session": "countdown banner button that asks for more time (続ける)",
+    "button.call_staff": "help bar button that calls a member of staff",
+}
+
+DEFAULT_LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
+
+
+# --- i18n hook ---------------------------------------------------------------------------
+
+
+class Translator(EventDispatcher):
+    """Message lookup with an observable current language.
+
+    ``messages`` maps a language code to ``{key: template}``; templates use ``str.format``
+    fields (``"あと {seconds} 秒"``). Widgets bind to ``language`` and ask ``text()`` again
+    when it changes. The kiosk's i18n module may pass its catalogue here, subclass this, or
+    provide any EventDispatcher with a ``language`` property and the same methods.
+    """
+
+    language = StringProperty("ja")
+
+    def __init__(
+        self,
+        messages: Mapping[str, Mapping[str, str]],
+        language: str = "ja",
+        *,
+        fallback: str = "ja",
+        names: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if language not in messages:
+            raise ValueError(f"no messages for language {language!r}")
+        self.messages = {code: dict(table) for code, table in messages.items()}
+        self.fallback = fallback
+        self.names = {**DEFAULT_LANGUAGE_NAMES, **(names or {})}
+        super().__init__(**kwargs)
+        self.language = language
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.messages)
+
+    def text(self, key: str, /, **values: Any) -> str:
+        """The message for ``key`` in the current language (else the fallback language,
+        else the key itself, so a missing message shows instead of an empty button)."""
+        template = self.messages.get(self.language, {}).get(key)
+        if template is None:
+            template = self.messages.get(self.fallback, {}).get(key)
+        if template is None:
+            # The key only: values may be personal.
+            log.warning("no message for key %r in language %r", key, self.language)
+            return key
+        return template.format(**values) if values else template
+
+    def name_of(self, language: str) -> str:
+        """A language's name in that language ("English", "日本語")."""
+        return self.names.get(language, language)
+
+    def next_language(self) -> str:
+        codes = self.languages
+        return codes[(codes.index(self.language) + 1) % len(codes)]
+
+    def switch(self, language: str | None = None) -> None:
+        """Switch to ``language``, or to the next one in the catalogue's order."""
+        language = language or self.next_language()
+        if language not in self.messages:
+            raise ValueError(f"no messages for language {language!r}")
+        self.language = language
+
+
+# --- Sizes and colours that follow the window --------------------------------------------
+
+
+class KioskUi(EventDispatcher):
+    """The theme as Kivy properties, for kv rules (``font_size: ui.body``), plus the
+    process's current translator. One instance: ``ui``."""
+
+    translator = ObjectProperty(None, allownone=True)
+    font_name = StringProperty(FONT_NAME)
+    window_size = ListProperty(list(theme.REFERENCE_SIZE))
+    dpi = NumericProperty(theme.dpi_for(theme.REFERENCE_SIZE))
+
+    # theme.Sizes, in px
+    body = NumericProperty(0)
+    heading = NumericProperty(0)
+    button_text = NumericProperty(0)
+    key_text = NumericProperty(0)
+    mark = NumericProperty(0)
+    touch_min = NumericProperty(0)
+    button_height = NumericProperty(0)
+    key_height = NumericProperty(0)
+    key_width = NumericProperty(0)
+    spacing = NumericProperty(0)
+    border = NumericProperty(0)
+
+    # theme.Palette, as "<name>_color"
+    background_color = ColorProperty()
+    text_color = ColorProperty()
+    surface_color = ColorProperty()
+    accent_color = ColorProperty()
+    accent_pressed_color = ColorProperty()
+    text_on_accent_color = ColorProperty()
+    border_color = ColorProperty()
+    muted_color = ColorProperty()
+    warning_color = ColorProperty()
+    error_color = ColorProperty()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._fixed_dpi: float | None = None
+        self._diagonal: float | None = None
+        self._followed: Any = None
+        self.use_palette(theme.PALETTE)
+        self.apply(theme.REFERENCE_SIZE)
+
+    def use_palette(self, palette: theme.Palette) -> None:
+        for name, colour in theme.palette_colours(palette).items():
+            setattr(self, f"{name}_color", colour)
+
+    def apply(self, size: tuple[int, int], dpi: float | None = None) -> theme.Sizes:
+        """Set every size for a window of ``size`` px on a panel of ``dpi``."""
+        dpi = dpi or self._fixed_dpi or theme.dpi_for(tuple(size), self._diagonal)
+        sizes = theme.sizes_for(tuple(size), dpi)
+        for field in fields(sizes):
+            setattr(self, field.name, getattr(sizes, field.name))
+        self.dpi = dpi
+        self.window_size = list(size)
+        return sizes
+
+    def follow_window(
+        self, window: Any, dpi: float | None = None, diagonal_inches: float | None = None
+    ) -> None:
+        """Resize everything whenever ``window`` changes size. Give the panel's ``dpi`` or
+        ``diagonal_inches`` if it is not one of ``theme.PANELS``."""
+        self._fixed_dpi = dpi
+        self._diagonal = diagonal_inches
+        if self._followed is not None:
+            self._followed.unbind(size=self._window_resized)
+        self._followed = window
+        window.bind(size=self._window_resized)
+        window.clearcolor = self.background_color
+        self.apply(window.size)
+
+    def _window_resized(self, _window: Any, size: tuple[int, int]) -> None:
+        self.apply(size)
+
+
+ui = KioskUi()
+
+
+def use_translator(translator: Translator) -> None:
+    """Make ``translator`` the one every widget without its own uses."""
+    ui.translator = translator
+
+
+# --- Text --------------------------------------------------------------------------------
+
+
+class LocalizedLabel(Label):
+    """A Label whose ``text`` is ``translator.text(key, **values)``, kept up to date when
+    the key, the values or the language change. With no ``key``, ``text`` is left alone
+    (digits, names typed by the citizen)."""
+
+    key = StringProperty("")
+    values = DictProperty({})
+    # This widget's own translator; None means ``ui.translator``.
+    translator = ObjectProperty(None, allownone=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._listening_to: Any = None
+        super().__init__(**kwargs)
+        self.fbind("key", self.translate)
+        self.fbind("values", self.translate)
+        self.fbind("translator", self._follow_translator)
+        # bind() (not fbind) keeps a weak reference: a dropped screen's labels can be freed.
+        ui.bind(translator=self._follow_translator)
+        self._follow_translator()
+
+    @property
+    def current_translator(self) -> Any:
+        return self.translator or ui.translator
+
+    def _follow_translator(self, *_args: Any) -> None:
+        translator = self.current_translator
+        if translator is not self._listening_to:
+            if self._listening_to is not None:
+                self._listening_to.unbind(language=self.translate)
+            if translator is not None:
+                translator.bind(language=self.translate)
+            self._listening_to = translator
+        self.translate()
+
+    def translate(self, *_args: Any) -> None:
+        translator = self.current_translator
+        if self.key and translator is not None:
+            self.text = translator.text(self.key, **self.values)
+
+
+class BodyLabel(LocalizedLabel):
+    """Running text: body size, wraps to its width, as tall as its text."""
+
+
+class HeadingLabel(LocalizedLabel):
+    """A screen's title."""
+
+
+# --- Buttons -----------------------------------------------------------------------------
+
+
+class KioskButton(ButtonBehavior, LocalizedLabel):
+    """A single-line button at least 20 mm each way. Act on ``on_release`` (a finger that
+    slides off cancels). ``fit_text=True`` sizes its width to its label."""
+
+    fit_text = BooleanProperty(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fbind("texture_size", self._fit)
+        self.fbind("fit_text", self._fit)
+        ui.bind(touch_min=self._fit, spacing=self._fit)
+        self._fit()
+
+    def _fit(self, *_args: Any) -> None:
+        if self.fit_text:
+            self.size_hint_x = None
+            self.width = max(ui.touch_min, self.texture_size[0] + 4 * ui.spacing)
+
+
+class PrimaryButton(KioskButton):
+    """The one action a screen wants next: filled with the accent colour."""
+
+
+class SecondaryButton(KioskButton):
+    """Other actions (back, cancel): outlined in the accent colour."""
+
+
+class PadKey(KioskButton):
+    """A key of the PIN pad or the letter pad."""
+
+
+class DigitKey(PadKey):
+    """A digit key of the PIN pad: larger figures."""
+
+
+class LanguageButton(SecondaryButton):
+    """Switches the language: shows the name of the language a tap switches to, in that
+    language ("English" while in Japanese, "日本語" while in English): the translator's
+    ``name_of()``, or ``text(key)`` if a ``key`` is given (e.g. "button.language")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("fit_text", True)
+        super().__init__(**kwargs)
+
+    def translate(self, *_args: Any) -> None:
+        translator = self.current_translator
+        if translator is not None and self.key:
+            self.text = translator.text(self.key, **self.values)
+        elif translator is not None:
+            self.text = translator.name_of(translator.next_language())
+
+    def on_release(self) -> None:
+        translator = self.current_translator
+        if translator is not None:
+            translator.switch()
+
+
+# --- Pads --------------------------------------------------------------------------------
+
+CLEAR = "clear"
+OK = "ok"
+BACKSPACE = "backspace"
+# Fixed, never shuffled: the phone layout Japanese ATMs and card terminals use.
+PIN_LAYOUT = ("1", "2", "3", "4", "5", "6", "7", "8", "9", CLEAR, "0", OK)
+
+
+class _TranslatedChildren:
+    """Hands a composite widget's ``translator`` on to the labels it built."""
+
+    keys: dict[str, PadKey]
+
+    def _relabel(self, name: str, _widget: Any, message_key: str) -> None:
+        """A new message key for the ``name`` key (e.g. CLEAR), from a ``*_key`` property."""
+        self.keys[name].key = message_key
+
+    def _pass_translator(self, *_args: Any) -> None:
+        for child in self.walk(restrict=True):  # type: ignore[attr-defined]
+            if child is not self and isinstance(child, LocalizedLabel):
+                child.translator = self.translator  # type: ignore[attr-defined]
+
+
+class PinPad(_TranslatedChildren, GridLayout):
+    """The PIN pad: ten digits, 訂正 (clear) and 確定 (OK); never a system keyboard.
+
+    The digits live only in a Python list (``wipe()`` empties it); the widget tree and
+    its properties know only how many there are (``length``), which a ``PinDisplay``
+    shows as ●. Digits past ``max_length`` are ignored. OK is enabled from ``min_length``
+    digits (default: ``max_length``); it empties the pad, then dispatches
+    ``on_ok(pad, pin)``. Nothing here logs a digit.
+    """
+
+    translator = ObjectProperty(None, allownone=True)
+    max_length = BoundedNumericProperty(4, min=1)
+    min_length = NumericProperty(None, allownone=True)
+    length = NumericProperty(0)
+    clear_key = StringProperty("pinpad.clear")
+    ok_key = StringProperty("pinpad.ok")
+
+    __events__ = ("on_ok", "on_change")
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._digits: list[str] = []
+        self.keys: dict[str, PadKey] = {}
+        super().__init__(**kwargs)
+        for name in PIN_LAYOUT:
+            if name == CLEAR:
+                key: PadKey = PadKey(key=self.clear_key, on_release=lambda _key: self.clear())
+            elif name == OK:
+                key = PrimaryButton(key=self.ok_key, on_release=lambda _key: self.submit())
+            else:
+                key = DigitKey(text=name, on_release=self._digit_released)
+            self.keys[name] = key
+            self.add_widget(key)
+        self.fbind("clear_key", self._relabel, CLEAR)
+        self.fbind("ok_key", self._relabel, OK)
+        self.fbind("translator", self._pass_translator)
+        self.fbind("length", self._update_ok)
+        self.fbind("min_length", self._update_ok)
+        self.fbind("max_length", self._update_ok)
+        self._pass_translator()
+        self._update_ok()
+
+    @property
+    def required_length(self) -> int:
+        return int(self.max_length if self.min_length is None else self.min_length)
+
+    def _digit_released(self, key: PadKey) -> None:
+        if len(self._digits) < self.max_length:
+            self._digits.append(key.text)
+            self._changed()
+
+    def _update_ok(self, *_args: Any) -> None:
+        self.keys[OK].disabled = self.length < self.required_length
+
+    def _changed(self) -> None:
+        self.length = len(self._digits)
+        self.dispatch("on_change")
+
+    def clear(self) -> None:
+        """The 訂正 key: start the entry again."""
+        self.wipe()
+
+    def wipe(self) -> None:
+        """Forget every digit: overwrite the list's slots, then empty it."""
+        for index in range(len(self._digits)):
+            self._digits[index] = ""
+        self._digits.clear()
+        self._changed()
+
+    def submit(self) -> None:
+        """The 確定 key: hand the PIN to ``on_ok`` once there are enough digits."""
+        if len(self._digits) < self.required_length:
+            return
+        pin = "".join(self._digits)
+        self.wipe()
+        self.dispatch("on_ok", pin)
+
+    def on_ok(self, pin: str) -> None:
+        pass
+
+    def on_change(self) -> None:
+        pass
+
+
+class PinSlot(Label):
+    """One box of a PinDisplay: empty, or ● once a digit is in."""
+
+
+class PinDisplay(BoxLayout):
+    """``pad.max_length`` boxes, the first ``pad.length`` holding ●. Knows no digit."""
+
+    pad = ObjectProperty(None, allownone=True)
+    slots = ListProperty([])
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._watched: Any = None
+        super().__init__(**kwargs)
+        self.fbind("pad", self._watch_pad)
+        self._watch_pad()
+
+    def _watch_pad(self, *_args: Any) -> None:
+        if self._watched is not None:
+            self._watched.unbind(length=self._refresh, max_length=self._refresh)
+        self._watched = self.pad
+        if self.pad is not None:
+            self.pad.bind(length=self._refresh, max_length=self._refresh)
+        self._refresh()
+
+    def _refresh(self, *_args: Any) -> None:
+        count = int(self.pad.max_length) if self.pad is not None else 0
+        if len(self.slots) != count:
+            self.clear_widgets()
+            self.slots = [PinSlot() for _ in range(count)]
+            for slot in self.slots:
+                self.add_widget(slot)
+        filled = int(self.pad.length) if self.pad is not None else 0
+        for index, slot in enumerate(self.slots):
+            slot.text = MASK if index < filled else ""
+
+    @property
+    def shown(self) -> str:
+        """What the boxes show, e.g. "●●" (empty boxes are left out)."""
+        return "".join(slot.text for slot in self.slots)
+
+
+ALPHA_ROWS: tuple[tuple[str, ...], ...] = (
+    tuple("1234567890"),
+    tuple("ABCDEFGHIJ"),
+    tuple("KLMNOPQRST"),
+    (*"UVWXYZ-", BACKSPACE, CLEAR),
+)
+ALPHA_COLUMNS = 10  # width of a row, in key widths (backspace and clear are 1.5 wide)
+
+
+class AlphaPad(_TranslatedChildren, BoxLayout):
+    """A letter pad for payment-service IDs and security codes: 0-9, A-Z (alphabetical, as
+    Japanese kiosks order letters), hyphen, backspace and clear, in four rows of ten.
+
+    The characters live only in a Python list; ``value()`` returns them, ``wipe()``
+    forgets them. ``shown`` is what an ``EntryDisplay`` shows: the text, or ● per character
+    when ``masked`` (security codes). Characters past ``max_length`` are ignored.
+    """
+
+    translator = ObjectProperty(None, allownone=True)
+    max_length = BoundedNumericProperty(20, min=1)
+    masked = BooleanProperty(False)
+    length = NumericProperty(0)
+    shown = StringProperty("")
+    backspace_key = StringProperty("alphapad.backspace")
+    clear_key = StringProperty("alphapad.clear")
+
+    __events__ = ("on_change",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._chars: list[str] = []
+        self.keys: dict[str, PadKey] = {}
+        super().__init__(**kwargs)
+        for names in ALPHA_ROWS:
+            row = AlphaRow()
+            for name in names:
+                if name == BACKSPACE:
+                    key = PadKey(key=self.backspace_key, size_hint_x=1.5)
+                    key.bind(on_release=lambda _key: self.backspace())
+                elif name == CLEAR:
+                    key = PadKey(key=self.clear_key, size_hint_x=1.5)
+                    key.bind(on_release=lambda _key: self.wipe())
+                else:
+                    key = PadKey(text=name, on_release=self._char_released)
+                self.keys[name] = key
+                row.add_widget(key)
+            self.add_widget(row)
+        self.fbind("backspace_key", self._relabel, BACKSPACE)
+        self.fbind("clear_key", self._relabel, CLEAR)
+        self.fbind("translator", self._pass_translator)
+        self.fbind("masked", self._changed)
+        self._pass_translator()
+
+    def _char_released(self, key: PadKey) -> None:
+        if len(self._chars) < self.max_length:
+            self._chars.append(key.text)
+            self._changed()
+
+    def _changed(self, *_args: Any) -> None:
+        self.length = len(self._chars)
+        self.shown = MASK * self.length if self.masked else "".join(self._chars)
+        self.dispatch("on_change")
+
+    def value(self) -> str:
+        """What was typed."""
+        return "".join(self._chars)
+
+    def backspace(self) -> None:
+        if self._chars:
+            self._chars[-1] = ""
+            self._chars.pop()
+            self._changed()
+
+    def wipe(self) -> None:
+        """Forget every character: overwrite the list's slots, then empty it."""
+        for index in range(len(self._chars)):
+            self._chars[index] = ""
+        self._chars.clear()
+        self._changed()
+
+    def on_change(self) -> None:
+        pass
+
+
+class AlphaRow(BoxLayout):
+    """One row of an AlphaPad."""
+
+
+class EntryDisplay(Label):
+    """Shows an AlphaPad's ``shown`` text in an outlined box."""
+
+    pad = ObjectProperty(None, allownone=True)
+
+
+# --- Banner and help bar -----------------------------------------------------------------
+
+
+class CountdownBanner(ButtonBehavior, BoxLayout):
+    """A warning in the style of "あと N 秒", with a 続ける / Continue button.
+
+    The screen owns the timer: it sets ``seconds`` and listens to ``on_extend``, which one
+    tap anywhere on the banner (or its button) dispatches. The message is
+    ``translator.text(key, seconds=seconds, **values)``.
+    """
+
+    translator = ObjectProperty(None, allownone=True)
+    key = StringProperty("")
+    values = DictProperty({})
+    seconds = NumericProperty(0)
+    continue_key = StringProperty("button.continue_session")
+
+    __events__ = ("on_extend",)
+
+    def on_release(self) -> None:
+        self.dispatch("on_extend")
+
+    def on_extend(self) -> None:
+        pass
+
+
+class HelpBar(_TranslatedChildren, BoxLayout):
+    """The bottom bar of every screen: a contact line, and optionally a "call staff" button
+    (``on_call_staff``) and the language switch."""
+
+    translator = ObjectProperty(None, allownone=True)
+    key = StringProperty("")
+    values = DictProperty({})
+    call_key = StringProperty("button.call_staff")
+    language_key = StringProperty("")  # see LanguageButton
+    show_call_button = BooleanProperty(False)
+    show_language_button = BooleanProperty(True)
+
+    __events__ = ("on_call_staff",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.contact = BodyLabel(key=self.key, values=self.values, pos_hint={"center_y": 0.5})
+        self.call_button = SecondaryButton(key=self.call_key, fit_text=True)
+        self.call_button.bind(on_release=lambda _button: self.dispatch("on_call_staff"))
+        self.language_button = LanguageButton(key=self.language_key)
+        self.fbind("key", lambda *_a: setattr(self.contact, "key", self.key))
+        self.fbind("values", lambda *_a: setattr(self.contact, "values", dict(self.values)))
+        self.fbind("call_key", lambda *_a: setattr(self.call_button, "key", self.call_key))
+        self.fbind(
+            "language_key", lambda *_a: setattr(self.language_button, "key", self.language_key)
+        )
+        self.fbind("show_call_button", self._arrange)
+        self.fbind("show_language_button", self._arrange)
+        self.fbind("translator", self._pass_translator)
+        self._arrange()
+
+    def _arrange(self, *_args: Any) -> None:
+        self.clear_widgets()
+        self.add_widget(self.contact)
+        if self.show_call_button:
+            self.add_widget(self.call_button)
+        if self.show_language_button:
+            self.add_widget(self.language_button)
+        self._pass_translator()
+
+    def on_call_staff(self) -> None:
+        pass
+
+
+# --- Set-up on import --------------------------------------------------------------------
+
+KV_FILE = Path(__file__).with_name("widgets.kv")
+
+register_fonts()
+# kv rules read sizes and colours as `ui.<name>` (an #:import of this module would be circular).
+global_idmap["ui"] = ui
+if str(KV_FILE) not in Builder.files:
+    Builder.load_file(str(KV_FILE))
