@@ -57,6 +57,9 @@ class KioskSettings(LayeredSettings):
     printer_profile: str = "default"  # a python-escpos capabilities profile
     # Japanese-model printers print Kanji-mode text (Shift_JIS); others get a raster image.
     printer_kanji: bool = False
+    # Also keep every slip printed as a PNG here (the demo's "printer"; a technician's
+    # record of what came out). None: only the printer.
+    slip_png_dir: Path | None = None
     paper_width_mm: int = 80  # 58 or 80 (an int, not a Literal: "80" from the environment)
     slip_large_type: bool = False  # city-hall kiosks for elderly users
 

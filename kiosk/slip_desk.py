@@ -9,6 +9,7 @@ tells the store's staff, and a technician can reprint it (``kiosk-slip reprint``
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -65,6 +66,15 @@ class SlipDesk:
         """The last ``count`` slips again, oldest first, marked as reprints."""
         return [self.print(slip.reprinted()) for slip in reversed(self.archive.last(count))]
 
+    def _keep_png(self, slip: Slip, image: Image.Image) -> None:
+        directory = self.settings.slip_png_dir
+        if directory is None:
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        first = next((p.receipt_number for p in slip.procedures if p.receipt_number), "status")
+        stamp = slip.issued_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        image.save(directory / f"slip-{stamp}-{first}.png")
+
     def print(self, slip: Slip) -> SlipIssued:
         """Print ``slip`` as it is (not archived: ``issue`` is for citizens' slips)."""
         paper, large = self.settings.paper_width_mm, self.settings.slip_large_type
@@ -72,6 +82,7 @@ class SlipDesk:
         data = slip_bytes(
             slip, paper_mm=paper, large=large, kanji=self.settings.printer_kanji, image=image
         )
+        self._keep_png(slip, image)
         try:
             status = self.printer.print_slip(data)
         except PrinterError as problem:

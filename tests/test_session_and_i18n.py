@@ -92,6 +92,10 @@ def test_every_text_key_the_code_uses_exists() -> None:
     for path in [KIOSK / "flow.py", *(KIOSK / "screens").glob("*.py")]:
         used |= set(re.findall(r'problem="([a-z_]+\.[a-z_.]+)"', path.read_text()))
         used |= set(re.findall(r'\btext\("([a-z_]+\.[a-z_.]+)"', path.read_text()))
+        used |= set(re.findall(r'\bAction\(\s*"([a-z_]+\.[a-z_.]+)"', path.read_text()))
+        used |= set(re.findall(r'\bkey="([a-z_]+\.[a-z_.]+)"', path.read_text()))
+    for path in (KIOSK / "screens").glob("*.kv"):
+        used |= set(re.findall(r'\bkey: "([a-z_]+\.[a-z_.]+)"', path.read_text()))
     assert used, "the search found no keys: it is looking in the wrong place"
     assert sorted(used - set(TABLES["ja"])) == []
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import ImageChops
+from PIL import Image, ImageChops
 
 from kiosk.devices.printer import PaperOut
 from kiosk.settings import KioskSettings
@@ -407,3 +407,15 @@ def test_the_archive_keeps_slips_private(tmp_path: Path) -> None:
         assert path.stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "slips").stat().st_mode & 0o777 == 0o700
     assert archive.last(10) == slips[:1:-1]  # the newest three, newest first
+
+
+def test_every_slip_can_also_be_kept_as_a_png(tmp_path: Path) -> None:
+    """The demo's printer, and a technician's record of what came out."""
+    config = KioskSettings(data_dir=tmp_path / "data", slip_png_dir=tmp_path / "slips-png")
+    desk = SlipDesk(config)
+    with desk.printer:
+        issued = desk.issue(reference_slip())
+    [png] = (tmp_path / "slips-png").glob("slip-*.png")
+    assert RESERVATION_RECEIPT in png.name
+    with Image.open(png) as kept:
+        assert kept.size == issued.image.size

@@ -160,6 +160,7 @@ CONTRAST_PAIRS: tuple[tuple[str, str, float], ...] = (
     ("muted", "background", AAA_TEXT),
     ("muted", "surface", AAA_TEXT),
     ("error", "background", AAA_TEXT),
+    ("error", "warning", AAA_TEXT),  # the PIN screen's last-try warning
     ("border", "background", NON_TEXT),
     ("border", "surface", NON_TEXT),
     ("border", "warning", NON_TEXT),

@@ -36,6 +36,7 @@ from kivy.uix.label import Label
 
 from kiosk.screens import theme
 from kiosk.screens.fonts import FONT_NAME, register_fonts
+from kiosk.screens.linebreak import break_lines
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +246,19 @@ class LocalizedLabel(Label):
         if self.key and translator is not None:
             self.text = translator.text(self.key, **self.values)
 
+    def texture_update(self, *args: Any) -> None:
+        """A label that wraps to its width breaks Japanese lines where Japanese breaks
+        them (``linebreak.py``), not only at spaces as Kivy does. ``text`` stays as it is."""
+        width = self.text_size[0]
+        core = self._label
+        if width and self.text and not self.markup and not self.text.isascii():
+            core.resolve_font_name()
+            left, _top, right, _bottom = core.options["padding"]
+            core.text = break_lines(
+                self.text, int(width - left - right), lambda text: core.get_extents(text)[0]
+            )
+        super().texture_update(*args)
+
 
 class BodyLabel(LocalizedLabel):
     """Running text: body size, wraps to its width, as tall as its text."""
@@ -295,7 +309,13 @@ class DigitKey(PadKey):
 class LanguageButton(SecondaryButton):
     """Switches the language: shows the name of the language a tap switches to, in that
     language ("English" while in Japanese, "日本語" while in English): the translator's
-    ``name_of()``, or ``text(key)`` if a ``key`` is given (e.g. "button.language")."""
+    ``name_of()``, or ``text(key)`` if a ``key`` is given (e.g. "button.language").
+
+    A tap switches the translator, or, if ``switcher`` is set, calls ``switcher(language)``
+    instead (an app whose language lives elsewhere, e.g. in the kiosk's flow, switches it
+    there and lets the translator follow)."""
+
+    switcher = ObjectProperty(None, allownone=True)
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("fit_text", True)
@@ -310,7 +330,11 @@ class LanguageButton(SecondaryButton):
 
     def on_release(self) -> None:
         translator = self.current_translator
-        if translator is not None:
+        if translator is None:
+            return
+        if self.switcher is not None:
+            self.switcher(translator.next_language())
+        else:
             translator.switch()
 
 
@@ -490,21 +514,25 @@ class AlphaPad(_TranslatedChildren, BoxLayout):
 
     __events__ = ("on_change",)
 
+    ROWS: tuple[tuple[str, ...], ...] = ALPHA_ROWS
+    EDIT_KEY_WIDTH = 1.5  # backspace and clear, in key widths
+    CHAR_KEY: type[PadKey] = PadKey
+
     def __init__(self, **kwargs: Any) -> None:
         self._chars: list[str] = []
         self.keys: dict[str, PadKey] = {}
         super().__init__(**kwargs)
-        for names in ALPHA_ROWS:
+        for names in self.ROWS:
             row = AlphaRow()
             for name in names:
                 if name == BACKSPACE:
-                    key = PadKey(key=self.backspace_key, size_hint_x=1.5)
+                    key = PadKey(key=self.backspace_key, size_hint_x=self.EDIT_KEY_WIDTH)
                     key.bind(on_release=lambda _key: self.backspace())
                 elif name == CLEAR:
-                    key = PadKey(key=self.clear_key, size_hint_x=1.5)
+                    key = PadKey(key=self.clear_key, size_hint_x=self.EDIT_KEY_WIDTH)
                     key.bind(on_release=lambda _key: self.wipe())
                 else:
-                    key = PadKey(text=name, on_release=self._char_released)
+                    key = self.CHAR_KEY(text=name, on_release=self._char_released)
                 self.keys[name] = key
                 row.add_widget(key)
             self.add_widget(row)
@@ -549,10 +577,45 @@ class AlphaRow(BoxLayout):
     """One row of an AlphaPad."""
 
 
+DIGIT_ROWS: tuple[tuple[str, ...], ...] = (
+    ("1", "2", "3"),
+    ("4", "5", "6"),
+    ("7", "8", "9"),
+    (CLEAR, "0", BACKSPACE),
+)
+
+
+class DigitPad(AlphaPad):
+    """An AlphaPad with digits only, in the PIN pad's phone layout (clear, 0, backspace on
+    the last row), as wide as the PIN pad: for IDs, security codes and phone digits that
+    are numbers only. Its text shows in an ``EntryDisplay`` like the letter pad's."""
+
+    ROWS = DIGIT_ROWS
+    EDIT_KEY_WIDTH = 1
+    CHAR_KEY = DigitKey
+
+
 class EntryDisplay(Label):
-    """Shows an AlphaPad's ``shown`` text in an outlined box."""
+    """Shows an AlphaPad's ``shown`` text in an outlined box (its pad may be given later)."""
 
     pad = ObjectProperty(None, allownone=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._watched: Any = None
+        super().__init__(**kwargs)
+        self.fbind("pad", self._watch_pad)
+        self._watch_pad()
+
+    def _watch_pad(self, *_args: Any) -> None:
+        if self._watched is not None:
+            self._watched.unbind(shown=self._refresh)
+        self._watched = self.pad
+        if self.pad is not None:
+            self.pad.bind(shown=self._refresh)
+        self._refresh()
+
+    def _refresh(self, *_args: Any) -> None:
+        self.text = self.pad.shown if self.pad is not None else ""
 
 
 # --- Banner and help bar -----------------------------------------------------------------
@@ -593,6 +656,9 @@ class HelpBar(_TranslatedChildren, BoxLayout):
     show_call_button = BooleanProperty(False)
     show_language_button = BooleanProperty(True)
 
+    # Passed to the language button (see LanguageButton.switcher).
+    language_switcher = ObjectProperty(None, allownone=True)
+
     __events__ = ("on_call_staff",)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -606,6 +672,11 @@ class HelpBar(_TranslatedChildren, BoxLayout):
         self.fbind("call_key", lambda *_a: setattr(self.call_button, "key", self.call_key))
         self.fbind(
             "language_key", lambda *_a: setattr(self.language_button, "key", self.language_key)
+        )
+        self.language_button.switcher = self.language_switcher
+        self.fbind(
+            "language_switcher",
+            lambda *_a: setattr(self.language_button, "switcher", self.language_switcher),
         )
         self.fbind("show_call_button", self._arrange)
         self.fbind("show_language_button", self._arrange)

@@ -94,6 +94,9 @@ def _configure_kivy() -> None:
     Config.set("graphics", "height", str(MAX_WINDOW_SIZE[1]))
     # Tests drive the frames themselves: no sleeping to hold 60 frames a second.
     Config.set("graphics", "maxfps", "0")
+    # A released button looks released at once (not 35 ms of real time later): screenshots
+    # taken right after a tap show the screen, not the finger.
+    Config.set("graphics", "min_state_time", "0")
     # Only our touches: no mouse provider reading a pointer that is not there.
     for name, _value in Config.items("input"):
         Config.remove_option("input", name)
@@ -198,6 +201,56 @@ def find_by_text(root: Any, text: str) -> Any:
     texts = ", ".join(repr(label.text) for label in labels)
     how = "several" if matches else "no"
     raise KivyHarnessError(f"{how} widget shows {text!r}; the texts on screen are: {texts}")
+
+
+def reachable(root: Any, widget: Any) -> bool:
+    """Whether a finger at ``widget``'s centre reaches it: from ``root`` down, the top-most
+    shown child under the point each time (a message over the screen, the countdown
+    banner cover what is under them) ends at ``widget`` or inside it."""
+    x, y = widget.to_window(*widget.center)
+    node = root
+    while True:
+        under = [
+            child
+            for child in node.children  # the first is drawn last: on top
+            if _is_shown(child) and _contains(window_box(child), x, y)
+        ]
+        if not under:
+            break
+        node = under[0]
+    return node is widget or _inside(node, widget)
+
+
+def _contains(box: tuple[float, float, float, float], x: float, y: float) -> bool:
+    left, bottom, right, top = box
+    return left <= x <= right and bottom <= y <= top
+
+
+def find_target(root: Any, text: str) -> Any:
+    """The touch target (button, key, a service's tile) that shows ``text`` and that a
+    finger can reach (not under a message or a banner): as its own label, else in a label
+    inside it; an exact text first, then the only one containing it. Fails listing the
+    targets' texts."""
+    targets = [target for target in touch_targets(root) if reachable(root, target)]
+
+    def own(widget: Any) -> list[str]:
+        return [widget.text] if getattr(widget, "text", "") else []
+
+    def inner(widget: Any) -> list[str]:
+        return [label.text for label in _labels(widget) if label is not widget]
+
+    for texts_of in (own, inner):
+        exact = [t for t in targets if text in texts_of(t)]
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            raise KivyHarnessError(f"several touch targets show {text!r}: {exact}")
+    for texts_of in (own, inner):
+        partial = [t for t in targets if any(text in shown for shown in texts_of(t))]
+        if len(partial) == 1:
+            return partial[0]
+    shown = ", ".join(repr(" / ".join(own(t) + inner(t))) for t in targets)
+    raise KivyHarnessError(f"no single touch target shows {text!r}; the targets show: {shown}")
 
 
 # --- A finger ----------------------------------------------------------------------------
@@ -334,6 +387,45 @@ def small_touch_targets(root: Any, min_px: float | None = None) -> list[Any]:
         for widget in touch_targets(root)
         if widget.width < limit - 0.01 or widget.height < limit - 0.01
     ]
+
+
+def _inside(widget: Any, ancestor: Any) -> bool:
+    node = widget.parent
+    while node is not None and node is not node.parent:
+        if node is ancestor:
+            return True
+        node = node.parent
+    return False
+
+
+def overlapping(root: Any) -> list[tuple[Any, Any]]:
+    """Pairs of shown texts and touch targets drawn over each other (a layout too full for
+    its window pushes one block over the next: nothing is cut off, yet nothing can be
+    read); a widget and what it contains do not count."""
+    advance_frames(1, draw=False)
+    shown = [*_labels(root), *touch_targets(root)]
+    unique = list({id(widget): widget for widget in shown}.values())
+    boxes = [(widget, window_box(widget)) for widget in unique]
+    found = []
+    for index, (first, (x1, y1, r1, t1)) in enumerate(boxes):
+        for second, (x2, y2, r2, t2) in boxes[index + 1 :]:
+            width = min(r1, r2) - max(x1, x2)
+            height = min(t1, t2) - max(y1, y2)
+            if width <= _TOLERANCE_PX or height <= _TOLERANCE_PX:
+                continue
+            if _inside(first, second) or _inside(second, first):
+                continue
+            found.append((first, second))
+    return found
+
+
+def assert_no_overlaps(root: Any) -> None:
+    pairs = overlapping(root)
+    if pairs:
+        lines = "\n  ".join(f"{describe(a)}  over  {describe(b)}" for a, b in pairs)
+        raise KivyHarnessError(
+            f"widgets drawn over each other at {tuple(window().size)}:\n  {lines}"
+        )
 
 
 def assert_no_clipped_text(root: Any) -> None:

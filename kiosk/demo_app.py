@@ -1,0 +1,74 @@
+"""``kiosk demo`` with a screen: the app on the embedded defaults, and a keyboard for
+what a demonstration cannot do with its hands.
+
+    C   place the virtual card on the reader, or take it away
+    N   a new citizen (a new virtual card, taken away from the reader)
+    O   the store's network off, or back on (the local grant service stops or starts)
+
+Each run starts afresh (a new local service and kiosk under ``base``); the slips are
+kept as PNG files in ``base/slips``. The card's PIN is ``1234``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kiosk.demo_env import DemoEnvironment, demo_environment
+from kiosk.devices.loopback import VirtualReader
+from kiosk.devices.virtual_card import DEMO_PIN
+
+
+class DemoKeys:
+    def __init__(self, env: DemoEnvironment, reader: VirtualReader) -> None:
+        self.env = env
+        self.reader = reader
+        self.present = False
+
+    def on_key_down(self, _window: Any, _key: int, _scancode: int, text: str | None,
+                    _modifiers: list[str]) -> bool:  # fmt: skip
+        letter = (text or "").lower()
+        if letter == "c":
+            if self.present:
+                self.reader.remove()
+            else:
+                self.reader.insert()
+            self.present = not self.present
+            click.echo(f"card {'placed on' if self.present else 'taken from'} the reader")
+        elif letter == "n":
+            self.reader.remove()
+            self.present = False
+            self.reader.card = self.env.new_card()
+            click.echo(f"a new citizen: {self.reader.card}")
+        elif letter == "o":
+            if self.env.service.running:
+                self.env.service.stop()
+                click.echo("the store's network is down (the grant service stopped)")
+            else:
+                self.env.service.start()
+                click.echo("the store's network is back")
+        else:
+            return False
+        return True
+
+
+def run_demo_app(base: Path, *, channel: str = "convenience_store") -> int:
+    from kiosk.app import KioskApp  # Kivy starts here, after its environment is set
+    from kiosk.assembly import assembled
+
+    slips = base / "slips"
+    with demo_environment(base, channel=channel, slip_png_dir=slips) as env:
+        reader = VirtualReader(env.new_card())
+        reader.remove()
+        click.echo(__doc__.split("\n\n")[1])
+        click.echo(f"PIN {DEMO_PIN}; slips in {slips}")
+        with assembled(env.kiosk, reader=reader) as kiosk:
+            app = KioskApp(kiosk)
+            keys = DemoKeys(env, reader)
+            from kivy.core.window import Window
+
+            Window.bind(on_key_down=keys.on_key_down)
+            app.run()
+    return 0

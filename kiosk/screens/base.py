@@ -1,0 +1,398 @@
+"""What every kiosk screen shares: ``FlowScreen``, filled from the flow's ``View`` and
+sending the flow's events, and the pieces screens are laid out with.
+
+A screen holds no rule of the procedure: ``show(view)`` shows the step's data, a touch
+``send``s an event, and the flow decides what comes next (``kiosk/flow.py``). A screen
+may serve several steps (the notice screen serves ten); ``show`` is called again on the
+same step when its data changes (a format error, another language), and ``reset`` runs
+when the step changes or the screen is left, so a pad never keeps what was typed.
+
+Every screen has, at the bottom, the help bar: the contact line, the language switch
+(sends ``ChooseLanguage``; the app makes the translator follow ``view.language``) and on
+city-hall terminals the counter to visit and a "call staff" button (``CallStaff``).
+
+Texts come from ``kiosk.i18n`` in the view's language. Labels with a ``key`` follow the
+translator by themselves; texts built here (with names from the catalog, dates) are
+built again by ``show``, which the app calls on every change, the language included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from kivy.lang import Builder
+from kivy.properties import StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
+
+from kiosk import events as ev
+from kiosk import i18n
+from kiosk.flow import Step, View
+from kiosk.screens.widgets import (
+    BodyLabel,
+    HelpBar,
+    KioskButton,
+    PrimaryButton,
+    SecondaryButton,
+)
+from receipts.model import Contact
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
+
+Tone = Literal["body", "strong", "error", "alert", "muted"]
+
+
+# --- What a screen knows besides its view ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScreenContext:
+    """The kiosk as the screens see it: where events go, and what is the same for every
+    citizen (the channel, the catalog's names, the help texts)."""
+
+    send: Callable[[ev.Event], None]
+    channel: str = "convenience_store"
+    catalog: Any = None  # kiosk.catalog.Catalog: names and notices of the services
+    counter_ja: str = "市区町村のマイナンバーカード窓口"
+    counter_en: str = "the My Number Card counter of your municipal office"
+    contact_hours_ja: str = Contact().hours_ja
+    contact_hours_en: str = Contact().hours_en
+
+    @classmethod
+    def of(cls, kiosk: Any, send: Callable[[ev.Event], None] | None = None) -> ScreenContext:
+        """The context of an assembled ``kiosk.assembly.Kiosk``."""
+        settings = kiosk.settings
+        return cls(
+            send=send or kiosk.dispatcher.send,
+            channel=kiosk.flow.channel,
+            catalog=kiosk.catalog,
+            counter_ja=settings.counter_ja,
+            counter_en=settings.counter_en,
+            contact_hours_ja=settings.contact_hours_ja,
+            contact_hours_en=settings.contact_hours_en,
+        )
+
+    @property
+    def city_hall(self) -> bool:
+        return self.channel == "city_hall"
+
+    def counter(self, language: str) -> str:
+        return self.counter_ja if language == "ja" else self.counter_en
+
+    def contact_line(self, language: str) -> str:
+        contact = Contact()
+        hours = self.contact_hours_ja if language == "ja" else self.contact_hours_en
+        return i18n.text(
+            "help.contact",
+            language,
+            phone=contact.phone,  # type: ignore[arg-type]
+            option=contact.option,
+            hours=hours,
+        )
+
+    def counter_line(self, language: str) -> str:
+        return i18n.text("help.counter", language, counter=self.counter(language))  # type: ignore[arg-type]
+
+    def service_name(self, code: str | None, language: str) -> str:
+        service = self.catalog.get(code) if self.catalog is not None and code else None
+        if service is None:
+            return code or ""
+        return str(service.name_ja if language == "ja" else service.name_en)
+
+
+# --- Dates, as the citizen reads them ---------------------------------------------------------
+
+
+def date_text(value: dt.date | dt.datetime, language: str) -> str:
+    """``2025年3月31日`` / ``31 March 2025`` (Japan's date for a datetime)."""
+    day = value.astimezone(JST).date() if isinstance(value, dt.datetime) else value
+    if language == "ja":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def time_text(value: dt.datetime, language: str) -> str:
+    """``2025年3月31日 15:30`` / ``15:30 on 31 March 2025`` (Japan's time)."""
+    local = value.astimezone(JST)
+    if language == "ja":
+        return f"{date_text(local, language)} {local:%H:%M}"
+    return f"{local:%H:%M} on {date_text(local, language)}"
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """A datetime from the service's ISO text (or a datetime already)."""
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+# --- Pieces of a screen -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Para:
+    """A paragraph of a screen: its text and how loud it is."""
+
+    text: str
+    tone: Tone = "body"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button: its message key, and the event it sends (or what it does on the screen)."""
+
+    key: str
+    do: ev.Event | Callable[[], None]
+    primary: bool = False
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class StrongText(BodyLabel):
+    """A paragraph that must not be missed: larger than the body, smaller than the title."""
+
+
+class ErrorText(BodyLabel):
+    """A mistake to correct: in the error colour."""
+
+
+class AlertText(BodyLabel):
+    """A loud warning: large, in the error colour, on the warning background, framed."""
+
+
+class MutedText(BodyLabel):
+    """Secondary information."""
+
+
+_TONES: dict[str, type[BodyLabel]] = {
+    "body": BodyLabel,
+    "strong": StrongText,
+    "error": ErrorText,
+    "alert": AlertText,
+    "muted": MutedText,
+}
+
+
+class TextBlock(BoxLayout):
+    """Paragraphs, one under the other, as tall as they need."""
+
+    def show(self, paragraphs: Sequence[Para | str]) -> None:
+        self.clear_widgets()
+        for paragraph in paragraphs:
+            para = Para(paragraph) if isinstance(paragraph, str) else paragraph
+            if para.text:
+                self.add_widget(_TONES[para.tone](text=para.text))
+
+    @property
+    def texts(self) -> list[str]:
+        return [child.text for child in reversed(self.children)]
+
+
+class ButtonRow(BoxLayout):
+    """A row of buttons: the secondary ones (back, stop) on the left, the primary one on
+    the right, each as wide as its label."""
+
+    def show(self, actions: Sequence[Action], run: Callable[[Action], None]) -> None:
+        self.clear_widgets()
+        secondary = [a for a in actions if not a.primary]
+        primary = [a for a in actions if a.primary]
+        for action in secondary:
+            self.add_widget(_button(action, run, fit=True))
+        self.add_widget(Widget())
+        for action in primary:
+            self.add_widget(_button(action, run, fit=True))
+
+
+class ChoiceList(BoxLayout):
+    """Large full-width buttons, one per line: the choices of a screen (for whom, what to
+    do). Empty, it takes no room."""
+
+    def show(self, actions: Sequence[Action], run: Callable[[Action], None]) -> None:
+        self.clear_widgets()
+        for action in actions:
+            self.add_widget(_button(action, run, fit=False))
+
+
+def _button(action: Action, run: Callable[[Action], None], *, fit: bool) -> KioskButton:
+    kind = PrimaryButton if action.primary else SecondaryButton
+    button = kind(key=action.key, values=action.values, fit_text=fit)
+    button.bind(on_release=lambda _button: run(action))
+    return button
+
+
+class ScreenFrame(BoxLayout):
+    """A screen's column: padding, spacing, the parts from top to bottom."""
+
+
+class InfoPanel(BoxLayout):
+    """A message over the whole screen, closed by its button: the step stays the same. It
+    takes every touch while it is open (nothing under it can be pressed)."""
+
+    def __init__(
+        self,
+        title: str,
+        paragraphs: Sequence[Para | str],
+        button_key: str,
+        on_close: Callable[[], None],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.ids.title.text = title
+        self.ids.texts.show(paragraphs)
+        self.ids.actions.show([Action(button_key, on_close, primary=True)], lambda a: a.do())
+
+    def on_touch_down(self, touch: Any) -> bool:
+        super().on_touch_down(touch)
+        return True
+
+    def on_touch_move(self, touch: Any) -> bool:
+        super().on_touch_move(touch)
+        return True
+
+    def on_touch_up(self, touch: Any) -> bool:
+        super().on_touch_up(touch)
+        return True
+
+
+# --- The screen -------------------------------------------------------------------------------
+
+
+class FlowScreen(Screen):
+    """A screen of the procedure: ``show(view)`` fills it, a touch ``send``s an event.
+
+    Subclasses set ``kind`` (the screen's name) and ``steps`` (the steps it serves), and
+    implement ``fill(view, same_step)``; a screen with a pad implements ``reset`` (wipe it).
+    Their kv rule has a ``HelpBar`` with ``id: help``.
+    """
+
+    kind: ClassVar[str] = ""
+    steps: ClassVar[tuple[Step, ...]] = ()
+
+    language = StringProperty("ja")
+    step = StringProperty("")
+
+    def __init__(self, context: ScreenContext, **kwargs: Any) -> None:
+        self.context = context
+        self.view: View | None = None
+        self.panel: InfoPanel | None = None
+        super().__init__(name=self.kind, **kwargs)
+        bar: HelpBar = self.ids.help
+        bar.key = ""  # its text is built here: contact line, and the counter at city hall
+        bar.language_key = "button.language"
+        bar.language_switcher = self.switch_language
+        bar.show_call_button = context.city_hall
+        bar.bind(on_call_staff=lambda _bar: self.call_staff())
+
+    # --- the view ------------------------------------------------------------------------
+
+    def show(self, view: View) -> None:
+        """Fill the screen from ``view`` (a new step, new data, or another language)."""
+        same_step = self.view is not None and self.view.step == view.step
+        if not same_step:
+            self.reset()
+            self.close_panel()
+        self.view = view
+        self.language = view.language
+        self.step = view.step.value
+        self.ids.help.contact.text = self.help_text()
+        self.fill(view, same_step)
+
+    def fill(self, view: View, same_step: bool) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget what was typed on this screen (subclasses with a pad)."""
+
+    def leave(self) -> None:
+        """The app shows another screen: forget what was typed, close any message."""
+        self.reset()
+        self.close_panel()
+        self.view = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.view.data if self.view is not None else {}
+
+    # --- touches -------------------------------------------------------------------------
+
+    def send(self, event: ev.Event) -> None:
+        self.context.send(event)
+
+    def run(self, action: Action) -> None:
+        if isinstance(action.do, ev.Event):
+            self.send(action.do)
+        else:
+            action.do()
+
+    def switch_language(self, language: str) -> None:
+        self.send(ev.ChooseLanguage(language))  # type: ignore[arg-type]
+
+    def call_staff(self) -> None:
+        self.send(ev.CallStaff())
+        self.open_panel(self.text("help.staff_called"), [])
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def text(self, key: str, **values: Any) -> str:
+        return i18n.text(key, self.language, **values)  # type: ignore[arg-type]
+
+    def help_text(self) -> str:
+        lines = [self.context.contact_line(self.language)]
+        if self.context.city_hall:
+            lines.append(self.context.counter_line(self.language))
+        return "\n".join(lines)
+
+    def open_panel(
+        self, title: str, paragraphs: Sequence[Para | str], button_key: str = "button.ok"
+    ) -> InfoPanel:
+        """A message over the screen until its button is pressed."""
+        self.close_panel()
+        self.panel = InfoPanel(title, paragraphs, button_key, self.close_panel)
+        self.add_widget(self.panel)
+        return self.panel
+
+    def close_panel(self) -> None:
+        if self.panel is not None:
+            self.remove_widget(self.panel)
+            self.panel = None
+
+
+class StandardScreen(FlowScreen):
+    """The usual layout: a heading, paragraphs, large choices, a row of buttons, the help
+    bar. Its kv rule has ``HeadingLabel`` ``title``, ``TextBlock`` ``texts``, ``ChoiceList``
+    ``choices`` and ``ButtonRow`` ``actions``; ``fill`` calls ``present``."""
+
+    def present(
+        self,
+        title: str,
+        paragraphs: Sequence[Para | str] = (),
+        choices: Sequence[Action] = (),
+        actions: Sequence[Action] = (),
+    ) -> None:
+        self.ids.title.text = title
+        self.ids.texts.show(paragraphs)
+        self.ids.choices.show(choices, self.run)
+        self.ids.actions.show(actions, self.run)
+
+
+KV_FILE = Path(__file__).with_name("base.kv")
+
+
+def load_kv(path: Path | str) -> None:
+    """Load a screen's kv file once."""
+    if str(path) not in Builder.files:
+        Builder.load_file(str(path))
+
+
+load_kv(KV_FILE)

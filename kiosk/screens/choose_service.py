@@ -1,0 +1,288 @@
+"""Choosing the payment service: the catalog's services in pages of large buttons, filtered
+by kind (one tap) or found by name (the letter pad: "PAY", "WAON"). A service this kiosk
+cannot take is greyed with its reason in short; a tap on it shows the catalog's full
+reason (the flow refuses it and says which). A service that needs registering with its
+operator first is marked. A citizen without a MyKey ID may set it alone, and choose later.
+
+Whether a service can be chosen is the catalog's (``data["services"]``: its
+``availability``); which are shown is the flow's (``data["shown"]`` after a search).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from kivy.properties import BooleanProperty, ObjectProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk import events as ev
+from kiosk import i18n
+from kiosk.catalog import Unavailable
+from kiosk.flow import Step, View
+from kiosk.screens.base import Action, FlowScreen, date_text, load_kv
+from kiosk.screens.widgets import (
+    AlphaPad,
+    BodyLabel,
+    PrimaryButton,
+    SecondaryButton,
+    ui,
+)
+
+SEARCH_LENGTH = 12
+
+
+class ServiceItem(ButtonBehavior, BoxLayout):
+    """One service: its name, and its kind with a mark or the reason it cannot be chosen."""
+
+    available = BooleanProperty(True)
+    service = ObjectProperty(None)
+
+
+class ServiceName(BodyLabel):
+    pass
+
+
+class ServiceDetail(BodyLabel):
+    pass
+
+
+class ServiceStatus(BodyLabel):
+    pass
+
+
+class KindButton(SecondaryButton):
+    """A kind filter: outlined, or filled when it is the one applied."""
+
+    chosen = BooleanProperty(False)
+
+
+class SearchPanel(BoxLayout):
+    """The letter pad over the screen, for a name: every key searches at once; "show" closes
+    it on the services found."""
+
+    def __init__(self, screen: ChooseServiceScreen, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.screen = screen
+        self.pad = AlphaPad(max_length=SEARCH_LENGTH)
+        self.ids.display.pad = self.pad
+        self.add_widget(self.pad)
+        self.closing = False
+        self.pad.bind(on_change=self._typed)
+
+    def _typed(self, _pad: Any) -> None:
+        if not self.closing:  # the pad wiped on closing does not search for ""
+            self.screen.search(self.pad.value())
+
+    def on_touch_down(self, touch: Any) -> bool:  # modal: nothing under it is pressed
+        super().on_touch_down(touch)
+        return True
+
+    def on_touch_up(self, touch: Any) -> bool:
+        super().on_touch_up(touch)
+        return True
+
+
+class ChooseServiceScreen(FlowScreen):
+    kind = "choose_service"
+    steps = (Step.CHOOSE_SERVICE,)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.page = 0
+        self.search_panel: SearchPanel | None = None
+        self._asked: str | None = None  # a service tapped: the flow may say it is unavailable
+        self._filters: tuple[Any, ...] = ()
+        super().__init__(*args, **kwargs)
+        self.ids.grid.bind(size=self._grid_resized)
+        self.ids.help.bind(top=self._place_search)
+        self.bind(height=self._place_search)
+
+    # --- what to show ---------------------------------------------------------------------
+
+    def _entries(self) -> list[dict[str, Any]]:
+        entries = list(self.data.get("services") or [])
+        shown = self.data.get("shown")
+        if shown is not None:
+            order = {code: index for index, code in enumerate(shown)}
+            entries = [e for e in entries if e["service"].code in order]
+            entries.sort(key=lambda e: order[e["service"].code])
+        return entries
+
+    def _per_page(self) -> tuple[int, int, float]:
+        """(columns, rows, tile height) that fit the grid's box: three columns of tiles
+        with a name and two lines under it."""
+        grid = self.ids.grid
+        tile = max(ui.touch_min, math.ceil((ui.button_text + 2 * ui.body) * 1.3 + 3 * ui.spacing))
+        columns = 3 if grid.width >= 3 * 12 * ui.body else 2
+        rows = max(1, int((grid.height + ui.spacing) // (tile + ui.spacing)))
+        return columns, rows, tile
+
+    def _status(self, entry: dict[str, Any]) -> str:
+        """Why it cannot be chosen, in short; or the pre-registration mark."""
+        service, availability = entry["service"], entry["availability"]
+        if availability.reason is Unavailable.NOT_YET_SELECTABLE:
+            day = date_text(availability.selectable_from, self.language)
+            return self.text("choose_service.from_date", date=day)
+        if availability.reason is Unavailable.APP_ONLY:
+            return self.text("choose_service.app_only")
+        if not availability.available:
+            return self.text("choose_service.unavailable")
+        if service.pre_registration:
+            return self.text("choose_service.pre_registration")
+        return ""
+
+    def _kind_name(self, code: str, label: Any) -> str:
+        """A kind's short name on its filter button (the catalog's for a kind this kiosk
+        has no short name for)."""
+        key = f"choose_service.kind.{code}"
+        return self.text(key) if key in i18n.TABLES[self.language] else label.text(self.language)  # type: ignore[index]
+
+    # --- showing ---------------------------------------------------------------------------
+
+    def fill(self, view: View, same_step: bool) -> None:
+        data = view.data
+        if not same_step:
+            self.page = 0
+            self._asked = None
+        self.ids.title.text = self.text("choose_service.title")
+        search = data.get("search") or ""
+        self.ids.search_state.text = (
+            self.text("choose_service.searching", text=search) if search else ""
+        )
+        self._fill_filters(data.get("kind"), bool(search))
+        self._fill_page()
+        actions = [Action("button.quit", ev.Quit())]
+        if not data.get("reserved"):
+            actions.append(Action("button.reserve_only", ev.ReservationOnly()))
+        self.ids.actions.show(actions, self.run)
+        if self.search_panel is not None:
+            self.search_panel.ids.found.text = self.text(
+                "choose_service.found", count=len(self._entries())
+            )
+        asked, self._asked = self._asked, None
+        if asked is not None and data.get("unavailable") == asked:
+            entry = next(e for e in data["services"] if e["service"].code == asked)
+            name = entry["service"].name_ja if self.language == "ja" else entry["service"].name_en
+            self.open_panel(name, [entry["availability"].text(self.language)])
+
+    def _fill_filters(self, chosen: str | None, searching: bool) -> None:
+        """すべて (everything: no kind, no name), then one button per kind, then the search."""
+        catalog = self.context.catalog
+        kinds = [(None, self.text("choose_service.all_kinds"))]
+        if catalog is not None:
+            kinds += [(code, self._kind_name(code, label)) for code, label in catalog.kinds()]
+        row = self.ids.filters
+        row.clear_widgets()
+        for code, label in kinds:
+            button = KindButton(
+                text=label,
+                fit_text=True,
+                chosen=code == chosen and not (code is None and searching),
+            )
+            button.bind(on_release=lambda _b, c=code: self.filter(c))
+            row.add_widget(button)
+        row.add_widget(BoxLayout())
+        search = SecondaryButton(key="choose_service.search", fit_text=True)
+        search.bind(on_release=lambda _b: self.open_search())
+        row.add_widget(search)
+
+    def _fill_page(self) -> None:
+        entries = self._entries()
+        columns, rows, item_height = self._per_page()
+        per_page = columns * rows
+        pages = max(1, math.ceil(len(entries) / per_page))
+        self.page = min(self.page, pages - 1)
+        grid = self.ids.grid
+        grid.clear_widgets()
+        grid.cols = columns
+        grid.row_default_height = item_height
+        for entry in entries[self.page * per_page : (self.page + 1) * per_page]:
+            service, availability = entry["service"], entry["availability"]
+            item = ServiceItem(
+                service=service, available=availability.available, height=item_height
+            )
+            item.ids.name.text = service.name_ja if self.language == "ja" else service.name_en
+            item.ids.kind.text = service.kind_label.text(self.language)
+            item.ids.status.text = self._status(entry)
+            item.bind(on_release=lambda _i, code=service.code: self.choose(code))
+            grid.add_widget(item)
+        if not entries:
+            grid.add_widget(BodyLabel(text=self.text("choose_service.none_found")))
+        pager = self.ids.pager
+        pager.clear_widgets()
+        if pages > 1:
+            back = SecondaryButton(
+                key="choose_service.previous", fit_text=True, disabled=self.page == 0
+            )
+            back.bind(on_release=lambda _b: self.turn(-1))
+            where = BodyLabel(
+                text=self.text("choose_service.page", page=self.page + 1, pages=pages),
+                size_hint_x=None,
+            )
+            where.width = 5 * ui.body
+            where.halign = "center"
+            forward = PrimaryButton(
+                key="choose_service.next_page", fit_text=True, disabled=self.page >= pages - 1
+            )
+            forward.bind(on_release=lambda _b: self.turn(1))
+            for widget in (back, where, forward):
+                widget.pos_hint = {"center_y": 0.5}
+                pager.add_widget(widget)
+
+    def _grid_resized(self, *_args: Any) -> None:
+        if self.view is not None:
+            self._fill_page()
+
+    # --- touches ---------------------------------------------------------------------------
+
+    def choose(self, code: str) -> None:
+        self._asked = code
+        self.send(ev.ChooseService(code))
+
+    def filter(self, kind: str | None) -> None:
+        """A kind; or, for すべて, everything (the name searched for is dropped too)."""
+        self.page = 0
+        self.send(ev.Search((self.data.get("search") or "") if kind else "", kind))
+
+    def search(self, text: str) -> None:
+        self.page = 0
+        self.send(ev.Search(text, self.data.get("kind")))
+
+    def turn(self, pages: int) -> None:
+        self.page += pages
+        self._fill_page()
+
+    def open_search(self) -> None:
+        self.close_search()
+        self.search_panel = SearchPanel(self)
+        self.search_panel.ids.found.text = self.text(
+            "choose_service.found", count=len(self._entries())
+        )
+        self.search_panel.ids.done.bind(on_release=lambda _b: self.close_search())
+        self.add_widget(self.search_panel)
+        self._place_search()
+
+    def _place_search(self, *_args: Any) -> None:
+        """Over the screen but not over its help bar: the language switch and "call staff"
+        stay within reach."""
+        panel = self.search_panel
+        if panel is not None:
+            panel.size_hint = (1, None)
+            panel.pos = (0, self.ids.help.top)
+            panel.height = self.height - self.ids.help.top
+
+    def close_search(self) -> None:
+        if self.search_panel is not None:
+            self.search_panel.closing = True
+            self.search_panel.pad.wipe()
+            self.remove_widget(self.search_panel)
+            self.search_panel = None
+
+    def reset(self) -> None:
+        self.close_search()
+        self.page = 0
+
+
+load_kv(Path(__file__).with_suffix(".kv"))

@@ -1,0 +1,52 @@
+"""Before sending: what will be done, said plainly. The MyKey ID to set, the service and
+the end of the ID; that the service cannot be changed afterwards; on what the points are
+granted (charge or purchase) and that the timing depends on the operator; that one
+account serves one child; and when the network is down, that it will be pending."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk import events as ev
+from kiosk.flow import Step, View
+from kiosk.screens.base import Action, Para, StandardScreen, load_kv
+
+
+class ConfirmScreen(StandardScreen):
+    kind = "confirm"
+    steps = (Step.CONFIRM,)
+
+    def fill(self, view: View, same_step: bool) -> None:
+        data = view.data
+        service = data.get("service")
+        paragraphs: list[Para | str] = []
+        if data.get("reserve"):
+            paragraphs.append(Para(self.text("confirm.reserve"), "strong"))
+        if service is not None:
+            name = service.name_ja if self.language == "ja" else service.name_en
+            paragraphs += [
+                Para(self.text("confirm.service", service=name), "strong"),
+                Para(
+                    self.text("confirm.account", last4=data.get("account_last4") or "----"),
+                    "strong",
+                ),
+                Para(self.text("confirm.no_change"), "error"),
+                self.text(f"confirm.grant_on_{service.grant_on}"),
+                self.text("confirm.timing"),
+            ]
+            if data.get("for_whom", "self") != "self":
+                paragraphs.append(self.text("for_whom.one_child_rule"))
+        if data.get("online") is False:
+            paragraphs.append(Para(self.text("confirm.offline"), "alert"))
+        self.present(
+            self.text("confirm.title"),
+            paragraphs,
+            actions=[
+                Action("button.back", ev.Back()),
+                Action("button.quit", ev.Quit()),
+                Action("button.submit", ev.Submit(), primary=True),
+            ],
+        )
+
+
+load_kv(Path(__file__).with_suffix(".kv"))

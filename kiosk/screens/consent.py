@@ -1,0 +1,27 @@
+"""Before the procedure: what the kiosk reads and does not keep; agree or stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk import events as ev
+from kiosk.flow import Step, View
+from kiosk.screens.base import Action, StandardScreen, load_kv
+
+
+class ConsentScreen(StandardScreen):
+    kind = "consent"
+    steps = (Step.CONSENT,)
+
+    def fill(self, view: View, same_step: bool) -> None:
+        self.present(
+            self.text("consent.title"),
+            [self.text("consent.body")],
+            actions=[
+                Action("button.quit", ev.Quit()),
+                Action("button.agree", ev.Agree(), primary=True),
+            ],
+        )
+
+
+load_kv(Path(__file__).with_suffix(".kv"))

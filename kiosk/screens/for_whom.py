@@ -1,0 +1,29 @@
+"""Whose procedure: one's own, or a child's (the guardian places the child's card)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk import events as ev
+from kiosk.flow import Step, View
+from kiosk.screens.base import Action, StandardScreen, load_kv
+
+
+class ForWhomScreen(StandardScreen):
+    kind = "for_whom"
+    steps = (Step.FOR_WHOM,)
+
+    def fill(self, view: View, same_step: bool) -> None:
+        self.present(
+            self.text("for_whom.title"),
+            [self.text("for_whom.card_note")],
+            choices=[
+                Action("for_whom.self", ev.ForWhom("self"), primary=True),
+                Action("for_whom.child_under_15", ev.ForWhom("child_under_15")),
+                Action("for_whom.child_15_plus", ev.ForWhom("child_15_plus")),
+            ],
+            actions=[Action("button.back", ev.Back()), Action("button.quit", ev.Quit())],
+        )
+
+
+load_kv(Path(__file__).with_suffix(".kv"))

@@ -1,0 +1,66 @@
+"""``kiosk demo`` without a screen: the walkthrough taps through the real app (offscreen
+Kivy, the local grant service, virtual cards) and leaves a screenshot of every screen and
+the slips. Run as a citizen's newcomer would: the installed command, in its own process."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from tests.test_slip import needs_tools, qr_codes
+
+RECEIPT = r"([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})"
+
+
+def receipts(line: str) -> list[str]:
+    return re.findall(RECEIPT, line)
+
+
+@needs_tools
+def test_without_a_display_the_demo_walks_through_online_offline_and_the_sync(
+    tmp_path: Path, private_data_home: Path
+) -> None:
+    """The README's first command on a machine with no screen: ``kiosk demo``."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("DISPLAY", "WAYLAND_DISPLAY")}  # fmt: skip
+    done = subprocess.run([str(Path(sys.executable).parent / "kiosk"), "demo"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no display here: running the headless walkthrough instead" in done.stdout
+    outdir = tmp_path / "kiosk-walkthrough"
+    lines = done.stdout.splitlines()
+    online = next(line for line in lines if line.startswith("1. online"))
+    offline = next(line for line in lines if "offline:" in line)
+    assert "reservation confirmed" in online and "application confirmed" in online
+    assert "reservation pending" in offline and "application pending" in offline
+    assert "the sync sent 2 queued item(s), 2 accepted, 0 rejected" in done.stdout
+    assert re.search(r"the second citizen's status: MyKey ID [0-9A-Z]{8}, paypay active",
+                     done.stdout)  # fmt: skip
+
+    # A screenshot of every screen the citizens saw, drawn (not blank), in order.
+    steps = {part: [p.stem.split("-", 1)[1] for p in sorted((outdir / part).glob("*.png"))]
+             for part in ("1-online", "2-offline", "3-status-in-english")}  # fmt: skip
+    assert steps["1-online"][:5] == ["welcome", "consent", "for_whom", "place_card", "pin"]
+    assert steps["1-online"][-3:] == ["confirm", "slip", "take_card"]
+    assert "offline_notice" in steps["2-offline"] and "offline_notice" not in steps["1-online"]
+    assert steps["3-status-in-english"][-2:] == ["my_page", "take_card"]
+    for shot in outdir.glob("[123]-*/*.png"):
+        with Image.open(shot) as image:
+            assert image.size == (1920, 1080)
+            assert len(image.convert("RGB").getcolors(maxcolors=1 << 16) or []) > 8, shot
+
+    # The two slips, kept as PNGs: their QR codes are the receipt numbers reported.
+    slips = sorted((outdir / "slips").glob("slip-*.png"))
+    assert len(slips) == 2
+    assert qr_codes(slips[0]) == sorted(receipts(online))
+    assert qr_codes(slips[1]) == sorted(receipts(offline))
+
+    # Nothing secret in what it printed: not the security code's account, not a traceback.
+    assert "09000000002" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
