@@ -33,6 +33,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kiosk.kana import plain
 from kiosk.service_client import ServiceClient
 from kiosk.settings import KioskSettings
 from mynapoint.payment_ids import normalise_payment_id
@@ -247,8 +248,9 @@ def parse_catalog(document: Any) -> tuple[str, dict[str, Any], tuple[CatalogServ
 
 def fold(text: str) -> str:
     """Text as search compares it: NFKC (full-width Latin and half-width kana folded),
-    case-folded, hiragana as katakana, without spaces and separators."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    case-folded, kana plain (no voiced marks, none small: ``kiosk.kana.plain``), hiragana as
+    katakana, without spaces and separators."""
+    folded = plain(unicodedata.normalize("NFKC", text).casefold())
     folded = "".join(
         chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" or c in "\u309d\u309e" else c
         for c in folded

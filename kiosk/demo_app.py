@@ -6,7 +6,8 @@ what a demonstration cannot do with its hands.
     O   the store's network off, or back on (the local grant service stops or starts)
 
 Each run starts afresh (a new local service and kiosk under ``base``); the slips are
-kept as PNG files in ``base/slips``. The card's PIN is ``1234``.
+kept as PNG files in ``base/slips``. The card's PIN is ``1234``; the technician's (five
+taps in the top-left corner) is ``DEMO_TECHNICIAN_PIN``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import click
 from kiosk.demo_env import DemoEnvironment, demo_environment
 from kiosk.devices.loopback import VirtualReader
 from kiosk.devices.virtual_card import DEMO_PIN
+from kiosk.technician import hash_pin
+
+DEMO_TECHNICIAN_PIN = "24681357"
 
 
 class DemoKeys:
@@ -59,11 +63,13 @@ def run_demo_app(base: Path, *, channel: str = "convenience_store") -> int:
     from kiosk.assembly import assembled
 
     slips = base / "slips"
-    with demo_environment(base, channel=channel, slip_png_dir=slips) as env:
+    technician = hash_pin(DEMO_TECHNICIAN_PIN)
+    with demo_environment(base, channel=channel, slip_png_dir=slips,
+                          technician_pin_hash=technician) as env:  # fmt: skip
         reader = VirtualReader(env.new_card())
         reader.remove()
         click.echo(__doc__.split("\n\n")[1])
-        click.echo(f"PIN {DEMO_PIN}; slips in {slips}")
+        click.echo(f"card PIN {DEMO_PIN}; technician PIN {DEMO_TECHNICIAN_PIN}; slips in {slips}")
         with assembled(env.kiosk, reader=reader) as kiosk:
             app = KioskApp(kiosk)
             keys = DemoKeys(env, reader)

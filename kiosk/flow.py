@@ -432,8 +432,7 @@ class Flow:
             found = self.catalog.search(event.text) if event.text else self.catalog.services
             if event.kind:
                 found = [s for s in found if s.kind == event.kind]
-            codes = {s.code for s in found}
-            shown = [s.code for s in self.catalog.services if s.code in codes]  # catalog order
+            shown = [s.code for s in found]  # the search's order: names that start with it first
             self.data = {**self.data, "search": event.text, "kind": event.kind, "shown": shown}
             return []
         if isinstance(event, ev.ChooseService):

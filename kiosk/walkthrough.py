@@ -76,8 +76,10 @@ class Walkthrough:
         self.reader.insert()
         self.ui.wait_for(Step.PIN)
         self.shot()
-        self.ui.type_pin(DEMO_PIN)
-        self.shot()
+        for digit in DEMO_PIN:
+            self.ui.tap(digit, settle=False)
+        self.shot()  # the digits masked
+        self.tap("pinpad.ok")
 
     def apply(self, account: str) -> None:
         """From the welcome screen to the slip: a MyKey ID and PayPay for oneself."""

@@ -14,7 +14,11 @@ is imported anywhere.
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -44,3 +48,18 @@ def kivy_ui(kivy_window: object) -> Iterator[ModuleType]:
     yield kivy_harness
     kivy_harness.clear()
     ui.translator = None
+
+
+ARTIFACTS = Path(os.environ.get("KIOSK_TEST_ARTIFACTS",
+                                Path(__file__).parent.parent / "test-artifacts"))  # fmt: skip
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Path:
+    """Where a UI test keeps its screenshots, kept after the run for people to look at:
+    ``test-artifacts/ui/<test>/`` (or under ``$KIOSK_TEST_ARTIFACTS``), emptied first."""
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    directory = ARTIFACTS / "ui" / name
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory

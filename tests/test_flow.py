@@ -245,6 +245,25 @@ def test_a_card_left_behind_calls_staff_or_blocks_the_next_session(
 # --- Entering and submitting --------------------------------------------------------------
 
 
+def test_services_are_found_by_reading_name_or_kind_best_match_first(
+    rig: KioskRig, card: Path
+) -> None:
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        # By the reading, typed in plain kana (no ゛): names that start with it come first.
+        view = kiosk.send(ev.Search("へいへい", None))
+        assert view.data["shown"] == ["paypay"]
+        shown = kiosk.send(ev.Search("へ", None)).data["shown"]
+        assert shown[0] == "paypay" and "au_pay" in shown[1:]
+        assert kiosk.send(ev.Search("waon", None)).data["shown"] == ["waon"]
+        # Within a kind; and everything of that kind for no text.
+        assert kiosk.send(ev.Search("らくてん", "qr")).data["shown"] == ["rakuten_pay"]
+        qr = kiosk.send(ev.Search("", "qr")).data["shown"]
+        assert "paypay" in qr and "waon" not in qr
+        assert kiosk.send(ev.Search("nothing like it", None)).data["shown"] == []
+        assert kiosk.step == Step.CHOOSE_SERVICE
+
+
 def test_a_wrong_id_format_is_caught_before_anything_is_sent(rig: KioskRig, card: Path) -> None:
     with KioskUnderTest.build(rig, card) as kiosk:
         kiosk.up_to_service()

@@ -22,6 +22,7 @@ from grant_service.models import PaymentService
 from grant_service.operators import OperatorRegistry
 from grant_service.refusals import Refused
 from grant_service.settings import PACKAGE_DATA
+from kiosk import kana
 from kiosk.catalog import (
     CATALOG_FILE,
     Catalog,
@@ -190,6 +191,33 @@ def test_search_by_reading_takes_hiragana_and_katakana(
     catalog: Catalog, query: str, found: list[str]
 ) -> None:
     assert codes(catalog.search(query)) == found
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [("へいへい", ["paypay"]), ("きやつしゆ", ["kyash"]), ("ていーはらい", ["d_barai"]),
+     ("ﾃﾞｨｰﾊﾞﾗｲ", ["d_barai"]), ("すいか", ["suica"])],
+)  # fmt: skip
+def test_search_by_reading_without_voiced_marks_or_small_kana(
+    catalog: Catalog, query: str, found: list[str]
+) -> None:
+    """The kana pad types plain kana; a citizen who never finds the ゛゜小 key still
+    finds the service."""
+    assert codes(catalog.search(query)) == found
+
+
+def test_the_kana_pad_variant_key_cycles_through_the_forms_of_the_last_kana() -> None:
+    assert kana.variants("は") == ["は", "ば", "ぱ"]
+    assert kana.variants("つ") == ["つ", "っ", "づ"]
+    assert kana.variants("や") == ["や", "ゃ"]
+    assert kana.variants("ん") == ["ん"]
+    cycle = ["へ"]
+    for _ in range(3):
+        cycle.append(kana.next_variant(cycle[-1]))
+    assert cycle == ["へ", "べ", "ぺ", "へ"]
+    assert kana.next_variant("ー") == "ー" and kana.next_variant("A") == "A"
+    assert kana.plain("パッケージ") == "ハツケーシ"
+    assert sum(len(row) for row in kana.ROWS.values()) == 46  # every plain kana, once
 
 
 def test_search_by_kind_and_nothing_found(catalog: Catalog) -> None:

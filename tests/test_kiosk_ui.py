@@ -4,7 +4,7 @@ service on loopback, the queue, a slip printer). Every touch lands on a widget f
 text it shows (``kiosk.testing.app_driver``); no test calls the flow. The card is placed
 and taken, and the service stopped, by the test, as in real life.
 
-Screenshots of the main path are kept under the test's tmp directory (``screens/``)."""
+Screenshots are kept in ``test-artifacts/ui/<test>/`` (``tests/kivy_fixtures.screenshots``)."""
 
 from __future__ import annotations
 
@@ -127,9 +127,9 @@ def assert_drawn(path: Path, size: tuple[int, int]) -> None:
 
 
 def test_a_citizen_reserves_and_applies_by_touch_in_japanese(
-    rig: KioskRig, card: Path, tmp_path: Path
+    rig: KioskRig, card: Path, screenshots: Path
 ) -> None:
-    shots = tmp_path / "screens"
+    shots = screenshots
     taken: list[Path] = []
 
     def shot(ui: Any) -> None:
@@ -174,10 +174,24 @@ def test_a_citizen_reserves_and_applies_by_touch_in_japanese(
         ui.tap("OK")
         assert not ui.shows("楽天Payのアプリからのみ申し込めます")
         ui.tap("すべて")
-        ui.tap("名前で探す")  # the letter pad over the screen; every key searches
-        ui.type_text("PAYP")
+        ui.tap("名前で探す")  # the kana pad over the screen; every key searches
+        ui.tap("は行")
+        ui.tap("へ")
+        ui.tap("゛゜小")  # へ → べ
+        ui.tap("゛゜小")  # べ → ぺ
+        ui.tap("あ行")
+        ui.tap("い")
+        assert ui.screen.search_panel.pad.shown == "ぺい"
+        assert not ui.shows("1件")  # PayPay, au PAY, 楽天ペイ...: all "ペイ"
+        ui.tap("は行")
+        ui.tap("へ")  # "ぺいへ": search folds the marks, so へ finds ペ
         assert ui.shows("1件")
         shot(ui)
+        ui.tap("ABC")  # the letter pad, with the text typed so far
+        assert ui.screen.search_panel.pad.shown == "ぺいへ"
+        ui.tap("全部消す")
+        ui.type_text("PAYP")
+        assert ui.shows("1件")
         ui.tap("結果を見る")
         assert ui.shows("「PAYP」で探しています") and not ui.shows("d払い")
         ui.tap("PayPay")
@@ -228,7 +242,7 @@ def test_a_citizen_reserves_and_applies_by_touch_in_japanese(
 
 
 def test_a_wrong_pin_three_times_locks_it_and_city_hall_shows_the_counter(
-    rig: KioskRig, card: Path, caplog: pytest.LogCaptureFixture, tmp_path: Path
+    rig: KioskRig, card: Path, caplog: pytest.LogCaptureFixture, screenshots: Path
 ) -> None:
     with kiosk_ui(rig, card, channel="city_hall", size=(1280, 800)) as ui:
         assert ui.shows("係員を呼ぶ") and ui.shows("市区町村のマイナンバーカード窓口")
@@ -238,7 +252,7 @@ def test_a_wrong_pin_three_times_locks_it_and_city_hall_shows_the_counter(
         assert ui.shows("暗証番号が違います") and ui.shows("あと 2 回")
         ui.type_pin("2222")
         assert ui.shows("注意：あと1回まちがえると")  # the loud warning
-        ui.screenshot(tmp_path / "last-try.png")
+        ui.screenshot(screenshots / "last-try.png")
         ui.type_pin("3333")
         assert ui.current_step == Step.PIN_LOCKED
         assert ui.shows("暗証番号がロックされています")
@@ -315,7 +329,7 @@ def test_the_idle_timer_warns_a_touch_extends_and_the_end_returns_to_the_start(
 
 
 def test_printer_out_of_paper_shows_the_slip_on_the_screen(
-    rig: KioskRig, card: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    rig: KioskRig, card: Path, screenshots: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     printer = LoopbackPrinter(port=0, state=PrinterState.PAPER_OUT).start()
     network = {"printer_backend": "network", "printer_port": printer.port,
@@ -333,7 +347,7 @@ def test_printer_out_of_paper_shows_the_slip_on_the_screen(
             assert len(pictures) == 2  # the slip, in two halves
             assert sum(p.texture.height for p in pictures) == ui.app.shown.data["image"].height
             assert all(p.texture.width == 576 for p in pictures)
-            shot = ui.screenshot(tmp_path / "slip-on-screen.png")
+            shot = ui.screenshot(screenshots / "slip-on-screen.png")
             assert_drawn(shot, (1280, 800))
             ui.tap("終了する")
             assert ui.current_step == Step.TAKE_CARD
@@ -545,7 +559,7 @@ def test_every_step_has_a_view_in_the_layout_test() -> None:
 @pytest.mark.parametrize("channel", ["convenience_store", "city_hall"])
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
 def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
-    kivy_ui: ModuleType, size: tuple[int, int], channel: str, tmp_path: Path
+    kivy_ui: ModuleType, size: tuple[int, int], channel: str, screenshots: Path
 ) -> None:
     """No text cut off or drawn over another, touch targets of 20 mm, the help bar (and at
     city hall the counter and "call staff") and a language switch on every screen."""
@@ -579,10 +593,12 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
                 manager.current = kind
             screen = screens[kind]
             screen.show(view)
+            pads_left = 0
             if name == "choose_service-search":
-                screen.open_search()  # the letter pad over the list, the help bar below it
+                screen.open_search()  # a pad over the list, the help bar below it
+                pads_left = 2  # kana and letters, one after the other
             kivy_ui.advance_frames(2, draw=False)
-            while True:  # what covers the screen first (a message, the search's pad)
+            while True:  # what covers the screen first (a message, the search's pads)
                 cover = screen.panel or getattr(screen, "search_panel", None)
                 where = f"{name} ({language}{', what covers it' if cover else ''})"
                 problems += layout_problems(kivy_ui, cover or manager, where)
@@ -592,7 +608,11 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
                     screen.close_panel()
                 else:  # the search stays above the help bar
                     assert cover.y >= screen.ids.help.top - 1, name
-                    screen.close_search()
+                    pads_left -= 1
+                    if pads_left:
+                        cover.switch_pad()
+                    else:
+                        screen.close_search()
                 kivy_ui.advance_frames(2, draw=False)
             texts = kivy_ui.visible_texts(manager)
             assert i18n.text("button.language", language) in texts, (name, texts)  # type: ignore[arg-type]
@@ -602,7 +622,7 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
             call = i18n.text("button.call_staff", language)  # type: ignore[arg-type]
             assert (call in texts) == (channel == "city_hall"), (name, texts)
             if language == "ja" or name.startswith("slip-on"):
-                shot = kivy_ui.render(tmp_path / f"{name}-{size[0]}x{size[1]}-{language}.png")
+                shot = kivy_ui.render(screenshots / f"{name}-{size[0]}x{size[1]}-{language}.png")
                 assert_drawn(shot, size)
     assert not problems, "\n".join(problems)
     assert not sent  # showing a screen sends nothing

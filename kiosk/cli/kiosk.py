@@ -3,6 +3,7 @@
     kiosk run [--config FILE]        the kiosk on its configured devices (enrolled first)
     kiosk demo                       a local grant service on SQLite, a virtual card, slips
                                      kept as PNG files, then the app in a window
+    kiosk technician-pin [--stdin]   the hash of a new technician PIN, for the settings
     kiosk demo --headless --walkthrough OUTDIR
                                      no screen needed: simulated touches through a whole
                                      reservation and application, a screenshot of every
@@ -40,6 +41,25 @@ def run(settings: KioskSettings) -> None:
 
     with assembled(settings) as kiosk:
         KioskApp(kiosk).run()
+
+
+@main.command("technician-pin")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the PIN from standard input.")
+def technician_pin(from_stdin: bool) -> None:
+    """Print the settings line for a new technician PIN (6 to 12 digits): only its scrypt
+    hash is kept, never the PIN."""
+    from kiosk.technician import hash_pin
+
+    if from_stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = click.prompt("New technician PIN", hide_input=True,
+                           confirmation_prompt="The same PIN again")  # fmt: skip
+    try:
+        digest = hash_pin(pin)
+    except ValueError as problem:
+        raise click.ClickException(str(problem)) from None
+    click.echo(f"KIOSK_TECHNICIAN_PIN_HASH={digest}")
 
 
 def demo_dir() -> Path:

@@ -1,5 +1,6 @@
 """Choosing the payment service: the catalog's services in pages of large buttons, filtered
-by kind (one tap) or found by name (the letter pad: "PAY", "WAON"). A service this kiosk
+by kind (one tap) or found by name or reading (the kana pad: "ぺいぺい"; the letter pad:
+"PAY", "WAON"). A service this kiosk
 cannot take is greyed with its reason in short; a tap on it shows the catalog's full
 reason (the flow refuses it and says which). A service that needs registering with its
 operator first is marked. A citizen without a MyKey ID may set it alone, and choose later.
@@ -26,12 +27,14 @@ from kiosk.screens.base import Action, FlowScreen, date_text, load_kv
 from kiosk.screens.widgets import (
     AlphaPad,
     BodyLabel,
+    KanaPad,
     PrimaryButton,
     SecondaryButton,
     ui,
 )
 
 SEARCH_LENGTH = 12
+FOUND_NAMES = 8  # the names the search panel lists as the citizen types
 
 
 class ServiceItem(ButtonBehavior, BoxLayout):
@@ -60,20 +63,59 @@ class KindButton(SecondaryButton):
 
 
 class SearchPanel(BoxLayout):
-    """The letter pad over the screen, for a name: every key searches at once; "show" closes
-    it on the services found."""
+    """The pad over the screen, for a name: kana (its reading; first in Japanese) or
+    letters, one tap apart, the text typed carried over; every key searches at once;
+    "show" closes it on the services found."""
 
     def __init__(self, screen: ChooseServiceScreen, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.screen = screen
-        self.pad = AlphaPad(max_length=SEARCH_LENGTH)
-        self.ids.display.pad = self.pad
-        self.add_widget(self.pad)
         self.closing = False
-        self.pad.bind(on_change=self._typed)
+        self.names = ""
+        self.pad: AlphaPad = self._new_pad(kana=screen.language == "ja")
+        self.ids.switch.bind(on_release=lambda _b: self.switch_pad())
+        self.bind(height=self._fit_names)
+        self.ids.names.bind(width=self._fit_names)
+
+    def _new_pad(self, *, kana: bool, text: str = "") -> AlphaPad:
+        pad = KanaPad(max_length=SEARCH_LENGTH) if kana else AlphaPad(max_length=SEARCH_LENGTH)
+        pad.load(text)
+        pad.bind(on_change=self._typed)
+        self.ids.display.pad = pad
+        self.ids.switch.key = "choose_service.letter_pad" if kana else "choose_service.kana_pad"
+        self.add_widget(pad)
+        return pad
+
+    def switch_pad(self) -> None:
+        """Kana to letters or back, keeping what was typed."""
+        old = self.pad
+        self.remove_widget(old)
+        old.unbind(on_change=self._typed)
+        self.pad = self._new_pad(kana=not isinstance(old, KanaPad), text=old.value())
+        old.wipe()
+        self._fit_names()
+
+    def show_names(self, names: str) -> None:
+        self.names = names
+        self._fit_names()
+
+    def _fit_names(self, *_args: Any) -> None:
+        """The names found, if they fit between the header and the pad (the letter pad
+        leaves no room on a 10.1" panel: then the count alone)."""
+        label = self.ids.names
+        label.text = self.names
+        label.texture_update()
+        needed = (self.padding[1] + self.padding[3] + self.ids.header.height
+                  + label.texture_size[1] + self.pad.height + 3 * self.spacing)  # fmt: skip
+        if needed > self.height:
+            label.text = ""
+
+    def wipe(self) -> None:
+        self.closing = True  # the pad wiped on closing does not search for ""
+        self.pad.wipe()
 
     def _typed(self, _pad: Any) -> None:
-        if not self.closing:  # the pad wiped on closing does not search for ""
+        if not self.closing:
             self.screen.search(self.pad.value())
 
     def on_touch_down(self, touch: Any) -> bool:  # modal: nothing under it is pressed
@@ -157,10 +199,7 @@ class ChooseServiceScreen(FlowScreen):
         if not data.get("reserved"):
             actions.append(Action("button.reserve_only", ev.ReservationOnly()))
         self.ids.actions.show(actions, self.run)
-        if self.search_panel is not None:
-            self.search_panel.ids.found.text = self.text(
-                "choose_service.found", count=len(self._entries())
-            )
+        self._show_found()
         asked, self._asked = self._asked, None
         if asked is not None and data.get("unavailable") == asked:
             entry = next(e for e in data["services"] if e["service"].code == asked)
@@ -257,12 +296,23 @@ class ChooseServiceScreen(FlowScreen):
     def open_search(self) -> None:
         self.close_search()
         self.search_panel = SearchPanel(self)
-        self.search_panel.ids.found.text = self.text(
-            "choose_service.found", count=len(self._entries())
-        )
+        self._show_found()
         self.search_panel.ids.done.bind(on_release=lambda _b: self.close_search())
         self.add_widget(self.search_panel)
         self._place_search()
+
+    def _show_found(self) -> None:
+        """On the search panel: how many services match, and the first names, as they
+        change with each key."""
+        panel = self.search_panel
+        if panel is None:
+            return
+        entries = self._entries()
+        panel.ids.found.text = self.text("choose_service.found", count=len(entries))
+        names = [e["service"].name_ja if self.language == "ja" else e["service"].name_en
+                 for e in entries[:FOUND_NAMES]]  # fmt: skip
+        more = "…" if len(entries) > FOUND_NAMES else ""
+        panel.show_names(("、" if self.language == "ja" else ", ").join(names) + more)
 
     def _place_search(self, *_args: Any) -> None:
         """Over the screen but not over its help bar: the language switch and "call staff"
@@ -275,8 +325,7 @@ class ChooseServiceScreen(FlowScreen):
 
     def close_search(self) -> None:
         if self.search_panel is not None:
-            self.search_panel.closing = True
-            self.search_panel.pad.wipe()
+            self.search_panel.wipe()
             self.remove_widget(self.search_panel)
             self.search_panel = None
 

@@ -33,7 +33,9 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
+from kivy.uix.widget import Widget
 
+from kiosk import kana
 from kiosk.screens import theme
 from kiosk.screens.fonts import FONT_NAME, register_fonts
 from kiosk.screens.linebreak import break_lines
@@ -49,6 +51,7 @@ MESSAGE_KEYS: dict[str, str] = {
     "pinpad.ok": "PIN pad key that submits the PIN (確定 / OK)",
     "alphapad.backspace": "letter pad key that removes the last character",
     "alphapad.clear": "letter pad key that empties the entry",
+    "kanapad.variant": "kana pad key that makes the last kana voiced or small (゛゜小)",
     "button.continue_session": "countdown banner button that asks for more time (続ける)",
     "button.call_staff": "help bar button that calls a member of staff",
 }
@@ -523,24 +526,40 @@ class AlphaPad(_TranslatedChildren, BoxLayout):
         self.keys: dict[str, PadKey] = {}
         super().__init__(**kwargs)
         for names in self.ROWS:
-            row = AlphaRow()
-            for name in names:
-                if name == BACKSPACE:
-                    key = PadKey(key=self.backspace_key, size_hint_x=self.EDIT_KEY_WIDTH)
-                    key.bind(on_release=lambda _key: self.backspace())
-                elif name == CLEAR:
-                    key = PadKey(key=self.clear_key, size_hint_x=self.EDIT_KEY_WIDTH)
-                    key.bind(on_release=lambda _key: self.wipe())
-                else:
-                    key = self.CHAR_KEY(text=name, on_release=self._char_released)
-                self.keys[name] = key
-                row.add_widget(key)
-            self.add_widget(row)
+            self.add_widget(self._row(names))
         self.fbind("backspace_key", self._relabel, BACKSPACE)
         self.fbind("clear_key", self._relabel, CLEAR)
         self.fbind("translator", self._pass_translator)
         self.fbind("masked", self._changed)
         self._pass_translator()
+
+    def _row(self, names: tuple[str, ...]) -> AlphaRow:
+        row = AlphaRow()
+        for name in names:
+            if name in (BACKSPACE, CLEAR):
+                row.add_widget(self._edit_key(name))
+            else:
+                key = self.CHAR_KEY(text=name, on_release=self._char_released)
+                self.keys[name] = key
+                row.add_widget(key)
+        return row
+
+    def _edit_key(self, name: str) -> PadKey:
+        """Backspace or clear."""
+        if name == BACKSPACE:
+            key = PadKey(key=self.backspace_key, size_hint_x=self.EDIT_KEY_WIDTH)
+            key.bind(on_release=lambda _key: self.backspace())
+        else:
+            key = PadKey(key=self.clear_key, size_hint_x=self.EDIT_KEY_WIDTH)
+            key.bind(on_release=lambda _key: self.wipe())
+        self.keys[name] = key
+        return key
+
+    def load(self, text: str) -> None:
+        """Start from ``text`` (what another pad typed), cut to ``max_length``."""
+        self.wipe()
+        self._chars.extend(text[: int(self.max_length)])
+        self._changed()
 
     def _char_released(self, key: PadKey) -> None:
         if len(self._chars) < self.max_length:
@@ -593,6 +612,77 @@ class DigitPad(AlphaPad):
     ROWS = DIGIT_ROWS
     EDIT_KEY_WIDTH = 1
     CHAR_KEY = DigitKey
+
+
+VARIANT = "variant"
+
+
+class KanaRowKey(PadKey):
+    """A row of the kana table (あ行, か行...): shows that row's kana on the pad."""
+
+    chosen = BooleanProperty(False)
+
+
+class KanaPad(AlphaPad):
+    """A kana pad, for names by their reading: the ten rows of the kana table (あ行 to
+    わ行) as tabs, and under them the chosen row's kana, ー, the ゛゜小 key (the last kana
+    voiced, p-sound or small, in turn: ``kiosk.kana.next_variant``), backspace and clear.
+    Two rows of keys: it fits a 1280x800 panel with 20 mm keys, where the whole 50-key
+    table would not. Same text, ``value()`` and ``wipe()`` as the letter pad."""
+
+    variant_key = StringProperty("kanapad.variant")
+    ROWS = ()  # built below: the tabs, then the chosen row
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.tabs: dict[str, KanaRowKey] = {}
+        self.kana_row = AlphaRow()
+        super().__init__(**kwargs)
+        tab_row = AlphaRow()
+        for head in kana.ROWS:
+            tab = KanaRowKey(text=f"{head}行")
+            tab.bind(on_release=lambda _tab, h=head: self.show_row(h))
+            self.tabs[head] = tab
+            tab_row.add_widget(tab)
+        self.add_widget(tab_row)
+        self.add_widget(self.kana_row)
+        self.fbind("variant_key", self._relabel, VARIANT)
+        self.show_row("あ")
+
+    @property
+    def row_shown(self) -> str:
+        return next(head for head, tab in self.tabs.items() if tab.chosen)
+
+    def show_row(self, head: str) -> None:
+        """The kana of row ``head`` in the table's five places (や and わ keep gaps)."""
+        for name, tab in self.tabs.items():
+            tab.chosen = name == head
+        for name in [n for n in self.keys if len(n) == 1]:  # the last row's kana
+            del self.keys[name]
+        self.kana_row.clear_widgets()
+        letters = kana.ROWS[head]
+        places = letters if len(letters) == 5 else f"{letters[0]} {letters[1]} {letters[2]}"
+        for name in places:
+            if name == " ":
+                self.kana_row.add_widget(Widget())  # a gap of the table
+                continue
+            key = self.CHAR_KEY(text=name, on_release=self._char_released)
+            self.keys[name] = key
+            self.kana_row.add_widget(key)
+        long_vowel = self.CHAR_KEY(text=kana.LONG_VOWEL, on_release=self._char_released)
+        self.keys[kana.LONG_VOWEL] = long_vowel
+        self.kana_row.add_widget(long_vowel)
+        variant = PadKey(key=self.variant_key, on_release=lambda _key: self.vary_last())
+        self.keys[VARIANT] = variant
+        self.kana_row.add_widget(variant)
+        for name in (BACKSPACE, CLEAR):
+            self.kana_row.add_widget(self._edit_key(name))
+        self._pass_translator()
+
+    def vary_last(self) -> None:
+        """The ゛゜小 key: the last kana's next form (は → ば → ぱ → は)."""
+        if self._chars:
+            self._chars[-1] = kana.next_variant(self._chars[-1])
+            self._changed()
 
 
 class EntryDisplay(Label):
