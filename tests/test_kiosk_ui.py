@@ -357,6 +357,55 @@ def test_printer_out_of_paper_shows_the_slip_on_the_screen(
     assert "STAFF CALLED: slip printer: printer.paper_out" in caplog.text
 
 
+def test_at_city_hall_a_citizen_who_did_not_apply_cancels_by_touch_and_checks_the_status(
+    private_data_home: Path, tmp_path: Path, screenshots: Path
+) -> None:
+    """Already applied: which service, that it cannot change, "I did not apply for this",
+    the same-day cancellation a city-hall terminal allows; then My Page shows it."""
+    rig = make_rig(private_data_home, make_card_and_ca(), kiosk_id="kiosk-city-hall",
+                   channel="city_hall")  # fmt: skip
+    card = issue_rig_card(tmp_path, "city-hall-citizen")
+    try:
+        with kiosk_ui(rig, card) as ui:
+            up_to_pin(ui)
+            ui.type_pin(CARD_PIN)
+            up_to_confirm(ui)
+            ui.tap("この内容で申し込む")
+            ui.wait_for(Step.SLIP)
+            ui.tap("終了する")
+            ui.reader.remove()
+            ui.wait_for(Step.WELCOME)
+
+            up_to_pin(ui)  # the same card again (someone else applied with it, they say)
+            ui.type_pin(CARD_PIN)
+            assert ui.current_step == Step.ALREADY_APPLIED, ui.texts()
+            assert ui.shows("すでに申し込んでいます") and ui.shows("末尾 0001")
+            assert ui.shows("変更することはできません")
+            ui.screenshot(screenshots / "already-applied.png")
+            ui.tap("この申込に心当たりがない")
+            assert ui.current_step == Step.NOT_ME
+            assert ui.shows("この端末で取り消せます")
+            ui.screenshot(screenshots / "not-me.png")
+            ui.tap("本日の申込を取り消す")
+            ui.wait_for(Step.CANCELLED)
+            assert ui.shows("申込を取り消しました") and ui.find("続けて申し込む")
+            ui.tap("やめる")
+            assert ui.current_step == Step.TAKE_CARD
+            ui.reader.remove()
+            ui.wait_for(Step.WELCOME)
+
+            ui.tap("申込状況の確認")
+            ui.tap("同意する")
+            ui.reader.insert()
+            ui.wait_for(Step.PIN)
+            ui.type_pin(CARD_PIN)
+            ui.wait_for(Step.MY_PAGE)
+            assert ui.shows("マイキーID") and ui.shows("この申込は取り消されています")
+            ui.screenshot(screenshots / "my-page.png")
+    finally:
+        rig.service.stop()
+
+
 def test_the_language_switches_live_mid_session(rig: KioskRig, card: Path) -> None:
     with kiosk_ui(rig, card) as ui:
         up_to_pin(ui)

@@ -540,3 +540,28 @@ def test_the_kiosk_catalogue_plugs_in(kivy_ui: ModuleType) -> None:
         assert bar.language_button.text == i18n.text("button.language", language)
     kivy_ui.tap(bar.language_button)
     assert translator.language == "ja"
+
+
+def test_a_process_forked_after_the_window_opened_still_dies_of_sigterm(
+    kivy_ui: ModuleType,
+) -> None:
+    """SDL would catch SIGTERM as a quit event for the window; a child forked from a test
+    process (a multiprocessing pool) would then outlive its ``terminate()``."""
+    import os
+    import signal
+    import time
+
+    kivy_ui.window()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child)
+        time.sleep(30)
+        os._exit(0)
+    os.kill(child, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while (done := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if done[0] == 0:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    assert done[0] == child and os.WIFSIGNALED(done[1])
+    assert os.WTERMSIG(done[1]) == signal.SIGTERM

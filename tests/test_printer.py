@@ -7,6 +7,7 @@ a TCP server that records every byte and answers DLE EOT n like a printer.
 from __future__ import annotations
 
 import random
+import os
 import subprocess
 import sys
 import time
@@ -376,6 +377,25 @@ def test_importing_the_printer_leaves_logging_alone() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_importing_the_printer_leaves_no_directory_in_tmp(tmp_path: Path) -> None:
+    """python-escpos caches its printer database in a new temporary directory at each
+    import and never removes it; ours goes when the process ends, and is not handed to
+    child processes (which would share, then lose it)."""
+    code = (
+        "import os, kiosk.devices.printer\n"
+        "assert 'ESCPOS_CAPABILITIES_PICKLE_DIR' not in os.environ\n"
+        "import escpos.capabilities as c\n"
+        "print(c.pickle_dir)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env.pop("ESCPOS_CAPABILITIES_PICKLE_DIR", None)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(tmp_path))  # it was there while it ran
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_loopback_printer_from_a_shell(tmp_path: Path) -> None:

@@ -33,6 +33,9 @@ _KIVY_ENV = {
     # Kivy's default mode takes over the root logger and stderr; keep it to its own logger.
     "KIVY_LOG_MODE": "PYTHON",
     "KIVY_NO_CONFIG": "1",  # do not write config.ini: every run starts from the defaults
+    # SDL turns SIGTERM into a quit event for its window: a process forked after the
+    # window opened (a test's multiprocessing pool) would then never die of its SIGTERM.
+    "SDL_NO_SIGNAL_HANDLERS": "1",
 }
 # A Label's texture may exceed its box by rounding; more than this is text cut off.
 _TOLERANCE_PX = 1.0

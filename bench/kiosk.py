@@ -1,0 +1,439 @@
+"""Benchmark: the kiosk's touch app (``kiosk.app.KioskApp``) in an offscreen window: cold start
+to the first frame, screen transitions and resident memory, against a bare Kivy app
+measured in the same run.
+
+- cold start: from just before ``Popen`` in this process to the first drawn frame of the
+  welcome screen in a fresh child (``sys.executable``), ``--runs`` times. The kiosk child
+  is the real app on the embedded demo defaults: ``kiosk.demo_env`` (a local grant
+  service on loopback, the kiosk enrolled with it) is set up once, here, before the clock
+  starts; each child reads the kiosk's settings from ``KIOSK_*`` variables, assembles the
+  kiosk (``kiosk.assembly.assembled``, which revalidates the catalog with the service, as
+  every boot does) on a virtual card reader with no card on it, and builds the app as
+  ``kiosk.testing.app_driver.KioskDriver`` does. Baseline: a bare Kivy ``App`` with one
+  ``Label``, in the same kind of child, same environment (``kivy_harness``: SDL
+  ``offscreen`` on Mesa, one shared ``KIVY_HOME``), shown the same way. A drawn frame is
+  ``EventLoop.idle()`` then ``glFinish()``: the pixels are there, not just queued.
+  Children alternate, bare first; the first pair also pays for a cold page cache;
+- transitions: in the last kiosk child, ``--cycles`` times round WELCOME -> CONSENT ->
+  FOR_WHOM -> PLACE_CARD -> (quit) WELCOME, then the language switch there (English and
+  back: the screen re-rendered live). Each is timed from the touch (the harness's finger,
+  through Kivy's input dispatch; finding the button is not timed) until the flow has
+  settled and one frame of the new screen is drawn. Baseline, in the last bare child: a
+  bare ``ScreenManager`` (``NoTransition``, as the kiosk's) switching between two
+  ``Screen`` objects, each holding one ``Button`` (a ``Label``) that switches on release,
+  tapped the same way, the same number of undrawn frames, then one drawn frame. The first time
+  round is shown apart (text rendered for the first time); median and p95 are over the
+  other cycles;
+- memory: ``VmRSS`` (``/proc/self/status``) of each child after its first frame, and of
+  the last ones after the transitions.
+
+    .venv/bin/python bench/kiosk.py [--runs 5] [--cycles 20]
+"""
+
+# ruff: noqa: E402 (the imports follow the fix of sys.path below)
+from __future__ import annotations
+
+import time
+
+# CLOCK_MONOTONIC is one clock for every process on the machine: the parent's start and
+# the child's first frame are read from it.
+_PROCESS_UP = time.clock_gettime(time.CLOCK_MONOTONIC)
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's directory comes first on sys.path, where this very file
+# would shadow the ``kiosk`` package. It gives way to the repository's root.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+MARK = "KIOSK-BENCH "  # the child's result line on its stdout
+SIZE = (1920, 1080)  # the kiosk's panel, and the harness's largest window
+GOAL_START_S = 3.0
+GOAL_TRANSITION_MS = 100.0
+GOAL_RSS_MB = 200.0
+# (label, text tapped, step shown after, language after): one cycle, back where it began.
+CYCLE = [
+    ("WELCOME -> CONSENT", "はじめる", "consent", "ja"),
+    ("CONSENT -> FOR_WHOM", "同意する", "for_whom", "ja"),
+    ("FOR_WHOM -> PLACE_CARD", "自分の手続き", "place_card", "ja"),
+    ("PLACE_CARD -> WELCOME (quit)", "やめる", "welcome", "ja"),
+    ("WELCOME ja -> en (language)", "English", "welcome", "en"),
+    ("WELCOME en -> ja (language)", "日本語", "welcome", "ja"),
+]
+BARE_SWITCH = "ScreenManager switch (baseline)"
+
+
+def now() -> float:
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+def rss_mb() -> float:
+    """This process's resident set (VmRSS), in MB (10^6 bytes)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+# --- the children ------------------------------------------------------------------------
+
+
+class Phases:
+    """When each part of the start ended (CLOCK_MONOTONIC), and the memory then."""
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[str, float, float]] = [("python", _PROCESS_UP, 0.0)]
+
+    def mark(self, name: str) -> None:
+        self.marks.append((name, now(), rss_mb()))
+
+
+def drawn_frame() -> None:
+    """One frame of Kivy's loop with drawing, and the GL pipeline drained."""
+    from kivy.graphics.opengl import glFinish
+
+    from kiosk.testing import kivy_harness as kh
+
+    kh.advance_frames(1, draw=True)
+    glFinish()
+
+
+def untimed_finger() -> None:
+    """The harness's finger is Kivy's test touch: ``kivy.tests.common`` imports pytest
+    (0.15 s), which the first tap would pay for. Not the app's time: import it first."""
+    import kivy.tests.common  # noqa: F401
+
+
+def kiosk_child(card: Path, cycles: int, phases: Phases) -> dict[str, Any]:
+    from kiosk.app import KioskApp  # noqa: F401  (Kivy, the screens, their fonts and kv rules)
+    from kiosk.assembly import assembled
+    from kiosk.devices.loopback import VirtualReader
+    from kiosk.settings import KioskSettings
+    from kiosk.testing import kivy_harness as kh
+    from kiosk.testing.app_driver import KioskDriver
+
+    phases.mark("imports")
+    reader = VirtualReader(card)
+    reader.remove()  # no card on the reader: the welcome screen
+    with assembled(KioskSettings(), reader=reader) as kiosk:
+        phases.mark("assembly")
+        kh.window()
+        phases.mark("window")
+        ui = KioskDriver(kiosk, size=SIZE)  # open_window, KioskApp, build, show, on_start
+        if ui.current_step != "welcome":
+            raise RuntimeError(f"the app started on {ui.current_step}, not the welcome screen")
+        phases.mark("app")
+        drawn_frame()
+        phases.mark("frame")
+        result: dict[str, Any] = {"transitions": {}}
+        if cycles:
+            untimed_finger()
+            for label, *_ in CYCLE:
+                result["transitions"][label] = []
+            for _ in range(cycles):
+                for label, text, step, language in CYCLE:
+                    widget = ui.find(text)
+                    if widget.disabled:
+                        raise RuntimeError(f"{text!r} is disabled on {ui.current_step}")
+                    started = now()
+                    kh.tap(widget, frames=1)  # as KioskDriver.tap does
+                    ui.settle()
+                    drawn = now()
+                    drawn_frame()
+                    ended = now()
+                    if ui.current_step != step or ui.language != language:
+                        raise RuntimeError(
+                            f"{label}: the screen shows {ui.current_step} in {ui.language}"
+                        )
+                    result["transitions"][label].append((ended - started, ended - drawn))
+            result["rss_after_mb"] = rss_mb()
+        ui.close()
+    return result
+
+
+def bare_child(cycles: int, phases: Phases) -> dict[str, Any]:
+    from kivy.app import App
+    from kivy.uix.button import Button
+    from kivy.uix.label import Label
+    from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+
+    from kiosk.testing import kivy_harness as kh
+
+    phases.mark("imports")
+    phases.mark("assembly")  # nothing to assemble
+    win = kh.window()
+    phases.mark("window")
+
+    class BareApp(App):
+        def build(self) -> Label:
+            return Label(text="Mynapoint")
+
+    win.size = SIZE  # as kivy_harness.open_window does, without the kiosk's theme
+    kh.advance_frames(2)
+    app = BareApp()
+    root = app.build()
+    kh.show(root)
+    app.dispatch("on_start")
+    phases.mark("app")
+    drawn_frame()
+    phases.mark("frame")
+    result: dict[str, Any] = {"transitions": {}}
+    if cycles:
+        untimed_finger()
+        manager = ScreenManager(transition=NoTransition())
+        for name, other in (("a", "b"), ("b", "a")):
+            screen = Screen(name=name)
+            button = Button(text=f"{name} -> {other}", size_hint=(0.3, 0.2))
+            button.bind(on_release=lambda _b, other=other: setattr(manager, "current", other))
+            screen.add_widget(button)
+            manager.add_widget(screen)
+        kh.show(manager)
+        drawn_frame()
+        samples = []
+        for _ in range(cycles * 2):
+            before = manager.current
+            widget = manager.current_screen.children[0]
+            started = now()
+            kh.tap(widget, frames=1)
+            kh.advance_frames(3, draw=False)  # what KioskDriver.settle runs at the least
+            drawn = now()
+            drawn_frame()
+            ended = now()
+            if manager.current == before:
+                raise RuntimeError("the bare ScreenManager did not switch")
+            samples.append((ended - started, ended - drawn))
+        result["transitions"][BARE_SWITCH] = samples
+        result["rss_after_mb"] = rss_mb()
+    app.dispatch("on_stop")
+    kh.clear()
+    return result
+
+
+def forget_escpos_pickle() -> None:
+    """python-escpos, imported, parses its capabilities file and pickles it into a new
+    temporary directory (``mkdtemp()``, unless ``ESCPOS_CAPABILITIES_PICKLE_DIR`` names
+    one), left behind at exit: remove this child's."""
+    capabilities = sys.modules.get("escpos.capabilities")
+    if capabilities is None or "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ:
+        return
+    directory = Path(capabilities.pickle_dir)
+    if directory.parent == Path(tempfile.gettempdir()):
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def child_main(args: argparse.Namespace) -> None:
+    from kiosk.testing import kivy_harness as kh
+
+    kh.prepare_environment(args.kivy_home)  # before anything imports Kivy
+    phases = Phases()
+    if args.child == "kiosk":
+        try:
+            result = kiosk_child(args.card, args.walk, phases)
+        finally:
+            forget_escpos_pickle()
+    else:
+        result = bare_child(args.walk, phases)
+    result["phases"] = phases.marks
+    print(MARK + json.dumps(result), flush=True)
+
+
+# --- the parent --------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """One kind of child's figures over the runs."""
+
+    kind: str
+    starts: list[float] = field(default_factory=list)  # seconds, Popen to first frame
+    phases: list[list[tuple[str, float, float]]] = field(default_factory=list)  # s since Popen
+    rss_first: list[float] = field(default_factory=list)
+    rss_after: float | None = None
+    transitions: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+
+
+def run_child(
+    kind: str, figures: Figures, env: dict[str, str], common: list[str], walk: int
+) -> None:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, *common]
+    command += ["--walk", str(walk)]
+    started = now()
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        out, err = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise RuntimeError(f"the {kind} child took over 120 s:\n{err[-3000:]}") from None
+    lines = [line for line in out.splitlines() if line.startswith(MARK)]
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"the {kind} child failed ({process.returncode}):\n{err[-3000:]}")
+    result = json.loads(lines[-1][len(MARK) :])
+    phases = [(name, at - started, rss) for name, at, rss in result["phases"]]
+    figures.phases.append(phases)
+    figures.starts.append(phases[-1][1])
+    figures.rss_first.append(phases[-1][2])
+    if walk:
+        figures.rss_after = result["rss_after_mb"]
+        figures.transitions = {k: [tuple(s) for s in v] for k, v in result["transitions"].items()}
+
+
+def p95(values: list[float]) -> float:
+    if len(values) < 2:
+        return max(values)
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="children of each kind")
+    parser.add_argument("--cycles", type=int, default=20, help="times round the transitions")
+    parser.add_argument("--child", choices=("kiosk", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--walk", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--card", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--kivy-home", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_main(args)
+        return
+    if args.runs < 1 or args.cycles < 2:
+        parser.error("--runs must be at least 1 and --cycles at least 2")
+
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
+        root = Path(tmp)
+        # The demo's test CA and cards in here, not in the user's data home.
+        os.environ["XDG_DATA_HOME"] = str(root / "xdg")
+        from kiosk.demo_env import demo_environment
+
+        setup_started = now()
+        with demo_environment(root / "demo") as demo:
+            card = demo.new_card()
+            setup = now() - setup_started
+            env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+            env.update(
+                KIOSK_DATA_DIR=str(demo.kiosk.data_dir),
+                KIOSK_SERVICE_URL=demo.kiosk.service_url,
+                KIOSK_ONLINE_TIMEOUT_SECONDS=str(demo.kiosk.online_timeout_seconds),
+            )
+            common = ["--card", str(card), "--kivy-home", str(root / "kivy-home")]
+            kiosk, bare = Figures("kiosk"), Figures("bare")
+            for run in range(args.runs):
+                walk = args.cycles if run == args.runs - 1 else 0
+                run_child("bare", bare, env, common, walk)
+                run_child("kiosk", kiosk, env, common, walk)
+    report(args, kiosk, bare, setup)
+
+
+def verdict(value: float, goal: float) -> str:
+    return "ok" if value < goal else "over"
+
+
+def report(args: argparse.Namespace, kiosk: Figures, bare: Figures, setup: float) -> None:
+    switch = [total * 1000 for total, _draw in bare.transitions[BARE_SWITCH][2:]]
+    print(
+        f"Kiosk touch app: {os.cpu_count()} CPUs, Python {platform.python_version()}, Kivy "
+        f"{metadata.version('kivy')}, SDL offscreen {SIZE[0]}x{SIZE[1]}, load average "
+        f"{os.getloadavg()[0]:.1f} at the end; {args.runs} children of each kind, "
+        f"{args.cycles} cycles; demo set-up (not timed) {setup:.1f} s"
+    )
+    rows: list[tuple[str, float, float, str, float | None, str]] = [
+        ("cold start, median (s)", statistics.median(kiosk.starts),
+         statistics.median(bare.starts), ".2f", GOAL_START_S, "< 3 s"),
+        ("cold start, max (s)", max(kiosk.starts), max(bare.starts), ".2f", GOAL_START_S,
+         "< 3 s"),
+    ]  # fmt: skip
+    for label, samples in kiosk.transitions.items():
+        steady = [total * 1000 for total, _draw in samples[1:]]
+        rows.append(
+            (f"{label}, p95 (ms)", p95(steady), p95(switch), ".1f", GOAL_TRANSITION_MS, "< 100 ms")
+        )
+    assert kiosk.rss_after is not None and bare.rss_after is not None
+    rows += [
+        ("RSS after first frame, median (MB)", statistics.median(kiosk.rss_first),
+         statistics.median(bare.rss_first), ".0f", GOAL_RSS_MB, "< 200 MB"),
+        ("RSS after the transitions (MB)", kiosk.rss_after, bare.rss_after, ".0f",
+         GOAL_RSS_MB, "< 200 MB"),
+    ]  # fmt: skip
+    print(f"\n{'measure':<40}{'kiosk':>9}{'baseline':>10}{'ratio':>8}  {'goal':<10}verdict")
+    for name, ours, base, fmt, goal, goal_text in rows:
+        print(
+            f"{name:<40}{ours:>9{fmt}}{base:>10{fmt}}{ours / base:>8.1f}  {goal_text:<10}"
+            f"{verdict(ours, goal) if goal is not None else ''}"
+        )
+
+    print(
+        "\nStart, phase by phase (median of the runs; seconds since Popen when it ended, "
+        "and VmRSS then)"
+    )
+    print(f"{'phase':<10}{'kiosk s':>9}{'(+ s)':>8}{'MB':>6}{'bare s':>10}{'(+ s)':>8}{'MB':>6}")
+    names = [name for name, _at, _rss in kiosk.phases[0]]
+    previous = {"kiosk": 0.0, "bare": 0.0}
+    for index, name in enumerate(names):
+        line = f"{name:<10}"
+        for figures in (kiosk, bare):
+            at = statistics.median(run[index][1] for run in figures.phases)
+            rss = statistics.median(run[index][2] for run in figures.phases)
+            line += f"{at:>9.3f}{at - previous[figures.kind]:>+8.3f}"
+            line += f"{rss:>6.0f}" if index else f"{'-':>6}"  # not read before the imports
+            previous[figures.kind] = at
+        print(line)
+    window = names.index("window")
+    grown = [
+        statistics.median(run[window][2] - run[window - 1][2] for run in figures.phases)
+        for figures in (kiosk, bare)
+    ]
+    print(
+        f"The window alone (SDL offscreen, GL on Mesa's software renderer: libLLVM, its "
+        f"buffers) adds {grown[0]:.0f} MB to the kiosk and {grown[1]:.0f} MB to the bare app."
+    )
+    print(
+        "python: the interpreter up (this file's first line); imports: Kivy, the harness, "
+        "and for the kiosk kiosk.app (the screens, fonts, kv rules) and the assembly; "
+        "assembly: the kiosk's parts, catalog revalidated with the service; window: SDL "
+        "and GL; app: build, show, on_start; frame: the first drawn frame"
+    )
+
+    print(
+        f"\nTransitions (ms, touch to the new screen drawn; median and p95 over cycles 2 to "
+        f"{args.cycles}; draw = the drawn frame alone, median)"
+    )
+    print(
+        f"{'transition':<32}{'first':>8}{'median':>8}{'p95':>8}{'max':>8}{'draw':>7}{'x base':>8}"
+    )
+    base_median = statistics.median(switch)
+    every = {**kiosk.transitions, BARE_SWITCH: bare.transitions[BARE_SWITCH]}
+    for label, samples in every.items():
+        first = samples[0][0] * 1000
+        skip = 2 if label == BARE_SWITCH else 1  # the baseline's cycle is two switches
+        steady = [total * 1000 for total, _draw in samples[skip:]]
+        draw = statistics.median(d * 1000 for _total, d in samples[skip:])
+        median = statistics.median(steady)
+        print(
+            f"{label:<32}{first:>8.1f}{median:>8.1f}{p95(steady):>8.1f}{max(steady):>8.1f}"
+            f"{draw:>7.1f}{median / base_median:>8.1f}"
+        )
+    print(
+        f"Goals: start < {GOAL_START_S:.0f} s, transition < {GOAL_TRANSITION_MS:.0f} ms (p95), "
+        f"RSS < {GOAL_RSS_MB:.0f} MB. Ratios are kiosk / bare Kivy, same run."
+    )
+
+
+if __name__ == "__main__":
+    main()
