@@ -6,8 +6,8 @@ a TCP server that records every byte and answers DLE EOT n like a printer.
 
 from __future__ import annotations
 
-import random
 import os
+import random
 import subprocess
 import sys
 import time
