@@ -15,6 +15,10 @@ What it does, and nothing else:
   flow allows it (``flow.idle_allowed``: never while reading, checking or sending);
 - the technician's gesture: five taps within 3 s in the top-left corner (an invisible
   20 mm square) send ``TechnicianGesture`` (the flow asks for the technician PIN);
+- systemd (``kiosk/sd_notify.py``; the unit is ``systemd/kiosk.service``): ``READY=1``
+  once the first frame is drawn, ``WATCHDOG=1`` with a ``STATUS=`` line (the step shown)
+  from Kivy's clock, and ``STOPPING=1`` on stop. The pings come from the main loop, so a
+  frozen screen stops them and systemd restarts the kiosk;
 - on stop, the dispatcher ends its waits and workers.
 
 Kivy reads its environment once, when first imported: importing this module keeps Kivy's
@@ -57,7 +61,7 @@ from kivy.uix.floatlayout import FloatLayout  # noqa: E402
 from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
 
 from kiosk import events as ev  # noqa: E402
-from kiosk import i18n  # noqa: E402
+from kiosk import i18n, sd_notify  # noqa: E402
 from kiosk.assembly import Kiosk  # noqa: E402
 from kiosk.flow import Step, View  # noqa: E402
 from kiosk.screens.base import FlowScreen, ScreenContext  # noqa: E402
@@ -137,7 +141,15 @@ class KioskApp(App):
         self.show(self.kiosk.flow.view)
         return root
 
+    def on_start(self) -> None:
+        """Report to systemd from Kivy's clock, which ``App.run()`` and the test driver
+        both tick."""
+        # The first tick comes before the first frame is drawn (EventLoop.idle ticks, then
+        # draws): ready on the second.
+        self._schedule(lambda: self._schedule(self._report_ready))
+
     def on_stop(self) -> None:
+        sd_notify.notify("STOPPING=1", "STATUS=stopping")
         for event in self._clock_events:
             event.cancel()
         self._clock_events = []
@@ -150,6 +162,32 @@ class KioskApp(App):
 
     def open_settings(self, *_args: Any) -> bool:
         return False  # no Kivy settings panel (F1) on a kiosk
+
+    def _schedule(self, action: Callable[[], object], every: float | None = None) -> None:
+        """``action`` on the next tick, or every ``every`` seconds; cancelled on stop."""
+        if every is None:
+            event = Clock.schedule_once(lambda _dt: action(), 0)
+        else:
+            event = Clock.schedule_interval(lambda _dt: action(), every)
+        self._clock_events.append(event)
+
+    # --- systemd ------------------------------------------------------------------------
+
+    def _report_ready(self) -> None:
+        """Ready, then the watchdog's pings (systemd arms it once the start is done)."""
+        sd_notify.notify("READY=1", f"STATUS={self.status_line()}")
+        interval = sd_notify.ping_interval()
+        if interval is not None:
+            self._schedule(self.ping_watchdog, interval)
+
+    def ping_watchdog(self) -> None:
+        """Tell systemd's watchdog the main loop runs (only the loop calls this)."""
+        sd_notify.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
+
+    def status_line(self) -> str:
+        """What ``systemctl status`` shows: the step on screen (never a citizen's data)."""
+        step = self.shown_step
+        return f"showing {step.value}" if step is not None else "starting"
 
     # --- the flow -----------------------------------------------------------------------
 

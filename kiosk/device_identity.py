@@ -3,7 +3,6 @@ gave it at enrollment. The key never leaves the kiosk; it signs every request.""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from mynapoint.private_files import write_private
 
 KEY_FILE = "device-key.pem"
 CERT_FILE = "device-cert.pem"
@@ -50,22 +51,25 @@ class DeviceIdentity:
         return csr.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        key_path = directory / KEY_FILE
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(
-                self.key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-        (directory / ID_FILE).write_text(self.kiosk_id + "\n")
-        (directory / CERT_FILE).write_text(self.certificate_pem)
-        (directory / CA_FILE).write_text(self.ca_certificate_pem)
-        (directory / IMPORT_KEY_FILE).write_text(self.import_public_key)
-        (directory / CHANNEL_FILE).write_text(self.channel + "\n")
+        """Every file private (0600) and replaced whole; the key last, so that a key on
+        disk means an enrolled kiosk (``load_identity`` looks for it)."""
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for name, text in (
+            (ID_FILE, self.kiosk_id + "\n"),
+            (CERT_FILE, self.certificate_pem),
+            (CA_FILE, self.ca_certificate_pem),
+            (IMPORT_KEY_FILE, self.import_public_key),
+            (CHANNEL_FILE, self.channel + "\n"),
+        ):
+            write_private(directory / name, text.encode())
+        write_private(directory / KEY_FILE, self.key_pem())
+
+    def key_pem(self) -> bytes:
+        return self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
 
     @classmethod
     def load(cls, directory: Path) -> DeviceIdentity:

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from kiosk.device_identity import KEY_FILE, DeviceIdentity
-from kiosk.service_client import ServiceClient
+from kiosk.service_client import Reply, ServiceClient
 from kiosk.settings import KioskSettings
 
 
@@ -22,9 +22,32 @@ class NotEnrolled(Exception):
 
 
 class EnrollmentFailed(Exception):
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, reason_code: str | None = None) -> None:
         self.detail = detail
+        self.reason_code = reason_code  # the service's, when it refused
         super().__init__(detail)
+
+
+def unreachable_detail(url: str, error: httpx.HTTPError) -> str:
+    """Why the grant service could not be reached, on one line, with what to check."""
+    text = str(error) or type(error).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            f"the grant service at {url} has a TLS certificate this kiosk does not trust "
+            f"({text}): set service_ca_file to the service's CA certificate"
+        )
+    return (
+        f"cannot reach the grant service at {url} ({text}): check the kiosk's network "
+        "connection and the service URL"
+    )
+
+
+def refusal_detail(reply: Reply) -> tuple[str | None, str]:
+    """The service's reason code and explanation of a refusal (its problem body)."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    code = body.get("reason_code")
+    text = body.get("detail") or body.get("message_en") or body.get("raw") or ""
+    return code, str(text).strip().replace("\n", " ")[:300]
 
 
 def service_client(
@@ -53,13 +76,23 @@ def enroll(
     try:
         reply = client.enroll(token)
     except httpx.HTTPError as exc:
-        raise EnrollmentFailed(
-            f"cannot reach the grant service at {settings.service_url}: {exc}"
-        ) from exc
+        raise EnrollmentFailed(unreachable_detail(settings.service_url, exc)) from exc
+    finally:
+        if http is None:  # a client given by the caller stays the caller's
+            client.close()
     if reply.status_code != 200:
-        detail = reply.body.get("detail", "") if isinstance(reply.body, dict) else ""
+        code, text = refusal_detail(reply)
+        if code == "ENROLLMENT_TOKEN_INVALID":
+            raise EnrollmentFailed(
+                f"the grant service refused the enrollment token ({text}): ask an operator "
+                "for a new one (grant-service enrollment-token --kiosk-id ID --channel ...)",
+                code,
+            )
         raise EnrollmentFailed(
-            f"the service refused the enrollment ({reply.status_code}): {detail}"
+            f"the grant service refused the enrollment ({reply.status_code} "
+            f"{code or 'without a reason code'}: {text or 'no explanation'}); check the "
+            "service URL and ask an operator",
+            code,
         )
     identity.save(settings.device_dir)
     return identity

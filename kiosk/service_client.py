@@ -94,9 +94,12 @@ class ServiceClient:
             self._take_certificate(reply.body)
         return reply
 
-    def renew(self) -> Reply:
-        """A new key, certified by a request signed with the current one."""
-        fresh = DeviceIdentity.generate(self.identity.kiosk_id)
+    def renew(self, fresh: DeviceIdentity | None = None) -> Reply:
+        """A new key (``fresh``'s, or one made here), certified by a request signed with
+        the current one. On success the identity holds the new key and certificate, in
+        memory only: the service accepts only the new key from now on, so a caller that
+        must survive a crash keeps ``fresh`` on disk before asking."""
+        fresh = fresh or DeviceIdentity.generate(self.identity.kiosk_id)
         reply = self._signed("POST", "/v1/devices/renew", {"csr_pem": fresh.csr_pem()})
         if reply.status_code == 200:
             self.identity.key = fresh.key

@@ -79,6 +79,9 @@ class KioskSettings(LayeredSettings):
     counter_en: str = "the My Number Card counter of your municipal office"
 
     # --- what the slip says of this kiosk ----------------------------------------------
+    # Which store (or office) this kiosk stands in, in the operator's own numbering: for
+    # the operator's reports and the technician's ``kiosk-provision show``.
+    store_id: str | None = None
     store_name: str = "マイナポイント手続きスポット"
     # The contact line's hours differ between the seeds (17:00 or 17:30 on weekends).
     contact_hours_ja: str = "平日 9:30〜20:00、土日祝 9:30〜17:30"

@@ -1,9 +1,14 @@
-"""Key files made on first use: whole or not at all, mode 0600, the first one kept.
+"""Private files (mode 0600), whole or not at all.
 
-The content is written to a file aside, synced, then hard-linked into place, which never
-replaces a file another process made meanwhile (its content wins; read the file back).
-A process killed half-way leaves no short key behind, and two processes starting side
-by side (the kiosk's flow and its sync, a service's workers) agree on one key.
+``create_private_once``: a key file made on first use, the first one kept. The content is
+written to a file aside, synced, then hard-linked into place, which never replaces a file
+another process made meanwhile (its content wins; read the file back). A process killed
+half-way leaves no short key behind, and two processes starting side by side (the
+kiosk's flow and its sync, a service's workers) agree on one key.
+
+``write_private``: a file replaced by a new version (a device key, the kiosk's
+configuration): written aside, synced, then renamed over the old one, so a reader sees
+the old file or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -29,6 +34,22 @@ def create_private_once(path: Path, content: bytes) -> None:
         with contextlib.suppress(FileExistsError):  # another process's file wins
             os.link(aside, path)
             _fsync_directory(path.parent)  # the name survives a power cut too
+    finally:
+        aside.unlink(missing_ok=True)
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Make ``path`` hold ``content``, replacing what it held (new directories: 0700)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(aside, path)
+        _fsync_directory(path.parent)
     finally:
         aside.unlink(missing_ok=True)
 

@@ -3,6 +3,8 @@ hash comes out."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kiosk.technician import pin_matches
 from tests.conftest import run_cli
 
@@ -21,3 +23,14 @@ def test_a_short_technician_pin_is_refused_in_one_line() -> None:
     assert done.returncode == 1
     assert "the technician PIN is 6 to 12 digits" in done.stderr
     assert "Traceback" not in done.stderr and "1234" not in done.stdout
+
+
+def test_a_broken_settings_file_is_named_in_one_line(tmp_path: Path) -> None:
+    """Every kiosk tool reads the same TOML file; a typo in it is a message, not a
+    traceback."""
+    broken = tmp_path / "kiosk.toml"
+    broken.write_text('service_url = "https://grant.example\n')  # the quote never closes
+    done = run_cli("kiosk-queue", "status", "--config", str(broken))
+    assert done.returncode == 1
+    assert f"cannot read the kiosk settings file {broken}" in done.stderr
+    assert "Traceback" not in done.stderr

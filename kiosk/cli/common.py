@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import os
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -79,6 +80,11 @@ def with_kiosk_settings(command: Callable[..., R]) -> Callable[..., R]:
             settings = load_kiosk_settings(config)
         except ValidationError as exc:
             raise click.ClickException(f"invalid kiosk settings: {exc}") from exc
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            named = config or os.environ.get("KIOSK_CONFIG", "")
+            raise click.ClickException(
+                f"cannot read the kiosk settings file {named}: {exc}"
+            ) from exc
         try:
             return command(settings=settings, **kwargs)
         except (NotEnrolled, EnrollmentFailed, QueueFull, PrinterError) as exc:

@@ -17,8 +17,8 @@ from types import FrameType
 
 import click
 
+from kiosk import sd_notify
 from kiosk.cli.common import with_kiosk_settings
-from kiosk.offline_queue import watchdog
 from kiosk.offline_queue.lock import SyncLock
 from kiosk.offline_queue.store import QueueStore
 from kiosk.offline_queue.sync import DrainReport, Syncer, SyncLoop
@@ -47,10 +47,14 @@ def main(settings: KioskSettings, once: bool, verbose: bool) -> None:
     )
     for chatty in ("alembic", "httpx", "httpcore"):  # a line per request or migration step
         logging.getLogger(chatty).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # Once the lock is taken, `kiosk-queue drain` may send SIGUSR1 at any moment, whose
+    # default action would end the process: until the loop runs, keep the request.
+    asked_early: list[int] = []
+    signal.signal(signal.SIGUSR1, lambda number, _frame: asked_early.append(number))
     with SyncLock(settings.sync_lock_file), Syncer.opened(settings) as syncer:
         if once:
             sys.exit(drain_once(syncer))
-        _serve(syncer)
+        _serve(syncer, drain_at_once=bool(asked_early))
 
 
 def drain_once(syncer: Syncer) -> int:
@@ -67,9 +71,9 @@ def drain_once(syncer: Syncer) -> int:
     return 0 if status.unsent == 0 else 1
 
 
-def _serve(syncer: Syncer) -> None:
+def _serve(syncer: Syncer, *, drain_at_once: bool = False) -> None:
     def ping(report: DrainReport) -> None:
-        watchdog.notify("WATCHDOG=1")
+        sd_notify.notify("WATCHDOG=1")
 
     def after_round(report: DrainReport) -> None:
         if report.sent:
@@ -78,7 +82,7 @@ def _serve(syncer: Syncer) -> None:
                 report.sent, report.accepted, report.rejected, report.retrying,
                 report.quarantined,
             )  # fmt: skip
-        watchdog.notify("WATCHDOG=1", f"STATUS={status_line(syncer.store, report)}")
+        sd_notify.notify("WATCHDOG=1", f"STATUS={status_line(syncer.store, report)}")
 
     loop = SyncLoop(syncer, on_batch=ping, on_round=after_round)
 
@@ -90,8 +94,10 @@ def _serve(syncer: Syncer) -> None:
 
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
         signal.signal(number, on_signal)
-    watchdog.notify("READY=1", f"STATUS={status_line(syncer.store)}")
+    if drain_at_once:
+        loop.drain_now()
+    sd_notify.notify("READY=1", f"STATUS={status_line(syncer.store)}")
     log.info("kiosk-sync started, sending to %s", syncer.settings.service_url)
     loop.run()
-    watchdog.notify("STOPPING=1")
+    sd_notify.notify("STOPPING=1")
     log.info("kiosk-sync stopped")

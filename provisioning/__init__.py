@@ -1,0 +1,1 @@
+"""Setting up a kiosk: its configuration, enrollment and systemd units (kiosk-provision)."""
