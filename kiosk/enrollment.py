@@ -63,7 +63,16 @@ def service_client(
         timeout=timeout or settings.online_timeout_seconds,
         ca_file=settings.service_ca_file,
         http=http,
+        reload_identity=lambda: _stored_identity(settings),
     )
+
+
+def _stored_identity(settings: KioskSettings) -> DeviceIdentity | None:
+    """The identity on disk, if the kiosk has one it can read."""
+    try:
+        return load_identity(settings)
+    except (NotEnrolled, OSError, ValueError):
+        return None
 
 
 def enroll(

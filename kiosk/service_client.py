@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from kiosk.device_identity import DeviceIdentity
 from mynapoint.envelope import Envelope
 from mynapoint.mypage import StatusQuery
 from mynapoint.request_signing import sign_request
+
+log = logging.getLogger(__name__)
 
 
 class InsecureServiceUrl(ValueError):
@@ -61,9 +64,14 @@ class ServiceClient:
         timeout: float = 15.0,
         ca_file: Path | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        reload_identity: Callable[[], DeviceIdentity | None] | None = None,
     ) -> None:
         check_service_url(base_url)
         self.identity = identity
+        # The identity as stored now: after ``kiosk-provision rotate-key`` the service
+        # refuses the key a long-running process loaded at start; that process picks up
+        # the new one on its first 401 instead of failing until restarted.
+        self.reload_identity = reload_identity
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         # The service's TLS certificate is checked against ca_file, or the system's CAs.
         verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
@@ -76,13 +84,29 @@ class ServiceClient:
 
     def _signed(self, method: str, path: str, payload: Any | None = None) -> Reply:
         body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        reply = self._send_signed(method, path, body, json_body=payload is not None)
+        if reply.status_code == 401 and self._took_new_identity():
+            reply = self._send_signed(method, path, body, json_body=payload is not None)
+        return reply
+
+    def _send_signed(self, method: str, path: str, body: bytes, *, json_body: bool) -> Reply:
         headers = sign_request(
             self.identity.key, self.identity.kiosk_id, method, path, body, self.clock()
         )
-        if payload is not None:
+        if json_body:
             headers["Content-Type"] = "application/json"
         response = self.http.request(method, path, content=body, headers=headers)
         return Reply(response.status_code, _json(response), response.headers)
+
+    def _took_new_identity(self) -> bool:
+        """Whether the stored identity holds another key than the one in use (and is now
+        the one in use)."""
+        stored = self.reload_identity() if self.reload_identity is not None else None
+        if stored is None or stored.key_pem() == self.identity.key_pem():
+            return False
+        log.info("the device key on disk changed (a key rotation): signing with the new one")
+        self.identity = stored
+        return True
 
     def enroll(self, token: str) -> Reply:
         """Enroll with a technician's one-time token; on success the identity is certified."""

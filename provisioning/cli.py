@@ -40,7 +40,9 @@ is set (never its hash), and the queue.
 
 ``rotate-key`` gives the kiosk a new device key, certified by the service on a request
 signed with the current key (no token). The old key is replaced only once the new
-certificate is stored; an interrupted rotation is finished by running it again.
+certificate is stored; an interrupted rotation is finished by running it again. The
+running app and kiosk-sync need no restart: refused once with the old key, they reread
+the stored one (``ServiceClient.reload_identity``).
 
 ``decommission`` retires the kiosk: it refuses while submissions wait to be sent, unless
 ``--drain`` sends them now (through the running kiosk-sync, or by itself) or
@@ -76,7 +78,7 @@ from kiosk.device_identity import DeviceIdentity
 from kiosk.devices.errors import CardError
 from kiosk.devices.printer import PrinterError
 from kiosk.enrollment import EnrollmentFailed, NotEnrolled, load_identity
-from kiosk.offline_queue.lock import SyncLock, SyncRunning
+from kiosk.offline_queue.lock import SyncRunning
 from kiosk.offline_queue.store import QueueFull, QueueStatus
 from kiosk.service_client import InsecureServiceUrl
 from kiosk.settings import KioskSettings
@@ -363,11 +365,9 @@ def rotate_key_command(config: Path | None) -> None:
         f"new device key for {rotated.kiosk_id}: certificate serial {rotated.old_serial:X} -> "
         f"{new.serial_number:X}, valid until {format_time(new.not_valid_after_utc)}"
     )
-    running = SyncLock(settings.sync_lock_file).holder()
     click.echo(
-        "restart kiosk-sync and the kiosk (systemctl restart kiosk-sync kiosk): they hold "
-        "the old key, which the service no longer accepts"
-        + (f" (kiosk-sync runs, pid {running})" if running else "")
+        "kiosk-sync and the kiosk take the new key at their next request to the service "
+        "(no restart needed)"
     )
 
 

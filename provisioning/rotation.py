@@ -71,6 +71,7 @@ def rotate_key(settings: KioskSettings) -> Rotated:
 
 def _renew(settings: KioskSettings, signer: DeviceIdentity, fresh: DeviceIdentity) -> Reply:
     client = service_client(settings, signer, timeout=30)
+    client.reload_identity = None  # sign with exactly this key: the rotation chose it
     try:
         return client.renew(fresh)
     except httpx.HTTPError as exc:

@@ -19,8 +19,10 @@ from sqlalchemy import select
 
 from grant_service.models import AuditEntry
 from kiosk.device_identity import DeviceIdentity
+from kiosk.devices.virtual_card import VirtualJpkiCard
 from kiosk.enrollment import service_client
 from kiosk.offline_queue.store import open_queue
+from kiosk.service_client import ServiceClient
 from kiosk.settings import load_kiosk_settings
 from kiosk.technician import pin_matches
 from kiosk.testing.escpos_printer import LoopbackPrinter, PrinterState
@@ -395,6 +397,50 @@ def test_check_warns_or_fails_with_the_next_step_for_the_printer_and_a_revoked_k
         assert all(path.stat().st_uid == nobody for path in kiosk.data_dir.rglob("*"))
 
 
+def test_a_kiosk_that_cannot_reach_the_service_is_retired_with_discard_unsent(
+    grant: Grant, kiosk: Kiosk, tmp_path: Path
+) -> None:
+    """The last way out: the queue exported for an operator, then given up, said loudly."""
+    service = start_service(tmp_path / "service")  # its own, to stop for good
+    token = service.cli("enrollment-token", "--kiosk-id", "kiosk-gone",
+                        "--channel", "city_hall").stdout.strip()  # fmt: skip
+    assert kiosk.enroll(token, service=service.url).returncode == 0
+    kiosk.queue_reservations(2)
+    service.stop()
+    tried = kiosk.command("decommission", "--drain", "--timeout", "5", "--yes")
+    assert tried.returncode == 1 and "Traceback" not in tried.stderr
+    assert "cannot reach the service" in tried.stderr  # what the drain met, then the error
+    error = tried.stderr.splitlines()[-1]
+    assert "2 submission(s) could still not be sent" in error
+    assert "kiosk-queue export" in error and "--discard-unsent" in error
+    assert (kiosk.data_dir / "device" / "device-key.pem").exists()  # nothing erased
+
+    asked = kiosk.command("decommission", "--discard-unsent", stdin="n\n")
+    assert asked.returncode == 1 and "2 submission(s) NEVER SENT" in asked.stderr
+    assert (kiosk.data_dir / "queue.sqlite3").exists()
+    retired = kiosk.command("decommission", "--discard-unsent", "--yes")
+    assert retired.returncode == 0, retired.stderr
+    assert "erased the queue key" in retired.stdout
+    assert not (kiosk.data_dir / "queue.sqlite3").exists()
+    assert "grant-service device-revoke kiosk-gone" in retired.stdout
+
+
+@pytest.mark.pcsc
+def test_check_finds_the_card_through_a_real_pcscd_reader(
+    grant: Grant, kiosk: Kiosk, insert_vpcd: Callable[..., object]
+) -> None:
+    """``--reader pcsc``: pyscard, libpcsclite, a private pcscd and its vpcd reader."""
+    assert kiosk.enroll(grant.token("kiosk-pcsc"), "--reader", "pcsc").returncode == 0
+    status, rows = kiosk.check()  # the reader is there, no card on it
+    assert status == 1 and rows["card reader"]["result"] == "FAIL"
+    assert "no card on the reader within 1 s" in rows["card reader"]["detail"]
+    assert "place a My Number Card on the reader" in rows["card reader"]["next_step"]
+    insert_vpcd(VirtualJpkiCard(grant.card_file))
+    status, rows = kiosk.check()
+    assert rows["card reader"]["result"] == "ok", rows["card reader"]
+    assert "a card answers" in rows["card reader"]["detail"]
+
+
 def test_check_fails_when_the_grant_service_is_down(
     grant: Grant, kiosk: Kiosk, tmp_path: Path
 ) -> None:
@@ -485,17 +531,23 @@ def test_rotate_key_replaces_the_key_the_service_accepts_and_finishes_an_interru
     rotated = kiosk.command("rotate-key")
     assert rotated.returncode == 0, rotated.stderr
     assert "new device key for kiosk-rotate" in rotated.stdout
-    assert "restart kiosk-sync" in rotated.stdout
+    assert "no restart needed" in rotated.stdout
     new = DeviceIdentity.load(settings.device_dir)
     assert new.certificate_pem != old.certificate_pem
     assert new.key.public_key().public_numbers() != old.key.public_key().public_numbers()
     assert all(mode(path) == 0o600 for path in settings.device_dir.iterdir())
     assert not (settings.device_dir / NEXT_KEY_FILE).exists()
 
-    stale = service_client(settings, old)
+    stale = ServiceClient(settings.service_url, old)  # the old key alone: refused
     refused = stale.challenge()
     stale.close()
     assert (refused.status_code, refused.body["reason_code"]) == (401, "REQUEST_SIGNATURE_INVALID")
+    # A process that loaded the old key at start (kiosk-sync, the app) is refused once,
+    # takes the stored key, and goes on without a restart.
+    running = service_client(settings, old)
+    assert running.challenge().status_code == 200
+    assert running.identity.key_pem() == new.key_pem()
+    running.close()
 
     submitted = run_cli("kiosk-submit", "reservation", "--pin-stdin", stdin=f"{CARD_PIN}\n",
                         env={**grant.env, "KIOSK_CONFIG": str(kiosk.config)})  # fmt: skip

@@ -60,6 +60,17 @@ def test_the_key_file_is_made_once_and_private(tmp_path: Path) -> None:
     assert first.key_id == again.key_id
 
 
+def test_the_database_files_are_private(
+    store: QueueStore, make_card: CardFactory, tmp_path: Path
+) -> None:
+    """Receipt numbers and states are not encrypted: the queue's files are 0600 whatever
+    the umask, the write-ahead log too."""
+    store.enqueue(signed(store, TestCard(make_card())))
+    files = sorted(tmp_path.glob("queue.sqlite3*"))
+    assert {"queue.sqlite3", "queue.sqlite3-wal"} <= {f.name for f in files}
+    assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
+
+
 def test_the_database_is_durable_and_erases_what_it_deletes(store: QueueStore) -> None:
     with store.engine.connect() as connection:
         pragmas = {

@@ -9,9 +9,11 @@ is erased at that moment; the row keeps the receipt number and the service's ans
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -100,6 +102,10 @@ class QueueStore:
         clock: Clock = utc_now,
     ) -> None:
         database.parent.mkdir(parents=True, exist_ok=True)
+        # The file made 0600 before SQLite opens it (SQLite gives its -wal and -shm files
+        # the same mode): the payloads are encrypted, but receipt numbers and states are not.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         url = f"sqlite:///{database}"
         schema.upgrade(url)
         self.database = database
