@@ -24,13 +24,8 @@ def create_private_once(path: Path, content: bytes) -> None:
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    aside = _written_aside(path, content)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
         with contextlib.suppress(FileExistsError):  # another process's file wins
             os.link(aside, path)
             _fsync_directory(path.parent)  # the name survives a power cut too
@@ -41,6 +36,17 @@ def create_private_once(path: Path, content: bytes) -> None:
 def write_private(path: Path, content: bytes) -> None:
     """Make ``path`` hold ``content``, replacing what it held (new directories: 0700)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    aside = _written_aside(path, content)
+    try:
+        os.replace(aside, path)
+        _fsync_directory(path.parent)
+    finally:
+        aside.unlink(missing_ok=True)
+
+
+def _written_aside(path: Path, content: bytes) -> Path:
+    """``content`` on disk (0600, synced) in a new file beside ``path``, to be put in its
+    place by the caller."""
     aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -48,10 +54,10 @@ def write_private(path: Path, content: bytes) -> None:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(aside, path)
-        _fsync_directory(path.parent)
-    finally:
+    except BaseException:
         aside.unlink(missing_ok=True)
+        raise
+    return aside
 
 
 def _fsync_directory(directory: Path) -> None:

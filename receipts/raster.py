@@ -16,15 +16,12 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
+from mynapoint.linebreak import break_paragraph, units
 from receipts.layout import Block, Qr, Rule, Style, Text
 
 FONT = Path(__file__).parent / "fonts" / "ipaexg.ttf"
 DOTS_ACROSS = {58: 384, 80: 576}
 MARGIN = 8  # dots each side: printers lose a little at the edges
-# Characters that must not begin a line (kinsoku): they stay with the one before.
-NO_LINE_START = set(
-    "、。，．・：；？！）」』】〕〉》ー々ぁぃぅぇぉっゃゅょァィゥェォッャュョ,.:;!?)]}%"
-)
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ def _text(block: Text, width: int, sizes: Sizes) -> Image.Image:
     size = sizes.of(block.style)
     # A word (a receipt number, say) wider than the paper: a smaller size, not a break.
     while size > sizes.small and any(
-        font(size).getlength(token.strip()) > width for token in _tokens(block.text)
+        font(size).getlength(piece.strip()) > width for piece in units(block.text)
     ):
         size -= 2
     face = font(size)
@@ -98,38 +95,10 @@ def _text(block: Text, width: int, sizes: Sizes) -> Image.Image:
 
 
 def wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    """Lines that fit ``width`` dots: Japanese breaks between any two characters (but
-    not before closing punctuation), English between words."""
-    lines: list[list[str]] = [[]]
-    for token in _tokens(text):
-        line = lines[-1]
-        if not line or face.getlength("".join(line) + token) <= width:
-            line.append(token)
-        elif token[0] in NO_LINE_START and len(line) > 1:
-            lines.append([line.pop(), token])  # the one before comes along
-        else:
-            lines.append([token.lstrip()])
-    return ["".join(line).rstrip() for line in lines]
-
-
-def _tokens(text: str) -> list[str]:
-    """Words (with their trailing space) for Latin text, single characters otherwise."""
-    tokens: list[str] = []
-    word = ""
-    for char in text:
-        if char.isascii() and not char.isspace():
-            word += char
-            continue
-        if word:
-            tokens.append(word)
-            word = ""
-        if char == " " and tokens:
-            tokens[-1] += char
-        else:
-            tokens.append(char)
-    if word:
-        tokens.append(word)
-    return tokens
+    """Lines that fit ``width`` dots, broken as the kiosk's screens break them
+    (``mynapoint.linebreak``): Japanese between any two characters, English between
+    words, no closing punctuation at a line's start."""
+    return break_paragraph(text, width, face.getlength)
 
 
 def _qr(payload: str, module: int) -> Image.Image:

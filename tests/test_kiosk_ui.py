@@ -725,7 +725,7 @@ def test_the_keys_screens_build_from_data_exist_in_both_languages() -> None:
 
 
 def test_japanese_lines_break_between_characters_but_not_inside_numbers() -> None:
-    from kiosk.screens.linebreak import break_lines
+    from mynapoint.linebreak import break_lines
 
     def measure(text: str) -> float:  # full width 2, ASCII 1
         return sum(1 if char.isascii() else 2 for char in text)

@@ -176,9 +176,9 @@ MESSAGES: dict[str, str] = {
     "confirm.service": "Payment service: {service}",
     "confirm.account": "Payment service ID: ending {last4}",
     "confirm.no_change": "After applying, the payment service cannot be changed or cancelled.",
-    "confirm.grant_on_charge": "You receive 25% of what you charge (top up) as points, "
-    "up to 5,000 yen.",
-    "confirm.grant_on_purchase": "You receive 25% of what you spend as points, up to 5,000 yen.",
+    "confirm.grant_on_charge": "You receive {rate}% of what you charge (top up) as points, "
+    "up to {cap} yen.",
+    "confirm.grant_on_purchase": "You receive {rate}% of what you spend as points, up to {cap} yen.",
     "confirm.timing": "When points are granted depends on the payment operator.",
     "confirm.offline": "The network is down: this will be accepted as pending.",
     "submitting.title": "Sending",

@@ -31,7 +31,7 @@ class ConfirmScreen(StandardScreen):
                     "strong",
                 ),
                 Para(self.text("confirm.no_change"), "error"),
-                self.text(f"confirm.grant_on_{service.grant_on}"),
+                *self._grant_terms(service.grant_on),
                 self.text("confirm.timing"),
             ]
             if data.get("for_whom", "self") != "self":
@@ -47,6 +47,16 @@ class ConfirmScreen(StandardScreen):
                 Action("button.submit", ev.Submit(), primary=True),
             ],
         )
+
+    def _grant_terms(self, grant_on: str) -> list[str]:
+        """The rate and the cap as the catalog's programme states them (the service's
+        rule, not a copy of it); left out if this catalog does not state them."""
+        catalog = self.context.catalog
+        programme = catalog.programme if catalog is not None else {}
+        rate, cap = programme.get("grant_rate_percent"), programme.get("grant_cap_yen")
+        if rate is None or cap is None:
+            return []
+        return [self.text(f"confirm.grant_on_{grant_on}", rate=rate, cap=f"{cap:,}")]
 
 
 load_kv(Path(__file__).with_suffix(".kv"))

@@ -38,7 +38,7 @@ from kivy.uix.widget import Widget
 from kiosk import kana
 from kiosk.screens import theme
 from kiosk.screens.fonts import FONT_NAME, register_fonts
-from kiosk.screens.linebreak import break_lines
+from mynapoint.linebreak import break_lines
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,8 @@ class LocalizedLabel(Label):
 
     def texture_update(self, *args: Any) -> None:
         """A label that wraps to its width breaks Japanese lines where Japanese breaks
-        them (``linebreak.py``), not only at spaces as Kivy does. ``text`` stays as it is."""
+        them (``mynapoint/linebreak.py``), not only at spaces as Kivy does. ``text`` stays
+        as it is."""
         width = self.text_size[0]
         core = self._label
         if width and self.text and not self.markup and not self.text.isascii():

@@ -1,4 +1,5 @@
-"""Where a line of Japanese (or English) may break, for labels that wrap.
+"""Where a line of Japanese (or English) may break: the kiosk's labels that wrap, and the
+slip (``receipts/raster.py``).
 
 Kivy wraps text at spaces only, and cuts a "word" longer than the line wherever it must:
 Japanese has no spaces, so a sentence is one long word, cut in the middle of a number
