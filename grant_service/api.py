@@ -7,17 +7,16 @@ malformed input is a 4xx, never a 500 (a database outage is 503: nobody's fault,
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from grant_service.http import DeclaredLengthLimit, problem_response
-from grant_service.refusals import Refused
+from grant_service.http import UNSTORABLE, DeclaredLengthLimit, problem_response, unstorable
+from grant_service.refusals import Refused, validation_detail
 from grant_service.routes import devices, operations, public, submissions
 from grant_service.service import Clock, Service, utc_now
 from grant_service.settings import Settings
@@ -26,15 +25,6 @@ from mynapoint.reasons import R
 log = logging.getLogger(__name__)
 
 _REASONS_BY_STATUS = {404: R.NOT_FOUND, 405: R.METHOD_NOT_ALLOWED, 413: R.BODY_TOO_LARGE}
-
-
-def _validation_detail(errors: list[Any]) -> str:
-    """Where and what, never the input value (it may be a security code)."""
-    parts = []
-    for error in errors[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ())) or "body"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
@@ -66,12 +56,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
-        return problem_response(Refused(R.MALFORMED, _validation_detail(list(error.errors()))))
+        return problem_response(Refused(R.MALFORMED, validation_detail(error.errors())))
 
     @app.exception_handler(OperationalError)
     async def _database_down(_request: Request, error: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", type(error.orig).__name__)
         return problem_response(Refused(R.SERVICE_BUSY))
+
+    @app.exception_handler(StatementError)
+    async def _unstorable(_request: Request, error: StatementError) -> JSONResponse:
+        if not unstorable(error):
+            raise error  # a server error, as before (an OperationalError has its own handler)
+        # The driver's message may quote the value: it stays in the log.
+        log.warning("a value the database cannot store: %s", type(error.orig).__name__)
+        return problem_response(Refused(R.MALFORMED, UNSTORABLE))
 
     for module in (devices, submissions, public, operations):
         app.include_router(module.router)

@@ -40,6 +40,7 @@ from grant_service.models import ApiCredential
 from grant_service.refusals import Refused
 from grant_service.settings import Settings, load_settings
 from mynapoint.database import make_engine, make_session_factory
+from mynapoint.private_files import make_private_directory
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -87,12 +88,13 @@ def _sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
 
 def prepare_database(settings: Settings) -> None:
     """Bring the schema up to date and load the packaged catalog if there is none."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_directory(settings.data_dir)  # keys and the SQLite file: 0700, and 0600 each
     migrate.upgrade(settings.database_url)
     # The keys and the device CA are made here, before any worker starts: never twice.
     keys = ServiceKeys.load(settings.data_dir)
     DeviceCa.load_or_create(settings.device_ca_dir)
     with _sessions(settings) as sessions, sessions.begin() as session:
+        audit.ensure_chains(session, keys.audit_hmac, settings.audit_chains)
         if not catalog.catalog_loaded(session):
             data = catalog.CatalogData.from_file(settings.catalog_file)
             catalog.store_catalog(session, keys.audit_hmac, data, _now())

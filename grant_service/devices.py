@@ -1,5 +1,10 @@
 """Kiosk devices: enrollment with a one-time token and a CSR, renewal, revocation, and the
-check of every device-signed request (unknown or revoked devices get 401)."""
+check of every device-signed request (unknown or revoked devices get 401).
+
+A request's device and signature are checked in a read-only transaction, and only a
+genuine request then writes (its nonce): on SQLite, junk traffic never takes, nor waits
+for, the write lock that real kiosks queue on.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import threading
+import time
 from typing import Literal, get_args
 
 from cryptography import x509
@@ -14,12 +21,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from grant_service import audit, rules
 from grant_service.keys import CsrRejected, DeviceCa
 from grant_service.models import Device, EnrollmentToken, RequestNonce
-from grant_service.refusals import Refused
+from grant_service.refusals import Refused, echoed
 from mynapoint.envelope import KIOSK_ID_PATTERN
 from mynapoint.reasons import R
 from mynapoint.request_signing import RequestSignatureError, SignedRequest
@@ -116,7 +123,7 @@ def renew(
 def revoke(session: Session, audit_key: bytes, kiosk_id: str, *, now: dt.datetime) -> Device:
     device = session.scalar(select(Device).where(Device.kiosk_id == kiosk_id))
     if device is None:
-        raise Refused(R.NOT_FOUND, f"no kiosk {kiosk_id}")
+        raise Refused(R.NOT_FOUND, f"no kiosk {echoed(kiosk_id)}")
     device.status = "revoked"
     device.revoked_at = now
     audit.append(
@@ -138,17 +145,38 @@ def active_device(session: Session, kiosk_id: str) -> tuple[Device, ec.EllipticC
     """An enrolled, not revoked kiosk and its device key; ``Refused`` (401) otherwise."""
     device = session.scalar(select(Device).where(Device.kiosk_id == kiosk_id))
     if device is None:
-        raise Refused(R.DEVICE_UNKNOWN, kiosk_id)
+        raise Refused(R.DEVICE_UNKNOWN, echoed(kiosk_id))
     if device.status != "active":
-        raise Refused(R.DEVICE_REVOKED, kiosk_id)
+        raise Refused(R.DEVICE_REVOKED, echoed(kiosk_id))
     public_key = serialization.load_der_public_key(device.public_key_der)
     if not isinstance(public_key, ec.EllipticCurvePublicKey):
         raise Refused(R.DEVICE_UNKNOWN, "the enrolled key is not an EC key")
     return device, public_key
 
 
+class NonceSweep:
+    """When this process last forgot old nonces: at most every ``every_seconds``, not on
+    every request. The nonces are in the database either way; the sweep only keeps their
+    table small, and a nonce older than the skew is refused by its time anyway."""
+
+    def __init__(self, every_seconds: float = 10.0) -> None:
+        self.every_seconds = every_seconds
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def due(self) -> bool:
+        """Whether to sweep now; if so, the next sweep is not due for ``every_seconds``."""
+        now = time.monotonic()
+        with self._lock:
+            if self._last is not None and now - self._last < self.every_seconds:
+                return False
+            self._last = now
+            return True
+
+
 def authenticate_request(
-    session: Session,
+    readers: sessionmaker[Session],
+    writers: sessionmaker[Session],
     headers: dict[str, str],
     method: str,
     path: str,
@@ -156,22 +184,36 @@ def authenticate_request(
     *,
     now: dt.datetime,
     skew: dt.timedelta,
+    sweep: NonceSweep | None = None,
 ) -> rules.Device:
-    """The enrolled, active device that signed this request; ``Refused`` (401) otherwise."""
+    """The enrolled, active device that signed this request; ``Refused`` (401) otherwise.
+    ``readers`` only read (the device); ``writers`` record the nonce of a genuine request
+    (and sweep old ones when ``sweep`` is due; always without one)."""
     try:
         signed = SignedRequest.from_headers(headers)
     except RequestSignatureError as exc:
         raise Refused(R.REQUEST_SIGNATURE_INVALID, str(exc)) from exc
-    device, public_key = active_device(session, signed.kiosk_id)
+    with readers.begin() as session:
+        device, public_key = active_device(session, signed.kiosk_id)
     try:
         signed.verify(public_key, method, path, body, now, skew)
     except RequestSignatureError as exc:
         raise Refused(R.REQUEST_SIGNATURE_INVALID, str(exc)) from exc
-    # Forget nonces older than any acceptable request time, then remember this one.
-    session.execute(delete(RequestNonce).where(RequestNonce.seen_at < now - 2 * skew))
+    with writers.begin() as session:
+        if sweep is None or sweep.due():
+            session.execute(delete(RequestNonce).where(RequestNonce.seen_at < now - 2 * skew))
+        _record_nonce(session, signed, now)
+    return rules.Device(
+        id=device.id, kiosk_id=device.kiosk_id, channel=device.channel,
+        enrolled_at=device.enrolled_at, request_time=signed.time,
+    )  # fmt: skip
+
+
+def _record_nonce(session: Session, signed: SignedRequest, now: dt.datetime) -> None:
+    """Remember the nonce; ``REQUEST_REPLAYED`` if it was seen (also by a request running
+    meanwhile: the primary key decides)."""
     try:
         with session.begin_nested():
             session.add(RequestNonce(kiosk_id=signed.kiosk_id, nonce=signed.nonce, seen_at=now))
     except IntegrityError as exc:
         raise Refused(R.REQUEST_REPLAYED, signed.nonce) from exc
-    return rules.Device(id=device.id, kiosk_id=device.kiosk_id, channel=device.channel)

@@ -1,16 +1,20 @@
-"""What every route shares: problem bodies, the body-size guard, and who is calling
-(a kiosk proving its device key, or a bearer token of a role)."""
+"""What every route shares: problem bodies, the body-size guard, who is calling (a kiosk
+proving its device key, or a bearer token of a role), and values the database cannot
+store."""
 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError, DBAPIError, StatementError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from grant_service import credentials, devices, rules
@@ -47,6 +51,19 @@ def problem_response(refusal: Refused, status_code: int | None = None) -> JSONRe
     )
 
 
+def unstorable(error: StatementError) -> bool:
+    """Whether the database refused a value it cannot hold (PostgreSQL: a NUL in text):
+    the input's fault, as a validation error would be. Validation refuses such values
+    first; this is the last line of defence."""
+    if isinstance(error, DataError):
+        return True
+    driver_errors = (sqlite3.DataError, psycopg.DataError)
+    return not isinstance(error, DBAPIError) and isinstance(error.orig, driver_errors)
+
+
+UNSTORABLE = "a value in this request cannot be stored"
+
+
 class DeclaredLengthLimit:
     """A 413 problem body, before reading anything, for a too large Content-Length."""
 
@@ -80,12 +97,12 @@ async def signed_device(request: Request) -> rules.Device:
     headers = dict(request.headers)
 
     def check() -> rules.Device:
-        with service.sessions.begin() as session:
-            return devices.authenticate_request(
-                session, headers, request.method, path, body,
-                now=service.clock(),
-                skew=dt.timedelta(seconds=service.settings.clock_skew_seconds),
-            )  # fmt: skip
+        # Read, verify, and only then write: see ``devices.authenticate_request``.
+        return devices.authenticate_request(
+            service.readers, service.sessions, headers, request.method, path, body,
+            now=service.clock(), skew=dt.timedelta(seconds=service.settings.clock_skew_seconds),
+            sweep=service.nonce_sweep,
+        )  # fmt: skip
 
     return await run_in_threadpool(check)
 
@@ -102,7 +119,7 @@ def bearer(role: str) -> Callable[..., Awaitable[credentials.Caller]]:
         service = get_service(request)
 
         def check() -> credentials.Caller:
-            with service.sessions() as session:
+            with service.readers() as session:  # a token is checked without the write lock
                 return credentials.authenticate(
                     session, authorization, role,
                     bootstrap_admin_sha256=service.settings.admin_token_sha256,

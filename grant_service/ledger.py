@@ -7,9 +7,12 @@ loads everything a batch can ask about in a few queries up front, answers from m
 one bulk insert per table at the end. A batch of 500 envelopes thus costs a handful of
 statements instead of thousands, which is what makes batching pay.
 
-Consistency: the caller takes the audit chain's head lock before building a ledger, and
-every transaction that writes people or applications appends to the audit chain, so
-ledgers never overlap; the unique indexes stay as the last line of defence.
+Consistency: the caller locks the batch's cards and payment accounts first
+(``locking.lock_people``), so no other transaction changes what this ledger read about
+them until it commits; the unique indexes stay as the last line of defence (two cards of
+one person, a clash of random MyKey IDs), and the caller redoes the batch if they bite.
+The budget is taken once, for as many MyKey IDs as the batch could issue
+(``prepare_budget``), from slots that other transactions do not wait for.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from grant_service import budget
 from grant_service.models import (
     Application,
     CardCertificate,
+    CodeFailures,
     CrlState,
     MyKey,
-    ReservationBudget,
     RevokedCertificate,
 )
 from grant_service.pki import CardIdentity
@@ -49,6 +53,16 @@ class Person:
 
 
 @dataclass
+class FailureCount:
+    """Wrong codes counted for one account or card (see ``rules.check_code_attempts``)."""
+
+    failures: int
+    window_start: dt.datetime
+    changed: bool = False
+    stored: bool = True
+
+
+@dataclass
 class ActiveApplication:
     mykey_id: str
     receipt_number: str
@@ -66,6 +80,7 @@ class Ledger:
         *,
         cards: Iterable[CardIdentity],
         accounts: Iterable[tuple[str, str]],
+        failure_keys: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.session = session
         card_keys = sorted({(c.issuer, c.serial_hex) for c in cards})
@@ -117,7 +132,13 @@ class Ledger:
                 )
             )
         self._crls = {c.issuer: c.this_update for c in session.scalars(select(CrlState))}
-        self._issued: int | None = None  # the budget counter, read (and locked) on first use
+        self._failures: dict[tuple[str, str], FailureCount] = {}
+        for chunk in _chunks(sorted(set(failure_keys))):
+            for row in session.scalars(
+                select(CodeFailures).where(tuple_(CodeFailures.kind, CodeFailures.key).in_(chunk))
+            ):
+                self._failures[(row.kind, row.key)] = FailureCount(row.failures, row.window_start)
+        self._budget: list[budget.HeldSlot] | None = None
         self._new_people: list[dict[str, object]] = []
         self._new_cards: list[dict[str, object]] = []
         self._new_applications: list[dict[str, object]] = []
@@ -143,18 +164,36 @@ class Ledger:
     def account_in_use(self, service_code: str, fingerprint: str) -> bool:
         return (service_code, fingerprint) in self._accounts
 
-    def take_budget(self, cap: int) -> bool:
-        """One MyKey ID from the national budget, first come first served: the counter row
-        stays locked until this transaction commits, so the cap is exact."""
-        if self._issued is None:
-            self._issued = self.session.scalar(
-                select(ReservationBudget.issued).where(ReservationBudget.id == 1).with_for_update()
-            )
-            assert self._issued is not None, "the budget row is made by the first migration"
-        if self._issued >= cap:
-            return False
-        self._issued += 1
-        return True
+    def prepare_budget(self, need: int, cap: int) -> None:
+        """Hold budget slots for up to ``need`` new MyKey IDs (those the batch could issue),
+        until this transaction commits."""
+        self._budget = budget.take_slots(self.session, need, cap)
+
+    def take_budget(self) -> bool:
+        """One MyKey ID from the budget the batch holds; False when the budget is spent
+        (the batch held all that was left)."""
+        assert self._budget is not None, "prepare_budget first"
+        for slot in self._budget:
+            if slot.room > 0:
+                slot.taken += 1
+                return True
+        return False
+
+    def code_failures(self, kind: str, key: str) -> FailureCount | None:
+        return self._failures.get((kind, key))
+
+    def count_code_failure(
+        self, kind: str, key: str, now: dt.datetime, window: dt.timedelta
+    ) -> None:
+        """One more wrong code for this account or card (a new window once the last ended)."""
+        current = self._failures.get((kind, key))
+        if current is None:
+            self._failures[(kind, key)] = FailureCount(1, now, changed=True, stored=False)
+        elif now - current.window_start >= window:
+            current.failures, current.window_start, current.changed = 1, now, True
+        else:
+            current.failures += 1
+            current.changed = True
 
     # --- records ---------------------------------------------------------------------------
 
@@ -204,9 +243,19 @@ class Ledger:
             self.session.execute(update(Application), self._cancellations)  # by primary key
         if self._new_applications:
             self.session.execute(insert(Application), self._new_applications)
-        if self._issued is not None:
-            self.session.execute(
-                update(ReservationBudget)
-                .where(ReservationBudget.id == 1)
-                .values(issued=self._issued)
-            )
+        if self._budget:
+            budget.record_taken(self.session, self._budget)
+        new_failures = [
+            {"kind": kind, "key": key, "failures": f.failures, "window_start": f.window_start}
+            for (kind, key), f in self._failures.items()
+            if f.changed and not f.stored
+        ]
+        if new_failures:
+            self.session.execute(insert(CodeFailures), new_failures)
+        for (kind, key), f in self._failures.items():
+            if f.changed and f.stored:
+                self.session.execute(
+                    update(CodeFailures)
+                    .where(CodeFailures.kind == kind, CodeFailures.key == key)
+                    .values(failures=f.failures, window_start=f.window_start)
+                )

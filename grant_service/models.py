@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -103,12 +104,15 @@ class CardCertificate(Base):
     reissued_from_serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
-class ReservationBudget(Base):
-    """One row: MyKey IDs issued so far. Taken with an atomic conditional UPDATE."""
+class BudgetSlot(Base):
+    """The national budget of MyKey IDs, cut into slots that are taken independently, so
+    that concurrent reservations do not queue on one counter. Slot ``i`` may issue its
+    share of the cap (``budget.allotment``); the shares add up to the cap exactly, so the
+    MyKey IDs issued never exceed it. See ``grant_service/budget.py``."""
 
-    __tablename__ = "reservation_budget"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    issued: Mapped[int] = mapped_column(Integer, default=0)
+    __tablename__ = "reservation_budget_slots"
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    issued: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Application(Base):
@@ -159,8 +163,26 @@ class Application(Base):
 
 
 class Submission(Base):
+    """One envelope UUID: its claim while it is processed, then its result for replays.
+
+    ``state``: ``in_flight`` (claimed by the request holding ``claim_token`` until
+    ``lease_until``), ``pending`` (decided "not now": the kiosk's retry takes it over) or
+    ``done`` (the final result, in ``result_json``)."""
+
     __tablename__ = "submissions"
-    __table_args__ = (Index("ix_submissions_card", "card_issuer", "card_serial_hex"),)
+    __table_args__ = (
+        Index("ix_submissions_card", "card_issuer", "card_serial_hex"),
+        # The kiosk's order: the neighbours of an envelope's sequence (envelope_time.py).
+        Index("ix_submissions_kiosk_sequence", "kiosk_id", "sequence"),
+        # A card's unsettled items, which its later items wait behind.
+        Index(
+            "ix_submissions_unsettled",
+            "card_issuer",
+            "card_serial_hex",
+            sqlite_where=text("state != 'done'"),
+            postgresql_where=text("state != 'done'"),
+        ),
+    )
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))  # keyed hash of the signed envelope
     kind: Mapped[str] = mapped_column(String(20))
@@ -168,8 +190,13 @@ class Submission(Base):
     receipt_number: Mapped[str] = mapped_column(String(14), index=True)
     card_issuer: Mapped[str] = mapped_column(String(512))
     card_serial_hex: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(10))  # in_flight | done
+    state: Mapped[str] = mapped_column(String(10))  # in_flight | pending | done
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The envelope's place in its kiosk's order and its time (NULL in rows from before
+    # revision 0004).
+    sequence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    kiosk_time: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)  # accepted | rejected
     reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -244,10 +271,12 @@ class CatalogMeta(Base):
 
 
 class AuditEntry(Base):
-    """Append-only (triggers refuse UPDATE and DELETE) and hash-chained."""
+    """Append-only (triggers refuse UPDATE, DELETE and TRUNCATE) and hash-chained: entry
+    ``seq`` of chain ``chain`` (see ``grant_service/audit.py``)."""
 
     __tablename__ = "audit_log"
-    seq: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     kiosk_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     actor: Mapped[str] = mapped_column(String(20))  # citizen | guardian | technician | operator
@@ -262,15 +291,17 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class AuditHead(Base):
-    """One row: the last entry's number and hash; locked to append, so the chain is a line."""
+class AuditChain(Base):
+    """The head of one audit chain: its last entry's number and hash. A writer locks the
+    head of one free chain to append, so each chain is a line, and writers do not queue
+    behind one row."""
 
-    __tablename__ = "audit_head"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    last_seq: Mapped[int] = mapped_column(Integer)
+    __tablename__ = "audit_chains"
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
-    # HMAC over (last_seq, last_hash): rewinding the head to an earlier entry, to hide a
-    # truncated tail, needs the key.
+    # HMAC over (chain, last_seq, last_hash): rewinding a head to an earlier entry, to hide
+    # a truncated tail, needs the key ("" for a chain never written).
     seal: Mapped[str] = mapped_column(String(64))
 
 
@@ -298,6 +329,17 @@ class ApiCredential(Base):
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class CodeFailures(Base):
+    """Wrong payment-service IDs or security codes, counted per payment account and per card
+    (both by keyed hash) in a window, so that codes cannot be guessed (rules.py)."""
+
+    __tablename__ = "code_failures"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # account | card
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class PointTransaction(Base):

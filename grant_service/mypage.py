@@ -46,11 +46,16 @@ def new_challenge(session: Session, kiosk_id: str, now: dt.datetime) -> StatusCh
     return challenge
 
 
-def _use_challenge(session: Session, query: StatusQuery, kiosk_id: str, now: dt.datetime) -> None:
-    row = session.get(StatusChallenge, query.challenge, with_for_update=True)
-    if row is None or row.expires_at < now or row.kiosk_id != kiosk_id:
-        raise Refused(R.CHALLENGE_INVALID)
-    session.delete(row)  # once only
+def spend_challenge(session: Session, challenge: str, kiosk_id: str, now: dt.datetime) -> bool:
+    """Use a challenge up, and say whether it was valid: this kiosk's, not expired. The
+    caller commits this before checking the card, so that a failed signature spends the
+    challenge too (one try per challenge), and only then refuses an invalid one."""
+    row = session.execute(
+        delete(StatusChallenge)
+        .where(StatusChallenge.challenge == challenge)
+        .returning(StatusChallenge.kiosk_id, StatusChallenge.expires_at)
+    ).first()
+    return row is not None and row.expires_at >= now and row.kiosk_id == kiosk_id
 
 
 def status(
@@ -63,9 +68,9 @@ def status(
     audit_key: bytes,
     now: dt.datetime,
 ) -> dict[str, Any]:
+    """The card's page, for a query whose challenge was spent (``spend_challenge``)."""
     if query.kiosk_id != device.kiosk_id:
         raise Refused(R.KIOSK_MISMATCH, f"sent by {device.kiosk_id}")
-    _use_challenge(session, query, device.kiosk_id, now)
     identity = trust.verify_signed(
         query.certificate_der, query.signature_bytes, query.signed_bytes()
     )

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from grant_service import audit
+from grant_service import audit, locking
 from grant_service.models import Application, CardCertificate, LinkConflict, MyKey, PointTotal
 from grant_service.pki import CardIdentity, CardTrust
 from grant_service.refusals import Refused
@@ -85,6 +85,10 @@ def link_reissue(
 ) -> dict[str, Any]:
     """Link a re-issued certificate to the old one's MyKey ID (idempotent)."""
     new = trust.certificate_identity(entry.new_certificate_der)
+    # Both cards, as a reservation with either would (locking.py): never two links at once.
+    locking.lock_people(
+        session, [(entry.old_issuer, entry.old_serial_hex), (new.issuer, new.serial_hex)]
+    )
     old_link = session.get(CardCertificate, (entry.old_issuer, entry.old_serial_hex))
     new_link = session.get(CardCertificate, (new.issuer, new.serial_hex))
     result: dict[str, Any] = {
@@ -161,11 +165,22 @@ def resolve_conflict(
     """The person keeps one MyKey ID (``keep`` is ``old`` or ``new``). Every card of the
     other moves to it; the other's application ends (``superseded``: the account is free
     again), its points count toward the kept one's cap, and it is ``superseded``."""
-    conflict = session.get(LinkConflict, conflict_id, with_for_update=True)
-    if conflict is None or conflict.state != "open":
-        raise Refused(R.NOT_FOUND, f"no open conflict {conflict_id}")
     if keep not in ("old", "new"):
         raise ValueError("keep must be 'old' or 'new'")
+    seen = session.get(LinkConflict, conflict_id)
+    if seen is not None:  # the cards of both MyKey IDs first, then the rows (locking.py)
+        both = (seen.old_mykey_id, seen.new_mykey_id)
+        locking.lock_people(
+            session,
+            session.execute(
+                select(CardCertificate.issuer, CardCertificate.serial_hex).where(
+                    CardCertificate.mykey_id.in_(both)
+                )
+            ).all(),
+        )
+    conflict = session.get(LinkConflict, conflict_id, with_for_update=True, populate_existing=True)
+    if conflict is None or conflict.state != "open":
+        raise Refused(R.NOT_FOUND, f"no open conflict {conflict_id}")
     kept_id, gone_id = (
         (conflict.old_mykey_id, conflict.new_mykey_id)
         if keep == "old"
@@ -198,10 +213,18 @@ def resolve_conflict(
 
 
 def _merge_points(session: Session, kept_id: str, gone_id: str, now: dt.datetime) -> None:
-    gone = session.get(PointTotal, gone_id, with_for_update=True)
+    totals = {
+        row.mykey_id: row
+        for row in session.scalars(
+            select(PointTotal)
+            .where(PointTotal.mykey_id.in_([kept_id, gone_id]))
+            .order_by(PointTotal.mykey_id)  # the order point batches lock them in
+            .with_for_update()
+        )
+    }
+    gone, kept = totals.get(gone_id), totals.get(kept_id)
     if gone is None:
         return
-    kept = session.get(PointTotal, kept_id, with_for_update=True)
     if kept is None:
         kept = PointTotal(mykey_id=kept_id, counted_yen=0, points=0, updated_at=now)
         session.add(kept)

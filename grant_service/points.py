@@ -23,11 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from grant_service import audit, rules
+from grant_service import audit, locking, rules
 from grant_service.catalog import Catalog
 from grant_service.models import Application, MyKey, PointTotal, PointTransaction
 from grant_service.refusals import Refused
-from mynapoint.envelope import TIME_PATTERN, parse_time
+from mynapoint.envelope import TimeText, parse_time
 from mynapoint.payment_ids import normalise_payment_id
 from mynapoint.reasons import R
 
@@ -44,7 +44,7 @@ class TransactionIn(BaseModel):
     payment_id: Annotated[str, Field(min_length=1, max_length=64, repr=False)]
     kind: Literal["charge", "purchase"]
     amount_yen: Annotated[int, Field(ge=1, le=100_000_000)]
-    occurred_at: Annotated[str, Field(pattern=TIME_PATTERN)]
+    occurred_at: TimeText
 
 
 def grant_increment(
@@ -90,7 +90,9 @@ def ingest(
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
     """Count a batch of one operator's transactions; a result per transaction, in order."""
-    audit.lock_head(session)  # point writers take turns with every other writer
+    # One operator's batches take turns (its transaction ids, and the totals of its
+    # customers); other operators' batches, and kiosks, go on side by side.
+    locking.lock_all(session, {locking.point_stream_key(tx.service_code) for tx in transactions})
     accounts = {
         tx.tx_id: rules.account_fingerprint(
             account_key, tx.service_code, normalise_payment_id(tx.payment_id)
@@ -283,7 +285,10 @@ def _totals(session: Session, mykey_ids: set[str]) -> dict[str, list[int]]:
     found = {}
     for chunk in _chunks(sorted(mykey_ids)):
         for row in session.scalars(
-            select(PointTotal).where(PointTotal.mykey_id.in_(chunk)).with_for_update()
+            select(PointTotal)
+            .where(PointTotal.mykey_id.in_(chunk))
+            .order_by(PointTotal.mykey_id)  # rows are locked in this order (locking.py)
+            .with_for_update()
         ):
             found[row.mykey_id] = [row.counted_yen, row.points]
     return found

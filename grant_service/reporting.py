@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grant_service.models import Application, MyKey, PointTotal, ReservationBudget
+from grant_service import budget
+from grant_service.models import Application, MyKey, PointTotal
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,7 @@ def figures(session: Session, cap: int) -> Figures:
     ).one()  # fmt: skip
     return Figures(
         cap=cap,
-        issued=session.scalar(select(ReservationBudget.issued).where(ReservationBudget.id == 1))
-        or 0,
+        issued=budget.issued(session),
         people_by_status={
             status: count
             for status, count in session.execute(

@@ -12,13 +12,14 @@ import datetime as dt
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grant_service import budget
 from grant_service.catalog import Catalog
 from grant_service.ledger import ActiveApplication, Ledger, Person
-from grant_service.models import PaymentService, ReservationBudget
+from grant_service.models import PaymentService
 from grant_service.operators import OperatorRegistry, OperatorUnavailable
 from grant_service.pki import CardIdentity
 from grant_service.refusals import Refused
@@ -40,6 +41,11 @@ class Device:
     id: int
     kiosk_id: str
     channel: str  # convenience_store | city_hall
+    # When the kiosk was first enrolled: none of its envelopes can be older.
+    enrolled_at: dt.datetime | None = None
+    # The time of the device-signed request that carried the envelopes (None for a queue
+    # file a technician imported): an envelope made "now" must be within the skew of it.
+    request_time: dt.datetime | None = None
 
 
 def japan_day(moment: dt.datetime) -> dt.date:
@@ -62,15 +68,14 @@ def new_mykey_id() -> str:
     return "".join(secrets.choice(MYKEY_ALPHABET) for _ in range(MYKEY_LENGTH))
 
 
-def take_reservation_budget(ledger: Ledger, cap: int) -> None:
-    """First come, first served under the national budget (exact: see ``Ledger``)."""
-    if not ledger.take_budget(cap):
-        raise Refused(R.RESERVATIONS_CLOSED, f"the cap of {cap} MyKey IDs is reached")
+def take_reservation_budget(ledger: Ledger) -> None:
+    """First come, first served under the national budget (exact: see ``budget.py``)."""
+    if not ledger.take_budget():
+        raise Refused(R.RESERVATIONS_CLOSED, "the cap of MyKey IDs is reached")
 
 
 def reservations_open(session: Session, cap: int) -> bool:
-    issued = session.scalar(select(ReservationBudget.issued).where(ReservationBudget.id == 1))
-    return (issued or 0) < cap
+    return budget.is_open(session, cap)
 
 
 def reserve(
@@ -81,15 +86,15 @@ def reserve(
     at: dt.datetime,
     now: dt.datetime,
     receipt_number: str,
-    cap: int,
 ) -> dict[str, object]:
     """Set a MyKey ID for the card (bound to its issuer and serial), or return the one it
-    already has: a second reservation never spends the budget."""
+    already has: a second reservation never spends the budget. The caller has the ledger
+    hold budget for the batch's new cards (``Ledger.prepare_budget``)."""
     existing = ledger.person_of_card(identity)
     if existing is not None:
         check_person_active(existing)
         return {"mykey_id": existing.mykey_id, "already_reserved": True}
-    take_reservation_budget(ledger, cap)
+    take_reservation_budget(ledger)
     # 31**8 IDs: a clash with an existing one fails the insert and the batch is redone.
     person = ledger.add_person(
         identity,
@@ -144,6 +149,56 @@ def check_one_person_per_account(ledger: Ledger, service_code: str, fingerprint:
         raise Refused(R.ACCOUNT_ALREADY_USED, service_code)
 
 
+@dataclass(frozen=True)
+class CodeAttemptPolicy:
+    """How many wrong payment IDs or security codes an account, or a card, may have in a
+    window before applications with it pause until the window ends: a security code is
+    short, and the operator's answer would otherwise be an oracle for guessing it."""
+
+    per_account: int
+    per_card: int
+    window: dt.timedelta
+
+    @classmethod
+    def of(cls, settings: Any) -> CodeAttemptPolicy:
+        return cls(
+            settings.code_failures_per_account,
+            settings.code_failures_per_card,
+            dt.timedelta(hours=settings.code_failure_window_hours),
+        )
+
+
+def check_code_attempts(
+    ledger: Ledger, policy: CodeAttemptPolicy, *, card_key: str, account: str, now: dt.datetime
+) -> None:
+    """Refuse before asking the operator when the account or the card had too many wrong
+    codes in the current window; say until when (JST)."""
+    for kind, key, limit in (("account", account, policy.per_account),
+                             ("card", card_key, policy.per_card)):  # fmt: skip
+        count = ledger.code_failures(kind, key)
+        if count is None or now - count.window_start >= policy.window:
+            continue
+        if count.failures >= limit:
+            until = (count.window_start + policy.window).astimezone(JST)
+            raise Refused(
+                R.TOO_MANY_CODE_FAILURES, f"{kind}: try again after {until:%Y-%m-%d %H:%M} JST"
+            )
+
+
+def count_code_failure(
+    ledger: Ledger,
+    policy: CodeAttemptPolicy,
+    *,
+    card_key: str,
+    account: str | None,
+    now: dt.datetime,
+) -> None:
+    """One more wrong attempt for the card and (unless None) the account."""
+    ledger.count_code_failure("card", card_key, now, policy.window)
+    if account is not None:
+        ledger.count_code_failure("account", account, now, policy.window)
+
+
 def check_with_operator(
     registry: OperatorRegistry, service: PaymentService, payload: ApplicationPayload
 ) -> None:
@@ -173,8 +228,14 @@ def apply(
     catalog: Catalog,
     registry: OperatorRegistry,
     account_key: bytes,
+    attempts: CodeAttemptPolicy,
+    card_key: str,
 ) -> dict[str, object]:
-    """Choose one payment service, once, for good."""
+    """Choose one payment service, once, for good.
+
+    What the service can decide itself comes before asking the operator, so that the
+    operator's answer (is this ID and code right?) is given only when the application
+    could otherwise go through, and at most a few times per account and card."""
     person = ledger.person_of_card(identity)
     if person is None:
         raise Refused(R.NO_RESERVATION)
@@ -188,10 +249,21 @@ def apply(
     check_application_window(catalog, day)
     check_selectable(service, day)
     check_channel(service, device.channel)
-    check_with_operator(registry, service, payload)
     normalised = normalise_payment_id(payload.payment_id)
     fingerprint = account_fingerprint(account_key, service.code, normalised)
-    check_one_person_per_account(ledger, service.code, fingerprint)
+    throttle = {"card_key": card_key, "account": fingerprint, "now": now}
+    check_code_attempts(ledger, attempts, **throttle)
+    try:
+        check_one_person_per_account(ledger, service.code, fingerprint)
+        check_with_operator(registry, service, payload)
+    except Refused as refusal:
+        if refusal.reason is R.PAYMENT_ID_REJECTED:
+            count_code_failure(ledger, attempts, **throttle)
+        elif refusal.reason is R.ACCOUNT_ALREADY_USED:
+            # Probing for accounts in use counts against the card, not against the
+            # account's holder, who did nothing wrong.
+            count_code_failure(ledger, attempts, **{**throttle, "account": None})
+        raise
     ledger.add_application(
         {
             "mykey_id": person.mykey_id,
@@ -231,7 +303,12 @@ def check_cancellation_channel(channel: str) -> None:
 
 def check_same_day(application: ActiveApplication, at: dt.datetime) -> None:
     """Cancelling is possible on the day the application was made (JST); later, only the
-    contact centre can help."""
+    contact centre can help. A cancellation dated before the application is a wrong (or
+    set back) kiosk clock, never a same-day cancellation."""
+    if at < application.applied_at:
+        raise Refused(
+            R.CANCEL_BEFORE_APPLICATION, f"applied {application.applied_at:%Y-%m-%d %H:%M} UTC"
+        )
     if japan_day(at) != japan_day(application.applied_at):
         raise Refused(R.CANCEL_TOO_LATE, f"applied {japan_day(application.applied_at)}")
 

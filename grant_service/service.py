@@ -11,12 +11,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from grant_service.catalog import CatalogCache
+from grant_service.devices import NonceSweep
 from grant_service.keys import DeviceCa, ServiceKeys
 from grant_service.operators import OperatorRegistry
 from grant_service.pki import CardTrust
 from grant_service.settings import Settings
 from grant_service.submissions import SubmissionProcessor
-from mynapoint.database import make_engine, make_session_factory
+from mynapoint.database import make_engine, make_session_factory, read_only_sessions
+from mynapoint.private_files import make_private_directory
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +40,14 @@ class Service:
     catalogs: CatalogCache
     processor: SubmissionProcessor
     clock: Clock
+    # Sessions that only read (on SQLite: no write lock), e.g. to check who is calling
+    # before anything is written for them.
+    readers: sessionmaker[Session]
+    nonce_sweep: NonceSweep
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = utc_now) -> Service:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_directory(settings.data_dir)
         engine = make_engine(settings.database_url)
         sessions = make_session_factory(engine)
         trust = CardTrust.from_files(settings.trusted_ca_files)
@@ -55,4 +61,7 @@ class Service:
         catalogs = CatalogCache(settings.application_deadline)
         processor = SubmissionProcessor(sessions, settings, trust, registry, catalogs, keys, clock)
         device_ca = DeviceCa.load_or_create(settings.device_ca_dir)
-        return cls(settings, engine, sessions, trust, keys, device_ca, catalogs, processor, clock)
+        return cls(
+            settings, engine, sessions, trust, keys, device_ca, catalogs, processor, clock,
+            readers=read_only_sessions(engine), nonce_sweep=NonceSweep(),
+        )  # fmt: skip

@@ -59,6 +59,31 @@ class Settings(LayeredSettings):
     max_batch_items: int = 500
     in_flight_lease_seconds: int = 60
 
+    # --- guessing ---------------------------------------------------------------------------
+    # Wrong payment IDs or security codes before applications with that account (or card)
+    # pause until the window ends.
+    code_failures_per_account: int = Field(default=5, ge=1)
+    code_failures_per_card: int = Field(default=10, ge=1)
+    code_failure_window_hours: float = Field(default=24.0, gt=0)
+
+    # --- concurrency and load ---------------------------------------------------------------
+    # Audit chains appended to side by side (more chains: more writers that never wait).
+    audit_chains: int = Field(default=16, ge=1, le=1024)
+    # Database connections per process, and how long a request waits for one before it is
+    # answered 503 with Retry-After instead of piling up.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
+    # PostgreSQL: how long a statement may wait for a lock, and run at all (then 503).
+    db_lock_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_statement_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Requests one process works on at once; more are answered 503 at once (load shedding).
+    max_concurrent_requests: int = Field(default=64, ge=1)
+    # What a 503 or 429 tells clients to wait (kiosks add jitter of their own).
+    retry_after_seconds: int = Field(default=5, ge=1)
+    # Behind PgBouncer in transaction mode: no server-side prepared statements.
+    db_prepared_statements: bool = True
+
     @model_validator(mode="after")
     def _defaults_from_data_dir(self) -> Settings:
         if not self.database_url:

@@ -1,40 +1,45 @@
-"""Taking in envelopes: checked, idempotent, in kiosk order, every outcome audited.
+"""Taking in envelopes: checked, exactly once, in kiosk order, every outcome audited.
 
 Idempotency follows the IETF Idempotency-Key draft, with the envelope's UUID as the key:
 a replay of a finished UUID gets the stored first result; the same UUID with another
-envelope is refused (422); a UUID still being processed elsewhere is 409. Processing
-runs in two transactions: the first *claims* each UUID (an ``in_flight`` row with a
-lease, so a crashed worker's claims expire), the second applies the rules and stores
-each final result. Pending outcomes (an operator or CRL that cannot answer now) release
-their claim, so the kiosk's retry is processed afresh.
+envelope is refused (422); a UUID being processed by another request is 409. However many
+copies of a UUID arrive at once, on however many service processes, exactly one is
+processed: the request first *claims* its UUIDs in a short transaction of its own
+(``claims.py``), then applies the rules in a second transaction that locks its claims,
+then the people it is about, and stores each final result with the changes it made
+(``locking.py`` has the one lock order). Pending outcomes (an operator or CRL that cannot
+answer now) give their claim back, so the kiosk's retry is processed afresh.
 
-Items of one card apply in kiosk order (the envelope's ``sequence``), also inside one
-batch: once an item of a card is pending, that card's later items wait too.
+Items of one card apply in kiosk order (the envelope's ``sequence``): inside one batch,
+once an item of a card is pending, that card's later items wait too; across requests, an
+item waits (BLOCKED_BY_EARLIER_ITEM) while an earlier item of its card from the same
+kiosk is unsettled, also when the request holding it died between its claim and its
+apply (the claim was committed, so the service knows the earlier item exists).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import json
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grant_service import audit, pki, rules
+from grant_service import audit, claims, envelope_time, locking, pki, rules
 from grant_service.catalog import Catalog, CatalogCache
 from grant_service.keys import ServiceKeys
 from grant_service.ledger import Ledger
-from grant_service.models import Submission
 from grant_service.operators import OperatorRegistry
 from grant_service.pki import CardIdentity, CardTrust
-from grant_service.refusals import Refused
+from grant_service.refusals import Refused, validation_detail
 from grant_service.settings import Settings
 from mynapoint.envelope import (
     ApplicationEnvelope,
@@ -101,7 +106,31 @@ class _Candidate:
     envelope: Envelope
     identity: CardIdentity
     fingerprint: str
-    claimed: bool = False
+
+    @property
+    def uuid(self) -> str:
+        return self.envelope.uuid
+
+    @property
+    def card(self) -> tuple[str, str]:
+        return self.identity.issuer, self.identity.serial_hex
+
+
+# Errors after which the whole apply transaction is simply done again: a clash of random
+# MyKey IDs or of two cards of one person on a unique index (IntegrityError), and what
+# PostgreSQL reports when it had to break a circle of waits or a serialisation conflict
+# (which the lock order should make impossible: retried rather than failed if it happens).
+_RETRIED_SQLSTATES = {"40P01", "40001"}
+APPLY_ATTEMPTS = 3
+
+
+def _retried(error: Exception) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    return (
+        isinstance(error, OperationalError)
+        and getattr(error.orig, "sqlstate", None) in _RETRIED_SQLSTATES
+    )
 
 
 @dataclass
@@ -127,13 +156,18 @@ class SubmissionProcessor:
                 candidates.append(
                     _Candidate(index, envelope, identity, self._fingerprint(envelope, signed))
                 )
+        token = secrets.token_hex(16)
         with self.sessions.begin() as session:
             events = [self._event(device.kiosk_id, None, r) for r in results if r is not None]
-            events += self._claim(session, candidates, results, now)
+            claimed = self._claim(session, candidates, results, now, token)
+            events += [
+                self._event(device.kiosk_id, c.envelope, results[c.index])  # type: ignore[arg-type]
+                for c in candidates
+                if c not in claimed
+            ]
             audit.append_many(session, self.keys.audit_hmac, events, now)
-        claimed = [c for c in candidates if c.claimed]
         if claimed:
-            self._apply_claimed(device, claimed, results, now)
+            self._apply_claimed(device, claimed, results, now, token)
         return [r for r in results if r is not None]
 
     # --- step 1: is it a real envelope from a real card? --------------------------------
@@ -164,7 +198,7 @@ class SubmissionProcessor:
         message = signed + b"\x00" + envelope.signature.encode("ascii")
         return hmac.new(self.keys.account_hmac, message, "sha256").hexdigest()
 
-    # --- step 2: claim the UUIDs ------------------------------------------------------
+    # --- step 2: claim the UUIDs (committed before any rule runs) ----------------------
 
     def _claim(
         self,
@@ -172,105 +206,52 @@ class SubmissionProcessor:
         candidates: list[_Candidate],
         results: list[ItemResult | None],
         now: dt.datetime,
-    ) -> list[audit.Event]:
-        """Claim every new UUID with one insert; answer replays and conflicts."""
+        token: str,
+    ) -> list[_Candidate]:
+        """Claim every UUID this request may process; answer the others from their row."""
+        first: dict[str, _Candidate] = {}
+        for candidate in candidates:
+            if candidate.uuid in first:  # the same UUID twice in one batch: it waits its turn
+                refusal = Refused(R.IN_FLIGHT, "sent twice in this batch")
+                results[candidate.index] = self._refused(refusal, candidate)
+            else:
+                first[candidate.uuid] = candidate
         lease = now + dt.timedelta(seconds=self.settings.in_flight_lease_seconds)
-        uuids = [c.envelope.uuid for c in candidates]
-        existing = {
-            row.uuid: row
-            for start in range(0, len(uuids), 500)
-            for row in session.scalars(
-                select(Submission).where(Submission.uuid.in_(uuids[start : start + 500]))
-                .with_for_update()
-            )
-        }  # fmt: skip
-        new_rows, seen, events = [], set(), []
-        for candidate in candidates:
-            envelope = candidate.envelope
-            row = existing.get(envelope.uuid)
-            if row is None and envelope.uuid not in seen:
-                seen.add(envelope.uuid)
-                candidate.claimed = True
-                new_rows.append(self._claim_row(candidate, now, lease))
-                continue
-            if row is None:  # the same UUID twice in one batch: the second waits its turn
-                result = ItemResult.refused(
-                    Refused(R.IN_FLIGHT), envelope.uuid, envelope.receipt_number
-                )
-            else:
-                result = self._existing(row, candidate, now, lease)
-            if result is None:
-                candidate.claimed = True
-            else:
-                results[candidate.index] = result
-                events.append(self._event(envelope.kiosk_id, envelope, result))
-        if new_rows:
-            try:
-                with session.begin_nested():
-                    session.execute(insert(Submission), new_rows)
-            except IntegrityError:
-                # Another request claimed one of these UUIDs meanwhile: claim one by one.
-                events += self._claim_one_by_one(session, candidates, results, now, lease)
-        return events
+        rows = [self._claim_row(c) for c in first.values()]
+        claimed, found = claims.claim(session, rows, token=token, now=now, lease=lease)
+        for uuid, candidate in first.items():
+            if uuid not in claimed:
+                results[candidate.index] = self._answer_from(found.get(uuid), candidate)
+        return [c for c in first.values() if c.uuid in claimed]
 
-    def _claim_row(
-        self, candidate: _Candidate, now: dt.datetime, lease: dt.datetime
-    ) -> dict[str, Any]:
+    @staticmethod
+    def _claim_row(candidate: _Candidate) -> claims.ClaimRow:
         envelope = candidate.envelope
-        return {
-            "uuid": envelope.uuid,
-            "fingerprint": candidate.fingerprint,
-            "kind": envelope.kind,
-            "kiosk_id": envelope.kiosk_id,
-            "receipt_number": envelope.receipt_number,
-            "card_issuer": candidate.identity.issuer,
-            "card_serial_hex": candidate.identity.serial_hex,
-            "state": "in_flight",
-            "lease_until": lease,
-            "received_at": now,
-        }
+        return claims.ClaimRow(
+            uuid=envelope.uuid,
+            fingerprint=candidate.fingerprint,
+            kind=envelope.kind,
+            kiosk_id=envelope.kiosk_id,
+            receipt_number=envelope.receipt_number,
+            card_issuer=candidate.identity.issuer,
+            card_serial_hex=candidate.identity.serial_hex,
+            sequence=envelope.sequence,
+            kiosk_time=envelope.time,
+        )
 
-    def _claim_one_by_one(
-        self,
-        session: Session,
-        candidates: list[_Candidate],
-        results: list[ItemResult | None],
-        now: dt.datetime,
-        lease: dt.datetime,
-    ) -> list[audit.Event]:
-        events = []
-        for candidate in candidates:
-            if not candidate.claimed or session.get(Submission, candidate.envelope.uuid):
-                continue
-            try:
-                with session.begin_nested():
-                    session.execute(insert(Submission), [self._claim_row(candidate, now, lease)])
-            except IntegrityError:
-                row = session.get(Submission, candidate.envelope.uuid, populate_existing=True)
-                result = self._existing(row, candidate, now, lease) if row else None
-                if result is not None:
-                    candidate.claimed = False
-                    results[candidate.index] = result
-                    events.append(
-                        self._event(candidate.envelope.kiosk_id, candidate.envelope, result)
-                    )
-        return events
-
-    def _existing(
-        self, existing: Submission, candidate: _Candidate, now: dt.datetime, lease: dt.datetime
-    ) -> ItemResult | None:
-        envelope = candidate.envelope
-        if not hmac.compare_digest(existing.fingerprint, candidate.fingerprint):
-            return ItemResult.refused(
-                Refused(R.IDEMPOTENCY_KEY_REUSED), envelope.uuid, envelope.receipt_number
-            )
-        if existing.state == "done":
-            stored = ItemResult.model_validate_json(existing.result_json or "{}")
+    def _answer_from(self, found: claims.Found | None, candidate: _Candidate) -> ItemResult:
+        """The answer for a UUID another request holds or has finished."""
+        if found is not None and not hmac.compare_digest(found.fingerprint, candidate.fingerprint):
+            return self._refused(Refused(R.IDEMPOTENCY_KEY_REUSED), candidate)
+        if found is not None and found.state == "done":
+            stored = ItemResult.model_validate_json(found.result_json or "{}")
             return stored.model_copy(update={"replayed": True})
-        if existing.lease_until is not None and existing.lease_until > now:
-            return ItemResult.refused(Refused(R.IN_FLIGHT), envelope.uuid, envelope.receipt_number)
-        existing.lease_until = lease  # the earlier worker died: take the item over
-        return None
+        return self._refused(Refused(R.IN_FLIGHT), candidate)
+
+    @staticmethod
+    def _refused(refusal: Refused, candidate: _Candidate) -> ItemResult:
+        envelope = candidate.envelope
+        return ItemResult.refused(refusal, envelope.uuid, envelope.receipt_number)
 
     # --- step 3: apply the rules, in kiosk order ------------------------------------------
 
@@ -280,55 +261,89 @@ class SubmissionProcessor:
         claimed: list[_Candidate],
         results: list[ItemResult | None],
         now: dt.datetime,
+        token: str,
     ) -> None:
         try:
-            for attempt in (1, 2):
+            for attempt in range(1, APPLY_ATTEMPTS + 1):
                 try:
-                    self._apply_batch(device, claimed, results, now)
-                    return
-                except IntegrityError:
-                    # Only a clash of random MyKey IDs can get here (the audit lock makes
-                    # batches take turns): redo the batch with fresh IDs.
-                    if attempt == 2:
+                    outcomes = self._apply_batch(device, claimed, now, token)
+                    break
+                except (IntegrityError, OperationalError) as error:
+                    if not _retried(error) or attempt == APPLY_ATTEMPTS:
                         raise
+                    log.warning("apply redone (%s, attempt %d)", type(error.orig).__name__,
+                                attempt)  # fmt: skip
         except Exception:
-            self._release(claimed)
+            self._release(claimed, token)
             raise
+        for candidate, result in outcomes:
+            results[candidate.index] = result
 
     def _apply_batch(
         self,
         device: rules.Device,
         claimed: list[_Candidate],
-        results: list[ItemResult | None],
         now: dt.datetime,
-    ) -> None:
+        token: str,
+    ) -> list[tuple[_Candidate, ItemResult]]:
         with self.sessions.begin() as session:
-            audit.lock_head(session)  # first: batches that record people take turns
+            owned = claims.lock_owned(session, [c.uuid for c in claimed], token)
+            mine = [c for c in claimed if c.uuid in owned]
+            # A claim taken over after its lease ended is the other request's now.
+            outcomes = [
+                (c, self._refused(Refused(R.IN_FLIGHT, "taken over"), c))
+                for c in claimed
+                if c.uuid not in owned
+            ]
+            accounts = {a for c in mine if (a := self._account_of(c.envelope))}
+            locking.lock_people(session, [c.card for c in mine], accounts)
+            earlier = claims.unsettled_before(
+                session, {c.card for c in mine}, device.kiosk_id, owned
+            )
             catalog = self.catalogs.get(session)
             ledger = Ledger(
                 session,
-                cards=[c.identity for c in claimed],
-                accounts=[a for c in claimed if (a := self._account_of(c.envelope))],
+                cards=[c.identity for c in mine],
+                accounts=accounts,
+                failure_keys=[("account", f) for _, f in accounts]
+                + [("card", card_failure_key(c.identity)) for c in mine],
             )
+            self._prepare_budget(ledger, mine)
+            skew = dt.timedelta(seconds=self.settings.clock_skew_seconds)
+            times = envelope_time.inconsistent(
+                session, device.kiosk_id,
+                [envelope_time.Stamp(c.uuid, c.envelope.sequence, c.envelope.time) for c in mine],
+                enrolled_at=device.enrolled_at, request_time=device.request_time, skew=skew,
+            )  # fmt: skip
             waiting_cards: set[tuple[str, str]] = set()
-            outcomes: list[tuple[_Candidate, ItemResult]] = []
-            for candidate in sorted(claimed, key=lambda c: c.envelope.sequence):
-                envelope = candidate.envelope
-                card = (candidate.identity.issuer, candidate.identity.serial_hex)
-                if card in waiting_cards:
-                    refusal = Refused(R.BLOCKED_BY_EARLIER_ITEM)
-                    result = ItemResult.refused(refusal, envelope.uuid, envelope.receipt_number)
+            for candidate in sorted(mine, key=lambda c: c.envelope.sequence):
+                card, sequence = candidate.card, candidate.envelope.sequence
+                if card in waiting_cards or earlier.get(card, sequence) < sequence:
+                    result = self._refused(Refused(R.BLOCKED_BY_EARLIER_ITEM), candidate)
+                elif candidate.uuid in times:
+                    refusal = Refused(R.ENVELOPE_TIME_INCONSISTENT, times[candidate.uuid])
+                    result = self._refused(refusal, candidate)
                 else:
                     result = self._apply_one(ledger, device, candidate, catalog, now)
                 if result.status == "pending":
                     waiting_cards.add(card)
                 outcomes.append((candidate, result))
             ledger.flush()
-            self._store(session, outcomes, now)
+            self._store(session, [(c, r) for c, r in outcomes if c.uuid in owned], now)
             events = [self._event(device.kiosk_id, c.envelope, r) for c, r in outcomes]
-            audit.append_many(session, self.keys.audit_hmac, events, now)
-        for candidate, result in outcomes:
-            results[candidate.index] = result
+            audit.append_many(session, self.keys.audit_hmac, events, now)  # last: see locking
+        return outcomes
+
+    def _prepare_budget(self, ledger: Ledger, mine: list[_Candidate]) -> None:
+        """Hold budget for every MyKey ID this batch could issue (a new card's reservation)."""
+        new_cards = {
+            c.card
+            for c in mine
+            if isinstance(c.envelope, ReservationEnvelope)
+            and ledger.person_of_card(c.identity) is None
+        }
+        if new_cards:
+            ledger.prepare_budget(len(new_cards), self.settings.reservation_cap)
 
     def _account_of(self, envelope: Envelope) -> tuple[str, str] | None:
         if not isinstance(envelope, ApplicationEnvelope):
@@ -382,7 +397,6 @@ class SubmissionProcessor:
                 at=at,
                 now=now,
                 receipt_number=envelope.receipt_number,
-                cap=settings.reservation_cap,
             )
         if isinstance(envelope, ApplicationEnvelope):
             return rules.apply(
@@ -398,6 +412,8 @@ class SubmissionProcessor:
                 catalog=catalog,
                 registry=self.registry,
                 account_key=self.keys.account_hmac,
+                attempts=rules.CodeAttemptPolicy.of(settings),
+                card_key=card_failure_key(identity),
             )
         if isinstance(envelope, CancellationEnvelope):
             return rules.cancel(
@@ -414,38 +430,28 @@ class SubmissionProcessor:
     def _store(
         self, session: Session, outcomes: list[tuple[_Candidate, ItemResult]], now: dt.datetime
     ) -> None:
-        """Final results are kept for replays; pending ones release their claim."""
-        pending = [c.envelope.uuid for c, r in outcomes if r.status == "pending"]
-        for start in range(0, len(pending), 500):
-            session.execute(
-                delete(Submission).where(Submission.uuid.in_(pending[start : start + 500]))
-            )
-        done = [
-            {
-                "uuid": c.envelope.uuid,
-                "state": "done",
-                "lease_until": None,
-                "outcome": r.status,
-                "reason_code": r.reason_code,
-                "http_status": r.http_status,
-                "result_json": json.dumps(r.to_json()),
-                "completed_at": now,
-            }
-            for c, r in outcomes
-            if r.status != "pending"
-        ]
-        if done:
-            session.execute(update(Submission), done)  # bulk update by primary key
+        """Final results are kept for replays; pending ones give their claim back."""
+        claims.settle(
+            session,
+            done=[
+                {
+                    "uuid": c.uuid,
+                    "outcome": r.status,
+                    "reason_code": r.reason_code,
+                    "http_status": r.http_status,
+                    "result_json": json.dumps(r.to_json()),
+                    "completed_at": now,
+                }
+                for c, r in outcomes
+                if r.status != "pending"
+            ],
+            pending=[c.uuid for c, r in outcomes if r.status == "pending"],
+        )
 
-    def _release(self, claimed: list[_Candidate]) -> None:
+    def _release(self, claimed: list[_Candidate], token: str) -> None:
         try:
             with self.sessions.begin() as session:
-                session.execute(
-                    delete(Submission).where(
-                        Submission.uuid.in_([c.envelope.uuid for c in claimed]),
-                        Submission.state == "in_flight",
-                    )
-                )
+                claims.release(session, [c.uuid for c in claimed], token)
         except Exception:  # the leases expire anyway
             log.exception("could not release claims")
 
@@ -469,10 +475,12 @@ class SubmissionProcessor:
         )
 
 
+def card_failure_key(identity: CardIdentity) -> str:
+    """The key wrong codes are counted under for a card (its certificate, hashed)."""
+    return hashlib.sha256(f"{identity.issuer}\x1f{identity.serial_hex}".encode()).hexdigest()
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """Where and what, never the input value (it may be a security code)."""
-    parts = []
-    for item in error.errors(include_input=False, include_context=False, include_url=False):
-        where = ".".join(str(p) for p in item["loc"]) or "body"
-        parts.append(f"{where}: {item['msg']}")
-    return "; ".join(parts[:5])
+    return validation_detail(error.errors(include_input=False, include_context=False,
+                                          include_url=False))  # fmt: skip

@@ -6,6 +6,7 @@ It refuses plain HTTP except to loopback: citizens' applications travel over TLS
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import ipaddress
 import json
 import logging
@@ -47,11 +48,40 @@ def check_service_url(url: str) -> None:
         )
 
 
+def http_date(value: str | None) -> dt.datetime | None:
+    """An HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime
+    forms a recipient must accept), or None."""
+    try:
+        when = email.utils.parsedate_to_datetime(value or "")
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # The asctime form carries no zone; every HTTP-date is GMT.
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def retry_after_seconds(value: str | None, *, now: dt.datetime) -> float | None:
+    """The wait a ``Retry-After`` value asks for (RFC 9110 §10.2.3): delay-seconds, or an
+    HTTP-date read against ``now`` (a date past is no wait). None when there is none or it
+    is neither form ("5.5", "-1", "soon"): the caller falls back to its own backoff."""
+    text = (value or "").strip()
+    if text.isascii() and text.isdigit():  # 1*DIGIT; float() turns a huge one into inf
+        return float(text)
+    when = http_date(text)
+    return None if when is None else max(0.0, (when - now).total_seconds())
+
+
 @dataclass(frozen=True)
 class Reply:
     status_code: int
     body: Any
     headers: httpx.Headers
+
+    def retry_after(self, now: dt.datetime) -> float | None:
+        """The seconds the service asked to wait (``Retry-After``), if it did. An HTTP-date
+        is read against the reply's own ``Date`` (the service's clock) when there is one: a
+        kiosk whose clock is off still waits as long as it was asked to."""
+        reference = http_date(self.headers.get("Date")) or now
+        return retry_after_seconds(self.headers.get("Retry-After"), now=reference)
 
 
 class ServiceClient:

@@ -35,7 +35,10 @@ class KioskSettings(LayeredSettings):
     sync_timeout_seconds: float = 30.0  # a batch takes longer than one envelope
     sync_batch_size: int = Field(default=500, ge=1, le=500)  # the service takes 500
     backoff_initial_seconds: float = 2.0
-    backoff_max_seconds: float = 300.0
+    backoff_max_seconds: float = 300.0  # also caps the wait a busy service asks for
+    # A busy service (429, 503 with Retry-After) is its load, not the kiosk's fault: a
+    # technician alert only when it has lasted this long without a break.
+    busy_alert_after_seconds: float = 1800.0
     retention_days: float = 30.0  # acknowledged rows are kept this long, then pruned
     queue_max_pages: int | None = None  # caps the queue file (SQLite pages of 4 KiB)
     # New submissions are refused (clearly) below this much free disk: draining the queue

@@ -7,6 +7,11 @@ the sync daemon, and the citizen gets a *pending* result with the receipt number
 slip is printed after ``submit`` returns, so always after that commit. When an earlier
 item of the same card is still queued, the new one waits behind it (a card's items reach
 the service in order) and is not tried online.
+
+A busy service (429, or 503 with ``Retry-After``; also a 503 "pending" item result) gets
+its wait: the item is not sent again before that time, plus jitter (see
+``kiosk.offline_queue.sync.retry_after_delay``), and no technician alert is raised (the
+sync calls one if it lasts).
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ import httpx
 
 from kiosk.enrollment import load_identity, service_client
 from kiosk.offline_queue.store import Outcome, QueueFull, QueueStore, card_of, open_queue
-from kiosk.offline_queue.sync import ALERTING_HTTP, backoff_delay, judge_item
-from kiosk.service_client import ServiceClient
+from kiosk.offline_queue.sync import ALERTING_HTTP, busy_error, is_busy, judge_item, retry_delay
+from kiosk.service_client import Reply, ServiceClient
 from kiosk.settings import KioskSettings
 from mynapoint.envelope import Envelope
 
@@ -82,22 +87,18 @@ class Submitter:
         # httpx applies the timeout to connecting, writing and reading in turn: 3 x.
         lease = dt.timedelta(seconds=3 * self.settings.online_timeout_seconds + 5)
         item_id = self.store.enqueue(envelope, lease=lease)
-        retry_at = self.store.clock() + dt.timedelta(
-            seconds=backoff_delay(
-                1, self.settings.backoff_initial_seconds, self.settings.backoff_max_seconds
-            )
-        )
         try:
             reply = self.client.submit(envelope)
         except httpx.HTTPError as exc:
             error = f"online try failed: {type(exc).__name__}"
+            retry_at = self._retry_at(None)
             self.store.record([(item_id, Outcome("retry", error=error, retry_at=retry_at))])
             return pending
         if reply.status_code in ALERTING_HTTP:
             self.store.raise_alert(
                 ALERTING_HTTP[reply.status_code], f"the service answered {reply.status_code}"
             )
-        outcome, alert = judge_item(reply.body, retry_at=retry_at)
+        outcome, alert = self._judge(reply)
         try:
             self.store.record([(item_id, outcome)])
             if alert is not None:
@@ -109,3 +110,16 @@ class Submitter:
         if outcome.state == "rejected":
             return Submitted("rejected", envelope.receipt_number, outcome.result)
         return pending
+
+    def _retry_at(self, reply: Reply | None) -> dt.datetime:
+        """When the sync tries the item again: after the wait a busy service asked for, from
+        when it said so; otherwise after the first backoff."""
+        now = self.store.clock()
+        return now + dt.timedelta(seconds=retry_delay(reply, 1, self.settings, now))
+
+    def _judge(self, reply: Reply) -> tuple[Outcome, tuple[str, str] | None]:
+        retry_at = self._retry_at(reply)
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if "status" not in body and is_busy(reply, self.store.clock()):  # a problem body
+            return Outcome("retry", error=busy_error(reply), retry_at=retry_at), None
+        return judge_item(reply.body, retry_at=retry_at)

@@ -3,19 +3,25 @@ and PostgreSQL (the service at scale).
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a committed result survives a power
 cut) and every transaction starts with ``BEGIN IMMEDIATE``, so that concurrent writers
-queue on the busy timeout instead of failing when a read turns into a write. The kiosk's
-queue also sets ``secure_delete`` (erased secrets are overwritten in the file, not just
-unlinked) and may cap its size (``max_page_count``).
+queue on the busy timeout instead of failing when a read turns into a write. A reader
+that never writes may ask for a plain deferred ``BEGIN`` instead, with the execution
+option ``sqlite_read_only=True`` (``read_only_sessions``): it never waits for the write
+lock. The database file is made 0600 before SQLite opens it. The kiosk's queue also sets
+``secure_delete`` (erased secrets are overwritten in the file, not just unlinked) and may
+cap its size (``max_page_count``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from mynapoint.private_files import create_private_empty
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -47,6 +53,7 @@ def make_engine(
     url: str, *, secure_delete: bool = False, max_page_count: int | None = None, **options: Any
 ) -> Engine:
     if url.startswith("sqlite"):
+        _create_private_sqlite_file(url)
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
         )
@@ -67,7 +74,8 @@ def make_engine(
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = connection.get_execution_options().get("sqlite_read_only", False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     options.setdefault("pool_size", 10)
@@ -78,3 +86,18 @@ def make_engine(
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_only_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read: on SQLite they take no write lock (a write in one would
+    fail at once instead of waiting its turn, so they must never write)."""
+    return sessionmaker(engine.execution_options(sqlite_read_only=True), expire_on_commit=False)
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """The database file, 0600, before SQLite makes it 0644 (in-memory ones have none)."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        if path.parent.is_dir():  # otherwise SQLite reports the missing directory
+            create_private_empty(path)

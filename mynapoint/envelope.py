@@ -19,10 +19,18 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 import rfc8785
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from mynapoint import receipt_numbers
 
@@ -32,7 +40,13 @@ MAX_SIGNATURE_BYTES = 512
 
 RECEIPT_PATTERN = receipt_numbers.PATTERN
 KIOSK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
-TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+# Times are UTC, whole seconds, in the years 2000-2999: far enough for any edition of the
+# programme, and far from year 9999, where date arithmetic (the JST day) overflows.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+TIME_PATTERN = r"^2[0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+_TIME_FORM = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+# The largest integer JSON carries exactly (RFC 8785 refuses larger ones).
+JSON_SAFE_INTEGER_MAX = 2**53 - 1
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 BASE64_PATTERN = r"^[A-Za-z0-9+/]+={0,2}$"
 
@@ -54,10 +68,39 @@ def format_time(moment: dt.datetime) -> str:
 
 
 def parse_time(text: str) -> dt.datetime:
-    """Parse the envelope's time format (strictly: see ``TIME_PATTERN``)."""
-    if not re.fullmatch(TIME_PATTERN, text):
-        raise ValueError(f"not a time of the form YYYY-MM-DDTHH:MM:SSZ: {text!r}")
-    return dt.datetime.fromisoformat(text)  # "Z" is UTC
+    """Parse the envelope's time format, strictly (see ``TIME_PATTERN``); the message
+    says what is wrong, never repeating the text."""
+    if not re.fullmatch(_TIME_FORM, text):
+        raise ValueError("not a time of the form YYYY-MM-DDTHH:MM:SSZ")
+    moment = dt.datetime.fromisoformat(text)  # "Z" is UTC; 2026-02-30 is refused here
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"the year must be from {FIRST_YEAR} to {LAST_YEAR}")
+    return moment
+
+
+def _check_time(text: str) -> str:
+    parse_time(text)
+    return text
+
+
+# A time as sent (its JSON form): checked by ``parse_time``, whose messages are clearer
+# than a pattern's; the pattern is published in the schema.
+TimeText = Annotated[
+    str,
+    Field(min_length=20, max_length=20, json_schema_extra={"pattern": TIME_PATTERN}),
+    AfterValidator(_check_time),
+]
+
+
+def _check_storable(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
+# Text the service stores: PostgreSQL text cannot hold NUL. (Lone surrogates, which no
+# UTF-8 database holds, are refused by every pydantic string already.)
+StorableText = Annotated[str, AfterValidator(_check_storable)]
 
 
 class _Strict(BaseModel):
@@ -118,15 +161,20 @@ class _EnvelopeBase(CardSigned):
     uuid: Annotated[str, Field(pattern=UUID_PATTERN)]
     receipt_number: ReceiptNumber
     kiosk_id: Annotated[str, Field(pattern=KIOSK_ID_PATTERN)]
-    kiosk_time: Annotated[str, Field(pattern=TIME_PATTERN)]
-    sequence: Annotated[int, Field(ge=0, le=2**53)]  # per kiosk, increasing: kiosk order
+    kiosk_time: TimeText
+    # Per kiosk, increasing: kiosk order.
+    sequence: Annotated[int, Field(ge=0, le=JSON_SAFE_INTEGER_MAX)]
     for_whom: Literal["self", "minor"]
 
-    @field_validator("kiosk_time")
-    @classmethod
-    def _real_time(cls, value: str) -> str:
-        parse_time(value)  # 2026-02-30T... matches the pattern but is no date
-        return value
+    @model_validator(mode="after")
+    def _canonical(self) -> Self:
+        # The service must compute the very bytes the card signed: what RFC 8785 cannot
+        # canonicalise is refused here, as invalid input, and never fails later.
+        try:
+            self.signed_bytes()
+        except rfc8785.CanonicalizationError as exc:
+            raise ValueError(f"not representable as canonical JSON (RFC 8785): {exc}") from exc
+        return self
 
     @property
     def time(self) -> dt.datetime:

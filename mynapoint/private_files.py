@@ -9,6 +9,10 @@ kiosk's flow and its sync, a service's workers) agree on one key.
 ``write_private``: a file replaced by a new version (a device key, the kiosk's
 configuration): written aside, synced, then renamed over the old one, so a reader sees
 the old file or the new one, never a mix.
+
+``make_private_directory`` and ``create_private_empty``: a data directory (0700) and a
+file that is private from its creation (a SQLite database, whose ``-wal`` and ``-shm``
+files SQLite then makes with the same mode).
 """
 
 from __future__ import annotations
@@ -42,6 +46,17 @@ def write_private(path: Path, content: bytes) -> None:
         _fsync_directory(path.parent)
     finally:
         aside.unlink(missing_ok=True)
+
+
+def make_private_directory(path: Path) -> None:
+    """``path`` as a directory, 0700 if it is new (missing parents get the usual mode)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def create_private_empty(path: Path) -> None:
+    """An empty file at ``path`` (0600), unless there is one; its directory must exist."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _written_aside(path: Path, content: bytes) -> Path:

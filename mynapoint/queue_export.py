@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, hpke, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from pydantic import BaseModel, ConfigDict, Field
 
-from mynapoint.envelope import BASE64_PATTERN, KIOSK_ID_PATTERN, TIME_PATTERN, format_time
+from mynapoint.envelope import BASE64_PATTERN, KIOSK_ID_PATTERN, TimeText, format_time
 
 FORMAT = "mynapoint-queue-export-v1"
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
@@ -37,7 +37,7 @@ class QueueExport(BaseModel):
 
     format: Literal["mynapoint-queue-export-v1"] = FORMAT
     kiosk_id: Annotated[str, Field(pattern=KIOSK_ID_PATTERN)]
-    exported_at: Annotated[str, Field(pattern=TIME_PATTERN)]
+    exported_at: TimeText
     item_count: Annotated[int, Field(ge=0, le=100_000)]
     sealed: Annotated[str, Field(pattern=BASE64_PATTERN, max_length=64 * 1024 * 1024)]
     signature: Annotated[str, Field(pattern=BASE64_PATTERN, max_length=200)] = ""
@@ -64,14 +64,31 @@ def seal_export(
     now: dt.datetime | None = None,
 ) -> QueueExport:
     """Seal the queued envelopes for the service and sign the file as the kiosk."""
+    plaintext = json.dumps({"items": items}, separators=(",", ":")).encode()
+    return seal_content(
+        plaintext, item_count=len(items), kiosk_id=kiosk_id, device_key=device_key,
+        import_public_key=import_public_key, now=now,
+    )  # fmt: skip
+
+
+def seal_content(
+    plaintext: bytes,
+    *,
+    item_count: int,
+    kiosk_id: str,
+    device_key: ec.EllipticCurvePrivateKey,
+    import_public_key: str,
+    now: dt.datetime | None = None,
+) -> QueueExport:
+    """Seal any content as an export file and sign it (``seal_export``'s work, apart so
+    that tests can seal content no kiosk would write)."""
     public_key = x25519.X25519PublicKey.from_public_bytes(base64.b64decode(import_public_key))
     unsigned = QueueExport(
         kiosk_id=kiosk_id,
         exported_at=format_time(now or dt.datetime.now(dt.UTC)),
-        item_count=len(items),
+        item_count=item_count,
         sealed="A",  # replaced below: the header goes into the encryption's context
     )
-    plaintext = json.dumps({"items": items}, separators=(",", ":")).encode()
     sealed = SUITE.encrypt(plaintext, public_key, info=unsigned._header())
     unsigned = unsigned.model_copy(update={"sealed": base64.b64encode(sealed).decode("ascii")})
     signature = device_key.sign(unsigned.signed_bytes(), ec.ECDSA(hashes.SHA256()))
@@ -97,7 +114,24 @@ def open_export(
         )
     except (InvalidTag, ValueError) as exc:
         raise ExportInvalid("the file is not sealed for this service's import key") from exc
-    items = json.loads(plaintext).get("items")
-    if not isinstance(items, list) or len(items) != export.item_count:
+    items = _items(plaintext)
+    if len(items) != export.item_count:
         raise ExportInvalid("the sealed content does not match the file's header")
     return items
+
+
+def _items(plaintext: bytes) -> list[Any]:
+    """The envelopes in the sealed content, ``{"items": [...]}``; ``ExportInvalid`` for
+    anything else (the kiosk signed it, but a kiosk's bug must not be a server error)."""
+    try:
+        content = json.loads(plaintext, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested beyond reason
+        raise ExportInvalid("the sealed content is not JSON") from exc
+    items = content.get("items") if isinstance(content, dict) else None
+    if not isinstance(items, list):
+        raise ExportInvalid("the sealed content is not an object with a list of items")
+    return items
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python reads them, JSON has none

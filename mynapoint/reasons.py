@@ -233,6 +233,25 @@ class R(Enum):
         "申込の取消は申込当日のみ可能です。" + _CONTACT_JA,
         "An application can be cancelled only on the day it was made. " + _CONTACT_EN,
     )  # fmt: skip
+    ENVELOPE_TIME_INCONSISTENT = Reason(
+        "ENVELOPE_TIME_INCONSISTENT", "rejected", 422,
+        "端末の時計が正しくなかったため手続を完了できませんでした。もう一度お手続きください。",
+        "The kiosk's clock was wrong when this was made (its time contradicts the kiosk's "
+        "other submissions or its enrolment); please do it again.",
+    )  # fmt: skip
+    TOO_MANY_CODE_FAILURES = Reason(
+        "TOO_MANY_CODE_FAILURES", "rejected", 422,
+        "決済サービスIDまたはセキュリティコードの誤りが続いたため、この決済サービスIDでの申込を"
+        "一時的に停止しています。時間をおいてもう一度お手続きください。" + _CONTACT_JA,
+        "Too many wrong payment service IDs or security codes: applications with this "
+        "account or card are paused for a while. Please try again later. " + _CONTACT_EN,
+    )  # fmt: skip
+    CANCEL_BEFORE_APPLICATION = Reason(
+        "CANCEL_BEFORE_APPLICATION", "rejected", 422,
+        "取消の日時が申込より前になっています。端末の時計が正しくありません。",
+        "The cancellation is dated before the application it cancels: the kiosk's clock "
+        "is wrong.",
+    )  # fmt: skip
     CANCEL_NO_APPLICATION = Reason(
         "CANCEL_NO_APPLICATION", "rejected", 422,
         "取り消せる申込が見つかりません。受付番号をご確認ください。",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mynapoint.envelope import format_time, parse_time
+from mynapoint.envelope import KIOSK_ID_PATTERN, format_time, parse_time
 
 SCHEME = "mynapoint-request-v1"
 HEADER_KIOSK = "X-Kiosk-Id"
@@ -83,13 +84,18 @@ class SignedRequest:
                 raise RequestSignatureError(f"missing header {name}")
             values.append(value)
         kiosk_id, time, nonce, signature = values
+        if not re.fullmatch(KIOSK_ID_PATTERN, kiosk_id):  # and never echoed: it may be huge
+            raise RequestSignatureError(f"{HEADER_KIOSK} must match {KIOSK_ID_PATTERN}")
         if len(nonce) != 32 or any(c not in "0123456789abcdef" for c in nonce):
             raise RequestSignatureError(f"{HEADER_NONCE} must be 32 lowercase hex digits")
         try:
             moment = parse_time(time)
+        except ValueError as exc:  # its message never repeats the text
+            raise RequestSignatureError(f"malformed {HEADER_TIME}: {exc}") from exc
+        try:
             raw_signature = base64.b64decode(signature, validate=True)
         except ValueError as exc:
-            raise RequestSignatureError(f"malformed {HEADER_TIME} or {HEADER_SIGNATURE}") from exc
+            raise RequestSignatureError(f"malformed {HEADER_SIGNATURE}") from exc
         return cls(kiosk_id, moment, nonce, raw_signature)
 
     def verify(

@@ -112,8 +112,9 @@ def test_a_truncated_tail_is_detected_even_with_the_head_rewound(service: Servic
     assert not verify(service).ok
     with service.sessions.begin() as session:  # point the head at the new last entry
         session.execute(text(
-            "UPDATE audit_head SET last_seq = last_seq - 1, last_hash = "
-            "(SELECT hash FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log))"
+            "UPDATE audit_chains SET last_seq = last_seq - 1, last_hash = "
+            "(SELECT hash FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)) "
+            "WHERE chain = 0"
         ))  # fmt: skip
     report = verify(service)
     assert not report.ok and "head" in report.problem

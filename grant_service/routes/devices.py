@@ -6,13 +6,14 @@ from typing import Annotated
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from grant_service import devices, models
 from grant_service.http import PROBLEMS, Admin, ServiceDep, SignedDevice
 from grant_service.refusals import Refused
 from grant_service.service import Service
+from mynapoint.envelope import KIOSK_ID_PATTERN
 from mynapoint.queue_export import import_key_bytes
 from mynapoint.reasons import R
 
@@ -84,7 +85,9 @@ def renew(body: RenewRequest, device: SignedDevice, service: ServiceDep) -> Devi
 
 
 @router.post("/v1/devices/{kiosk_id}/revoke", response_model=RevokeResult, responses=PROBLEMS)
-def revoke(kiosk_id: str, _admin: Admin, service: ServiceDep) -> RevokeResult:
+def revoke(
+    kiosk_id: Annotated[str, Path(pattern=KIOSK_ID_PATTERN)], _admin: Admin, service: ServiceDep
+) -> RevokeResult:
     """Revoke a kiosk (technicians: ``Authorization: Bearer <admin token>``)."""
     with service.sessions.begin() as session:
         row = devices.revoke(session, service.keys.audit_hmac, kiosk_id, now=service.clock())

@@ -10,7 +10,9 @@ from pydantic import BaseModel
 
 from grant_service import mypage, rules
 from grant_service.http import PROBLEMS, ServiceDep, SignedDevice
+from grant_service.refusals import Refused
 from mynapoint.mypage import StatusQuery
+from mynapoint.reasons import R
 
 router = APIRouter(tags=["kiosk"])
 
@@ -32,7 +34,7 @@ def payment_services(
     service: ServiceDep, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
     """The catalog kiosks cache for offline use. Send ``If-None-Match`` to revalidate."""
-    with service.sessions() as session:
+    with service.readers() as session:
         catalog = service.catalogs.get(session)
     etag = catalog.http_etag
     if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
@@ -44,7 +46,7 @@ def payment_services(
 def programme_status(service: ServiceDep) -> ServiceStatus:
     """Whether reservations (the national budget) and applications are open now."""
     now = service.clock()
-    with service.sessions() as session:
+    with service.readers() as session:
         catalog = service.catalogs.get(session)
         reservations = rules.reservations_open(session, service.settings.reservation_cap)
     day = rules.japan_day(now)
@@ -70,10 +72,15 @@ def challenge(device: SignedDevice, service: ServiceDep) -> Challenge:
 def card_status(query: StatusQuery, device: SignedDevice, service: ServiceDep) -> dict[str, Any]:
     """My Page: the card's reservation, application, points, and every submission made
     with it (with the reason when one was refused)."""
+    now = service.clock()
+    with service.sessions.begin() as session:  # spent first, whatever the card then says
+        spent = mypage.spend_challenge(session, query.challenge, device.kiosk_id, now)
+    if not spent:
+        raise Refused(R.CHALLENGE_INVALID)
     with service.sessions.begin() as session:
         return mypage.status(
             session, query, device=device, trust=service.trust, settings=service.settings,
-            audit_key=service.keys.audit_hmac, now=service.clock(),
+            audit_key=service.keys.audit_hmac, now=now,
         )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from grant_service import audit, devices, rules
 from grant_service.http import PROBLEMS, RETRY_AFTER_SECONDS, Admin, ServiceDep, SignedDevice
 from grant_service.refusals import Refused
+from grant_service.service import Service
 from grant_service.submissions import ItemResult
 from mynapoint.envelope import Envelope
 from mynapoint.queue_export import ExportInvalid, QueueExport, open_export
@@ -57,16 +58,21 @@ def submit(envelope: Envelope, device: SignedDevice, service: ServiceDep) -> JSO
 @router.post("/v1/submissions/batch", response_model=BatchResponse, responses=PROBLEMS)
 def submit_batch(batch: BatchRequest, device: SignedDevice, service: ServiceDep) -> JSONResponse:
     """Many envelopes of one kiosk; a result per item, in the order sent."""
-    if len(batch.items) > service.settings.max_batch_items:
-        raise Refused(R.BATCH_TOO_LARGE, f"at most {service.settings.max_batch_items} items")
+    _check_batch_size(len(batch.items), service)
     return _results(service.processor.process(device, batch.items))
+
+
+def _check_batch_size(items: int, service: Service) -> None:
+    if items > service.settings.max_batch_items:
+        raise Refused(R.BATCH_TOO_LARGE, f"at most {service.settings.max_batch_items} items")
 
 
 @router.post("/v1/submissions/import", response_model=BatchResponse, responses=PROBLEMS)
 def import_queue(export: QueueExport, admin: Admin, service: ServiceDep) -> JSONResponse:
     """A kiosk's exported queue file, brought by a technician: sealed to this service,
     signed by the kiosk, processed like a batch from that kiosk (same idempotency)."""
-    with service.sessions() as session:
+    _check_batch_size(export.item_count, service)  # the header's count is what it holds
+    with service.readers() as session:
         row, public_key = devices.active_device(session, export.kiosk_id)
     try:
         items = open_export(
@@ -80,5 +86,5 @@ def import_queue(export: QueueExport, admin: Admin, service: ServiceDep) -> JSON
             actor="technician", action="queue.import", subject=f"{admin.label}:{len(items)}"[:128],
             outcome="accepted",
         )  # fmt: skip
-    device = rules.Device(row.id, row.kiosk_id, row.channel)
+    device = rules.Device(row.id, row.kiosk_id, row.channel, enrolled_at=row.enrolled_at)
     return _results(service.processor.process(device, items))

@@ -59,7 +59,7 @@ def main(settings: KioskSettings, once: bool, verbose: bool) -> None:
 
 def drain_once(syncer: Syncer) -> int:
     syncer.store.release_sync_leases()
-    syncer.store.due_now()
+    syncer.due_now()
     report = syncer.drain()
     status = syncer.store.status()
     click.echo(

@@ -7,9 +7,20 @@ An item leaves the queue's unsent states only on the service's answer for that i
 - ``pending`` (the service cannot decide now, e.g. an operator is down), ``409`` (being
   processed), connection errors and 5xx: tried again later, with exponential backoff and
   jitter;
-- ``401``, ``403``, ``429`` and "cannot verify now" (a stale CRL, an untrusted CA): kept
-  pending too, and a technician alert is raised: none of them is the citizen's fault;
+- ``429``, and ``503`` with ``Retry-After``: the service is busy (its database is
+  saturated). No item of that request, and no other batch of this sync, goes out before
+  the time it asked for; jitter on top spreads the kiosks it told the same thing. Its load
+  is not a kiosk fault, so no technician alert at once: the alert ``SERVICE_BUSY`` comes
+  only when the service has answered busy without a break for ``busy_alert_after_seconds``
+  (30 minutes), and goes with the next batch it takes;
+- ``401``, ``403`` and "cannot verify now" (a stale CRL, an untrusted CA): kept pending
+  too, and a technician alert is raised: none of them is the citizen's fault;
 - an envelope the service calls malformed (it never should be): quarantined, reported.
+
+When to try again: errors without a ``Retry-After`` back off exponentially with "equal"
+jitter (see ``backoff_delay`` for why not "full"); a ``Retry-After`` is honoured, capped
+at ``backoff_max_seconds``, with full jitter on top (see ``retry_after_delay``). A
+technician's "drain now" overrides both, the service's pause included.
 
 After a crash, items left ``sending`` are sent again once their lease ends; the service's
 idempotency (the envelope's UUID) answers a repeat with the first result.
@@ -44,7 +55,15 @@ ALERTING_REASONS = {
 }
 # Errors that are not the envelope's fault: sent again later, never quarantined.
 RETRYABLE_ERRORS = {"IN_FLIGHT", "CERT_UNTRUSTED", "ENVELOPE_IN_FUTURE"}
-ALERTING_HTTP = {401: "DEVICE_AUTH", 403: "DEVICE_FORBIDDEN", 429: "RATE_LIMITED"}
+ALERTING_HTTP = {401: "DEVICE_AUTH", 403: "DEVICE_FORBIDDEN"}
+# "Not now, come back later": the service's load, never an alert at once.
+BUSY_HTTP = {429, 503}
+BUSY_ALERT = "SERVICE_BUSY"
+# Alerts a batch the service took clears. RATE_LIMITED: what earlier versions raised on 429.
+CLEARED_BY_SUCCESS = (*ALERTING_HTTP.values(), BUSY_ALERT, "RATE_LIMITED")
+# initial x 2**30 is far past any backoff_max_seconds, and a power past 2**1023 overflows
+# a float: a kiosk offline for a few days makes a thousand attempts.
+MAX_DOUBLINGS = 30
 
 
 def judge_item(
@@ -68,13 +87,73 @@ def judge_item(
     )
 
 
+def backoff_window(attempts: int, initial: float, maximum: float) -> float:
+    """1, 2, 4... times ``initial``, at most ``maximum``."""
+    return min(maximum, initial * 2 ** min(MAX_DOUBLINGS, max(0, attempts - 1)))
+
+
 def backoff_delay(
     attempts: int, initial: float, maximum: float, rng: random.Random | None = None
 ) -> float:
-    """Exponential backoff with jitter: 1, 2, 4... times ``initial`` (at most ``maximum``),
-    each drawn from the upper half so that kiosks back from an outage spread out."""
-    base = min(maximum, initial * 2 ** max(0, attempts - 1))
-    return base * (rng or random).uniform(0.5, 1.0)
+    """Exponential backoff for errors without ``Retry-After``, drawn from the upper half
+    of the window ("equal jitter").
+
+    Not full jitter, for the first try after an outage either: these errors mostly mean
+    that the network or the service is down, and each kiosk drew its own delays through
+    the outage, so after a few tries the region's schedules have drifted apart and the
+    first tries after it arrive at about one per kiosk per mean delay. The upper half has
+    the longer mean (3/4 of the window, not 1/2): fewer tries against a dead service, and
+    fewer arriving each second when it is back. Full jitter helps where kiosks are in step,
+    which is when the service tells them all the same ``Retry-After`` (see
+    ``retry_after_delay``); a surge on reconnection is met by exactly that.
+    """
+    return backoff_window(attempts, initial, maximum) * (rng or random).uniform(0.5, 1.0)
+
+
+def retry_after_delay(
+    asked: float, attempts: int, initial: float, maximum: float, rng: random.Random | None = None
+) -> float:
+    """The wait a busy service asked for, then full jitter over a window as long as that
+    wait (longer when the backoff for ``attempts`` is).
+
+    Never earlier than asked. Full jitter, because the service tells every kiosk coming
+    back at once the same thing: a thousand kiosks told "Retry-After: 5" come back over
+    5 s to 10 s, not all at 5 s. If the service is still busy, the window grows with the
+    attempts (as the backoff does), up to ``maximum``. An absurd wait (a day, a year) is
+    capped at ``maximum``: the sync tries again then, and is told again if need be.
+    """
+    wait = min(asked, maximum)
+    window = max(wait, backoff_window(attempts, initial, maximum))
+    return wait + (rng or random).uniform(0.0, window)
+
+
+def is_busy(reply: Reply, now: dt.datetime) -> bool:
+    """A 429, or a 503 with a usable ``Retry-After``: the service's "come back later". (A
+    503 without it, from a proxy say, is a 5xx like the others.)"""
+    return reply.status_code == 429 or (
+        reply.status_code in BUSY_HTTP and reply.retry_after(now) is not None
+    )
+
+
+def retry_delay(
+    reply: Reply | None,
+    attempts: int,
+    settings: KioskSettings,
+    now: dt.datetime,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds until an item is tried again after ``reply`` (None: no answer at all)."""
+    initial, maximum = settings.backoff_initial_seconds, settings.backoff_max_seconds
+    asked = reply.retry_after(now) if reply is not None and is_busy(reply, now) else None
+    if asked is None:
+        return backoff_delay(attempts, initial, maximum, rng)
+    return retry_after_delay(asked, attempts, initial, maximum, rng)
+
+
+def busy_error(reply: Reply) -> str:
+    body = reply.body if isinstance(reply.body, dict) else {}
+    reason = body.get("reason_code") or "no reason given"
+    return f"the service is busy: it answered {reply.status_code} ({reason})"
 
 
 @dataclass
@@ -99,12 +178,19 @@ class Syncer:
         settings: KioskSettings,
         *,
         clock: Callable[[], dt.datetime] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.settings = settings
         self.clock = clock or store.clock
+        self.rng = rng
         self.batch_size = settings.sync_batch_size
+        # Nothing is sent before this: the time a busy service asked for, plus jitter.
+        # Kept in memory: the one sync of the kiosk is the one that sends in bulk.
+        self.resume_at: dt.datetime | None = None
+        # When the service's unbroken run of busy answers began (for its alert).
+        self.busy_since: dt.datetime | None = None
 
     @classmethod
     @contextmanager
@@ -126,11 +212,21 @@ class Syncer:
         # reading in turn); a crashed sync's items come back at its next start anyway.
         return dt.timedelta(seconds=3 * self.settings.sync_timeout_seconds + 5)
 
-    def retry_at(self, attempts: int) -> dt.datetime:
-        delay = backoff_delay(
-            attempts, self.settings.backoff_initial_seconds, self.settings.backoff_max_seconds
-        )
-        return self.clock() + dt.timedelta(seconds=delay)
+    def retry_at(self, attempts: int, reply: Reply | None = None) -> dt.datetime:
+        now = self.clock()
+        delay = retry_delay(reply, attempts, self.settings, now, self.rng)
+        return now + dt.timedelta(seconds=delay)
+
+    @property
+    def paused(self) -> bool:
+        """Whether the service asked for quiet until a time still to come."""
+        return self.resume_at is not None and self.clock() < self.resume_at
+
+    def due_now(self) -> int:
+        """Everything pending due now, the service's pause included (a technician's "drain
+        now": one kiosk, on purpose, is no stampede)."""
+        self.resume_at = None
+        return self.store.due_now()
 
     def drain(
         self,
@@ -146,6 +242,8 @@ class Syncer:
         items holds: a card with an item in flight has its later items wait.
         """
         report = DrainReport()
+        if self.paused:  # a busy service asked for quiet: new items wait too
+            return report
         ready = self._claim(keep_going)
         if not ready:
             return report
@@ -193,6 +291,8 @@ class Syncer:
             self.batch_size = max(1, len(ready) // 2)
             self._retry_all(ready, report, "batch too large", at=self.clock())
             return True
+        if is_busy(reply, self.clock()):
+            return self._busy(ready, reply, report)
         if reply.status_code != 200:
             code = ALERTING_HTTP.get(reply.status_code)
             if code is not None:
@@ -201,12 +301,13 @@ class Syncer:
                 )
                 self.store.raise_alert(code, f"the service answered {reply.status_code}: {detail}")
             return self._failed(ready, report, f"the service answered {reply.status_code}")
+        self.busy_since = None
         results = reply.body.get("results", []) if isinstance(reply.body, dict) else []
         by_uuid = {r.get("uuid"): r for r in results if isinstance(r, dict)}
         outcomes = [
             (item.id, self._outcome(item, by_uuid.get(item.uuid), report)) for item in ready
         ]
-        self.store.record(outcomes, sync_succeeded=True, clear_alerts=ALERTING_HTTP.values())
+        self.store.record(outcomes, sync_succeeded=True, clear_alerts=CLEARED_BY_SUCCESS)
         return True
 
     def _outcome(
@@ -225,10 +326,32 @@ class Syncer:
             report.quarantined += 1
         return outcome
 
-    def _failed(self, ready: list[ReadyItem], report: DrainReport, error: str) -> bool:
+    def _busy(self, ready: list[ReadyItem], reply: Reply, report: DrainReport) -> bool:
+        """The service is busy: its items, and every other, wait for the time it asked for
+        (plus jitter); a technician is called only when it lasts."""
+        now = self.clock()
+        self.resume_at = self.retry_at(max(item.attempts for item in ready), reply)
+        self.busy_since = self.busy_since or now
+        error = f"{busy_error(reply)}; next try at {self.resume_at:%H:%M:%S} UTC"
+        lasting = dt.timedelta(seconds=self.settings.busy_alert_after_seconds)
+        if now - self.busy_since >= lasting:
+            self.store.raise_alert(
+                BUSY_ALERT,
+                f"the service has answered busy since {self.busy_since:%Y-%m-%d %H:%M} UTC; "
+                "items wait (nothing to fix on the kiosk: check the service's load)",
+            )
+        return self._failed(ready, report, error, at=self.resume_at)
+
+    def _failed(
+        self,
+        ready: list[ReadyItem],
+        report: DrainReport,
+        error: str,
+        at: dt.datetime | None = None,
+    ) -> bool:
         log.warning("sync: %s; %d items wait", error, len(ready))
-        attempts = max(item.attempts for item in ready)
-        self._retry_all(ready, report, error, at=self.retry_at(attempts))
+        at = at or self.retry_at(max(item.attempts for item in ready))
+        self._retry_all(ready, report, error, at=at)
         self.store.record_sync(success=False, error=error)
         report.errors.append(error)
         return False
@@ -245,8 +368,9 @@ class SyncLoop:
 
     ``on_batch`` is called after every batch, ``on_round`` after every round that worked
     (the daemon pings systemd's watchdog from both): a loop stuck on a dead database
-    stops pinging and gets restarted. ``stop`` and ``drain_now`` are safe to call from
-    signal handlers.
+    stops pinging and gets restarted. While a busy service's pause lasts, a round sends
+    nothing (``Syncer.paused``). ``stop`` and ``drain_now`` are safe to call from signal
+    handlers.
     """
 
     PRUNE_EVERY_ROUNDS = 100
@@ -289,7 +413,7 @@ class SyncLoop:
             try:
                 if self._hurry:
                     self._hurry = False
-                    store.due_now()
+                    self.syncer.due_now()
                 report = self.syncer.drain(
                     keep_going=lambda: not self._stopping, on_batch=self.on_batch
                 )

@@ -1,0 +1,224 @@
+"""Claims on envelope UUIDs: however many copies of a UUID arrive at once, on however many
+processes, exactly one request processes it.
+
+A request claims the UUIDs it was sent in one short transaction of its own, committed
+before any rule runs, so that the claim outlives a crash of the request:
+
+- a new UUID is inserted as ``in_flight`` with this request's ``claim_token`` and a lease
+  (``INSERT ... ON CONFLICT DO NOTHING``: of two inserts of one UUID, exactly one
+  succeeds; the database decides, not a read before the write);
+- a UUID left ``pending`` (decided "not now") or ``in_flight`` past its lease (its request
+  died) is taken over by a conditional update that skips rows another transaction holds
+  (``FOR UPDATE SKIP LOCKED``): again exactly one taker, and nobody waits;
+- anything else is answered from the row: the stored result for a finished UUID (a
+  replay), 409 IN_FLIGHT while another request holds it, 422 when the same UUID comes with
+  another envelope.
+
+The transaction that applies the rules locks its claimed rows first, by UUID and only
+while they still carry its token (``lock_owned``): a claim taken over meanwhile is not
+applied twice, and a takeover cannot happen while the rules run. It then stores each
+final result (``done``) or gives the claim back (``pending``) in that same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from grant_service.models import Submission
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """What is stored for an envelope while it is processed."""
+
+    uuid: str
+    fingerprint: str
+    kind: str
+    kiosk_id: str
+    receipt_number: str
+    card_issuer: str
+    card_serial_hex: str
+    sequence: int
+    kiosk_time: dt.datetime
+
+
+@dataclass(frozen=True)
+class Found:
+    """A UUID this request could not claim, as stored."""
+
+    uuid: str
+    state: str
+    fingerprint: str
+    result_json: str | None
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(Submission)
+
+
+def claim(
+    session: Session, rows: list[ClaimRow], *, token: str, now: dt.datetime, lease: dt.datetime
+) -> tuple[set[str], dict[str, Found]]:
+    """Claim ``rows`` for this request: the UUIDs claimed, and the others as stored."""
+    ordered = sorted(rows, key=lambda r: r.uuid)  # one order: concurrent claims never cross
+    claimed: set[str] = set()
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        values = [
+            {**asdict(r), "state": "in_flight", "claim_token": token, "lease_until": lease,
+             "received_at": now}
+            for r in chunk
+        ]  # fmt: skip
+        statement = (
+            _insert(session)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["uuid"])
+            .returning(Submission.uuid)
+        )
+        claimed.update(session.scalars(statement))
+    rest = {r.uuid: r for r in ordered if r.uuid not in claimed}
+    if rest:
+        claimed |= _take_over(session, list(rest.values()), token=token, now=now, lease=lease)
+    found = _stored(session, [u for u in rest if u not in claimed])
+    return claimed, found
+
+
+def _take_over(
+    session: Session, rows: list[ClaimRow], *, token: str, now: dt.datetime, lease: dt.datetime
+) -> set[str]:
+    """Take the UUIDs that are free to retry: given back (``pending``) or left by a
+    request that died (``in_flight`` past its lease), with the same envelope."""
+    taken: set[str] = set()
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        free = (
+            select(Submission.uuid)
+            .where(
+                or_(*(
+                    and_(Submission.uuid == r.uuid, Submission.fingerprint == r.fingerprint)
+                    for r in chunk
+                )),
+                or_(
+                    Submission.state == "pending",
+                    and_(Submission.state == "in_flight", Submission.lease_until < now),
+                ),
+            )
+            .with_for_update(skip_locked=True)
+        )  # fmt: skip
+        taken.update(
+            session.scalars(
+                update(Submission)
+                .where(Submission.uuid.in_(free.scalar_subquery()))
+                .values(state="in_flight", claim_token=token, lease_until=lease)
+                .returning(Submission.uuid)
+            )
+        )
+    return taken
+
+
+def _stored(session: Session, uuids: list[str]) -> dict[str, Found]:
+    found: dict[str, Found] = {}
+    for start in range(0, len(uuids), _CHUNK):
+        for row in session.execute(
+            select(
+                Submission.uuid, Submission.state, Submission.fingerprint, Submission.result_json
+            ).where(Submission.uuid.in_(uuids[start : start + _CHUNK]))
+        ):
+            found[row.uuid] = Found(row.uuid, row.state, row.fingerprint, row.result_json)
+    return found
+
+
+def lock_owned(session: Session, uuids: Iterable[str], token: str) -> set[str]:
+    """Lock this request's claims (step 1 of the lock order) and return the UUIDs it still
+    owns; a claim taken over after its lease ended is no longer this request's."""
+    wanted = sorted(set(uuids))
+    owned: set[str] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        owned.update(
+            session.scalars(
+                select(Submission.uuid)
+                .where(
+                    Submission.uuid.in_(wanted[start : start + _CHUNK]),
+                    Submission.claim_token == token,
+                    Submission.state == "in_flight",
+                )
+                .order_by(Submission.uuid)
+                .with_for_update()
+            )
+        )
+    return owned
+
+
+def settle(
+    session: Session,
+    done: list[dict[str, Any]],
+    pending: list[str],
+) -> None:
+    """Store final results (``done``: uuid, outcome, reason_code, http_status, result_json,
+    completed_at) and give the ``pending`` claims back for the kiosk's retry."""
+    if done:
+        rows = [{**row, "state": "done", "lease_until": None, "claim_token": None} for row in done]
+        session.execute(update(Submission), rows)  # bulk update by primary key
+    for start in range(0, len(pending), _CHUNK):
+        session.execute(
+            update(Submission)
+            .where(Submission.uuid.in_(pending[start : start + _CHUNK]))
+            .values(state="pending", lease_until=None, claim_token=None)
+        )
+
+
+def release(session: Session, uuids: Iterable[str], token: str) -> None:
+    """Give back claims this request could not finish (its retry, or another copy's, takes
+    them over at once)."""
+    wanted = sorted(set(uuids))
+    for start in range(0, len(wanted), _CHUNK):
+        session.execute(
+            update(Submission)
+            .where(
+                Submission.uuid.in_(wanted[start : start + _CHUNK]),
+                Submission.claim_token == token,
+                Submission.state == "in_flight",
+            )
+            .values(state="pending", lease_until=None, claim_token=None)
+        )
+
+
+def unsettled_before(
+    session: Session, cards: Iterable[tuple[str, str]], kiosk_id: str, mine: set[str]
+) -> dict[tuple[str, str], int]:
+    """Per card: the lowest sequence of this kiosk's unsettled items of that card that are
+    not this request's (a later item of the card must wait behind it)."""
+    wanted = sorted(set(cards))
+    lowest: dict[tuple[str, str], int] = {}
+    for start in range(0, len(wanted), 200):
+        chunk = wanted[start : start + 200]
+        rows = session.execute(
+            select(
+                Submission.card_issuer, Submission.card_serial_hex, Submission.sequence,
+                Submission.uuid,
+            ).where(
+                or_(*(
+                    and_(Submission.card_issuer == i, Submission.card_serial_hex == s)
+                    for i, s in chunk
+                )),
+                Submission.state != "done",
+                Submission.kiosk_id == kiosk_id,
+                Submission.sequence.is_not(None),
+            )
+        )  # fmt: skip
+        for issuer, serial, sequence, uuid in rows:
+            if uuid in mine:
+                continue
+            card = (issuer, serial)
+            lowest[card] = min(sequence, lowest.get(card, sequence))
+    return lowest

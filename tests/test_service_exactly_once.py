@@ -1,0 +1,196 @@
+"""Exactly once under real concurrency: copies of one envelope racing each other on two
+service processes over one database, on SQLite and on PostgreSQL (where nothing
+serialises writers for us).
+
+However many copies of a UUID arrive at once, exactly one is processed; every other copy
+gets the stored result (a replay) or 409 IN_FLIGHT; nothing deadlocks, nothing is a 5xx;
+what is stored agrees with the tables and the audit trail holds one outcome per UUID.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from grant_service import audit
+from grant_service.models import Application, AuditEntry, MyKey, Submission
+from grant_service.operators import account_entry
+from mynapoint.request_signing import sign_request
+from tests.service_cluster import at_once, copies, outcome, running_cluster
+from tests.service_harness import SECURITY_CODE, ServiceEnv
+
+ROUNDS = 30
+
+
+def add_accounts(service: ServiceEnv, service_code: str, count: int) -> list[str]:
+    """``count`` more valid accounts of ``service_code`` in the operators' registry file
+    (the service processes read it when they start)."""
+    path = service.settings.operator_registry_file
+    registry = json.loads(path.read_text())
+    ids = [f"090-5{n // 10000:03d}-{n % 10000:04d}" for n in range(count)]
+    registry["operators"][service_code]["accounts"] += [
+        account_entry(service_code, payment_id, SECURITY_CODE) for payment_id in ids
+    ]
+    path.write_text(json.dumps(registry))
+    return ids
+
+
+def processed_once(replies: list[object]) -> dict[str, object]:
+    """The one reply that processed the envelope; the others replayed it or were told it
+    is in flight. Never a 5xx, never a second processing."""
+    outcomes = [outcome(r) for r in replies]
+    assert all(status < 500 for status, _, _ in outcomes), outcomes
+    fresh = [r for r, (status, _, replayed) in zip(replies, outcomes, strict=True)
+             if status != 409 and not replayed]  # fmt: skip
+    assert len(fresh) == 1, f"processed {len(fresh)} times: {outcomes}"
+    first = fresh[0].body  # type: ignore[attr-defined]
+    for reply, (status, reason, replayed) in zip(replies, outcomes, strict=True):
+        if replayed:
+            body = {k: v for k, v in reply.body.items() if k != "replayed"}  # type: ignore[attr-defined]
+            assert body == {k: v for k, v in first.items() if k != "replayed"}
+        elif status == 409:
+            assert reason == "IN_FLIGHT"
+    return first
+
+
+def audit_outcomes(service: ServiceEnv, uuid: str) -> Counter[tuple[str, str]]:
+    with service.sessions() as session:
+        rows = session.execute(
+            select(AuditEntry.action, AuditEntry.outcome).where(AuditEntry.subject == uuid)
+        ).all()
+    return Counter((action, result) for action, result in rows if not action.endswith(".replay")
+                   and result != "error")  # fmt: skip
+
+
+def test_two_copies_at_the_same_instant_on_two_processes_are_processed_once(
+    service: ServiceEnv, tmp_path: Path
+) -> None:
+    kiosk = service.kiosk()
+    cards = [service.card() for _ in range(ROUNDS)]
+    accounts = add_accounts(service, "paypay", ROUNDS)
+    with running_cluster(service, tmp_path) as cluster:
+        clients = [cluster.client(kiosk, 0), cluster.client(kiosk, 1)]
+        for card, account in zip(cards, accounts, strict=True):
+            reservation = kiosk.reservation(card)
+            reserved = processed_once(at_once(copies(clients, reservation)))
+            assert reserved["status"] == "accepted"
+            application = kiosk.application(card, "paypay", account)
+            applied = processed_once(at_once(copies(clients, application)))
+            assert applied["status"] == "accepted", applied
+            for envelope in (reservation, application):
+                assert audit_outcomes(service, envelope.uuid) == {
+                    (f"submission.{envelope.kind}", "accepted"): 1
+                }
+    with service.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(MyKey)) == ROUNDS
+        assert session.scalar(select(func.count()).select_from(Application)) == ROUNDS
+        results = [json.loads(r) for r in session.scalars(select(Submission.result_json))]
+    assert {r["status"] for r in results} == {"accepted"}, "a stored result was overwritten"
+    with service.sessions() as session:
+        assert audit.verify(session, service.audit_key).ok
+
+
+def test_eight_copies_many_rounds_never_deadlock_nor_fail(
+    service: ServiceEnv, tmp_path: Path
+) -> None:
+    kiosk = service.kiosk()
+    rounds = 12
+    cards = [service.card() for _ in range(rounds)]
+    accounts = add_accounts(service, "paypay", rounds)
+    with running_cluster(service, tmp_path) as cluster:
+        clients = [cluster.client(kiosk, i) for i in range(8)]
+        for card, account in zip(cards, accounts, strict=True):
+            reservation = kiosk.reservation(card)
+            assert processed_once(at_once(copies(clients, reservation)))["status"] == "accepted"
+            application = kiosk.application(card, "paypay", account)
+            assert processed_once(at_once(copies(clients, application)))["status"] == "accepted"
+    with service.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Application)) == rounds
+        assert set(session.scalars(select(Submission.state))) == {"done"}
+
+
+def test_copies_of_a_cancellation_cancel_once(service: ServiceEnv, tmp_path: Path) -> None:
+    kiosk = service.kiosk("city_hall")
+    rounds = 10
+    cards = [service.card() for _ in range(rounds)]
+    accounts = add_accounts(service, "paypay", rounds)
+    with running_cluster(service, tmp_path) as cluster:
+        clients = [cluster.client(kiosk, i) for i in range(4)]
+        for card, account in zip(cards, accounts, strict=True):
+            assert clients[0].submit(kiosk.reservation(card)).status_code == 200
+            applied = clients[1].submit(kiosk.application(card, "paypay", account))
+            assert applied.status_code == 200, applied.body
+            cancellation = kiosk.cancellation(card, applied.body["receipt_number"])
+            cancelled = processed_once(at_once(copies(clients, cancellation)))
+            assert cancelled["status"] == "accepted", cancelled
+            assert audit_outcomes(service, cancellation.uuid) == {
+                ("submission.cancellation", "accepted"): 1
+            }
+    with service.sessions() as session:
+        statuses = Counter(session.scalars(select(Application.status)))
+    assert statuses == {"cancelled": rounds}
+
+
+def test_one_service_per_person_holds_across_processes(service: ServiceEnv, tmp_path: Path) -> None:
+    """The same person applies with two accounts at once, at two kiosks, through two
+    processes: one application stands, the other is refused as already applied."""
+    kiosk, other_kiosk = service.kiosk(), service.kiosk()
+    rounds = 10
+    cards = [service.card() for _ in range(rounds)]
+    accounts = add_accounts(service, "paypay", 2 * rounds)
+    with running_cluster(service, tmp_path) as cluster:
+        first, second = cluster.client(kiosk, 0), cluster.client(other_kiosk, 1)
+        for n, card in enumerate(cards):
+            assert first.submit(kiosk.reservation(card)).status_code == 200
+            a = kiosk.application(card, "paypay", accounts[2 * n])
+            b = other_kiosk.application(card, "paypay", accounts[2 * n + 1])
+            replies = at_once([lambda a=a: first.submit(a), lambda b=b: second.submit(b)])
+            reasons = sorted(str(outcome(r)[1]) for r in replies)
+            assert reasons == ["ALREADY_APPLIED", "None"], [outcome(r) for r in replies]
+    with service.sessions() as session:
+        per_person = session.execute(
+            select(Application.mykey_id, func.count()).group_by(Application.mykey_id)
+        ).all()
+    assert len(per_person) == rounds and {count for _, count in per_person} == {1}
+
+
+def test_replays_are_recognised_across_processes(service: ServiceEnv, tmp_path: Path) -> None:
+    kiosk, card = service.kiosk(), service.card()
+    with running_cluster(service, tmp_path) as cluster:
+        first, second = cluster.client(kiosk, 0), cluster.client(kiosk, 1)
+        envelope = kiosk.reservation(card)
+        accepted = first.submit(envelope)
+        assert accepted.status_code == 200
+        again = second.submit(envelope)  # the kiosk's retry lands on the other process
+        assert again.body["replayed"] is True
+        assert again.body["result"] == accepted.body["result"]
+        # A captured request replayed to the other process: its nonce was seen.
+        body = json.dumps(kiosk.reservation(card).to_json(), separators=(",", ":")).encode()
+        identity = kiosk.client.identity
+        headers = {**sign_request(identity.key, identity.kiosk_id, "POST", "/v1/submissions",
+                                  body), "Content-Type": "application/json"}  # fmt: skip
+        assert first.http.post("/v1/submissions", content=body, headers=headers).status_code == 200
+        replayed = second.http.post("/v1/submissions", content=body, headers=headers)
+        assert (replayed.status_code, replayed.json()["reason_code"]) == (401, "REQUEST_REPLAYED")
+
+
+@pytest.mark.parametrize("processes", [2])
+def test_the_budget_cap_is_exact_across_processes(
+    make_service: object, tmp_path: Path, processes: int
+) -> None:
+    cap, people = 20, 60
+    service: ServiceEnv = make_service(reservation_cap=cap)  # type: ignore[operator]
+    kiosk = service.kiosk()
+    envelopes = [kiosk.reservation(service.card()) for _ in range(people)]
+    with running_cluster(service, tmp_path, processes) as cluster:
+        clients = [cluster.client(kiosk, i) for i in range(people)]
+        replies = at_once([lambda c=c, e=e: c.submit(e)
+                           for c, e in zip(clients, envelopes, strict=True)])  # fmt: skip
+    reasons = Counter(outcome(r)[1] for r in replies)
+    assert reasons == {None: cap, "RESERVATIONS_CLOSED": people - cap}, reasons
+    with service.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(MyKey)) == cap
