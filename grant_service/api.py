@@ -12,10 +12,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from grant_service.http import UNSTORABLE, DeclaredLengthLimit, problem_response, unstorable
+from grant_service.http import (
+    UNSTORABLE,
+    AdmissionLimit,
+    DeclaredLengthLimit,
+    problem_response,
+    unstorable,
+)
 from grant_service.refusals import Refused, validation_detail
 from grant_service.routes import devices, operations, public, submissions
 from grant_service.service import Clock, Service, utc_now
@@ -42,10 +49,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     # Content-Length is too large (the middleware added last runs first).
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=service.settings.max_body_bytes)
     app.add_middleware(DeclaredLengthLimit, limit=service.settings.max_body_bytes)
+    busy_seconds = service.settings.retry_after_seconds
+    app.add_middleware(
+        AdmissionLimit, limit=service.settings.max_concurrent_requests, busy_seconds=busy_seconds
+    )
 
     @app.exception_handler(Refused)
     async def _refused(_request: Request, refusal: Refused) -> JSONResponse:
-        return problem_response(refusal)
+        return problem_response(refusal, busy_seconds=busy_seconds)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -60,8 +71,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
 
     @app.exception_handler(OperationalError)
     async def _database_down(_request: Request, error: OperationalError) -> JSONResponse:
-        log.error("database unavailable: %s", type(error.orig).__name__)
-        return problem_response(Refused(R.SERVICE_BUSY))
+        # Down, or saturated: a lock or a statement waited longer than allowed.
+        log.error("database unavailable or saturated: %s", type(error.orig).__name__)
+        return problem_response(Refused(R.SERVICE_BUSY), busy_seconds=busy_seconds)
+
+    @app.exception_handler(PoolTimeout)
+    async def _no_connection(_request: Request, _error: PoolTimeout) -> JSONResponse:
+        log.warning("no database connection free in time: answered busy")
+        detail = "no database connection free in time"
+        return problem_response(Refused(R.SERVICE_BUSY, detail), busy_seconds=busy_seconds)
 
     @app.exception_handler(StatementError)
     async def _unstorable(_request: Request, error: StatementError) -> JSONResponse:

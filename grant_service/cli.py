@@ -10,7 +10,8 @@
     grant-service suspend MYKEY_ID --reason ... | reinstate MYKEY_ID
     grant-service conflicts | resolve-conflict ID --keep old|new
     grant-service report
-    grant-service audit-verify
+    grant-service audit-checkpoint DIR|- | audit-checkpoint --public-key
+    grant-service audit-verify [--checkpoint FILE]... [--trusted-key BASE64]
 
 Every command takes ``--config FILE`` (TOML) and ``--database-url``; the environment
 (``GRANT_SERVICE_*``) works too. See ``grant_service/settings.py`` for every setting.
@@ -18,28 +19,31 @@ Every command takes ``--config FILE`` (TOML) and ``--database-url``; the environ
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import functools
 import ipaddress
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grant_service import audit, catalog, credentials, devices, migrate, people, pki, reporting
-from grant_service.keys import DeviceCa, ServiceKeys
+from grant_service.keys import DeviceCa, ServiceKeys, fingerprint, public_key_base64
 from grant_service.models import ApiCredential
 from grant_service.refusals import Refused
 from grant_service.settings import Settings, load_settings
-from mynapoint.database import make_engine, make_session_factory
+from mynapoint.database import make_engine, make_session_factory, read_only_sessions
 from mynapoint.private_files import make_private_directory
 
 P = ParamSpec("P")
@@ -389,19 +393,183 @@ def report(settings: Settings) -> None:
         click.echo(line)
 
 
-@main.command("audit-verify")
+# --- the audit trail ----------------------------------------------------------------------
+
+
+def _open_for_audit(settings: Settings) -> ServiceKeys:
+    """The schema up to date and the keys; nothing else is written. (``prepare_database``
+    would re-create a deleted head and re-seal a bare genesis one: a check must not mend
+    what it is checking.)"""
+    make_private_directory(settings.data_dir)
+    migrate.upgrade(settings.database_url)
+    return ServiceKeys.load(settings.data_dir)
+
+
+@contextlib.contextmanager
+def _snapshot(settings: Settings) -> Iterator[Session]:
+    """One read-only transaction that sees the database as of one moment. PostgreSQL's
+    default (READ COMMITTED) would let a chain grow, under live writers, past the head read
+    at the start: that would look like a broken chain."""
+    engine = make_engine(settings.database_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            snapshot = engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+            sessions = make_session_factory(snapshot)
+        else:
+            sessions = read_only_sessions(engine)  # SQLite's WAL: a snapshot per transaction
+        with sessions.begin() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _checkpoint_name(made_at: dt.datetime) -> str:
+    return f"audit-checkpoint-{made_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _write_new_file(directory: Path, stem: str, text: str) -> Path:
+    """``text`` in a new file of ``directory``, whole or not at all: written aside, synced,
+    then linked into place, which never replaces a file (a second one within the same
+    second gets ``-2``). A process killed half-way leaves at most a hidden ``.partial``."""
+    aside = directory / f".{stem}.{os.getpid()}.partial"
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        for attempt in itertools.count(1):
+            path = directory / (f"{stem}.json" if attempt == 1 else f"{stem}-{attempt}.json")
+            try:
+                os.link(aside, path)
+            except FileExistsError:
+                continue
+            _fsync_directory(directory)  # the name survives a power cut too
+            return path
+        raise AssertionError("unreachable")
+    finally:
+        aside.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@main.command("audit-checkpoint")
+@click.argument("destination", required=False)
+@click.option("--public-key", is_flag=True,
+              help="Print the checkpoint key (base64, raw Ed25519) for auditors to pin; "
+              "nothing else.")  # fmt: skip
 @settings_options
-def audit_verify(settings: Settings) -> None:
-    """Check the audit trail's hash chain; exit status 1 if anything was changed."""
-    prepare_database(settings)
-    keys = ServiceKeys.load(settings.data_dir)
-    with _sessions(settings) as sessions, sessions() as session:
-        report = audit.verify(session, keys.audit_hmac)
-    if report.ok:
-        click.echo(f"Audit trail intact: {report.entries} entries")
+def audit_checkpoint(settings: Settings, destination: str | None, public_key: bool) -> None:
+    """Sign the heads of every audit chain, as committed now, with the service's checkpoint
+    key (Ed25519), and write the checkpoint to DESTINATION: a directory (a new file there,
+    named by the time: audit-checkpoint-20261205T101500Z.json; never overwrites) or - (stdout).
+
+    Keep checkpoints off this host: against them, 'audit-verify --checkpoint FILE' finds
+    a cut tail even when its head was put back to a genuine earlier state, and a wiped log.
+    Refuses (exit 1) when a head's seal does not match: a checkpoint never vouches for a
+    rewritten head."""
+    if public_key:
+        if destination is not None:
+            raise click.UsageError("--public-key takes no DESTINATION")
+        make_private_directory(settings.data_dir)
+        click.echo(public_key_base64(ServiceKeys.load(settings.data_dir).checkpoint_key))
         return
-    click.secho(f"AUDIT TRAIL BROKEN after {report.entries} good entries: {report.problem}",
-                fg="red", err=True)  # fmt: skip
+    if destination is None:
+        raise click.UsageError("give a DESTINATION: a directory, or - for stdout")
+    directory = None if destination == "-" else Path(destination)
+    if directory is not None and not directory.is_dir():
+        raise click.ClickException(f"{directory} is not a directory")
+    keys = _open_for_audit(settings)
+    now = _now()
+    try:
+        with _snapshot(settings) as session:
+            checkpoint = audit.make_checkpoint(session, keys.audit_hmac, keys.checkpoint_key, now)
+    except audit.CheckpointInvalid as exc:
+        raise click.ClickException(
+            f"no checkpoint made: {exc} (see grant-service audit-verify)"
+        ) from exc
+    if directory is None:
+        click.echo(checkpoint.to_json(), nl=False)
+        where = "stdout"
+    else:
+        where = str(_write_new_file(directory, _checkpoint_name(now), checkpoint.to_json()))
+    click.echo(f"Checkpoint of {len(checkpoint.heads)} chains, {checkpoint.entries} entries at "
+               f"{checkpoint.made_at}, key {fingerprint(checkpoint.public_key)}: {where}",
+               err=True)  # fmt: skip
+
+
+def _trusted_key(value: str | None, keys: ServiceKeys) -> ed25519.Ed25519PublicKey:
+    """The pinned key if given, else this service's own (from its data directory)."""
+    if value is None:
+        return keys.checkpoint_key.public_key()
+    try:
+        return ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(value, validate=True))
+    except ValueError:
+        _checkpoint_refused("--trusted-key", "not a base64 raw Ed25519 public key")
+
+
+def _read_checkpoint(path: Path, trusted: ed25519.Ed25519PublicKey) -> audit.Checkpoint:
+    try:
+        checkpoint = audit.Checkpoint.from_json(path.read_text(encoding="utf-8"))
+        checkpoint.check_signature(trusted)
+    except (OSError, UnicodeDecodeError) as exc:
+        _checkpoint_refused(str(path), f"cannot read it: {exc}")
+    except audit.CheckpointInvalid as exc:
+        _checkpoint_refused(str(path), str(exc))
+    return checkpoint
+
+
+def _checkpoint_refused(what: str, why: str) -> NoReturn:
+    click.secho(f"CHECKPOINT REFUSED: {what}: {why}", fg="red", err=True)
+    sys.exit(2)
+
+
+@main.command("audit-verify")
+@click.option("--checkpoint", "checkpoint_files", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="A checkpoint (from audit-checkpoint) whose heads must still be in their "
+              "chains. Repeat for more.")  # fmt: skip
+@click.option("--trusted-key", metavar="BASE64",
+              help="The checkpoint key to trust, as pinned by the auditor (from "
+              "'audit-checkpoint --public-key'). Default: this service's own key.")  # fmt: skip
+@settings_options
+def audit_verify(
+    settings: Settings, checkpoint_files: tuple[Path, ...], trusted_key: str | None
+) -> None:
+    """Check every audit chain and, with --checkpoint, that each still holds what the
+    checkpoint saw. Exit status 0 intact, 1 broken, 2 a checkpoint file that is not valid.
+
+    Without a checkpoint, a chain whose tail was cut and whose head was put back to a
+    genuine earlier state, or a log wiped with every head reset, verifies as intact: that
+    is what checkpoints kept off the host are for."""
+    keys = _open_for_audit(settings)
+    trusted = _trusted_key(trusted_key, keys)
+    checkpoints = [_read_checkpoint(path, trusted) for path in checkpoint_files]
+    for path, checkpoint in zip(checkpoint_files, checkpoints, strict=True):
+        click.echo(f"Checkpoint of {checkpoint.made_at}: {len(checkpoint.heads)} chains, "
+                   f"{checkpoint.entries} entries, key {fingerprint(checkpoint.public_key)} "
+                   f"({path})")  # fmt: skip
+    with _snapshot(settings) as session:
+        report = audit.verify(session, keys.audit_hmac, checkpoints)
+    against = (
+        f"the checkpoints of {', '.join(c.made_at for c in checkpoints)}"
+        if checkpoints
+        else "no checkpoint"
+    )
+    if report.ok:
+        click.echo(f"Audit trail intact: {report.entries} entries in {report.chains} chains, "
+                   f"checked against {against}")  # fmt: skip
+        return
+    click.secho(f"AUDIT TRAIL BROKEN after {report.entries} good entries: {report.problem} "
+                f"(checked against {against})", fg="red", err=True)  # fmt: skip
     if report.entries == 0:
         click.echo(
             f"(or this database was written with another audit key than {settings.data_dir}'s)",

@@ -22,7 +22,19 @@ from grant_service.refusals import Refused
 from grant_service.service import Service
 from mynapoint.reasons import R
 
+# Retry-After: an outside party (a payment operator, the CRL) needs minutes; a busy
+# service or an earlier item of the same card, seconds (``retry_after_seconds`` setting;
+# kiosks add jitter of their own).
 RETRY_AFTER_SECONDS = 60
+BUSY_RETRY_AFTER_SECONDS = 5
+_SOON = {R.SERVICE_BUSY, R.BLOCKED_BY_EARLIER_ITEM, R.IN_FLIGHT}
+
+
+def retry_after(reason: R, busy_seconds: int = BUSY_RETRY_AFTER_SECONDS) -> int | None:
+    """The Retry-After for a refusal: only for what is worth sending again."""
+    if reason in _SOON:
+        return busy_seconds
+    return RETRY_AFTER_SECONDS if reason.value.outcome == "pending" else None
 
 
 class Problem(BaseModel):
@@ -37,9 +49,15 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def problem_response(refusal: Refused, status_code: int | None = None) -> JSONResponse:
+def problem_response(
+    refusal: Refused,
+    status_code: int | None = None,
+    *,
+    busy_seconds: int = BUSY_RETRY_AFTER_SECONDS,
+) -> JSONResponse:
     reason = refusal.reason.value
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if reason.outcome == "pending" else None
+    wait = retry_after(refusal.reason, busy_seconds)
+    headers = {"Retry-After": str(wait)} if wait is not None else None
     body = Problem(
         reason_code=reason.code,
         message_ja=reason.message_ja,
@@ -62,6 +80,32 @@ def unstorable(error: StatementError) -> bool:
 
 
 UNSTORABLE = "a value in this request cannot be stored"
+
+
+class AdmissionLimit:
+    """At most ``limit`` requests in this process at once; more are answered 503 "busy,
+    retry after" at once, instead of queueing for threads and database connections while
+    their clients time out and send them again (load shedding). ``/healthz`` is exempt."""
+
+    def __init__(self, app: ASGIApp, limit: int, busy_seconds: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.busy_seconds = busy_seconds
+        self.in_flight = 0  # one event loop per process: no lock needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            refusal = Refused(R.SERVICE_BUSY, f"more than {self.limit} requests at once")
+            await problem_response(refusal, busy_seconds=self.busy_seconds)(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 class DeclaredLengthLimit:

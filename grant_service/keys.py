@@ -2,23 +2,31 @@
 
 - the account key: HMAC key for payment-account fingerprints (one account, one person)
   and for the idempotency fingerprints of envelopes;
-- the audit key: HMAC key of the audit chain, so a rewritten chain cannot be re-sealed;
+- the audit key: HMAC key of the audit chains, so a rewritten chain cannot be re-sealed;
+- the checkpoint key: Ed25519 key that signs audit checkpoints (the heads of every chain,
+  kept outside the database: ``grant-service audit-checkpoint``); auditors pin its public
+  half (``audit-checkpoint --public-key``);
 - the device CA: the ECDSA P-256 CA that certifies kiosk device keys at enrollment.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 from cryptography.x509.oid import NameOID
 
 from mynapoint.private_files import create_private_once
+
+K = TypeVar("K", x25519.X25519PrivateKey, ed25519.Ed25519PrivateKey)
 
 
 def load_or_create_secret(path: Path, size: int = 32) -> bytes:
@@ -36,32 +44,48 @@ class ServiceKeys:
     audit_hmac: bytes
     # X25519: kiosks seal exported queue files to it (mynapoint/queue_export.py).
     import_key: x25519.X25519PrivateKey
+    # Ed25519: signs audit checkpoints (grant_service/audit.py make_checkpoint).
+    checkpoint_key: ed25519.Ed25519PrivateKey
 
     @classmethod
     def load(cls, data_dir: Path) -> ServiceKeys:
         return cls(
             load_or_create_secret(data_dir / "account-hmac.key"),
             load_or_create_secret(data_dir / "audit-hmac.key"),
-            _load_or_create_import_key(data_dir / "import-key.pem"),
+            _load_or_create_key(data_dir / "import-key.pem", x25519.X25519PrivateKey),
+            _load_or_create_key(data_dir / "audit-checkpoint-key.pem", ed25519.Ed25519PrivateKey),
         )
 
 
-def _load_or_create_import_key(path: Path) -> x25519.X25519PrivateKey:
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), None)
-        if not isinstance(key, x25519.X25519PrivateKey):
-            raise ValueError(f"{path} is not an X25519 key")
-        return key
-    key = x25519.X25519PrivateKey.generate()
-    create_private_once(
-        path,
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
-    return _load_or_create_import_key(path)  # the file's key, if another process won
+def _load_or_create_key(path: Path, kind: type[K]) -> K:
+    """The private key in ``path`` (PEM, 0600); made on first use, the first one kept."""
+    if not path.exists():
+        create_private_once(
+            path,
+            kind.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
+    # The file's key, also when another process made it first.
+    key = serialization.load_pem_private_key(path.read_bytes(), None)
+    if not isinstance(key, kind):
+        raise ValueError(f"{path} is not an {kind.__name__.removesuffix('PrivateKey')} key")
+    return key
+
+
+def public_key_base64(key: ed25519.Ed25519PrivateKey) -> str:
+    """The checkpoint key's public half as checkpoints carry it and auditors pin it:
+    raw Ed25519, base64."""
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def fingerprint(public_key_b64: str) -> str:
+    """A short name for a public key, OpenSSH style: SHA256 of the raw key, base64."""
+    digest = hashlib.sha256(base64.b64decode(public_key_b64)).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 
 
 DEVICE_CA_NAME = x509.Name(

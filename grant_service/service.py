@@ -29,6 +29,27 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def database_engine(settings: Settings) -> Engine:
+    """The service's engine: a bounded pool, and bounded waits for a connection and for a
+    lock, so that a saturated database makes requests fail fast as 503 "busy, retry after"
+    (``api.py``) instead of piling up."""
+    lock_ms = int(settings.db_lock_timeout_seconds * 1000)
+    pool = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_seconds,
+    }
+    if settings.is_sqlite:
+        return make_engine(settings.database_url, busy_timeout_ms=lock_ms, **pool)
+    statement_ms = int(settings.db_statement_timeout_seconds * 1000)
+    connect_args: dict[str, object] = {
+        "options": f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"
+    }
+    if not settings.db_prepared_statements:  # PgBouncer in transaction mode
+        connect_args["prepare_threshold"] = None
+    return make_engine(settings.database_url, connect_args=connect_args, **pool)
+
+
 @dataclass
 class Service:
     settings: Settings
@@ -48,7 +69,7 @@ class Service:
     @classmethod
     def build(cls, settings: Settings, clock: Clock = utc_now) -> Service:
         make_private_directory(settings.data_dir)
-        engine = make_engine(settings.database_url)
+        engine = database_engine(settings)
         sessions = make_session_factory(engine)
         trust = CardTrust.from_files(settings.trusted_ca_files)
         if not trust.issuers:

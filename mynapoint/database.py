@@ -50,13 +50,19 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
 
 
 def make_engine(
-    url: str, *, secure_delete: bool = False, max_page_count: int | None = None, **options: Any
+    url: str,
+    *,
+    secure_delete: bool = False,
+    max_page_count: int | None = None,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    **options: Any,
 ) -> Engine:
+    """An engine for ``url``; ``options`` go to SQLAlchemy's ``create_engine`` (pool sizes,
+    and for PostgreSQL ``connect_args``). ``busy_timeout_ms``: how long an SQLite writer
+    waits for the write lock before it fails (and its caller says "busy")."""
     if url.startswith("sqlite"):
         _create_private_sqlite_file(url)
-        engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
-        )
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -65,7 +71,7 @@ def make_engine(
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             if secure_delete:
                 cursor.execute("PRAGMA secure_delete=ON")
             if max_page_count is not None:

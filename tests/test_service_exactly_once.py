@@ -9,7 +9,10 @@ what is stored agrees with the tables and the audit trail holds one outcome per 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -194,3 +197,96 @@ def test_the_budget_cap_is_exact_across_processes(
     assert reasons == {None: cap, "RESERVATIONS_CLOSED": people - cap}, reasons
     with service.sessions() as session:
         assert session.scalar(select(func.count()).select_from(MyKey)) == cap
+
+
+# --- a card's items in kiosk order, across a crash between claim and apply ----------------
+
+
+class ServiceDied(BaseException):
+    """Not an Exception: nothing in the service catches it, as nothing survives a kill."""
+
+
+def test_after_a_crash_between_claim_and_apply_a_later_item_waits(
+    service: ServiceEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service dies after claiming a reservation, before applying it: the same card's
+    application sent meanwhile waits (it is not refused NO_RESERVATION for good), and once
+    the claim's lease has ended both go through, in the kiosk's order."""
+    kiosk, card = service.kiosk(), service.card()
+    reservation, application = kiosk.reservation(card), kiosk.application(card)
+    processor = type(service.app.state.service.processor)
+
+    def die(*_args: object, **_kwargs: object) -> None:
+        raise ServiceDied
+
+    with monkeypatch.context() as patch:
+        patch.setattr(processor, "_apply_batch", die)
+        with pytest.raises(ServiceDied):
+            kiosk.client.submit(reservation)
+    with service.sessions() as session:
+        assert session.get(Submission, reservation.uuid).state == "in_flight"
+    waiting = kiosk.client.submit(application)
+    assert outcome(waiting)[:2] == (503, "BLOCKED_BY_EARLIER_ITEM")
+    assert outcome(kiosk.client.submit(reservation))[:2] == (409, "IN_FLIGHT")
+    service.clock.advance(seconds=service.settings.in_flight_lease_seconds + 1)
+    assert outcome(kiosk.client.submit(reservation))[:2] == (200, None)
+    assert outcome(kiosk.client.submit(application))[:2] == (200, None)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_killed_process_between_claim_and_apply_keeps_the_kiosk_order(
+    make_service: object, tmp_path: Path
+) -> None:
+    """The same on two real processes over PostgreSQL: the reservation's apply is held (its
+    insert waits for a table lock the test holds), its process is killed with SIGKILL, and
+    the application goes to the other process."""
+    service: ServiceEnv = make_service(in_flight_lease_seconds=3)  # type: ignore[operator]
+    kiosk, card = service.kiosk(), service.card()
+    reservation, application = kiosk.reservation(card), kiosk.application(card)
+    engine = service.sessions.kw["bind"]
+    with running_cluster(service, tmp_path) as cluster:
+        doomed, survivor = cluster.client(kiosk, 0), cluster.client(kiosk, 1)
+        with engine.connect() as hold:
+            hold.exec_driver_sql("LOCK TABLE mykeys IN EXCLUSIVE MODE")  # reads go on
+            sent = threading.Thread(target=lambda: _quietly(doomed.submit, reservation))
+            sent.start()
+            _wait_for(lambda: _state(service, reservation.uuid) == "in_flight")
+            cluster.processes[0].stop(kill=True)
+            hold.rollback()
+        sent.join(30)
+        _wait_for(lambda: _busy_backends(engine) == 0)  # the killed one's apply is gone
+        assert _state(service, reservation.uuid) == "in_flight"  # claimed, never applied
+        assert outcome(survivor.submit(application))[:2] == (503, "BLOCKED_BY_EARLIER_ITEM")
+        time.sleep(3.5)  # the lease of the dead process's claim ends
+        assert outcome(survivor.submit(reservation))[:2] == (200, None)
+        assert outcome(survivor.submit(application))[:2] == (200, None)
+    with service.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(MyKey)) == 1
+        assert session.scalar(select(func.count()).select_from(Application)) == 1
+        assert audit.verify(session, service.audit_key).ok
+
+
+def _quietly(call: object, *args: object) -> None:
+    with contextlib.suppress(Exception):  # the process is killed under it
+        call(*args)  # type: ignore[operator]
+
+
+def _state(service: ServiceEnv, uuid: str) -> str | None:
+    with service.sessions() as session:
+        row = session.get(Submission, uuid)
+        return row.state if row else None
+
+
+def _busy_backends(engine: object) -> int:
+    with engine.connect() as connection:  # type: ignore[attr-defined]
+        return connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state NOT IN ('idle')"
+        ).scalar_one()
+
+
+def _wait_for(condition: object, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

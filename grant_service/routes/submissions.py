@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from grant_service import audit, devices, rules
-from grant_service.http import PROBLEMS, RETRY_AFTER_SECONDS, Admin, ServiceDep, SignedDevice
+from grant_service.http import PROBLEMS, Admin, ServiceDep, SignedDevice, retry_after
 from grant_service.refusals import Refused
 from grant_service.service import Service
 from grant_service.submissions import ItemResult
@@ -35,8 +35,9 @@ class BatchResponse(BaseModel):
     results: list[ItemResult]
 
 
-def _item_response(result: ItemResult) -> JSONResponse:
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if result.status == "pending" else None
+def _item_response(result: ItemResult, busy_seconds: int) -> JSONResponse:
+    wait = retry_after(R.by_code(result.reason_code), busy_seconds) if result.reason_code else None
+    headers = {"Retry-After": str(wait)} if wait is not None else None
     return JSONResponse(result.to_json(), status_code=result.http_status, headers=headers)
 
 
@@ -52,7 +53,8 @@ def _results(results: list[ItemResult]) -> JSONResponse:
 def submit(envelope: Envelope, device: SignedDevice, service: ServiceDep) -> JSONResponse:
     """One envelope. 200 accepted; 422 rejected (final) or invalid; 409 already being
     processed; 503 pending (retry later). A replay returns the first result."""
-    return _item_response(service.processor.process(device, [envelope.to_json()])[0])
+    result = service.processor.process(device, [envelope.to_json()])[0]
+    return _item_response(result, service.settings.retry_after_seconds)
 
 
 @router.post("/v1/submissions/batch", response_model=BatchResponse, responses=PROBLEMS)

@@ -5,7 +5,8 @@
   concurrent writers append to different chains instead of queueing on one head
   (``grant_service/audit.py``). The existing entries are chain 0 and keep their hashes;
   more chains are added by ``prepare_database`` with the audit key. On PostgreSQL a
-  statement trigger now refuses ``TRUNCATE`` too (row triggers never see it).
+  statement trigger now refuses ``TRUNCATE`` too (row triggers never see it). A head row
+  cannot be deleted (nor, on PostgreSQL, the table truncated): it is updated in place only.
 - ``reservation_budget`` (one counter row) becomes ``reservation_budget_slots``: 64 slots,
   each issuing its share of the cap (``grant_service/budget.py``). The MyKey IDs issued so
   far are spread over the slots the way shares are (slot ``i`` gets ``issued // 64``, plus
@@ -79,6 +80,37 @@ def _append_only_triggers() -> None:
             )
 
 
+def _heads_kept_triggers() -> None:
+    """A chain's head is updated, never deleted: a deleted head takes its chain with it."""
+    if _postgresql():
+        op.execute(
+            "CREATE FUNCTION audit_chains_keep_heads() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'audit chain heads cannot be deleted'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_chains_no_delete BEFORE DELETE ON audit_chains "
+            "FOR EACH ROW EXECUTE FUNCTION audit_chains_keep_heads()"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_chains_no_truncate BEFORE TRUNCATE ON audit_chains "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_chains_keep_heads()"
+        )
+    else:
+        op.execute(
+            "CREATE TRIGGER audit_chains_no_delete BEFORE DELETE ON audit_chains "
+            "BEGIN SELECT RAISE(ABORT, 'audit chain heads cannot be deleted'); END"
+        )
+
+
+def _drop_heads_kept_triggers() -> None:
+    if _postgresql():
+        op.execute("DROP TRIGGER audit_chains_no_truncate ON audit_chains")
+        op.execute("DROP TRIGGER audit_chains_no_delete ON audit_chains")
+        op.execute("DROP FUNCTION audit_chains_keep_heads()")
+    else:
+        op.execute("DROP TRIGGER audit_chains_no_delete")
+
+
 def upgrade() -> None:
     # --- the audit log: (chain, seq) ---------------------------------------------------
     # A new table, filled from the old one: SQLite cannot change a primary key in place.
@@ -108,6 +140,7 @@ def upgrade() -> None:
         "INSERT INTO audit_chains (chain, last_seq, last_hash, seal) "
         "SELECT 0, last_seq, last_hash, seal FROM audit_head WHERE id = 1"
     )
+    _heads_kept_triggers()
     op.drop_table("audit_head")
 
     # --- the reservation budget: slots ----------------------------------------------------
@@ -192,6 +225,7 @@ def downgrade() -> None:
         "INSERT INTO audit_head (id, last_seq, last_hash, seal) "
         "SELECT 1, last_seq, last_hash, seal FROM audit_chains WHERE chain = 0"
     )
+    _drop_heads_kept_triggers()
     op.drop_table("audit_chains")
     op.create_table(
         "audit_log_0003",
