@@ -57,25 +57,44 @@ def take_slots(session: Session, need: int, cap: int) -> list[HeldSlot]:
         return []
     if not is_postgresql(session):  # SQLite: this transaction is the only writer
         return _gather(session, need, cap, lock=False)
+    if need == 1:  # one slot with room will do, and one not found means none held: no savepoint
+        while True:
+            held = _gather(session, 1, cap, lock=True)
+            if held or not _wait_for_busy_slot(session, cap, []):
+                return held
     while True:
         attempt = session.begin_nested()
         held = _gather(session, need, cap, lock=True)
         if sum(s.room for s in held) >= need:
             attempt.commit()
             return held
-        busy = session.scalar(
-            select(BudgetSlot.slot)
-            .where(_has_room(cap), BudgetSlot.slot.not_in([s.slot for s in held]))
-            .order_by(BudgetSlot.slot)
-            .limit(1)
-        )
-        if busy is None:  # what is left is all ours
+        if _busy_slot(session, cap, held) is None:  # what is left is all ours
             attempt.commit()
             return held
-        attempt.rollback()  # hold nothing while waiting...
-        wait = session.begin_nested()
-        session.execute(select(BudgetSlot.slot).where(BudgetSlot.slot == busy).with_for_update())
-        wait.rollback()  # ...for the holder of that slot to finish, then look again
+        attempt.rollback()  # hold nothing while waiting, then look again
+        _wait_for_busy_slot(session, cap, [])
+
+
+def _busy_slot(session: Session, cap: int, held: list[HeldSlot]) -> int | None:
+    """A slot with room that this transaction does not hold (another one does)."""
+    return session.scalar(
+        select(BudgetSlot.slot)
+        .where(_has_room(cap), BudgetSlot.slot.not_in([s.slot for s in held]))
+        .order_by(BudgetSlot.slot)
+        .limit(1)
+    )
+
+
+def _wait_for_busy_slot(session: Session, cap: int, held: list[HeldSlot]) -> bool:
+    """Wait until the holder of a busy slot with room finishes (False: no such slot, the
+    budget is spent). The caller holds no slot: waits cannot form a circle."""
+    busy = _busy_slot(session, cap, held)
+    if busy is None:
+        return False
+    wait = session.begin_nested()
+    session.execute(select(BudgetSlot.slot).where(BudgetSlot.slot == busy).with_for_update())
+    wait.rollback()  # the lock is not kept: only the wait mattered
+    return True
 
 
 def _gather(session: Session, need: int, cap: int, *, lock: bool) -> list[HeldSlot]:

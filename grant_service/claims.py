@@ -28,10 +28,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from grant_service.models import Submission
+from mynapoint.database import insert_for
 
 _CHUNK = 500
 
@@ -61,11 +61,6 @@ class Found:
     result_json: str | None
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(Submission)
-
-
 def claim(
     session: Session, rows: list[ClaimRow], *, token: str, now: dt.datetime, lease: dt.datetime
 ) -> tuple[set[str], dict[str, Found]]:
@@ -80,7 +75,7 @@ def claim(
             for r in chunk
         ]  # fmt: skip
         statement = (
-            _insert(session)
+            insert_for(session, Submission)
             .values(values)
             .on_conflict_do_nothing(index_elements=["uuid"])
             .returning(Submission.uuid)

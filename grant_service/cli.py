@@ -406,7 +406,7 @@ def _open_for_audit(settings: Settings) -> ServiceKeys:
 
 
 @contextlib.contextmanager
-def _snapshot(settings: Settings) -> Iterator[Session]:
+def audit_snapshot(settings: Settings) -> Iterator[Session]:
     """One read-only transaction that sees the database as of one moment. PostgreSQL's
     default (READ COMMITTED) would let a chain grow, under live writers, past the head read
     at the start: that would look like a broken chain."""
@@ -490,7 +490,7 @@ def audit_checkpoint(settings: Settings, destination: str | None, public_key: bo
     keys = _open_for_audit(settings)
     now = _now()
     try:
-        with _snapshot(settings) as session:
+        with audit_snapshot(settings) as session:
             checkpoint = audit.make_checkpoint(session, keys.audit_hmac, keys.checkpoint_key, now)
     except audit.CheckpointInvalid as exc:
         raise click.ClickException(
@@ -557,7 +557,7 @@ def audit_verify(
         click.echo(f"Checkpoint of {checkpoint.made_at}: {len(checkpoint.heads)} chains, "
                    f"{checkpoint.entries} entries, key {fingerprint(checkpoint.public_key)} "
                    f"({path})")  # fmt: skip
-    with _snapshot(settings) as session:
+    with audit_snapshot(settings) as session:
         report = audit.verify(session, keys.audit_hmac, checkpoints)
     against = (
         f"the checkpoints of {', '.join(c.made_at for c in checkpoints)}"

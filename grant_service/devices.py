@@ -20,13 +20,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grant_service import audit, rules
 from grant_service.keys import CsrRejected, DeviceCa
 from grant_service.models import Device, EnrollmentToken, RequestNonce
 from grant_service.refusals import Refused, echoed
+from mynapoint.database import insert_for
 from mynapoint.envelope import KIOSK_ID_PATTERN
 from mynapoint.reasons import R
 from mynapoint.request_signing import RequestSignatureError, SignedRequest
@@ -188,7 +188,8 @@ def authenticate_request(
 ) -> rules.Device:
     """The enrolled, active device that signed this request; ``Refused`` (401) otherwise.
     ``readers`` only read (the device); ``writers`` record the nonce of a genuine request
-    (and sweep old ones when ``sweep`` is due; always without one)."""
+    (and sweep old ones when ``sweep`` is due; always without one), each in one statement
+    (``single_statement_sessions``)."""
     try:
         signed = SignedRequest.from_headers(headers)
     except RequestSignatureError as exc:
@@ -202,6 +203,7 @@ def authenticate_request(
     with writers.begin() as session:
         if sweep is None or sweep.due():
             session.execute(delete(RequestNonce).where(RequestNonce.seen_at < now - 2 * skew))
+    with writers.begin() as session:
         _record_nonce(session, signed, now)
     return rules.Device(
         id=device.id, kiosk_id=device.kiosk_id, channel=device.channel,
@@ -211,9 +213,12 @@ def authenticate_request(
 
 def _record_nonce(session: Session, signed: SignedRequest, now: dt.datetime) -> None:
     """Remember the nonce; ``REQUEST_REPLAYED`` if it was seen (also by a request running
-    meanwhile: the primary key decides)."""
-    try:
-        with session.begin_nested():
-            session.add(RequestNonce(kiosk_id=signed.kiosk_id, nonce=signed.nonce, seen_at=now))
-    except IntegrityError as exc:
-        raise Refused(R.REQUEST_REPLAYED, signed.nonce) from exc
+    meanwhile: the primary key decides, in one statement)."""
+    recorded = session.scalar(
+        insert_for(session, RequestNonce)
+        .values(kiosk_id=signed.kiosk_id, nonce=signed.nonce, seen_at=now)
+        .on_conflict_do_nothing(index_elements=["kiosk_id", "nonce"])
+        .returning(RequestNonce.nonce)
+    )
+    if recorded is None:
+        raise Refused(R.REQUEST_REPLAYED, signed.nonce)

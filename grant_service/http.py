@@ -143,7 +143,7 @@ async def signed_device(request: Request) -> rules.Device:
     def check() -> rules.Device:
         # Read, verify, and only then write: see ``devices.authenticate_request``.
         return devices.authenticate_request(
-            service.readers, service.sessions, headers, request.method, path, body,
+            service.readers, service.single_writes, headers, request.method, path, body,
             now=service.clock(), skew=dt.timedelta(seconds=service.settings.clock_skew_seconds),
             sweep=service.nonce_sweep,
         )  # fmt: skip

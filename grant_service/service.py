@@ -17,7 +17,12 @@ from grant_service.operators import OperatorRegistry
 from grant_service.pki import CardTrust
 from grant_service.settings import Settings
 from grant_service.submissions import SubmissionProcessor
-from mynapoint.database import make_engine, make_session_factory, read_only_sessions
+from mynapoint.database import (
+    make_engine,
+    make_session_factory,
+    read_only_sessions,
+    single_statement_sessions,
+)
 from mynapoint.private_files import make_private_directory
 
 log = logging.getLogger(__name__)
@@ -45,8 +50,8 @@ def database_engine(settings: Settings) -> Engine:
     connect_args: dict[str, object] = {
         "options": f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"
     }
-    if not settings.db_prepared_statements:  # PgBouncer in transaction mode
-        connect_args["prepare_threshold"] = None
+    if settings.db_behind_pgbouncer:  # transaction mode: nothing may outlive a transaction
+        connect_args = {"prepare_threshold": None}
     return make_engine(settings.database_url, connect_args=connect_args, **pool)
 
 
@@ -64,6 +69,8 @@ class Service:
     # Sessions that only read (on SQLite: no write lock), e.g. to check who is calling
     # before anything is written for them.
     readers: sessionmaker[Session]
+    # Sessions for one-statement writes (a request's nonce).
+    single_writes: sessionmaker[Session]
     nonce_sweep: NonceSweep
 
     @classmethod
@@ -84,5 +91,6 @@ class Service:
         device_ca = DeviceCa.load_or_create(settings.device_ca_dir)
         return cls(
             settings, engine, sessions, trust, keys, device_ca, catalogs, processor, clock,
-            readers=read_only_sessions(engine), nonce_sweep=NonceSweep(),
+            readers=read_only_sessions(engine), single_writes=single_statement_sessions(engine),
+            nonce_sweep=NonceSweep(),
         )  # fmt: skip

@@ -81,8 +81,10 @@ class Settings(LayeredSettings):
     max_concurrent_requests: int = Field(default=64, ge=1)
     # What a 503 or 429 tells clients to wait (kiosks add jitter of their own).
     retry_after_seconds: int = Field(default=5, ge=1)
-    # Behind PgBouncer in transaction mode: no server-side prepared statements.
-    db_prepared_statements: bool = True
+    # Behind PgBouncer in transaction mode: no server-side prepared statements and no
+    # startup options (set lock_timeout and statement_timeout on the database role instead:
+    # docs/deployment.md).
+    db_behind_pgbouncer: bool = False
 
     @model_validator(mode="after")
     def _defaults_from_data_dir(self) -> Settings:

@@ -301,12 +301,14 @@ class SubmissionProcessor:
                 session, {c.card for c in mine}, device.kiosk_id, owned
             )
             catalog = self.catalogs.get(session)
+            applying = [c for c in mine if isinstance(c.envelope, ApplicationEnvelope)]
+            failure_keys = [("account", f) for _, f in accounts]
+            failure_keys += [("card", card_failure_key(c.identity)) for c in applying]
             ledger = Ledger(
                 session,
                 cards=[c.identity for c in mine],
                 accounts=accounts,
-                failure_keys=[("account", f) for _, f in accounts]
-                + [("card", card_failure_key(c.identity)) for c in mine],
+                failure_keys=failure_keys,
             )
             self._prepare_budget(ledger, mine)
             skew = dt.timedelta(seconds=self.settings.clock_skew_seconds)

@@ -96,8 +96,29 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def read_only_sessions(engine: Engine) -> sessionmaker[Session]:
     """Sessions that only read: on SQLite they take no write lock (a write in one would
-    fail at once instead of waiting its turn, so they must never write)."""
+    fail at once instead of waiting its turn, so they must never write); on PostgreSQL
+    each statement runs on its own (no BEGIN and COMMIT round trips)."""
+    if engine.dialect.name == "postgresql":
+        return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                            expire_on_commit=False)  # fmt: skip
     return sessionmaker(engine.execution_options(sqlite_read_only=True), expire_on_commit=False)
+
+
+def single_statement_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for work that is one statement, atomic by itself: on PostgreSQL without a
+    transaction around it (one round trip instead of three); on SQLite as usual."""
+    if engine.dialect.name == "postgresql":
+        return read_only_sessions(engine)
+    return make_session_factory(engine)
+
+
+def insert_for(session: Session, table: Any) -> Any:
+    """The dialect's INSERT for ``table`` (it has ``on_conflict_do_nothing``), on the two
+    databases this project runs on."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def _create_private_sqlite_file(url: str) -> None:

@@ -1,9 +1,10 @@
-"""Installs the systemd units (``provisioning/systemd/*.service``) on a kiosk or a service
-host: the units for this machine's virtualenv, the service users, their directories,
-then ``systemctl daemon-reload`` and ``enable``.
+"""Installs the systemd units (``provisioning/systemd/*.service`` and ``*.timer``) on a
+kiosk or a service host: the units for this machine's virtualenv, the service users, their
+directories, then ``systemctl daemon-reload`` and ``enable``.
 
     lines = install_units(prefix=Path("/opt/mynapoint-kiosk/.venv"))            # a kiosk
     lines = install_units(prefix=venv, which=["grant-service"])                # the service
+    lines = install_units(prefix=venv, which=["grant-service-audit-checkpoint"])  # its timer
     lines = install_units(prefix=venv, root=tmp, create_user=False)            # a test
 
 The unit files are real units for the default virtualenv (``/opt/mynapoint-kiosk/.venv``)
@@ -57,6 +58,20 @@ class UnitSpec:
     name: str  # kiosk.service
     default_user: str
     account: Callable[[str], Account]
+    # A oneshot started by NAME.timer: both are installed, the timer is what is enabled.
+    timer: bool = False
+
+    @property
+    def timer_name(self) -> str:
+        return self.name.removesuffix(".service") + ".timer"
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return (self.name, self.timer_name) if self.timer else (self.name,)
+
+    @property
+    def enabled(self) -> str:
+        return self.timer_name if self.timer else self.name
 
 
 def kiosk_account(user: str) -> Account:
@@ -77,6 +92,9 @@ UNITS = {
     "kiosk": UnitSpec("kiosk.service", KIOSK_USER, kiosk_account),
     "kiosk-sync": UnitSpec("kiosk-sync.service", KIOSK_USER, kiosk_account),
     "grant-service": UnitSpec("grant-service.service", GRANT_USER, grant_account),
+    "grant-service-audit-checkpoint": UnitSpec(
+        "grant-service-audit-checkpoint.service", GRANT_USER, grant_account, timer=True
+    ),
 }
 
 _USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
@@ -89,9 +107,11 @@ _OWNER_LINE = re.compile(r"^(User|Group)=.*$", re.MULTILINE)
 
 
 def template(name: str) -> str:
-    """The unit file as shipped (``kiosk``, ``kiosk-sync``, ``grant-service``)."""
+    """The unit file as shipped (``kiosk``, ``kiosk-sync``, ``grant-service``,
+    ``grant-service-audit-checkpoint``; ``NAME.timer`` for a unit's timer)."""
     spec = _spec(name)
-    return resources.files("provisioning").joinpath("systemd", spec.name).read_text()
+    file = spec.timer_name if name.endswith(".timer") else spec.name
+    return resources.files("provisioning").joinpath("systemd", file).read_text()
 
 
 def render_unit(name: str, *, prefix: Path = DEFAULT_PREFIX, user: str | None = None) -> str:
@@ -105,8 +125,8 @@ def render_unit(name: str, *, prefix: Path = DEFAULT_PREFIX, user: str | None = 
 
 
 def _spec(name: str) -> UnitSpec:
-    spec = UNITS.get(name.removesuffix(".service"))
-    if spec is None:
+    spec = UNITS.get(name.removesuffix(".service").removesuffix(".timer"))
+    if spec is None or (name.endswith(".timer") and not spec.timer):
         raise UnitInstallError(f"no unit {name!r}: the units are {', '.join(UNITS)}")
     return spec
 
@@ -204,10 +224,10 @@ def install_units(
     for spec in specs:
         user = users[spec.default_user]
         accounts.setdefault(user, spec.account(user))
-        text = render_unit(spec.name, prefix=prefix, user=user)
-        path = _under(root, unit_dir) / spec.name
-        _write(path, text)
-        lines.append(f"wrote {path} (for {prefix})")
+        for file in spec.files:
+            path = _under(root, unit_dir) / file
+            _write(path, render_unit(file, prefix=prefix, user=user))
+            lines.append(f"wrote {path} (for {prefix})")
 
     for account in accounts.values():
         if create_user and on_this_machine:
@@ -278,6 +298,7 @@ _PROGRAMS = {
     "kiosk.service": ("bin/kiosk", "/usr/bin/cage", "/usr/bin/Xwayland", "/usr/sbin/seatd"),
     "kiosk-sync.service": ("bin/kiosk-sync",),
     "grant-service.service": ("bin/grant-service",),
+    "grant-service-audit-checkpoint.service": ("bin/grant-service",),
 }
 
 
@@ -290,7 +311,7 @@ def _missing_programs(specs: Sequence[UnitSpec], prefix: Path) -> list[str]:
 def _systemctl(
     specs: Sequence[UnitSpec], root: Path, on_this_machine: bool, wanted: bool, runner: Runner
 ) -> list[str]:
-    names = [spec.name for spec in specs]
+    names = [spec.enabled for spec in specs]  # a timer's oneshot is started by the timer
     by_hand = f"systemctl daemon-reload && systemctl enable {' '.join(names)}"
     if not wanted:
         return [f"systemctl: skipped (asked not to); to finish: {by_hand}"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from kiosk.submit import Submitter
@@ -40,3 +41,17 @@ def test_online_submissions_are_confirmed_at_once(kiosk_rig: KioskRig) -> None:
         again = submitter.submit(kiosk_rig.envelope(submitter.store, "application"))
     assert (reserved.state, applied.state) == ("confirmed", "confirmed")
     assert (again.state, again.reason_code) == ("rejected", "ALREADY_APPLIED")
+
+
+def test_a_refusal_for_a_wrong_kiosk_clock_settles_the_item_and_alerts_a_technician() -> None:
+    """The service's final word stands (the citizen must do it again), and the kiosk's
+    clock needs a look."""
+    from kiosk.offline_queue.sync import judge_item
+
+    now = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
+    result = {"uuid": "u", "status": "rejected", "reason_code": "ENVELOPE_TIME_INCONSISTENT"}
+    outcome, alert = judge_item(result, retry_at=now)
+    assert outcome.state == "rejected"
+    assert alert is not None and alert[0] == "ENVELOPE_TIME_INCONSISTENT"
+    refused = {"uuid": "u", "status": "rejected", "reason_code": "MKCZ374E"}
+    assert judge_item(refused, retry_at=now)[1] is None  # a rule's refusal is no fault

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from grant_service import audit
+from grant_service.cli import audit_snapshot
 from grant_service.keys import ServiceKeys, public_key_base64
 from grant_service.models import AuditChain, AuditEntry
 from tests.conftest import run_cli
@@ -267,6 +269,33 @@ def test_a_deleted_row_is_detected(service: ServiceEnv) -> None:
     report = verify(service)
     where = f"chain {chain}: entry 3" if chain else "entry 3"
     assert not report.ok and f"{where} is missing" in report.problem
+
+
+def test_a_verification_sees_one_moment_while_writers_append(service: ServiceEnv) -> None:
+    """``audit-verify`` reads the heads, then walks the chains; an entry committed in
+    between must not look like a tail that its head does not know."""
+    busy_service(service)
+    key = service.audit_key
+    appended: list[int] = []
+
+    def append_before_the_walk(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM audit_log" in statement and not appended:
+            appended.append(1)
+            with service.sessions.begin() as writer:
+                event = audit.Event("technician", "test.append", "meanwhile", "accepted")
+                audit.append_many(writer, key, [event], service.clock())
+
+    with audit_snapshot(service.settings) as session:
+        sa_event.listen(session.connection(), "before_cursor_execute", append_before_the_walk)
+        report = audit.verify(session, key)
+    assert appended and report.ok, report
+    assert verify(service).entries == report.entries + 1
+    if is_postgresql(service):  # what READ COMMITTED, a snapshot per statement, would say
+        appended.clear()
+        with service.sessions() as session:
+            sa_event.listen(session.connection(), "before_cursor_execute", append_before_the_walk)
+            report = audit.verify(session, key)
+        assert appended and not report.ok and "head does not match" in report.problem
 
 
 # --- truncation -------------------------------------------------------------------------

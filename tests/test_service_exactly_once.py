@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from grant_service import audit
 from grant_service.models import Application, AuditEntry, MyKey, Submission
@@ -290,3 +291,40 @@ def _wait_for(condition: object, timeout: float = 20) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+# --- behind PgBouncer in transaction mode (docs/deployment.md) ----------------------------
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_exactly_once_through_pgbouncer_in_transaction_mode(
+    make_service: object, postgres: object, tmp_path: Path
+) -> None:
+    """Two processes whose connections go through a real PgBouncer that hands each
+    transaction to any of 4 server connections: copies are processed once, and the cap
+    holds (the service's locks are all transaction-level, so pooling cannot split them)."""
+    from grant_service.testing.pgbouncer import PrivatePgBouncer
+
+    cap, rounds = 6, 8
+    service: ServiceEnv = make_service(reservation_cap=cap)  # type: ignore[operator]
+    kiosk = service.kiosk()
+    cards = [service.card() for _ in range(rounds)]
+    accounts = add_accounts(service, "paypay", rounds)
+    database = make_url(service.settings.database_url).database
+    with PrivatePgBouncer(postgres, pool_size=4) as bouncer:  # type: ignore[arg-type]
+        pooled = {"database_url": bouncer.url(str(database)), "db_behind_pgbouncer": "true"}
+        with running_cluster(service, tmp_path, **pooled) as cluster:
+            clients = [cluster.client(kiosk, i) for i in range(4)]
+            accepted = 0
+            for card, account in zip(cards, accounts, strict=True):
+                reserved = processed_once(at_once(copies(clients, kiosk.reservation(card))))
+                if reserved["status"] != "accepted":
+                    assert reserved["reason_code"] == "RESERVATIONS_CLOSED"
+                    continue
+                accepted += 1
+                application = kiosk.application(card, "paypay", account)
+                assert processed_once(at_once(copies(clients, application)))["status"] == "accepted"
+    assert accepted == cap
+    with service.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(MyKey)) == cap
+        assert audit.verify(session, service.audit_key).ok

@@ -1,10 +1,13 @@
 """Schema migrations on a database that already holds data: migration 0003 moves the
 catalog's entry fields (reading, ID and security-code labels, hints, formats) into columns
-and fills them for a catalog loaded before it, so kiosks get them without a reload."""
+and fills them for a catalog loaded before it, so kiosks get them without a reload;
+migration 0004 turns the single audit chain into chain 0 of many (the old entries verify
+as they did) and spreads the budget's counter over its slots."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import itertools
 import json
 from collections.abc import Iterator
@@ -14,13 +17,13 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from grant_service import migrate
+from grant_service import audit, budget, migrate
 from grant_service.catalog import ENTRY_FIELDS, CatalogCache, CatalogData, store_catalog
-from grant_service.models import CatalogMeta, PaymentService
+from grant_service.models import AuditChain, AuditEntry, BudgetSlot, CatalogMeta, PaymentService
 from grant_service.settings import PACKAGE_DATA
 from grant_service.testing.postgres import PrivatePostgres
 from kiosk.devices.jpki_test_ca import JpkiTestCa
-from mynapoint.database import make_engine, make_session_factory
+from mynapoint.database import UtcDateTime, make_engine, make_session_factory
 from tests.service_harness import FakeClock, ServiceEnv, service_env
 
 PACKAGED = CatalogData.from_file(PACKAGE_DATA / "catalog.json")
@@ -204,3 +207,199 @@ def test_the_migration_goes_down_and_up_again(old_database: str) -> None:
         assert pattern == BY_CODE["suica"].id_pattern
     finally:
         engine.dispose()
+
+
+# --- 0004: the audit log in chains, the budget in slots -------------------------------------
+
+AUDIT_KEY = bytes(range(32))  # the old service's audit key
+ISSUED = 130  # MyKey IDs issued before the budget had slots
+OLD_EVENTS = [
+    # kiosk_id, actor, action, subject, outcome, reason_code, flagged
+    (None, "operator", "catalog.load", "2020-09", "accepted", None, False),
+    ("kiosk-0001", "technician", "device.enroll", "kiosk-0001", "accepted", None, False),
+    ("kiosk-0001", "citizen", "submission.reservation", "5f0c", "accepted", None, False),
+    ("kiosk-0001", "guardian", "submission.application", "7a1e", "rejected", "MKCZ374E", False),
+    ("kiosk-0001", "citizen", "submission.application", "9b2d", "accepted", None, True),
+]
+OLD_AUDIT_COLUMNS = ("seq", "at", "kiosk_id", "actor", "action", "subject", "outcome",
+                     "reason_code", "flagged", "prev_hash", "hash")  # fmt: skip
+
+
+def _audit_log_table(*extra: str) -> sa.TableClause:
+    """``audit_log`` for plain inserts (``at``: naive UTC on SQLite, as the models store it)."""
+    return sa.table("audit_log", *(
+        sa.column(n, UtcDateTime()) if n == "at" else sa.column(n)
+        for n in (*extra, *OLD_AUDIT_COLUMNS)
+    ))  # fmt: skip
+
+
+def old_seal(key: bytes, prev_hash: str, row: dict[str, object]) -> str:
+    """Revision 0003's sealing rule, written out here rather than imported: the test holds
+    if grant_service/audit.py keeps sealing chain 0 exactly as the old code did."""
+    at = row["at"]
+    assert isinstance(at, dt.datetime)
+    fields = [row["seq"], at.astimezone(dt.UTC).isoformat(), row["kiosk_id"], row["actor"],
+              row["action"], row["subject"], row["outcome"], row["reason_code"]]  # fmt: skip
+    if row["flagged"]:
+        fields.append("flagged")
+    message = prev_hash.encode() + json.dumps(fields, separators=(",", ":")).encode()
+    return hmac.new(key, message, "sha256").hexdigest()
+
+
+def old_head_seal(key: bytes, seq: int, last_hash: str) -> str:
+    return hmac.new(key, f"head\x1f{seq}\x1f{last_hash}".encode(), "sha256").hexdigest()
+
+
+def _write_old_audit_trail(url: str) -> list[dict[str, object]]:
+    """Migrate to 0003 and write, with plain SQL, what the service of that time wrote: the
+    audit entries in one chain, its head (``audit_head``), the budget's counter."""
+    command.upgrade(migrate.alembic_config(url), "0003")
+    rows, prev_hash = [], audit.GENESIS
+    for seq, (kiosk_id, actor, action, subject, outcome, reason, flagged) in enumerate(
+        OLD_EVENTS, start=1
+    ):
+        row: dict[str, object] = {
+            "seq": seq, "at": LOADED_AT + dt.timedelta(minutes=seq), "kiosk_id": kiosk_id,
+            "actor": actor, "action": action, "subject": subject, "outcome": outcome,
+            "reason_code": reason, "flagged": flagged, "prev_hash": prev_hash,
+        }  # fmt: skip
+        row["hash"] = prev_hash = old_seal(AUDIT_KEY, prev_hash, row)
+        rows.append(row)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.insert(_audit_log_table()), rows)
+            connection.execute(
+                sa.text("UPDATE audit_head SET last_seq = :seq, last_hash = :hash, seal = :seal"),
+                {"seq": len(rows), "hash": prev_hash,
+                 "seal": old_head_seal(AUDIT_KEY, len(rows), prev_hash)},
+            )  # fmt: skip
+            connection.execute(sa.text("UPDATE reservation_budget SET issued = :n"), {"n": ISSUED})
+    finally:
+        engine.dispose()
+    return rows
+
+
+@pytest.fixture
+def old_audit_trail(empty_database_url: str) -> list[dict[str, object]]:
+    return _write_old_audit_trail(empty_database_url)
+
+
+def _verify(url: str, key: bytes = AUDIT_KEY) -> audit.VerifyReport:
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            return audit.verify(session, key)
+    finally:
+        engine.dispose()
+
+
+def _append(url: str, chains: int, subjects: list[str]) -> None:
+    """What the service does after the upgrade: more chains (prepare_database), entries."""
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            audit.ensure_chains(session, AUDIT_KEY, chains)
+        for subject in subjects:  # one writer at a time: chain 0
+            with make_session_factory(engine).begin() as session:
+                event = audit.Event("technician", "test.append", subject, "accepted")
+                audit.append_many(session, AUDIT_KEY, [event], LOADED_AT)
+    finally:
+        engine.dispose()
+
+
+def test_old_audit_entries_verify_as_chain_0_and_the_budget_is_spread_over_slots(
+    empty_database_url: str, old_audit_trail: list[dict[str, object]]
+) -> None:
+    url = empty_database_url
+    command.upgrade(migrate.alembic_config(url), "head")
+    report = _verify(url)
+    assert (report.ok, report.entries, report.chains) == (True, len(OLD_EVENTS), 1), report
+    assert not _verify(url, bytes(32)).ok  # the check is real: another key breaks it
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            entries = session.scalars(sa.select(AuditEntry).order_by(AuditEntry.seq)).all()
+            assert [(e.chain, e.seq, e.hash) for e in entries] == [
+                (0, row["seq"], row["hash"]) for row in old_audit_trail
+            ]
+            assert entries[-1].flagged and not entries[0].flagged
+            head = session.get(AuditChain, 0)
+            assert head is not None
+            assert (head.last_seq, head.last_hash, head.seal) == (
+                len(OLD_EVENTS), entries[-1].hash,
+                old_head_seal(AUDIT_KEY, len(OLD_EVENTS), entries[-1].hash),
+            )  # fmt: skip
+            slots = dict(session.execute(sa.select(BudgetSlot.slot, BudgetSlot.issued)).all())
+    finally:
+        engine.dispose()
+    assert sorted(slots) == list(range(budget.SLOTS))
+    assert sum(slots.values()) == ISSUED
+    assert all(issued <= budget.allotment(slot, ISSUED) for slot, issued in slots.items())
+    # The chain goes on where it stopped, and more chains join it.
+    _append(url, 4, ["after-upgrade"])
+    report = _verify(url)
+    assert (report.ok, report.entries, report.chains) == (True, len(OLD_EVENTS) + 1, 4), report
+
+
+def test_the_audit_log_goes_back_to_one_chain_when_only_chain_0_was_used(
+    empty_database_url: str, old_audit_trail: list[dict[str, object]]
+) -> None:
+    url = empty_database_url
+    config = migrate.alembic_config(url)
+    command.upgrade(config, "head")
+    _append(url, 4, ["after-upgrade-1", "after-upgrade-2"])  # chains 1-3 exist, empty
+    command.downgrade(config, "0003")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT seq, prev_hash, hash FROM audit_log ORDER BY seq")
+            ).all()
+            head = connection.execute(
+                sa.text("SELECT last_seq, last_hash, seal FROM audit_head WHERE id = 1")
+            ).one()
+            issued = connection.execute(sa.text("SELECT issued FROM reservation_budget")).scalar()
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert [r.seq for r in rows] == list(range(1, len(OLD_EVENTS) + 3))
+    assert [r.hash for r in rows[: len(OLD_EVENTS)]] == [r["hash"] for r in old_audit_trail]
+    assert all(r.prev_hash == p.hash for r, p in zip(rows[1:], rows, strict=False))
+    # The head as the old code seals it: the old service goes on from here.
+    assert tuple(head) == (
+        len(rows),
+        rows[-1].hash,
+        old_head_seal(AUDIT_KEY, len(rows), rows[-1].hash),
+    )
+    assert issued == ISSUED
+    assert {"audit_head", "reservation_budget"} <= tables
+    assert not {"audit_chains", "reservation_budget_slots"} & tables
+    command.upgrade(config, "head")  # and up again
+    assert _verify(url).entries == len(rows)
+
+
+def test_the_audit_log_does_not_go_back_to_one_chain_when_others_were_used(
+    empty_database_url: str, old_audit_trail: list[dict[str, object]]
+) -> None:
+    """Entries of chain 1 would not fit the single chain: the downgrade is refused, and
+    rolled back whole (the schema is still 0004's)."""
+    url = empty_database_url
+    config = migrate.alembic_config(url)
+    command.upgrade(config, "head")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:  # what a second writer at the same time wrote
+            connection.execute(
+                sa.insert(_audit_log_table("chain")), {**old_audit_trail[0], "chain": 1}
+            )
+        with pytest.raises(RuntimeError, match="1 audit entries are in chains other than 0"):
+            command.downgrade(config, "0003")
+        tables = set(sa.inspect(engine).get_table_names())
+        with engine.connect() as connection:
+            version = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            assert version.scalar() == "0004"
+    finally:
+        engine.dispose()
+    assert {"audit_chains", "reservation_budget_slots", "code_failures"} <= tables
+    assert not {"audit_head", "reservation_budget"} & tables

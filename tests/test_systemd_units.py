@@ -29,10 +29,13 @@ from tests.unit_sandbox import UnitSandbox
 
 REPO = Path(__file__).resolve().parent.parent
 VENV = Path(sys.prefix)  # this checkout's virtualenv: its programs exist, as ExecStart needs
-ALL_UNITS = ("kiosk", "kiosk-sync", "grant-service")
+ALL_UNITS = ("kiosk", "kiosk-sync", "grant-service", "grant-service-audit-checkpoint")
+TIMERS = ("grant-service-audit-checkpoint",)  # a oneshot and the .timer that starts it
 # The daemons' exposure ceiling (0 is locked down, 10 is wide open); the kiosk's sandbox
 # has to let in the GPU, the VT and the devices: reported, not limited.
-EXPOSURE_LIMIT = {"kiosk-sync": 3.0, "grant-service": 3.0, "kiosk": None}
+EXPOSURE_LIMIT = {
+    "kiosk-sync": 3.0, "grant-service": 3.0, "grant-service-audit-checkpoint": 3.0, "kiosk": None,
+}  # fmt: skip
 
 needs_systemd_analyze = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None,
@@ -42,7 +45,7 @@ needs_systemd_analyze = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """All three units installed for this checkout's virtualenv under a temporary root;
+    """All the units installed for this checkout's virtualenv under a temporary root;
     returns the root."""
     root = tmp_path_factory.mktemp("root")
     units.install_units(
@@ -51,8 +54,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def unit_path(root: Path, name: str) -> Path:
-    return root / "etc/systemd/system" / f"{name}.service"
+def unit_path(root: Path, name: str, kind: str = "service") -> Path:
+    return root / "etc/systemd/system" / f"{name}.{kind}"
+
+
+def unit_files(name: str) -> list[str]:
+    """The files a unit is installed as: NAME.service, and NAME.timer for a timed one."""
+    return [f"{name}.service", *([f"{name}.timer"] if name in TIMERS else [])]
 
 
 # --- systemd's own checks -----------------------------------------------------------------
@@ -63,16 +71,17 @@ def unit_path(root: Path, name: str) -> Path:
 def test_the_unit_passes_systemd_analyze_verify(installed: Path, name: str) -> None:
     if name == "kiosk" and shutil.which("cage") is None:
         pytest.fail("cage is not installed (scripts/bootstrap installs it): verify needs it")
-    path = unit_path(installed, name)
+    paths = [str(installed / "etc/systemd/system" / file) for file in unit_files(name)]
     result = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", "--generators=no", str(path)],
+        ["systemd-analyze", "verify", "--man=no", "--generators=no", *paths],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     # Warnings (an unknown key, a missing program) leave the status 0: read them too. Lines
     # about other units of this machine are not this unit's business.
     ours = [
-        line for line in (result.stdout + result.stderr).splitlines() if f"{name}.service" in line
-    ]
+        line for line in (result.stdout + result.stderr).splitlines()
+        if any(file in line for file in unit_files(name))
+    ]  # fmt: skip
     assert result.returncode == 0 and ours == [], result.stdout + result.stderr
 
 
@@ -110,7 +119,8 @@ def test_the_sandbox_scores_well_in_systemd_analyze_security(
 def sandboxes() -> dict[str, UnitSandbox]:
     if reason := unit_sandbox.unavailable():
         pytest.skip(reason)
-    return {name: UnitSandbox(units.template(name)) for name in ("kiosk-sync", "grant-service")}
+    daemons = ("kiosk-sync", "grant-service", "grant-service-audit-checkpoint")
+    return {name: UnitSandbox(units.template(name)) for name in daemons}
 
 
 # Memory both writable and executable is refused; netlink is not among kiosk-sync's address
@@ -194,12 +204,34 @@ def test_grant_service_serves_in_its_units_sandbox(
     assert "Traceback" not in log_text, log_text
 
 
+def test_the_audit_checkpoint_runs_in_its_units_sandbox(
+    sandboxes: dict[str, UnitSandbox], tmp_path: Path
+) -> None:
+    env = {**os.environ, "GRANT_SERVICE_DATA_DIR": str(tmp_path / "grant")}
+    checkpoints = tmp_path / "audit-checkpoints"
+    checkpoints.mkdir()
+    sandbox = sandboxes["grant-service-audit-checkpoint"]
+    for args in (["migrate"], ["audit-checkpoint", str(checkpoints)]):
+        result = subprocess.run(
+            [str(BIN / "grant-service"), *args], preexec_fn=sandbox, env=env,
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    (checkpoint,) = checkpoints.iterdir()
+    result = subprocess.run(
+        [str(BIN / "grant-service"), "audit-verify", "--checkpoint", str(checkpoint)],
+        preexec_fn=sandbox, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0 and "Audit trail intact" in result.stdout, result.stderr
+
+
 # --- the installer ------------------------------------------------------------------------
 
 
 def test_the_units_at_the_repository_root_are_the_packaged_ones() -> None:
     for name in ALL_UNITS:
-        assert (REPO / "systemd" / f"{name}.service").read_text() == units.template(name)
+        for file in unit_files(name):
+            assert (REPO / "systemd" / file).read_text() == units.template(file)
 
 
 def test_installing_writes_the_units_for_the_virtualenv_and_the_directories(
@@ -215,6 +247,8 @@ def test_installing_writes_the_units_for_the_virtualenv_and_the_directories(
         text = path.read_text()
         assert str(units.DEFAULT_PREFIX) not in text
         assert f"{prefix}/bin/" in re.search(r"^ExecStart=(.*)$", text, re.MULTILINE)[1]  # type: ignore[index]
+    for name in TIMERS:
+        assert stat.S_IMODE(unit_path(tmp_path, name, "timer").stat().st_mode) == 0o644
     kiosk = unit_path(tmp_path, "kiosk").read_text()
     assert f"ExecStart=/usr/bin/cage -- {prefix}/bin/kiosk run\n" in kiosk
     for directory, mode in [
@@ -229,6 +263,11 @@ def test_installing_writes_the_units_for_the_virtualenv_and_the_directories(
     assert "user mynapoint-kiosk: not created (asked not to)" in text
     assert "systemctl: skipped (asked not to)" in text
     assert "systemctl daemon-reload && systemctl enable kiosk.service" in text
+    # A timed oneshot is started by its timer: the timer is what is enabled.
+    assert (
+        "systemctl enable kiosk.service kiosk-sync.service grant-service.service "
+        "grant-service-audit-checkpoint.timer\n" in f"{text}\n"
+    )
 
 
 def test_another_user_changes_the_owner_lines_only() -> None:
@@ -248,6 +287,21 @@ def test_installing_under_another_root_enables_there_only(tmp_path: Path) -> Non
     assert not (wants / "grant-service.service").exists()  # not asked for
     assert f"user mynapoint-kiosk: not created (installing under {tmp_path})" in lines
     assert any(line.startswith("enabled kiosk.service kiosk-sync.service under") for line in lines)
+
+
+def test_the_checkpoint_timer_is_what_gets_enabled(tmp_path: Path) -> None:
+    if shutil.which("systemctl") is None:
+        pytest.skip("systemctl is not installed")
+    lines = units.install_units(
+        prefix=VENV, which=["grant-service", "grant-service-audit-checkpoint"], root=tmp_path
+    )
+    system = tmp_path / "etc/systemd/system"
+    assert (system / "timers.target.wants/grant-service-audit-checkpoint.timer").is_symlink()
+    assert (system / "multi-user.target.wants/grant-service.service").is_symlink()
+    assert (system / "grant-service-audit-checkpoint.service").is_file()
+    assert not list(system.glob("*.wants/grant-service-audit-checkpoint.service"))
+    assert any("grant-service.service grant-service-audit-checkpoint.timer" in line
+               for line in lines)  # fmt: skip
 
 
 def test_the_service_user_is_created_as_a_system_user_in_its_device_groups() -> None:
@@ -287,6 +341,7 @@ def group_exists(name: str) -> bool:
         (Path("/opt/100%/.venv"), "mynapoint-kiosk", ["kiosk"]),
         (VENV, "Root User", ["kiosk"]),
         (VENV, "mynapoint-kiosk", ["kiosk-ui"]),
+        (VENV, "mynapoint-kiosk", ["kiosk.timer"]),  # the kiosk has no timer
         (VENV, "mynapoint-kiosk", []),
     ],
 )

@@ -52,6 +52,9 @@ ALERTING_REASONS = {
     "CRL_STALE": "the service cannot verify certificates now (its CRL is too old)",
     "CERT_UNTRUSTED": "the service does not trust this card's CA: check its configuration",
     "ENVELOPE_IN_FUTURE": "the kiosk's clock is ahead of the service's: check its time sync",
+    # A final refusal, and still the kiosk's fault: its clock was wrong when it made it.
+    "ENVELOPE_TIME_INCONSISTENT": "an envelope's time contradicted the kiosk's order or "
+    "enrolment (its clock was wrong, or was set back): check its time sync",
 }
 # Errors that are not the envelope's fault: sent again later, never quarantined.
 RETRYABLE_ERRORS = {"IN_FLIGHT", "CERT_UNTRUSTED", "ENVELOPE_IN_FUTURE"}
@@ -75,9 +78,9 @@ def judge_item(
     if not isinstance(result, dict) or "status" not in result:  # no answer for this item
         return Outcome("retry", error="no result for this item", retry_at=retry_at), None
     status, reason = result.get("status"), result.get("reason_code")
-    if status in ("accepted", "rejected"):
-        return Outcome(status, result=result), None
     alert = (reason, ALERTING_REASONS[reason]) if reason in ALERTING_REASONS else None
+    if status in ("accepted", "rejected"):
+        return Outcome(status, result=result), alert
     if status == "pending" or reason in RETRYABLE_ERRORS:
         return Outcome("retry", error=reason, retry_at=retry_at), alert
     refused = f"the service refused a queued envelope as {reason}; see kiosk-queue list"
