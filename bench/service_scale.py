@@ -600,6 +600,7 @@ class PhaseResult:
     retries: int = 0  # 409/503 answers and lost connections, sent again
     resigned: int = 0  # prepared requests that had grown too old
     cpu: Cpu = field(default_factory=Cpu)
+    sent: list[int] = field(default_factory=list)  # bodies answered, per queue
 
     def __add__(self, other: PhaseResult) -> PhaseResult:
         return PhaseResult(
@@ -607,6 +608,10 @@ class PhaseResult:
             self.latencies + other.latencies, self.outcomes + other.outcomes,
             self.retries + other.retries, self.resigned + other.resigned, self.cpu + other.cpu,
         )  # fmt: skip
+
+    @property
+    def accepted(self) -> int:
+        return self.outcomes["accepted"]
 
     @property
     def rate(self) -> float:
@@ -659,10 +664,12 @@ def run_phase(
     path: str,
     queues: list[tuple[int, list[bytes]]],
     items_per_body: Callable[[bytes], int],
+    limit: float | None = None,
 ) -> PhaseResult:
     """Every queue (a kiosk and its bodies, in order) on its own connection, to process
-    ``i % len(ports)``, all at once; each sends its next request when the last is answered."""
-    return asyncio.run(_run_phase(world, ports, meter, path, queues, items_per_body))
+    ``i % len(ports)``, all at once; each sends its next request when the last is answered,
+    until its queue is empty or ``limit`` seconds have passed."""
+    return asyncio.run(_run_phase(world, ports, meter, path, queues, items_per_body, limit))
 
 
 async def _run_phase(
@@ -672,8 +679,9 @@ async def _run_phase(
     path: str,
     queues: list[tuple[int, list[bytes]]],
     items_per_body: Callable[[bytes], int],
+    limit: float | None,
 ) -> PhaseResult:
-    result = PhaseResult(items=sum(items_per_body(b) for _k, bodies in queues for b in bodies))
+    result = PhaseResult(sent=[0] * len(queues))
     classify = _classify_batch if path.endswith("/batch") else _classify_one
     port_of = [ports[i % len(ports)] for i in range(len(queues))]
     connections = [await _connect(port) for port in port_of]
@@ -687,6 +695,8 @@ async def _run_phase(
         kiosk, bodies = queues[i]
         connection = connections[i]
         for body, data in zip(bodies, prepared[i], strict=True):
+            if limit is not None and time.perf_counter() - begun > limit:
+                break
             if time.monotonic() - signed_at > RESIGN_AFTER_S:
                 data = _signed_request(world.kiosks[kiosk], path, body, port_of[i])
                 result.resigned += 1
@@ -710,6 +720,8 @@ async def _run_phase(
                     data = _signed_request(world.kiosks[kiosk], path, body, port_of[i])
                     continue
                 classify(status, answer, result.outcomes)
+                result.sent[i] += 1
+                result.items += items_per_body(body)
                 break
         connection.transport.close()  # type: ignore[union-attr]
 
@@ -718,9 +730,9 @@ async def _run_phase(
     gc.disable()
     try:
         before = meter.snapshot()
-        started = time.perf_counter()
+        begun = time.perf_counter()
         await asyncio.gather(*(client(i) for i in range(len(queues))))
-        result.elapsed = time.perf_counter() - started
+        result.elapsed = time.perf_counter() - begun
         result.cpu = meter.between(before, meter.snapshot())
     finally:
         gc.enable()
@@ -740,19 +752,21 @@ def _batch_items(body: bytes) -> int:
 
 
 def measure_online(
-    world: World, cluster: Cluster, meter: Meter, people: int, clients: int
+    world: World, cluster: Cluster, meter: Meter, people: int, clients: int, limit: float
 ) -> PhaseResult:
-    """Reservations for ``people`` new people, then their applications, one per request."""
+    """Reservations for up to ``people`` new people (for at most ``limit`` seconds), then
+    the applications of those who reserved (likewise), one envelope per request."""
     crowd = world.people(people)
-    total = PhaseResult()
-    for kind in ("reservation", "application"):
-        queues = world.bodies(kind, crowd, clients)  # built and card-signed before the clock
-        total += run_phase(world, cluster.ports, meter, "/v1/submissions",
-                           list(enumerate(queues)), _one)  # fmt: skip
-    expected = 2 * people
-    if total.outcomes["accepted"] != expected:
-        say(f"  ! online: {total.outcomes['accepted']} of {expected} accepted: "
-            f"{dict(total.outcomes)}")  # fmt: skip
+    queues = world.bodies("reservation", crowd, clients)  # card-signed before the clock
+    total = run_phase(world, cluster.ports, meter, "/v1/submissions", list(enumerate(queues)),
+                      _one, limit)  # fmt: skip
+    # Person i was the (i // clients)-th of kiosk i % clients.
+    reserved = [p for i, p in enumerate(crowd) if i // clients < total.sent[i % clients]]
+    queues = world.bodies("application", reserved, clients)
+    total += run_phase(world, cluster.ports, meter, "/v1/submissions", list(enumerate(queues)),
+                       _one, limit)  # fmt: skip
+    if total.accepted != total.items:
+        say(f"  ! online: {total.accepted} of {total.items} accepted: {dict(total.outcomes)}")
     return total
 
 
@@ -771,9 +785,8 @@ def measure_batched(
         ]  # fmt: skip
         total += run_phase(world, cluster.ports, meter, "/v1/submissions/batch", batches,
                            _batch_items)  # fmt: skip
-    if total.outcomes["accepted"] != 2 * people:
-        say(f"  ! batched: {total.outcomes['accepted']} of {2 * people} accepted: "
-            f"{dict(total.outcomes)}")  # fmt: skip
+    if total.accepted != 2 * people:
+        say(f"  ! batched: {total.accepted} of {2 * people} accepted: {dict(total.outcomes)}")
     return total
 
 
@@ -898,6 +911,7 @@ def _generation_sql(start: int, stop: int, issuer: str, t0: dt.datetime) -> list
                 SELECT n, ('x' || substr(md5('receipt-r:' || n), 1, 15))::bit(60)::bigint AS rx,
                           ('x' || substr(md5('receipt-a:' || n), 1, 15))::bit(60)::bigint AS ax
                 FROM generate_series({start}::bigint, {stop - 1}::bigint) AS n
+                OFFSET 0  -- computed once: not folded into each of their uses above
             ) AS h
         ) AS g
         JOIN devices d ON d.kiosk_id = 'hist-' || lpad((g.n % {k})::text, 5, '0')
@@ -1046,8 +1060,10 @@ class Profile:
     inclusive: list[tuple[str, float]]  # the service's own functions
     statements: list[tuple[int, float, float, str]]  # calls, total ms, mean ms, query
     statement_ms: float  # all statements' execution time
+    statement_calls: int
     activity: list[tuple[str, float]]
-    samples: int
+    samples: int  # holding the GIL
+    seconds: float  # sampled
     error: str = ""
 
 
@@ -1070,8 +1086,8 @@ def _read_pyspy(path: Path) -> tuple[int, Counter[str], Counter[str]]:
 
 
 def profile_online(
-    world: World, server: BenchPostgres, database: str, processes: int, people: int,
-    clients: int, logs: Path,
+    world: World, server: BenchPostgres, database: str, processes: int, sizes: Sizes,
+    logs: Path,
 ) -> Profile:  # fmt: skip
     pyspy = BIN / "py-spy"
     server.set("pg_stat_statements.track", "top")
@@ -1083,17 +1099,23 @@ def profile_online(
                 connection.execute("SELECT pg_stat_statements_reset()")
             spy = None
             if pyspy.exists():
+                # --gil: samples of a thread holding the GIL, i.e. the process's Python CPU
+                # time (one worker: the GIL is what its threads share).
                 spy = subprocess.Popen(
                     [str(pyspy), "record", "--pid", str(cluster.pids[0]), "--rate", "100",
-                     "--nonblocking", "--nolineno", "--format", "raw", "-o", str(output)],
+                     "--gil", "--nonblocking", "--nolineno", "--format", "raw",
+                     "-o", str(output)],
                     stdout=subprocess.DEVNULL, stderr=(logs / "py-spy.log").open("wb"),
                 )  # fmt: skip
                 time.sleep(1)
             sampler = ActivitySampler(server, database)
             sampler.start()
-            phase = measure_online(world, cluster, meter, people, clients)
+            spied = time.perf_counter()
+            phase = measure_online(world, cluster, meter, sizes.online_people, sizes.clients,
+                                   sizes.limit)  # fmt: skip
             sampler.stopping.set()
             sampler.join()
+            spied = time.perf_counter() - spied
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
@@ -1102,6 +1124,8 @@ def profile_online(
                     "SELECT calls, total_exec_time, mean_exec_time, query "
                     "FROM pg_stat_statements WHERE dbid = "
                     "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND query NOT LIKE '%pg_stat_activity%' "  # the sampler's
+                    "AND query NOT LIKE '%pg_stat_statements%' "
                     "ORDER BY total_exec_time DESC"
                 ).fetchall()
     finally:
@@ -1121,9 +1145,9 @@ def profile_online(
         [(f, n * share) for f, n in own.most_common(15)],
         [(f, n * share) for f, n in inclusive.most_common(14)],
         [(int(c), float(t), float(m), " ".join(str(q).split())) for c, t, m, q in rows[:12]],
-        sum(float(r[1]) for r in rows),
+        sum(float(r[1]) for r in rows), sum(int(r[0]) for r in rows),
         [(label, n / seen) for label, n in sampler.counts.most_common(8)],
-        samples, error,
+        samples, spied, error,
     )  # fmt: skip
 
 
@@ -1132,7 +1156,8 @@ def profile_online(
 
 @dataclass
 class Sizes:
-    online_people: int
+    online_people: int  # at most, per online run
+    limit: float  # seconds, at most, per online phase (reservations, applications)
     batch_people: int
     levels: list[int]
     processes: list[int]
@@ -1183,7 +1208,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="no 10 M level, fewer people per run (a few minutes)")  # fmt: skip
-    parser.add_argument("--online-people", type=int, help="people per online run")
+    parser.add_argument("--online-people", type=int, help="people per online run, at most")
+    parser.add_argument(
+        "--online-seconds",
+        type=float,
+        help="seconds per online phase (reservations, applications), at most",
+    )
     parser.add_argument("--batch-people", type=int, help="people per batched run")
     parser.add_argument("--levels", help="people already stored, e.g. 0,1000000,10000000")
     parser.add_argument("--processes", default="1,2,4", help="service processes to try")
@@ -1194,8 +1224,9 @@ def main() -> None:
     args = parser.parse_args()
     levels = args.levels or ("0,1000000" if args.quick else "0,1000000,10000000")
     sizes = Sizes(
-        online_people=args.online_people or (3_000 if args.quick else 10_000),
-        batch_people=args.batch_people or (5_000 if args.quick else 20_000),
+        online_people=args.online_people or (6_000 if args.quick else 15_000),
+        limit=args.online_seconds or (12 if args.quick else 30),
+        batch_people=args.batch_people or (4_000 if args.quick else 20_000),
         levels=sorted({int(x) for x in levels.split(",")} | {0}),
         processes=[int(x) for x in args.processes.split(",")],
         clients=args.clients, batch=args.batch, batch_kiosks=args.batch_kiosks,
@@ -1235,7 +1266,7 @@ def main() -> None:
             with Cluster(world.env(url), processes, logs) as cluster:
                 meter = Meter(cluster.pids, server.postmaster_pid)
                 online[(0, processes)] = measure_online(
-                    world, cluster, meter, sizes.online_people, sizes.clients
+                    world, cluster, meter, sizes.online_people, sizes.clients, sizes.limit
                 )
                 say(f"  online, {processes} process(es): "
                     f"{online[(0, processes)].rate:,.0f} envelopes/s")  # fmt: skip
@@ -1266,7 +1297,7 @@ def main() -> None:
                 with Cluster(world.env(server.url("stored")), best, logs) as cluster:
                     meter = Meter(cluster.pids, server.postmaster_pid)
                     online[(level, best)] = measure_online(
-                        world, cluster, meter, sizes.online_people, sizes.clients
+                        world, cluster, meter, sizes.online_people, sizes.clients, sizes.limit
                     )
                     batched[(level, best)] = measure_batched(
                         world, cluster, meter, sizes.batch_people, sizes.batch_kiosks,
@@ -1279,8 +1310,7 @@ def main() -> None:
         if sizes.profile:
             server.create_database("profile", "base")
             server.checkpoint()
-            profile = profile_online(world, server, "profile", best, sizes.online_people,
-                                     sizes.clients, logs)  # fmt: skip
+            profile = profile_online(world, server, "profile", best, sizes, logs)
         errors = _service_errors(logs)
         wall = time.perf_counter() - begun
 
@@ -1315,11 +1345,11 @@ def _report(
     say("PostgreSQL settings: " + ", ".join(
         f"{k}={v}" for k, v in POSTGRES_SETTINGS.items() if k != "pg_stat_statements.track"
     ) + " (pg_stat_statements tracks only during the profile)")  # fmt: skip
-    people = sizes.online_people
     say(f"\nOnline: one envelope per request, {sizes.clients} clients (one kiosk each, "
-        f"half city hall, half convenience store); per run {people:,} people: {people:,} "
-        f"reservations, then {people:,} applications")  # fmt: skip
-    head = (f"{'stored':>10}{'procs':>6}{'env/s':>8}{'x base':>7}{'p50 ms':>8}"
+        f"half city hall, half convenience store); per run, reservations for up to "
+        f"{sizes.online_people:,} new people for at most {sizes.limit:.0f} s, then the "
+        f"applications of those who reserved (likewise)")  # fmt: skip
+    head = (f"{'stored':>10}{'procs':>6}{'envel.':>8}{'env/s':>8}{'x base':>7}{'p50 ms':>8}"
             f"{'p99 ms':>8}{'CPU ms/env':>10}{'(svc':>6}{'pg)':>6}{'client':>8}{'busy':>8}"
             f"{'cap exact':>11}")  # fmt: skip
     say(head)
@@ -1328,11 +1358,11 @@ def _report(
         baseline = base if stored == 0 else online[(0, processes)]
         exact = races[processes].exact if stored == 0 and processes in races else None
         say(
-            f"{stored:>10,}{processes:>6}{phase.rate:>8,.0f}"
+            f"{stored:>10,}{processes:>6}{phase.items:>8,}{phase.rate:>8,.0f}"
             f"{phase.rate / baseline.rate if baseline and baseline.rate else 0:>7.2f}"
             f"{phase.latency_ms(0.5):>8.1f}{phase.latency_ms(0.99):>8.1f}{_cpu_columns(phase)}"
             f"{'' if exact is None else ('yes' if exact else 'NO'):>11}"
-            f"{_extra(phase, 2 * people)}"
+            f"{_extra(phase, phase.items)}"
         )
     say(f"x base: against {sizes.processes[0]} process(es) with 0 stored (the rows with 0 "
         "stored), against the same processes with 0 stored (the others). CPU ms/env: the "
@@ -1374,7 +1404,7 @@ def _report(
                 f"{g.vacuum_seconds:>10,.0f}{g.database_bytes / 2**30:>8,.1f}GB")  # fmt: skip
 
     if profile is not None:
-        _report_profile(profile, people)
+        _report_profile(profile)
     if errors:
         say("\nService errors in the logs:")
         for line in errors:
@@ -1407,23 +1437,25 @@ def _report(
         f"cap_exact={'yes' if cap_exact else 'no'}")  # fmt: skip
 
 
-def _report_profile(profile: Profile, people: int) -> None:
+def _report_profile(profile: Profile) -> None:
     phase = profile.phase
-    say(f"\nProfile: one online run ({people:,} people, {profile.processes} processes; "
+    say(f"\nProfile: one online run ({phase.items:,} envelopes, {profile.processes} processes; "
         f"{phase.rate:,.0f} envelopes/s under the profilers)")  # fmt: skip
     if profile.error:
         say(f"  py-spy: {profile.error}")
     else:
-        say(f"  py-spy on one service process ({profile.samples:,} samples of its busy "
-            "threads), own time:")  # fmt: skip
+        held = profile.samples / (100 * profile.seconds) if profile.seconds else 0.0
+        say(f"  py-spy --gil on one service process: {profile.samples:,} samples holding the "
+            f"GIL (the GIL was held {100 * held:.0f}% of the time); own time:")  # fmt: skip
         for frame, share in profile.own:
             say(f"    {100 * share:5.1f}%  {_short(frame)}")
         say("  the service's own functions, inclusive time:")
         for frame, share in profile.inclusive:
             say(f"    {100 * share:5.1f}%  {_short(frame)}")
     per = profile.statement_ms / phase.items if phase.items else 0.0
-    say(f"  pg_stat_statements: {per:.2f} ms of statement execution per envelope, "
-        "most expensive:")  # fmt: skip
+    calls = profile.statement_calls / phase.items if phase.items else 0.0
+    say(f"  pg_stat_statements: {calls:.1f} statements and {per:.2f} ms of statement "
+        "execution per envelope; the most expensive:")  # fmt: skip
     say(f"    {'calls':>8}{'total ms':>10}{'mean ms':>9}  query")
     for calls, total, mean, query in profile.statements:
         say(f"    {calls:>8,}{total:>10,.0f}{mean:>9.3f}  {query[:150]}")

@@ -226,7 +226,7 @@ class Checkpoint:
     def from_json(cls, text: str) -> Checkpoint:
         try:
             data = json.loads(text)
-            if data["type"] != CHECKPOINT_TYPE:
+            if not isinstance(data, dict) or data.get("type") != CHECKPOINT_TYPE:
                 raise CheckpointInvalid(f"not a {CHECKPOINT_TYPE} file")
             heads = tuple((int(h["chain"]), int(h["seq"]), str(h["hash"])) for h in data["heads"])
             checkpoint = cls(
@@ -234,6 +234,10 @@ class Checkpoint:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise CheckpointInvalid(f"not an audit checkpoint: {exc}") from exc
+        # Only what is signed may be in the file: an edited total, or an extra field, could
+        # mislead whoever reads it even though the signature covers the heads.
+        if {**checkpoint.body(), "signature": checkpoint.signature} != data:
+            raise CheckpointInvalid("the file holds fields, or a total, that were not signed")
         checkpoint.check_signature()
         return checkpoint
 

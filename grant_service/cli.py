@@ -500,7 +500,10 @@ def audit_checkpoint(settings: Settings, destination: str | None, public_key: bo
         click.echo(checkpoint.to_json(), nl=False)
         where = "stdout"
     else:
-        where = str(_write_new_file(directory, _checkpoint_name(now), checkpoint.to_json()))
+        try:
+            where = str(_write_new_file(directory, _checkpoint_name(now), checkpoint.to_json()))
+        except OSError as exc:
+            raise click.ClickException(f"cannot write in {directory}: {exc}") from exc
     click.echo(f"Checkpoint of {len(checkpoint.heads)} chains, {checkpoint.entries} entries at "
                f"{checkpoint.made_at}, key {fingerprint(checkpoint.public_key)}: {where}",
                err=True)  # fmt: skip
@@ -527,9 +530,13 @@ def _read_checkpoint(path: Path, trusted: ed25519.Ed25519PublicKey) -> audit.Che
     return checkpoint
 
 
+# Not 2: click exits 2 on a usage error, which must not read as a forged checkpoint.
+CHECKPOINT_REFUSED = 3
+
+
 def _checkpoint_refused(what: str, why: str) -> NoReturn:
     click.secho(f"CHECKPOINT REFUSED: {what}: {why}", fg="red", err=True)
-    sys.exit(2)
+    sys.exit(CHECKPOINT_REFUSED)
 
 
 @main.command("audit-verify")

@@ -3,9 +3,9 @@
 - the account key: HMAC key for payment-account fingerprints (one account, one person)
   and for the idempotency fingerprints of envelopes;
 - the audit key: HMAC key of the audit chains, so a rewritten chain cannot be re-sealed;
-- the checkpoint key: Ed25519 key that signs audit checkpoints (the heads of every chain,
-  kept outside the database: ``grant-service audit-checkpoint``); auditors pin its public
-  half (``audit-checkpoint --public-key``);
+- the checkpoint key (``audit-checkpoint-key.pem``): Ed25519 key that signs audit
+  checkpoints (the heads of every chain, kept outside the database: ``grant-service
+  audit-checkpoint``); auditors pin its public half (``audit-checkpoint --public-key``);
 - the device CA: the ECDSA P-256 CA that certifies kiosk device keys at enrollment.
 """
 

@@ -131,7 +131,7 @@ def assert_broken(result: subprocess.CompletedProcess[str], problem: str) -> Non
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], reason: str) -> None:
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
     assert "CHECKPOINT REFUSED" in result.stderr and reason in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
@@ -149,7 +149,8 @@ def without_append_only_triggers(service: ServiceEnv, *statements: str, **params
             ]:
                 session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
         else:
-            for trigger in ("audit_log_no_update", "audit_log_no_delete", "audit_chains_no_delete"):
+            for trigger in ("audit_log_no_update", "audit_log_no_delete", "audit_log_no_replace",
+                            "audit_chains_no_delete"):  # fmt: skip
                 session.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
         for statement in statements:
             session.execute(text(statement), params)
@@ -418,30 +419,29 @@ def test_a_deleted_chain_is_detected(service: ServiceEnv) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_insert_or_replace_slips_past_the_triggers_but_not_the_chain(
-    service: ServiceEnv,
-) -> None:
+def test_insert_or_replace_is_refused_and_shows_in_the_chain(service: ServiceEnv) -> None:
     """SQLite's REPLACE deletes the old row without firing DELETE triggers (unless
-    recursive_triggers is on) and fires no UPDATE trigger: the triggers, all in place, let
-    an entry be rewritten. Its seal does not match any more."""
+    recursive_triggers is on) and fires no UPDATE trigger: a trigger on INSERT refuses a
+    taken (chain, seq). With the guards lifted, the rewritten entry's seal does not match."""
     busy_service(service)
     checkpoint = cli_checkpoint(service)
     columns = "chain, seq, at, kiosk_id, actor, action, subject, outcome, reason_code, flagged"
-    with service.sessions.begin() as session:
+    with service.sessions() as session:
         seq = session.scalar(
             select(func.min(AuditEntry.seq)).where(AuditEntry.reason_code == "MKCZ374E")
         )
-        session.execute(text(
-            f"INSERT OR REPLACE INTO audit_log ({columns}, prev_hash, hash) "  # noqa: S608
-            "SELECT chain, seq, at, kiosk_id, actor, action, subject, 'accepted', NULL, "
-            f"flagged, prev_hash, hash FROM audit_log WHERE chain = 0 AND seq = {seq}"
-        ))  # fmt: skip
+    replace = (
+        f"INSERT OR REPLACE INTO audit_log ({columns}, prev_hash, hash) "  # noqa: S608
+        "SELECT chain, seq, at, kiosk_id, actor, action, subject, 'accepted', NULL, "
+        f"flagged, prev_hash, hash FROM audit_log WHERE chain = 0 AND seq = {seq}"
+    )
+    with pytest.raises(DatabaseError, match="append-only"), service.sessions.begin() as session:
+        session.execute(text(replace))
+    without_append_only_triggers(service, replace)
     with service.sessions() as session:
         replaced = session.get(AuditEntry, (0, seq))
-        assert replaced is not None and (replaced.outcome, replaced.reason_code) == (
-            "accepted",
-            None,
-        )
+        assert replaced is not None
+        assert (replaced.outcome, replaced.reason_code) == ("accepted", None)
     report = verify(service)
     assert not report.ok and f"entry {seq} was changed" in report.problem
     assert_broken(cli_verify(service, checkpoint), f"entry {seq} was changed")
@@ -464,9 +464,15 @@ def test_a_forged_checkpoint_is_refused(service: ServiceEnv) -> None:
 
     edited = json.loads(genuine.read_text())
     edited["heads"][0]["seq"] -= 1
+    edited["entries"] -= 1  # consistent with the edited head: only the signature tells
     edited_path = service.workdir / "edited.json"
     edited_path.write_text(json.dumps(edited))
     assert_refused(cli_verify(service, edited_path), "signature does not verify")
+    total = json.loads(genuine.read_text())
+    total["entries"] += 1000  # the heads as signed, a total that misleads a reader
+    total_path = service.workdir / "total.json"
+    total_path.write_text(json.dumps(total))
+    assert_refused(cli_verify(service, total_path), "not signed")
 
     with service.sessions() as session:
         forged = audit.make_checkpoint(

@@ -328,3 +328,48 @@ def test_exactly_once_through_pgbouncer_in_transaction_mode(
     with service.sessions() as session:
         assert session.scalar(select(func.count()).select_from(MyKey)) == cap
         assert audit.verify(session, service.audit_key).ok
+
+
+# --- no lock that every transaction takes ----------------------------------------------
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_slow_transaction_about_one_person_holds_up_nobody_else(
+    make_service: object, tmp_path: Path
+) -> None:
+    """One citizen's application is held mid-transaction (its insert waits for a table
+    lock the test holds); meanwhile other citizens reserve and a payment operator posts
+    points, through the other process: none of them waits for the held one. Before, every
+    writing transaction queued on the one audit head row."""
+    service: ServiceEnv = make_service()  # type: ignore[operator]
+    kiosk, other_kiosk = service.kiosk(), service.kiosk()
+    slow, others = service.card(), [service.card() for _ in range(3)]
+    assert kiosk.reserve(slow).status_code == 200
+    operator = service.as_role(service.credential("operator", "paypay"))
+    engine = service.sessions.kw["bind"]
+    with running_cluster(service, tmp_path) as cluster:
+        held, free = cluster.client(kiosk, 0), cluster.client(other_kiosk, 1)
+        with engine.connect() as hold:
+            hold.exec_driver_sql("LOCK TABLE applications IN EXCLUSIVE MODE")  # reads go on
+            application = kiosk.application(slow)
+            waiting = threading.Thread(target=lambda: _quietly(held.submit, application))
+            waiting.start()
+            _wait_for(lambda: _state(service, application.uuid) == "in_flight")
+            time.sleep(0.3)  # well inside its transaction now
+            started = time.monotonic()
+            for card in others:
+                assert free.submit(other_kiosk.reservation(card)).status_code == 200
+            charge = {
+                "tx_id": "T1", "service_code": "paypay", "payment_id": "090-0000-0009",
+                "kind": "charge", "amount_yen": 100, "occurred_at": "2026-12-01T00:00:00Z",
+            }  # fmt: skip
+            posted = free.http.post(
+                "/v1/points/transactions", json={"transactions": [charge]}, headers=operator
+            )
+            elapsed = time.monotonic() - started
+            assert posted.status_code == 200
+            assert waiting.is_alive(), "the held application did not wait"
+            hold.rollback()
+        waiting.join(30)
+    assert elapsed < 3, f"the others waited {elapsed:.1f} s for the held transaction"
+    assert _state(service, application.uuid) == "done"

@@ -78,6 +78,13 @@ def _append_only_triggers() -> None:
                 f"CREATE TRIGGER audit_log_no_{event.lower()} BEFORE {event} ON audit_log "
                 "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
             )
+        # INSERT OR REPLACE deletes the row it replaces without firing DELETE triggers
+        # (unless recursive_triggers is on): refuse an insert onto a taken (chain, seq).
+        op.execute(
+            "CREATE TRIGGER audit_log_no_replace BEFORE INSERT ON audit_log WHEN EXISTS "
+            "(SELECT 1 FROM audit_log WHERE chain = NEW.chain AND seq = NEW.seq) "
+            "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+        )
 
 
 def _heads_kept_triggers() -> None:
