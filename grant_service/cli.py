@@ -24,7 +24,6 @@ import contextlib
 import datetime as dt
 import functools
 import ipaddress
-import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -44,7 +43,7 @@ from grant_service.models import ApiCredential
 from grant_service.refusals import Refused
 from grant_service.settings import Settings, load_settings
 from mynapoint.database import make_engine, make_session_factory, read_only_sessions
-from mynapoint.private_files import make_private_directory
+from mynapoint.private_files import make_private_directory, write_new_file
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -429,38 +428,6 @@ def _checkpoint_name(made_at: dt.datetime) -> str:
     return f"audit-checkpoint-{made_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
 
 
-def _write_new_file(directory: Path, stem: str, text: str) -> Path:
-    """``text`` in a new file of ``directory``, whole or not at all: written aside, synced,
-    then linked into place, which never replaces a file (a second one within the same
-    second gets ``-2``). A process killed half-way leaves at most a hidden ``.partial``."""
-    aside = directory / f".{stem}.{os.getpid()}.partial"
-    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        for attempt in itertools.count(1):
-            path = directory / (f"{stem}.json" if attempt == 1 else f"{stem}-{attempt}.json")
-            try:
-                os.link(aside, path)
-            except FileExistsError:
-                continue
-            _fsync_directory(directory)  # the name survives a power cut too
-            return path
-        raise AssertionError("unreachable")
-    finally:
-        aside.unlink(missing_ok=True)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @main.command("audit-checkpoint")
 @click.argument("destination", required=False)
 @click.option("--public-key", is_flag=True,
@@ -501,7 +468,9 @@ def audit_checkpoint(settings: Settings, destination: str | None, public_key: bo
         where = "stdout"
     else:
         try:
-            where = str(_write_new_file(directory, _checkpoint_name(now), checkpoint.to_json()))
+            where = str(
+                write_new_file(directory, _checkpoint_name(now), ".json", checkpoint.to_json())
+            )
         except OSError as exc:
             raise click.ClickException(f"cannot write in {directory}: {exc}") from exc
     click.echo(f"Checkpoint of {len(checkpoint.heads)} chains, {checkpoint.entries} entries at "

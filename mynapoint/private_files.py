@@ -32,7 +32,7 @@ def create_private_once(path: Path, content: bytes) -> None:
     try:
         with contextlib.suppress(FileExistsError):  # another process's file wins
             os.link(aside, path)
-            _fsync_directory(path.parent)  # the name survives a power cut too
+            fsync_directory(path.parent)  # the name survives a power cut too
     finally:
         aside.unlink(missing_ok=True)
 
@@ -43,7 +43,7 @@ def write_private(path: Path, content: bytes) -> None:
     aside = _written_aside(path, content)
     try:
         os.replace(aside, path)
-        _fsync_directory(path.parent)
+        fsync_directory(path.parent)
     finally:
         aside.unlink(missing_ok=True)
 
@@ -75,7 +75,33 @@ def _written_aside(path: Path, content: bytes) -> Path:
     return aside
 
 
-def _fsync_directory(directory: Path) -> None:
+def write_new_file(directory: Path, stem: str, suffix: str, text: str, mode: int = 0o644) -> Path:
+    """``text`` in a new file of ``directory`` named ``stem`` + ``suffix`` (``stem-2`` ... when
+    taken), whole or not at all: written aside, synced, then linked into place, which never
+    replaces a file. A process killed half-way leaves at most a hidden ``.partial``."""
+    aside = directory / f".{stem}.{os.getpid()}.partial"
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        attempt = 1
+        while True:
+            path = directory / (f"{stem}{suffix}" if attempt == 1 else f"{stem}-{attempt}{suffix}")
+            try:
+                os.link(aside, path)
+            except FileExistsError:
+                attempt += 1
+                continue
+            fsync_directory(directory)  # the name survives a power cut too
+            return path
+    finally:
+        aside.unlink(missing_ok=True)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the names in ``directory`` (a file linked or renamed there) survive a power cut."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

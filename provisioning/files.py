@@ -10,6 +10,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from mynapoint.private_files import fsync_directory
 from provisioning.errors import ProvisioningError
 from provisioning.locations import Owner, running_as_root
 
@@ -53,7 +54,7 @@ class StagedFile:
 
     def commit(self) -> None:
         os.replace(self.aside, self.path)
-        _fsync_directory(self.path.parent)
+        fsync_directory(self.path.parent)
 
     def discard(self) -> None:
         self.aside.unlink(missing_ok=True)
@@ -109,11 +110,3 @@ def shred(path: Path) -> bool:
         os.fsync(handle.fileno())
     path.unlink()
     return True
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -42,11 +42,13 @@ def _postgresql() -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
 
-def _audit_log_table(name: str) -> None:
+def _audit_log_table(name: str, *, chains: bool = True) -> None:
+    """``audit_log`` as this revision makes it, or (``chains=False``) as revision 0003 had it."""
+    key = ("chain", "seq") if chains else ("seq",)
     op.create_table(
         name,
-        sa.Column("chain", sa.Integer(), nullable=False),
-        sa.Column("seq", sa.BigInteger(), nullable=False),
+        *([sa.Column("chain", sa.Integer(), nullable=False)] if chains else []),
+        sa.Column("seq", sa.BigInteger() if chains else sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("kiosk_id", sa.String(length=64), nullable=True),
         sa.Column("actor", sa.String(length=20), nullable=False),
@@ -57,7 +59,7 @@ def _audit_log_table(name: str) -> None:
         sa.Column("flagged", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("chain", "seq", name=f"pk_{name}"),
+        sa.PrimaryKeyConstraint(*key, name=f"pk_{name}"),
     )
 
 
@@ -234,21 +236,7 @@ def downgrade() -> None:
     )
     _drop_heads_kept_triggers()
     op.drop_table("audit_chains")
-    op.create_table(
-        "audit_log_0003",
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("kiosk_id", sa.String(length=64), nullable=True),
-        sa.Column("actor", sa.String(length=20), nullable=False),
-        sa.Column("action", sa.String(length=40), nullable=False),
-        sa.Column("subject", sa.String(length=128), nullable=False),
-        sa.Column("outcome", sa.String(length=20), nullable=False),
-        sa.Column("reason_code", sa.String(length=40), nullable=True),
-        sa.Column("flagged", sa.Boolean(), server_default=sa.false(), nullable=False),
-        sa.Column("prev_hash", sa.String(length=64), nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("seq", name="pk_audit_log_0003"),
-    )
+    _audit_log_table("audit_log_0003", chains=False)
     op.execute(
         f"INSERT INTO audit_log_0003 ({AUDIT_COLUMNS}) SELECT {AUDIT_COLUMNS} FROM audit_log"  # noqa: S608
     )
