@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import String, insert, literal, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from grant_service import budget
@@ -34,6 +34,7 @@ from grant_service.models import (
     RevokedCertificate,
 )
 from grant_service.pki import CardIdentity
+from mynapoint.database import UtcDateTime
 
 CardKey = tuple[str, str]  # issuer, serial (hex)
 
@@ -73,6 +74,34 @@ class ActiveApplication:
     new_row: dict[str, object] | None = None
 
 
+def _cards_query(chunk: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    """In one statement (one round trip): the revocations and the people of these cards,
+    and the time of every CA's current CRL (on the first chunk; they are few)."""
+    none = literal(None, String())
+    revoked = select(
+        literal("revoked"),
+        RevokedCertificate.issuer,
+        RevokedCertificate.serial_hex,
+        none,
+        none,
+        RevokedCertificate.revoked_at,
+    ).where(tuple_(RevokedCertificate.issuer, RevokedCertificate.serial_hex).in_(chunk))
+    people = (
+        select(
+            literal("person"),
+            CardCertificate.issuer,
+            CardCertificate.serial_hex,
+            MyKey.mykey_id,
+            MyKey.status,
+            literal(None, UtcDateTime()),
+        )
+        .join(MyKey, MyKey.mykey_id == CardCertificate.mykey_id)
+        .where(tuple_(CardCertificate.issuer, CardCertificate.serial_hex).in_(chunk))
+    )
+    crls = select(literal("crl"), CrlState.issuer, none, none, none, CrlState.this_update)
+    return union_all(revoked, people, crls)
+
+
 class Ledger:
     def __init__(
         self,
@@ -86,23 +115,15 @@ class Ledger:
         card_keys = sorted({(c.issuer, c.serial_hex) for c in cards})
         self._people: dict[CardKey, Person] = {}
         self._revoked: dict[CardKey, dt.datetime] = {}
-        for chunk in _chunks(card_keys):
-            for issuer, serial, mykey_id, status in session.execute(
-                select(
-                    CardCertificate.issuer, CardCertificate.serial_hex, MyKey.mykey_id, MyKey.status
-                )
-                .join(MyKey, MyKey.mykey_id == CardCertificate.mykey_id)
-                .where(tuple_(CardCertificate.issuer, CardCertificate.serial_hex).in_(chunk))
-            ):
-                self._people[(issuer, serial)] = Person(mykey_id, status)
-            for issuer, serial, revoked_at in session.execute(
-                select(
-                    RevokedCertificate.issuer,
-                    RevokedCertificate.serial_hex,
-                    RevokedCertificate.revoked_at,
-                ).where(tuple_(RevokedCertificate.issuer, RevokedCertificate.serial_hex).in_(chunk))
-            ):
-                self._revoked[(issuer, serial)] = revoked_at
+        self._crls: dict[str, dt.datetime] = {}
+        for chunk in _chunks(card_keys) if card_keys else [[]]:
+            for kind, issuer, serial, mykey_id, status, at in session.execute(_cards_query(chunk)):
+                if kind == "revoked":
+                    self._revoked[(issuer, serial)] = at
+                elif kind == "person":
+                    self._people[(issuer, serial)] = Person(mykey_id, status)
+                else:
+                    self._crls[issuer] = at
         people = sorted({p.mykey_id for p in self._people.values()})
         self._applications: dict[str, ActiveApplication] = {}
         for start in range(0, len(people), _CHUNK):
@@ -131,7 +152,6 @@ class Ledger:
                     )
                 )
             )
-        self._crls = {c.issuer: c.this_update for c in session.scalars(select(CrlState))}
         self._failures: dict[tuple[str, str], FailureCount] = {}
         for chunk in _chunks(sorted(set(failure_keys))):
             for row in session.scalars(

@@ -46,6 +46,9 @@ def database_engine(settings: Settings) -> Engine:
     }
     if settings.is_sqlite:
         return make_engine(settings.database_url, busy_timeout_ms=lock_ms, **pool)
+    # No ping before each use (a round trip per transaction): a connection that died shows
+    # as an error, answered 503 and retried, and SQLAlchemy then drops the whole pool.
+    pool["pool_pre_ping"] = False
     statement_ms = int(settings.db_statement_timeout_seconds * 1000)
     connect_args: dict[str, object] = {
         "options": f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"
@@ -87,10 +90,13 @@ class Service:
             settings.operator_registry_file, settings.operators_unavailable
         )
         catalogs = CatalogCache(settings.application_deadline)
-        processor = SubmissionProcessor(sessions, settings, trust, registry, catalogs, keys, clock)
+        single_writes = single_statement_sessions(engine)
+        processor = SubmissionProcessor(
+            sessions, settings, trust, registry, catalogs, keys, clock, single_writes
+        )
         device_ca = DeviceCa.load_or_create(settings.device_ca_dir)
         return cls(
             settings, engine, sessions, trust, keys, device_ca, catalogs, processor, clock,
-            readers=read_only_sessions(engine), single_writes=single_statement_sessions(engine),
+            readers=read_only_sessions(engine), single_writes=single_writes,
             nonce_sweep=NonceSweep(),
         )  # fmt: skip

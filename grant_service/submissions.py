@@ -142,6 +142,9 @@ class SubmissionProcessor:
     catalogs: CatalogCache
     keys: ServiceKeys
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    # For the claim: on PostgreSQL each of its statements is atomic on its own, so it runs
+    # without a transaction around it (one round trip in the common case).
+    single_writes: sessionmaker[Session] | None = None
 
     def process(self, device: rules.Device, items: list[Any]) -> list[ItemResult]:
         now = self.clock()
@@ -157,15 +160,17 @@ class SubmissionProcessor:
                     _Candidate(index, envelope, identity, self._fingerprint(envelope, signed))
                 )
         token = secrets.token_hex(16)
-        with self.sessions.begin() as session:
-            events = [self._event(device.kiosk_id, None, r) for r in results if r is not None]
+        with (self.single_writes or self.sessions).begin() as session:
             claimed = self._claim(session, candidates, results, now, token)
-            events += [
-                self._event(device.kiosk_id, c.envelope, results[c.index])  # type: ignore[arg-type]
-                for c in candidates
-                if c not in claimed
-            ]
-            audit.append_many(session, self.keys.audit_hmac, events, now)
+        events = [self._event(device.kiosk_id, None, r) for r in results if r is not None]
+        events += [
+            self._event(device.kiosk_id, c.envelope, results[c.index])  # type: ignore[arg-type]
+            for c in candidates
+            if c not in claimed
+        ]
+        if events:  # errors, replays, conflicts: recorded too
+            with self.sessions.begin() as session:
+                audit.append_many(session, self.keys.audit_hmac, events, now)
         if claimed:
             self._apply_claimed(device, claimed, results, now, token)
         return [r for r in results if r is not None]
