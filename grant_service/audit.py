@@ -41,14 +41,12 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from grant_service.locking import is_postgresql
 from grant_service.models import AuditChain, AuditEntry
 
 GENESIS = "0" * 64
-_ROWS_IN_ONE_STATEMENT = 2000  # 12 parameters each: well inside PostgreSQL's 65,535
 CHECKPOINT_TYPE = "mynapoint-audit-checkpoint-v1"
 _HELD = "audit_chain"  # session.info: the chain this transaction writes
 
@@ -118,6 +116,18 @@ def ensure_chains(session: Session, key: bytes, count: int) -> None:
             row.seal = _seal_head(key, chain, 0, GENESIS)
 
 
+# Built once: every writing transaction runs them.
+_HEAD = (AuditChain.chain, AuditChain.last_seq, AuditChain.last_hash)
+_FREE_CHAIN = select(*_HEAD).order_by(AuditChain.chain).limit(1).with_for_update(skip_locked=True)
+_CHAIN = select(*_HEAD).where(AuditChain.chain == bindparam("chain")).with_for_update()
+_APPEND = insert(AuditEntry.__table__)
+_NEW_HEAD = (
+    update(AuditChain.__table__)
+    .where(AuditChain.chain == bindparam("b_chain"))
+    .values(last_seq=bindparam("b_seq"), last_hash=bindparam("b_hash"), seal=bindparam("b_seal"))
+)
+
+
 def _take_chain(session: Session) -> _Head:
     """The head of a chain for this transaction, locked until it ends: the one it holds
     already, else the first free one, else (all are being written) any, waiting."""
@@ -125,18 +135,13 @@ def _take_chain(session: Session) -> _Head:
     held: _Head | None = session.info.get(_HELD)
     if held is not None and held.transaction is transaction:
         return held
-    columns = (AuditChain.chain, AuditChain.last_seq, AuditChain.last_hash)
-    row = session.execute(
-        select(*columns).order_by(AuditChain.chain).limit(1).with_for_update(skip_locked=True)
-    ).first()
+    row = session.execute(_FREE_CHAIN).first()
     if row is None:  # every chain is being written: wait for one, holding none
         chains = list(session.scalars(select(AuditChain.chain)))
         if not chains:
             raise LookupError("the audit log has no chain: run 'grant-service migrate'")
         chain = random.choice(chains)  # noqa: S311 (spreads the waits; not a secret)
-        row = session.execute(
-            select(*columns).where(AuditChain.chain == chain).with_for_update()
-        ).one()
+        row = session.execute(_CHAIN, {"chain": chain}).one()
     head = _Head(row.chain, row.last_seq, row.last_hash, transaction)
     session.info[_HELD] = head
     return head
@@ -165,18 +170,12 @@ def append_many(session: Session, key: bytes, events: list[Event], at: dt.dateti
                 "reason_code", "flagged", "prev_hash", "hash",
             )}
         )  # fmt: skip
-    new_head = (
-        update(AuditChain.__table__)
-        .where(AuditChain.chain == head.chain)
-        .values(last_seq=seq, last_hash=prev_hash, seal=_seal_head(key, head.chain, seq, prev_hash))
-    )
-    if is_postgresql(session) and len(rows) <= _ROWS_IN_ONE_STATEMENT:
-        # The entries and the new head in one statement (one round trip).
-        entries = insert(AuditEntry.__table__).values(rows).cte("appended")
-        session.execute(new_head.add_cte(entries))
-    else:
-        session.execute(insert(AuditEntry.__table__), rows)  # Core: one executemany
-        session.execute(new_head)
+    session.execute(_APPEND, rows)  # one executemany
+    session.execute(
+        _NEW_HEAD,
+        {"b_chain": head.chain, "b_seq": seq, "b_hash": prev_hash,
+         "b_seal": _seal_head(key, head.chain, seq, prev_hash)},
+    )  # fmt: skip
     head.last_seq, head.last_hash = seq, prev_hash
 
 

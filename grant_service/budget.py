@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from grant_service.locking import is_postgresql
@@ -33,9 +33,33 @@ def allotment(slot: int, cap: int) -> int:
     return cap // SLOTS + (1 if slot < cap % SLOTS else 0)
 
 
-def _has_room(cap: int):  # type: ignore[no-untyped-def]
-    share = literal(cap // SLOTS) + case((BudgetSlot.slot < cap % SLOTS, 1), else_=0)
-    return BudgetSlot.issued < share
+# Statements built once (their parameters: the cap's share per slot, base and extra).
+_HAS_ROOM = BudgetSlot.issued < bindparam("base") + case(
+    (BudgetSlot.slot < bindparam("extra"), 1), else_=0
+)
+_NOT_HELD = BudgetSlot.slot.not_in(bindparam("held", expanding=True))
+_FREE_SLOT = (
+    select(BudgetSlot.slot, BudgetSlot.issued)
+    .where(_HAS_ROOM, _NOT_HELD)
+    .order_by(BudgetSlot.slot)
+    .limit(1)
+)
+_FREE_SLOT_LOCKED = _FREE_SLOT.with_for_update(skip_locked=True)
+_SLOT_WITH_ROOM = (
+    select(BudgetSlot.slot).where(_HAS_ROOM, _NOT_HELD).order_by(BudgetSlot.slot).limit(1)
+)
+_WAIT_FOR_SLOT = (
+    select(BudgetSlot.slot).where(BudgetSlot.slot == bindparam("slot")).with_for_update()
+)
+_TAKE = (
+    update(BudgetSlot.__table__)
+    .where(BudgetSlot.slot == bindparam("b_slot"))
+    .values(issued=BudgetSlot.issued + bindparam("b_taken"))
+)
+
+
+def _room(cap: int, held: list[HeldSlot]) -> dict[str, object]:
+    return {"base": cap // SLOTS, "extra": cap % SLOTS, "held": [s.slot for s in held]}
 
 
 @dataclass
@@ -77,12 +101,7 @@ def take_slots(session: Session, need: int, cap: int) -> list[HeldSlot]:
 
 def _busy_slot(session: Session, cap: int, held: list[HeldSlot]) -> int | None:
     """A slot with room that this transaction does not hold (another one does)."""
-    return session.scalar(
-        select(BudgetSlot.slot)
-        .where(_has_room(cap), BudgetSlot.slot.not_in([s.slot for s in held]))
-        .order_by(BudgetSlot.slot)
-        .limit(1)
-    )
+    return session.scalar(_SLOT_WITH_ROOM, _room(cap, held))
 
 
 def _wait_for_busy_slot(session: Session, cap: int, held: list[HeldSlot]) -> bool:
@@ -92,7 +111,7 @@ def _wait_for_busy_slot(session: Session, cap: int, held: list[HeldSlot]) -> boo
     if busy is None:
         return False
     wait = session.begin_nested()
-    session.execute(select(BudgetSlot.slot).where(BudgetSlot.slot == busy).with_for_update())
+    session.execute(_WAIT_FOR_SLOT, {"slot": busy})
     wait.rollback()  # the lock is not kept: only the wait mattered
     return True
 
@@ -100,15 +119,8 @@ def _wait_for_busy_slot(session: Session, cap: int, held: list[HeldSlot]) -> boo
 def _gather(session: Session, need: int, cap: int, *, lock: bool) -> list[HeldSlot]:
     held: list[HeldSlot] = []
     while sum(s.room for s in held) < need:
-        query = (
-            select(BudgetSlot.slot, BudgetSlot.issued)
-            .where(_has_room(cap), BudgetSlot.slot.not_in([s.slot for s in held]))
-            .order_by(BudgetSlot.slot)
-            .limit(1)
-        )
-        if lock:
-            query = query.with_for_update(skip_locked=True)
-        row = session.execute(query).first()
+        query = _FREE_SLOT_LOCKED if lock else _FREE_SLOT
+        row = session.execute(query, _room(cap, held)).first()
         if row is None:
             break
         held.append(HeldSlot(row.slot, row.issued, allotment(row.slot, cap)))
@@ -117,13 +129,9 @@ def _gather(session: Session, need: int, cap: int, *, lock: bool) -> list[HeldSl
 
 def record_taken(session: Session, held: list[HeldSlot]) -> None:
     """Write what this transaction took from its slots."""
-    for slot in held:
-        if slot.taken:
-            session.execute(
-                update(BudgetSlot)
-                .where(BudgetSlot.slot == slot.slot)
-                .values(issued=BudgetSlot.issued + slot.taken)
-            )
+    taken = [{"b_slot": s.slot, "b_taken": s.taken} for s in held if s.taken]
+    if taken:
+        session.execute(_TAKE, taken)
 
 
 def issued(session: Session) -> int:
@@ -132,4 +140,4 @@ def issued(session: Session) -> int:
 
 def is_open(session: Session, cap: int) -> bool:
     """Whether some slot still has room (a reservation made now could get a MyKey ID)."""
-    return session.scalar(select(BudgetSlot.slot).where(_has_room(cap)).limit(1)) is not None
+    return session.scalar(_SLOT_WITH_ROOM, _room(cap, [])) is not None

@@ -194,6 +194,9 @@ class Catalog:
         return f'"{digest}"'
 
 
+_STORED_ETAG = select(CatalogMeta.etag).where(CatalogMeta.id == 1)
+
+
 class CatalogCache:
     """Reads the catalog from the database again only when its stored ETag changed (a
     ``grant-service load-catalog`` in another process)."""
@@ -203,10 +206,12 @@ class CatalogCache:
         self._current: Catalog | None = None
 
     def get(self, session: Session) -> Catalog:
-        meta = session.get(CatalogMeta, 1)
-        if meta is None:
+        etag = session.scalar(_STORED_ETAG)  # the one column, not the whole row, every time
+        if etag is None:
             raise LookupError("no catalog loaded: run 'grant-service load-catalog'")
-        if self._current is None or self._current.etag != meta.etag:
+        if self._current is None or self._current.etag != etag:
+            meta = session.get(CatalogMeta, 1)
+            assert meta is not None
             programme = ProgrammeData.model_validate_json(meta.programme_json)
             services = {s.code: s for s in session.scalars(select(PaymentService))}
             for service in services.values():

@@ -23,15 +23,16 @@ final result (``done``) or gives the claim back (``pending``) in that same trans
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from grant_service.models import Submission
-from mynapoint.database import insert_for
+from mynapoint.database import dialect_insert
 
 _CHUNK = 500
 
@@ -67,25 +68,66 @@ def claim(
     """Claim ``rows`` for this request: the UUIDs claimed, and the others as stored."""
     ordered = sorted(rows, key=lambda r: r.uuid)  # one order: concurrent claims never cross
     claimed: set[str] = set()
+    statement = _claim_insert(session.get_bind().dialect.name)
     for start in range(0, len(ordered), _CHUNK):
-        chunk = ordered[start : start + _CHUNK]
         values = [
             {**asdict(r), "state": "in_flight", "claim_token": token, "lease_until": lease,
              "received_at": now}
-            for r in chunk
+            for r in ordered[start : start + _CHUNK]
         ]  # fmt: skip
-        statement = (
-            insert_for(session, Submission)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["uuid"])
-            .returning(Submission.uuid)
-        )
-        claimed.update(session.scalars(statement))
+        claimed.update(session.scalars(statement, values))
     rest = {r.uuid: r for r in ordered if r.uuid not in claimed}
     if rest:
         claimed |= _take_over(session, list(rest.values()), token=token, now=now, lease=lease)
     found = _stored(session, [u for u in rest if u not in claimed])
     return claimed, found
+
+
+# The statements every request runs, built once (SQLAlchemy then neither builds nor keys
+# them again per request).
+_T = Submission.__table__.c
+
+
+@functools.cache
+def _claim_insert(dialect_name: str) -> Any:
+    """Insert claims; a UUID already there is left alone (and not returned)."""
+    return (
+        dialect_insert(dialect_name, Submission.__table__)
+        .on_conflict_do_nothing(index_elements=["uuid"])
+        .returning(_T.uuid)
+    )
+
+
+_LOCK_OWNED = (
+    select(_T.uuid)
+    .where(
+        _T.uuid.in_(bindparam("uuids", expanding=True)),
+        _T.claim_token == bindparam("token"),
+        _T.state == "in_flight",
+    )
+    .order_by(_T.uuid)
+    .with_for_update()
+)
+_SETTLE_DONE = (
+    update(Submission.__table__)
+    .where(_T.uuid == bindparam("b_uuid"))
+    .values(
+        state="done", lease_until=None, claim_token=None, outcome=bindparam("b_outcome"),
+        reason_code=bindparam("b_reason_code"), http_status=bindparam("b_http_status"),
+        result_json=bindparam("b_result_json"), completed_at=bindparam("b_completed_at"),
+    )
+)  # fmt: skip
+_GIVE_BACK = (
+    update(Submission.__table__)
+    .where(_T.uuid.in_(bindparam("uuids", expanding=True)))
+    .values(state="pending", lease_until=None, claim_token=None)
+)
+_UNSETTLED = select(_T.card_issuer, _T.card_serial_hex, _T.sequence, _T.uuid).where(
+    tuple_(_T.card_issuer, _T.card_serial_hex).in_(bindparam("cards", expanding=True)),
+    _T.state != "done",
+    _T.kiosk_id == bindparam("kiosk_id"),
+    _T.sequence.is_not(None),
+)
 
 
 def _take_over(
@@ -139,18 +181,8 @@ def lock_owned(session: Session, uuids: Iterable[str], token: str) -> set[str]:
     wanted = sorted(set(uuids))
     owned: set[str] = set()
     for start in range(0, len(wanted), _CHUNK):
-        owned.update(
-            session.scalars(
-                select(Submission.uuid)
-                .where(
-                    Submission.uuid.in_(wanted[start : start + _CHUNK]),
-                    Submission.claim_token == token,
-                    Submission.state == "in_flight",
-                )
-                .order_by(Submission.uuid)
-                .with_for_update()
-            )
-        )
+        chunk = wanted[start : start + _CHUNK]
+        owned.update(session.scalars(_LOCK_OWNED, {"uuids": chunk, "token": token}))
     return owned
 
 
@@ -162,14 +194,9 @@ def settle(
     """Store final results (``done``: uuid, outcome, reason_code, http_status, result_json,
     completed_at) and give the ``pending`` claims back for the kiosk's retry."""
     if done:
-        rows = [{**row, "state": "done", "lease_until": None, "claim_token": None} for row in done]
-        session.execute(update(Submission), rows)  # bulk update by primary key
+        session.execute(_SETTLE_DONE, [{f"b_{k}": v for k, v in row.items()} for row in done])
     for start in range(0, len(pending), _CHUNK):
-        session.execute(
-            update(Submission)
-            .where(Submission.uuid.in_(pending[start : start + _CHUNK]))
-            .values(state="pending", lease_until=None, claim_token=None)
-        )
+        session.execute(_GIVE_BACK, {"uuids": pending[start : start + _CHUNK]})
 
 
 def release(session: Session, uuids: Iterable[str], token: str) -> None:
@@ -197,20 +224,7 @@ def unsettled_before(
     lowest: dict[tuple[str, str], int] = {}
     for start in range(0, len(wanted), 200):
         chunk = wanted[start : start + 200]
-        rows = session.execute(
-            select(
-                Submission.card_issuer, Submission.card_serial_hex, Submission.sequence,
-                Submission.uuid,
-            ).where(
-                or_(*(
-                    and_(Submission.card_issuer == i, Submission.card_serial_hex == s)
-                    for i, s in chunk
-                )),
-                Submission.state != "done",
-                Submission.kiosk_id == kiosk_id,
-                Submission.sequence.is_not(None),
-            )
-        )  # fmt: skip
+        rows = session.execute(_UNSETTLED, {"cards": chunk, "kiosk_id": kiosk_id})
         for issuer, serial, sequence, uuid in rows:
             if uuid in mine:
                 continue

@@ -9,24 +9,25 @@ for, the write lock that real kiosks queue on.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
 import threading
 import time
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import delete, select
+from sqlalchemy import Row, bindparam, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from grant_service import audit, rules
 from grant_service.keys import CsrRejected, DeviceCa
 from grant_service.models import Device, EnrollmentToken, RequestNonce
 from grant_service.refusals import Refused, echoed
-from mynapoint.database import insert_for
+from mynapoint.database import dialect_insert
 from mynapoint.envelope import KIOSK_ID_PATTERN
 from mynapoint.reasons import R
 from mynapoint.request_signing import RequestSignatureError, SignedRequest
@@ -141,15 +142,30 @@ def _set_certificate(device: Device, certificate: x509.Certificate) -> None:
     device.certificate_serial = f"{certificate.serial_number:X}"
 
 
-def active_device(session: Session, kiosk_id: str) -> tuple[Device, ec.EllipticCurvePublicKey]:
-    """An enrolled, not revoked kiosk and its device key; ``Refused`` (401) otherwise."""
-    device = session.scalar(select(Device).where(Device.kiosk_id == kiosk_id))
+# Every signed request reads its device: one statement built once (SQLAlchemy then skips
+# building and keying it per request), and each device key parsed once per process.
+_DEVICE = select(
+    Device.id, Device.kiosk_id, Device.channel, Device.status, Device.public_key_der,
+    Device.enrolled_at,
+).where(Device.kiosk_id == bindparam("kiosk_id"))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=100_000)
+def _device_key(der: bytes) -> ec.EllipticCurvePublicKey | None:
+    public_key = serialization.load_der_public_key(der)
+    return public_key if isinstance(public_key, ec.EllipticCurvePublicKey) else None
+
+
+def active_device(session: Session, kiosk_id: str) -> tuple[Row[Any], ec.EllipticCurvePublicKey]:
+    """An enrolled, not revoked kiosk (id, kiosk_id, channel, status, enrolled_at) and its
+    device key; ``Refused`` (401) otherwise."""
+    device = session.execute(_DEVICE, {"kiosk_id": kiosk_id}).first()
     if device is None:
         raise Refused(R.DEVICE_UNKNOWN, echoed(kiosk_id))
     if device.status != "active":
         raise Refused(R.DEVICE_REVOKED, echoed(kiosk_id))
-    public_key = serialization.load_der_public_key(device.public_key_der)
-    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+    public_key = _device_key(device.public_key_der)
+    if public_key is None:
         raise Refused(R.DEVICE_UNKNOWN, "the enrolled key is not an EC key")
     return device, public_key
 
@@ -211,14 +227,24 @@ def authenticate_request(
     )  # fmt: skip
 
 
+@functools.cache
+def _nonce_insert(dialect_name: str) -> Any:
+    return (
+        dialect_insert(dialect_name, RequestNonce.__table__)
+        .values(
+            kiosk_id=bindparam("kiosk_id"), nonce=bindparam("nonce"), seen_at=bindparam("seen_at")
+        )
+        .on_conflict_do_nothing(index_elements=["kiosk_id", "nonce"])
+        .returning(RequestNonce.nonce)
+    )
+
+
 def _record_nonce(session: Session, signed: SignedRequest, now: dt.datetime) -> None:
     """Remember the nonce; ``REQUEST_REPLAYED`` if it was seen (also by a request running
     meanwhile: the primary key decides, in one statement)."""
+    statement = _nonce_insert(session.get_bind().dialect.name)
     recorded = session.scalar(
-        insert_for(session, RequestNonce)
-        .values(kiosk_id=signed.kiosk_id, nonce=signed.nonce, seen_at=now)
-        .on_conflict_do_nothing(index_elements=["kiosk_id", "nonce"])
-        .returning(RequestNonce.nonce)
+        statement, {"kiosk_id": signed.kiosk_id, "nonce": signed.nonce, "seen_at": now}
     )
     if recorded is None:
         raise Refused(R.REQUEST_REPLAYED, signed.nonce)

@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import String, insert, literal, select, tuple_, union_all, update
+from sqlalchemy import String, bindparam, insert, literal, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from grant_service import budget
@@ -74,32 +74,63 @@ class ActiveApplication:
     new_row: dict[str, object] | None = None
 
 
-def _cards_query(chunk: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
-    """In one statement (one round trip): the revocations and the people of these cards,
-    and the time of every CA's current CRL (on the first chunk; they are few)."""
-    none = literal(None, String())
-    revoked = select(
-        literal("revoked"),
-        RevokedCertificate.issuer,
-        RevokedCertificate.serial_hex,
-        none,
-        none,
-        RevokedCertificate.revoked_at,
-    ).where(tuple_(RevokedCertificate.issuer, RevokedCertificate.serial_hex).in_(chunk))
-    people = (
-        select(
-            literal("person"),
-            CardCertificate.issuer,
-            CardCertificate.serial_hex,
-            MyKey.mykey_id,
-            MyKey.status,
-            literal(None, UtcDateTime()),
-        )
-        .join(MyKey, MyKey.mykey_id == CardCertificate.mykey_id)
-        .where(tuple_(CardCertificate.issuer, CardCertificate.serial_hex).in_(chunk))
+# The statements every batch runs, built once with their parameters (SQLAlchemy then
+# neither builds nor keys them again for each request).
+_CARDS = bindparam("cards", expanding=True)
+_NONE = literal(None, String())
+# In one statement (one round trip): the revocations and the people of the batch's cards,
+# and the time of every CA's current CRL (they are few).
+_CARDS_QUERY = union_all(
+    select(
+        literal("revoked"), RevokedCertificate.issuer, RevokedCertificate.serial_hex, _NONE,
+        _NONE, RevokedCertificate.revoked_at,
+    ).where(tuple_(RevokedCertificate.issuer, RevokedCertificate.serial_hex).in_(_CARDS)),
+    select(
+        literal("person"), CardCertificate.issuer, CardCertificate.serial_hex, MyKey.mykey_id,
+        MyKey.status, literal(None, UtcDateTime()),
     )
-    crls = select(literal("crl"), CrlState.issuer, none, none, none, CrlState.this_update)
-    return union_all(revoked, people, crls)
+    .join(MyKey, MyKey.mykey_id == CardCertificate.mykey_id)
+    .where(tuple_(CardCertificate.issuer, CardCertificate.serial_hex).in_(_CARDS)),
+    select(literal("crl"), CrlState.issuer, _NONE, _NONE, _NONE, CrlState.this_update),
+)  # fmt: skip
+_APPLICATIONS_QUERY = select(
+    Application.id, Application.mykey_id, Application.receipt_number, Application.service_code,
+    Application.account_hmac, Application.applied_at,
+).where(
+    Application.mykey_id.in_(bindparam("people", expanding=True)),
+    Application.status == "active",
+)  # fmt: skip
+_ACCOUNTS_QUERY = select(Application.service_code, Application.account_hmac).where(
+    tuple_(Application.service_code, Application.account_hmac).in_(
+        bindparam("accounts", expanding=True)
+    ),
+    Application.status == "active",
+)
+_FAILURES_QUERY = select(
+    CodeFailures.kind, CodeFailures.key, CodeFailures.failures, CodeFailures.window_start
+).where(tuple_(CodeFailures.kind, CodeFailures.key).in_(bindparam("keys", expanding=True)))
+_FAILURES_UPDATE = (
+    update(CodeFailures.__table__)
+    .where(CodeFailures.kind == bindparam("b_kind"), CodeFailures.key == bindparam("b_key"))
+    .values(failures=bindparam("b_failures"), window_start=bindparam("b_window_start"))
+)
+_CANCEL = (
+    update(Application.__table__)
+    .where(Application.id == bindparam("b_id"))
+    .values(
+        status="cancelled", cancelled_at=bindparam("b_cancelled_at"),
+        cancel_reason=bindparam("b_cancel_reason"),
+        cancel_receipt_number=bindparam("b_cancel_receipt_number"),
+        cancelled_by_device_id=bindparam("b_cancelled_by_device_id"),
+    )
+)  # fmt: skip
+
+
+def _same_keys(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows for one executemany: each with every key (an application cancelled in its own
+    batch has more than the others; the rest are NULL)."""
+    keys = {key for row in rows for key in row}
+    return [{key: row.get(key) for key in keys} for row in rows]
 
 
 class Ledger:
@@ -117,7 +148,9 @@ class Ledger:
         self._revoked: dict[CardKey, dt.datetime] = {}
         self._crls: dict[str, dt.datetime] = {}
         for chunk in _chunks(card_keys) if card_keys else [[]]:
-            for kind, issuer, serial, mykey_id, status, at in session.execute(_cards_query(chunk)):
+            for kind, issuer, serial, mykey_id, status, at in session.execute(
+                _CARDS_QUERY, {"cards": chunk}
+            ):
                 if kind == "revoked":
                     self._revoked[(issuer, serial)] = at
                 elif kind == "person":
@@ -127,15 +160,8 @@ class Ledger:
         people = sorted({p.mykey_id for p in self._people.values()})
         self._applications: dict[str, ActiveApplication] = {}
         for start in range(0, len(people), _CHUNK):
-            for row in session.execute(
-                select(
-                    Application.id, Application.mykey_id, Application.receipt_number,
-                    Application.service_code, Application.account_hmac, Application.applied_at,
-                ).where(
-                    Application.mykey_id.in_(people[start : start + _CHUNK]),
-                    Application.status == "active",
-                )
-            ):  # fmt: skip
+            chunk_of_people = people[start : start + _CHUNK]
+            for row in session.execute(_APPLICATIONS_QUERY, {"people": chunk_of_people}):
                 self._applications[row.mykey_id] = ActiveApplication(
                     row.mykey_id, row.receipt_number, row.service_code, row.account_hmac,
                     row.applied_at, id=row.id,
@@ -145,19 +171,14 @@ class Ledger:
         for chunk in _chunks(account_keys):
             self._accounts.update(
                 (service, fingerprint)
-                for service, fingerprint in session.execute(
-                    select(Application.service_code, Application.account_hmac).where(
-                        tuple_(Application.service_code, Application.account_hmac).in_(chunk),
-                        Application.status == "active",
-                    )
-                )
+                for service, fingerprint in session.execute(_ACCOUNTS_QUERY, {"accounts": chunk})
             )
         self._failures: dict[tuple[str, str], FailureCount] = {}
         for chunk in _chunks(sorted(set(failure_keys))):
-            for row in session.scalars(
-                select(CodeFailures).where(tuple_(CodeFailures.kind, CodeFailures.key).in_(chunk))
+            for kind, key, failures, window_start in session.execute(
+                _FAILURES_QUERY, {"keys": chunk}
             ):
-                self._failures[(row.kind, row.key)] = FailureCount(row.failures, row.window_start)
+                self._failures[(kind, key)] = FailureCount(failures, window_start)
         self._budget: list[budget.HeldSlot] | None = None
         self._new_people: list[dict[str, object]] = []
         self._new_cards: list[dict[str, object]] = []
@@ -255,27 +276,33 @@ class Ledger:
             self._cancellations.append({"id": application.id, **changes})
 
     def flush(self) -> None:
-        """Write what the batch recorded: one statement per table."""
+        """Write what the batch recorded: one statement per table (Core executemany)."""
+        execute = self.session.execute
         if self._new_people:
-            self.session.execute(insert(MyKey), self._new_people)
-            self.session.execute(insert(CardCertificate), self._new_cards)
+            execute(insert(MyKey.__table__), self._new_people)
+            execute(insert(CardCertificate.__table__), self._new_cards)
         if self._cancellations:
-            self.session.execute(update(Application), self._cancellations)  # by primary key
+            execute(
+                _CANCEL,
+                [{f"b_{k}": v for k, v in c.items() if k != "status"} for c in self._cancellations],
+            )
         if self._new_applications:
-            self.session.execute(insert(Application), self._new_applications)
+            execute(insert(Application.__table__), _same_keys(self._new_applications))
         if self._budget:
             budget.record_taken(self.session, self._budget)
+        changed = [((kind, key), f) for (kind, key), f in self._failures.items() if f.changed]
         new_failures = [
             {"kind": kind, "key": key, "failures": f.failures, "window_start": f.window_start}
-            for (kind, key), f in self._failures.items()
-            if f.changed and not f.stored
+            for (kind, key), f in changed
+            if not f.stored
         ]
         if new_failures:
-            self.session.execute(insert(CodeFailures), new_failures)
-        for (kind, key), f in self._failures.items():
-            if f.changed and f.stored:
-                self.session.execute(
-                    update(CodeFailures)
-                    .where(CodeFailures.kind == kind, CodeFailures.key == key)
-                    .values(failures=f.failures, window_start=f.window_start)
-                )
+            execute(insert(CodeFailures.__table__), new_failures)
+        stored = [
+            {"b_kind": kind, "b_key": key, "b_failures": f.failures,
+             "b_window_start": f.window_start}
+            for (kind, key), f in changed
+            if f.stored
+        ]  # fmt: skip
+        if stored:
+            execute(_FAILURES_UPDATE, stored)

@@ -100,6 +100,9 @@ class ItemResult(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
+_ENVELOPE_TYPES = (ReservationEnvelope, ApplicationEnvelope, CancellationEnvelope)
+
+
 @dataclass
 class _Candidate:
     index: int
@@ -147,6 +150,7 @@ class SubmissionProcessor:
     single_writes: sessionmaker[Session] | None = None
 
     def process(self, device: rules.Device, items: list[Any]) -> list[ItemResult]:
+        """A result per item, in order; an item is an envelope's JSON, or an envelope."""
         now = self.clock()
         results: list[ItemResult | None] = [None] * len(items)
         candidates = []
@@ -180,12 +184,16 @@ class SubmissionProcessor:
     def _authenticate(
         self, device: rules.Device, raw: Any, now: dt.datetime
     ) -> ItemResult | tuple[Envelope, CardIdentity, bytes]:
-        uuid = raw.get("uuid") if isinstance(raw, dict) else None
-        uuid = uuid if isinstance(uuid, str) else None
-        try:
-            envelope = parse_envelope(raw)
-        except ValidationError as exc:
-            return ItemResult.refused(Refused(R.MALFORMED, describe_validation_error(exc)), uuid)
+        if isinstance(raw, _ENVELOPE_TYPES):  # parsed already (the one-envelope route)
+            envelope = raw
+        else:
+            uuid = raw.get("uuid") if isinstance(raw, dict) else None
+            uuid = uuid if isinstance(uuid, str) else None
+            try:
+                envelope = parse_envelope(raw)
+            except ValidationError as exc:
+                refusal = Refused(R.MALFORMED, describe_validation_error(exc))
+                return ItemResult.refused(refusal, uuid)
         if envelope.kiosk_id != device.kiosk_id:
             return ItemResult.refused(
                 Refused(R.KIOSK_MISMATCH, f"sent by {device.kiosk_id}"), envelope.uuid

@@ -115,10 +115,13 @@ def single_statement_sessions(engine: Engine) -> sessionmaker[Session]:
 def insert_for(session: Session, table: Any) -> Any:
     """The dialect's INSERT for ``table`` (it has ``on_conflict_do_nothing``), on the two
     databases this project runs on."""
+    return dialect_insert(session.get_bind().dialect.name, table)
+
+
+def dialect_insert(dialect_name: str, table: Any) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
 
 
 def _create_private_sqlite_file(url: str) -> None:

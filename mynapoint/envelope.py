@@ -18,8 +18,8 @@ import binascii
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Literal, Self
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, Self
 
 import rfc8785
 from pydantic import (
@@ -27,6 +27,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     TypeAdapter,
     field_validator,
     model_validator,
@@ -166,6 +167,10 @@ class _EnvelopeBase(CardSigned):
     sequence: Annotated[int, Field(ge=0, le=JSON_SAFE_INTEGER_MAX)]
     for_whom: Literal["self", "minor"]
 
+    # The canonical bytes, computed once (a pure-Python RFC 8785 encoding of a 3 KB envelope
+    # is a good part of the cost of checking it).
+    _signed: bytes | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _canonical(self) -> Self:
         # The service must compute the very bytes the card signed: what RFC 8785 cannot
@@ -175,6 +180,12 @@ class _EnvelopeBase(CardSigned):
         except rfc8785.CanonicalizationError as exc:
             raise ValueError(f"not representable as canonical JSON (RFC 8785): {exc}") from exc
         return self
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        if update and set(update) - {"signature"}:  # the signed fields changed
+            copy._signed = None
+        return copy
 
     @property
     def time(self) -> dt.datetime:
@@ -187,9 +198,11 @@ class _EnvelopeBase(CardSigned):
 
     def signed_bytes(self) -> bytes:
         """RFC 8785 canonical JSON of everything but the signature: what the card signs."""
-        body = self.to_json()
-        body.pop("signature", None)
-        return rfc8785.dumps(body)
+        if self._signed is None:
+            body = self.to_json()
+            body.pop("signature", None)
+            self._signed = rfc8785.dumps(body)
+        return self._signed
 
 
 class ReservationEnvelope(_EnvelopeBase):

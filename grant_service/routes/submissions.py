@@ -53,7 +53,7 @@ def _results(results: list[ItemResult]) -> JSONResponse:
 def submit(envelope: Envelope, device: SignedDevice, service: ServiceDep) -> JSONResponse:
     """One envelope. 200 accepted; 422 rejected (final) or invalid; 409 already being
     processed; 503 pending (retry later). A replay returns the first result."""
-    result = service.processor.process(device, [envelope.to_json()])[0]
+    result = service.processor.process(device, [envelope])[0]
     return _item_response(result, service.settings.retry_after_seconds)
 
 
