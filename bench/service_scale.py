@@ -6,23 +6,29 @@ started by this script (fsync and synchronous_commit on), envelopes signed with 
 behind real test certificates, every request signed by an enrolled kiosk's device key.
 
 - **Online**: 64 clients, one enrolled kiosk each, one envelope per request
-  (``POST /v1/submissions``): first a reservation for every person, then an application
-  for every person (each with its own payment account), against 1, 2 and 4 processes.
-  Envelopes are built and card-signed before the clock starts, and so is every request
-  (device signature); the clients are one asyncio process writing the prepared bytes on
-  keep-alive HTTP/1.1 connections. Figures: envelopes/s, p50/p99 latency, CPU per envelope
-  of the service processes and of the PostgreSQL server (from /proc), the client's own.
-- **Batched**: the same envelopes in batches (``POST /v1/submissions/batch``) from a few
-  kiosks in parallel.
+  (``POST /v1/submissions``), against 1, 2 and 4 processes: reservations of new people
+  (at most ``--online-people``, for at most ``--online-seconds``), then the applications
+  of those who reserved (each with its own payment account), likewise. Envelopes are built
+  and card-signed before the clock starts, and so is every request (its device signature:
+  a prepared request older than 200 s is signed again; the service's clock skew stays at
+  300 s); the clients are one asyncio process writing the prepared bytes on keep-alive
+  HTTP/1.1 connections. Figures: envelopes/s, p50/p99 latency, CPU per envelope of the
+  service processes and of the PostgreSQL server (from /proc), and the client's own.
+- **Batched**: the same kind of envelopes in batches (``POST /v1/submissions/batch``)
+  from a few kiosks at once.
 - **The cap race**: 2,000 people reserve at once from 64 clients across the processes,
   with a cap of 500: exactly 500 accepted, 1,500 RESERVATIONS_CLOSED, 500 rows in mykeys.
-- **Stored people**: online and batched again with 1 M (and 10 M) people already in the
-  database, generated with SQL through the real schema.
-- **Profile**: one online run with py-spy on one service process and PostgreSQL's
+- **Stored people**: online and batched again with 1 M and 10 M people already in the
+  database, generated with SQL through the real schema, each level followed by a run on a
+  fresh database (0 stored) as its baseline, so that both are measured minutes apart.
+- **Profile**: one online run with py-spy on one service process, and PostgreSQL's
   pg_stat_statements and pg_stat_activity, to show where the time goes.
 
-The baseline of each ratio is measured in the same run: 1 process (online), the online
-rate (batched), 0 stored people (stored). The last line is
+The machine is shared: each run waits for it to be quiet and is done again (up to three
+times) when other processes took more than a quarter of a core meanwhile ("other" in the
+tables); the service's source is fingerprinted at each start, and rows of different code
+are marked. ``--quick`` skips 10 M (about 7 minutes); the full run takes about 45
+minutes, most of it storing 10 M people. The last line is
 ``online_per_s=N batched_per_s=N cap_exact=yes|no`` (the best rates with 0 stored people).
 
     .venv/bin/python bench/service_scale.py [--quick]
@@ -1327,7 +1333,8 @@ def main() -> None:
     )
     parser.add_argument("--batch-people", type=int, help="people per batched run")
     parser.add_argument("--levels", help="people already stored, e.g. 0,1000000,10000000")
-    parser.add_argument("--processes", default="1,2,4", help="service processes to try")
+    parser.add_argument("--processes", default=",".join(map(str, PROCESS_COUNTS)),
+                        help="service processes to try")  # fmt: skip
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--batch", type=int, default=500, help="envelopes per batch request")
     parser.add_argument("--batch-kiosks", type=int, default=4)

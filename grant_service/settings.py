@@ -67,8 +67,9 @@ class Settings(LayeredSettings):
     code_failure_window_hours: float = Field(default=24.0, gt=0)
 
     # --- concurrency and load ---------------------------------------------------------------
-    # Audit chains appended to side by side (more chains: more writers that never wait).
-    audit_chains: int = Field(default=16, ge=1, le=1024)
+    # Audit chains appended to side by side: at least the writing transactions that can run
+    # at once (processes x pool), or some wait for a chain.
+    audit_chains: int = Field(default=64, ge=1, le=1024)
     # Database connections per process, and how long a request waits for one before it is
     # answered 503 with Retry-After instead of piling up.
     db_pool_size: int = Field(default=10, ge=1)

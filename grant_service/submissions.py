@@ -163,10 +163,11 @@ class SubmissionProcessor:
                 candidates.append(
                     _Candidate(index, envelope, identity, self._fingerprint(envelope, signed))
                 )
+        # Items refused before the claim (malformed, wrong kiosk, bad signature).
+        events = [self._event(device.kiosk_id, None, r) for r in results if r is not None]
         token = secrets.token_hex(16)
         with (self.single_writes or self.sessions).begin() as session:
             claimed = self._claim(session, candidates, results, now, token)
-        events = [self._event(device.kiosk_id, None, r) for r in results if r is not None]
         events += [
             self._event(device.kiosk_id, c.envelope, results[c.index])  # type: ignore[arg-type]
             for c in candidates

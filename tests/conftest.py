@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -281,3 +282,12 @@ def kiosk_rig(private_data_home: Path) -> Iterator[KioskRig]:
     rig = make_rig(private_data_home, make_card_and_ca())
     yield rig
     rig.service.stop()
+
+
+@pytest.fixture
+def slip_reading_tools() -> None:
+    """The OCR and QR readers the slip tests read paper back with: missing is a failure."""
+    missing = [tool for tool in ("tesseract", "zbarimg") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: scripts/bootstrap installs tesseract-ocr, "
+                    "tesseract-ocr-jpn and zbar-tools")  # fmt: skip

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from grant_service.models import Submission
+from grant_service.models import AuditEntry, Submission
 from kiosk.device_identity import DeviceIdentity
 from kiosk.service_client import ServiceClient
 from mynapoint.envelope import Envelope
@@ -34,6 +34,12 @@ def test_a_replay_returns_the_first_result(service: ServiceEnv) -> None:
     replay = kiosk.client.submit(envelope)
     assert replay.status_code == first.status_code == 200
     assert replay.body == {**first.body, "replayed": True}
+    # The audit log tells the two apart, once each, under the envelope's kind.
+    with service.sessions() as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.subject == envelope.uuid)
+        ).all()
+    assert sorted(actions) == ["submission.reservation", "submission.reservation.replay"]
 
 
 def test_the_same_uuid_with_another_envelope_is_422(service: ServiceEnv) -> None:

@@ -9,7 +9,6 @@ import concurrent.futures
 import datetime as dt
 import difflib
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -34,10 +33,7 @@ RESERVATION_RECEIPT, APPLICATION_RECEIPT = "K7QM-3XPA-9TRZ", "WHEN-V23Z-5QD7"
 NOW = dt.datetime(2026, 11, 22, 5, 30, tzinfo=dt.UTC)  # 14:30 JST
 DATA = Path(__file__).parent / "data"
 
-needs_tools = pytest.mark.skipif(
-    not (shutil.which("tesseract") and shutil.which("zbarimg")),
-    reason="tesseract-ocr-jpn and zbar-tools are installed by scripts/bootstrap",
-)
+needs_tools = pytest.mark.usefixtures("slip_reading_tools")
 
 
 def session_slip(card: TestCard, *, language: str = "ja", pending: bool = False) -> Slip:

@@ -5,7 +5,6 @@ and printing through the loopback network printer, the slip desk and ``kiosk-sli
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,10 +44,7 @@ STATUS_1, STATUS_4 = b"\x10\x04\x01", b"\x10\x04\x04"
 TIMEOUT = 0.3
 DOTS_PER_POINT = 203 / 72  # a 203-dpi thermal head
 
-needs_tools = pytest.mark.skipif(
-    not (shutil.which("tesseract") and shutil.which("zbarimg")),
-    reason="tesseract-ocr-jpn and zbar-tools are installed by scripts/bootstrap",
-)
+needs_tools = pytest.mark.usefixtures("slip_reading_tools")
 
 
 # Characters across per style, normal and large type (multiples of the 12-dot font).
