@@ -51,7 +51,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
-import getpass
 import hashlib
 import json
 import multiprocessing
@@ -80,6 +79,7 @@ from grant_service.keys import ServiceKeys
 from grant_service.operators import account_entry
 from grant_service.pki import issuer_key
 from grant_service.settings import PACKAGE_DATA
+from grant_service.testing.postgres import PrivatePostgres
 from kiosk.device_identity import DeviceIdentity
 from kiosk.devices.jpki_test_ca import JpkiTestCa, new_rsa_key
 from mynapoint import receipt_numbers
@@ -145,79 +145,8 @@ def say(text: str) -> None:
 # --- the PostgreSQL server -------------------------------------------------------------
 
 
-def find_bindir() -> Path:
-    candidates = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
-    )
-    if candidates:
-        return candidates[-1].parent
-    initdb = shutil.which("initdb")
-    if initdb:
-        return Path(initdb).parent
-    raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
-
-
-class BenchPostgres:
-    """A private server like grant_service/testing/postgres.py's, with this benchmark's
-    settings (that class takes only ``fsync``)."""
-
-    def __init__(self, settings: dict[str, str]) -> None:
-        self.settings = settings
-        self.bindir = find_bindir()
-        self.port = free_port()
-        self.directory = Path(tempfile.mkdtemp(prefix="grant-scale-pg-"))
-        self.data = self.directory / "data"
-        self.as_root = os.geteuid() == 0
-        self.superuser = "postgres" if self.as_root else getpass.getuser()
-
-    def _run(self, *command: str) -> None:
-        argv = [str(self.bindir / command[0]), *command[1:]]
-        if self.as_root:
-            argv = ["runuser", "-u", "postgres", "--", *argv]
-        result = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"{command[0]} failed: {result.stderr[-2000:]}")
-
-    def start(self) -> BenchPostgres:
-        if self.as_root:
-            shutil.chown(self.directory, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.superuser,
-                  "-E", "UTF8", "--no-sync")  # fmt: skip
-        settings = {
-            "port": str(self.port),
-            "listen_addresses": "'127.0.0.1'",
-            "unix_socket_directories": f"'{self.directory}'",
-            **{
-                k: v if v.replace(".", "").isdigit() else f"'{v}'" for k, v in self.settings.items()
-            },
-        }
-        with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write("\n# bench/service_scale.py\n")
-            conf.writelines(f"{k} = {v}\n" for k, v in settings.items())
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "server.log"),
-                  "-w", "-t", "120", "start")  # fmt: skip
-        return self
-
-    def stop(self) -> None:
-        if self.data.exists():
-            with contextlib.suppress(RuntimeError):
-                self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://{self.superuser}@127.0.0.1:{self.port}/{database}"
-
-    def connect(self, database: str = "postgres") -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            host="127.0.0.1", port=self.port, user=self.superuser, dbname=database,
-            autocommit=True,
-        )  # fmt: skip
-
-    def create_database(self, name: str, template: str | None = None) -> str:
-        with self.connect() as connection:
-            clause = f' TEMPLATE "{template}"' if template else ""
-            connection.execute(f'CREATE DATABASE "{name}"{clause}')  # type: ignore[arg-type]
-        return self.url(name)
+class BenchPostgres(PrivatePostgres):
+    """The tests' private server, with what this benchmark also asks of it."""
 
     def set(self, name: str, value: str) -> None:
         """A setting that a reload changes (ALTER SYSTEM)."""
@@ -1361,7 +1290,7 @@ def main() -> None:
     if free < need:
         raise SystemExit("not enough disk space for the stored-people levels asked for")
 
-    server = BenchPostgres(POSTGRES_SETTINGS)
+    server = BenchPostgres(settings=POSTGRES_SETTINGS)
     with contextlib.ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="grant-scale-")))
         logs = root / "logs"

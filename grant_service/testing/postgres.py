@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -36,6 +37,11 @@ def find_bindir() -> Path:
     raise PostgresUnavailable("PostgreSQL is not installed (apt-get install postgresql)")
 
 
+def _quoted(value: str) -> str:
+    # Any value may be quoted in postgresql.conf, numbers too.
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -43,12 +49,15 @@ def _free_port() -> int:
 
 
 class PrivatePostgres:
-    def __init__(self, *, fsync: bool = True) -> None:
+    """``settings`` go into postgresql.conf (so that ALTER SYSTEM can still change them)."""
+
+    def __init__(self, *, fsync: bool = True, settings: dict[str, str] | None = None) -> None:
         self.bindir = find_bindir()
         self.port = _free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="grant-pg-"))
         self.data = self.directory / "data"
-        self.fsync = fsync
+        self.settings = {"max_connections": "300", "fsync": "on" if fsync else "off",
+                         **(settings or {})}  # fmt: skip
         self.as_root = os.geteuid() == 0
         self.superuser = "postgres" if self.as_root else getpass.getuser()
 
@@ -65,12 +74,17 @@ class PrivatePostgres:
             shutil.chown(self.directory, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.superuser,
                   "-E", "UTF8", "--no-sync")  # fmt: skip
-        options = (
-            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
-            f"-c max_connections=300 -c fsync={'on' if self.fsync else 'off'}"
-        )
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
-                  str(self.directory / "server.log"), "-w", "start")  # fmt: skip
+        settings = {
+            "port": str(self.port),
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": str(self.directory),
+            **self.settings,
+        }
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write("\n# grant_service/testing/postgres.py\n")
+            conf.writelines(f"{name} = {_quoted(value)}\n" for name, value in settings.items())
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "server.log"),
+                  "-w", "-t", "120", "start")  # fmt: skip
         return self
 
     def stop(self) -> None:
@@ -82,12 +96,16 @@ class PrivatePostgres:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.superuser}@127.0.0.1:{self.port}/{database}"
 
+    def connect(self, database: str = "postgres") -> psycopg.Connection[Any]:
+        """A superuser connection in autocommit (for DDL and settings)."""
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user=self.superuser, dbname=database,
+            autocommit=True,
+        )  # fmt: skip
+
     def create_database(self, name: str, template: str | None = None) -> str:
         """A new database (copied from ``template`` if given); returns its URL."""
-        with psycopg.connect(
-            host="127.0.0.1", port=self.port, user=self.superuser, dbname="postgres",
-            autocommit=True,
-        ) as connection:  # fmt: skip
+        with self.connect() as connection:
             clause = f' TEMPLATE "{template}"' if template else ""
             connection.execute(f'CREATE DATABASE "{name}"{clause}')  # type: ignore[arg-type]
         return self.url(name)
