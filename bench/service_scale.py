@@ -34,17 +34,7 @@ minutes, most of it storing 10 M people. The last line is
     .venv/bin/python bench/service_scale.py [--quick]
 """
 
-# ruff: noqa: E402 (the imports follow the fix of sys.path below)
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as a script, this file's directory comes first on sys.path, where bench/queue.py
-# would shadow the standard library's ``queue`` (psycopg and multiprocessing import it).
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
 
 import argparse
 import asyncio
@@ -59,12 +49,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -88,6 +80,7 @@ from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_env
 from mynapoint.request_signing import sign_request
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
 CODE = "1234"
 KEY_POOL = 8  # RSA keys behind all the certificates (a person is an issuer + serial)
 BUILDERS = 2  # processes that issue certificates and sign envelopes (before the clock)
@@ -419,8 +412,8 @@ def source_digest() -> str:
     may be changing it while this runs)."""
     digest = hashlib.sha256()
     for package in ("grant_service", "mynapoint"):
-        for path in sorted((_HERE.parent / package).rglob("*.py")):
-            digest.update(str(path.relative_to(_HERE.parent)).encode() + b"\0")
+        for path in sorted((ROOT / package).rglob("*.py")):
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

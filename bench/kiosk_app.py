@@ -27,10 +27,10 @@ measured in the same run.
 - memory: ``VmRSS`` (``/proc/self/status``) of each child after its first frame, and of
   the last ones after the transitions.
 
-    .venv/bin/python bench/kiosk.py [--runs 5] [--cycles 20]
+    .venv/bin/python bench/kiosk_app.py [--runs 5] [--cycles 20]
 """
 
-# ruff: noqa: E402 (the imports follow the fix of sys.path below)
+# ruff: noqa: E402 (the imports follow the start time, taken first)
 from __future__ import annotations
 
 import time
@@ -39,15 +39,6 @@ import time
 # the child's first frame are read from it.
 _PROCESS_UP = time.clock_gettime(time.CLOCK_MONOTONIC)
 
-import sys
-from pathlib import Path
-
-# Run as a script, this file's directory comes first on sys.path, where this very file
-# would shadow the ``kiosk`` package. It gives way to the repository's root.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
-
 import argparse
 import json
 import os
@@ -55,9 +46,11 @@ import platform
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 MARK = "KIOSK-BENCH "  # the child's result line on its stdout

@@ -19,21 +19,17 @@ certificates (``--per-card`` envelopes per card: a reservation, an application, 
 reservations again, which the service accepts as already reserved), by a pool of
 processes before anything is measured.
 
-    .venv/bin/python bench/queue.py [--items 100000] [--enqueue 2000]
+    .venv/bin/python bench/queue_drain.py [--items 100000] [--enqueue 2000]
 """
 
-# ruff: noqa: E402 (the imports follow the fix of sys.path below)
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-# Run as a script, this file's directory comes first on sys.path, where this very file
-# would shadow the standard library's ``queue`` (multiprocessing imports it). It gives way
-# to the repository's root, from where the benchmarks' shared code is ``bench.*``.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+# Run as a script, this file's directory is first on sys.path; the benchmarks' shared
+# code is ``bench.*``, from the repository's root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import functools
