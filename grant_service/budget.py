@@ -38,16 +38,13 @@ _HAS_ROOM = BudgetSlot.issued < bindparam("base") + case(
     (BudgetSlot.slot < bindparam("extra"), 1), else_=0
 )
 _NOT_HELD = BudgetSlot.slot.not_in(bindparam("held", expanding=True))
-_FREE_SLOT = (
+_FREE_SLOT = (  # the first slot with room (``scalar`` of it: the slot number)
     select(BudgetSlot.slot, BudgetSlot.issued)
     .where(_HAS_ROOM, _NOT_HELD)
     .order_by(BudgetSlot.slot)
     .limit(1)
 )
 _FREE_SLOT_LOCKED = _FREE_SLOT.with_for_update(skip_locked=True)
-_SLOT_WITH_ROOM = (
-    select(BudgetSlot.slot).where(_HAS_ROOM, _NOT_HELD).order_by(BudgetSlot.slot).limit(1)
-)
 _WAIT_FOR_SLOT = (
     select(BudgetSlot.slot).where(BudgetSlot.slot == bindparam("slot")).with_for_update()
 )
@@ -101,7 +98,7 @@ def take_slots(session: Session, need: int, cap: int) -> list[HeldSlot]:
 
 def _busy_slot(session: Session, cap: int, held: list[HeldSlot]) -> int | None:
     """A slot with room that this transaction does not hold (another one does)."""
-    return session.scalar(_SLOT_WITH_ROOM, _room(cap, held))
+    return session.scalar(_FREE_SLOT, _room(cap, held))
 
 
 def _wait_for_busy_slot(session: Session, cap: int, held: list[HeldSlot]) -> bool:
@@ -140,4 +137,4 @@ def issued(session: Session) -> int:
 
 def is_open(session: Session, cap: int) -> bool:
     """Whether some slot still has room (a reservation made now could get a MyKey ID)."""
-    return session.scalar(_SLOT_WITH_ROOM, _room(cap, [])) is not None
+    return session.scalar(_FREE_SLOT, _room(cap, [])) is not None

@@ -112,13 +112,9 @@ def single_statement_sessions(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
 
 
-def insert_for(session: Session, table: Any) -> Any:
-    """The dialect's INSERT for ``table`` (it has ``on_conflict_do_nothing``), on the two
-    databases this project runs on."""
-    return dialect_insert(session.get_bind().dialect.name, table)
-
-
 def dialect_insert(dialect_name: str, table: Any) -> Any:
+    """The dialect's INSERT for ``table`` (it has ``on_conflict_do_nothing``), on the two
+    databases this project runs on (``postgresql``, else SQLite)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
