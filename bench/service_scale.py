@@ -92,8 +92,9 @@ ALPHABET = receipt_numbers.ALPHABET  # also the MyKey ID alphabet
 RESIGN_AFTER_S = 200  # a prepared request older than this is signed again (skew 300 s)
 MAX_ATTEMPTS = 30  # per request, for 409/503 answers and lost connections
 GENERATION_CHUNK = 500_000
-STORED_SERVICES = ("waon", "nanaco", "rakuten_edy", "paypay", "d_barai", "au_pay", "d_card",
-                   "aeon_card")  # fmt: skip
+# Services a kiosk can apply for (no card number with its security code: dカード, イオンカード).
+STORED_SERVICES = ("waon", "nanaco", "rakuten_edy", "paypay", "d_barai", "au_pay", "suica",
+                   "kyash")  # fmt: skip
 
 # The private server's settings beyond the defaults, and why (printed with the figures).
 POSTGRES_SETTINGS = {
@@ -957,8 +958,8 @@ def _generation_sql(start: int, stop: int, issuer: str, t0: dt.datetime) -> list
         "'service_name_ja', ps.name_ja, 'service_name_en', ps.name_en, 'account_last4', last4), "
         "'replayed', false)::text, t + INTERVAL '302 seconds', t + INTERVAL '302 seconds' "
         "FROM gen JOIN payment_services ps ON ps.code = gen.service_code WHERE n % 2 = 0",
-        "INSERT INTO point_totals (mykey_id, counted_yen, points, updated_at) "
-        "SELECT mykey_id, c, least(c * 25 / 100, 5000), t + INTERVAL '1 day' "
+        "INSERT INTO point_totals (mykey_id, counted_yen, points) "
+        "SELECT mykey_id, c, least(c * 25 / 100, 5000) "
         "FROM gen, LATERAL (SELECT ((n * 7919) % 20001)::int AS c) AS x WHERE n % 10 = 0",
     ]
 

@@ -68,6 +68,9 @@ class ServiceData(_Strict):
     pre_registration: bool
     selectable_from: dt.date
     fictional: bool
+    # The programme's ID and code for this service are the card's number and security
+    # code: no kiosk may ask for them (rules.check_channel; the kiosk's availability).
+    card_credentials: bool
     # The lengths are the columns' (PostgreSQL refuses a longer value).
     id_label_ja: str = Field(max_length=128)
     id_label_en: str = Field(max_length=128)
@@ -175,6 +178,7 @@ class Catalog:
                     "pre_registration": s.pre_registration,
                     "selectable_from": s.selectable_from.isoformat(),
                     "fictional": s.fictional,
+                    "card_credentials": s.card_credentials,
                     # Left out where NULL (a row the catalog has not been reloaded into
                     # since migration 0003 could not fill it): the kiosk has defaults.
                     **{

@@ -92,9 +92,10 @@ def _sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
 def prepare_database(settings: Settings) -> None:
     """Bring the schema up to date and load the packaged catalog if there is none."""
     make_private_directory(settings.data_dir)  # keys and the SQLite file: 0700, and 0600 each
-    migrate.upgrade(settings.database_url)
-    # The keys and the device CA are made here, before any worker starts: never twice.
+    # The keys and the device CA are made here, before any worker starts: never twice. The
+    # migrations come after the keys: one converts rows into keyed digests.
     keys = ServiceKeys.load(settings.data_dir)
+    migrate.upgrade(settings.database_url, keys.account_hmac)
     DeviceCa.load_or_create(settings.device_ca_dir)
     with _sessions(settings) as sessions, sessions.begin() as session:
         audit.ensure_chains(session, keys.audit_hmac, settings.audit_chains)
@@ -400,8 +401,9 @@ def _open_for_audit(settings: Settings) -> ServiceKeys:
     would re-create a deleted head and re-seal a bare genesis one: a check must not mend
     what it is checking.)"""
     make_private_directory(settings.data_dir)
-    migrate.upgrade(settings.database_url)
-    return ServiceKeys.load(settings.data_dir)
+    keys = ServiceKeys.load(settings.data_dir)
+    migrate.upgrade(settings.database_url, keys.account_hmac)
+    return keys
 
 
 @contextlib.contextmanager

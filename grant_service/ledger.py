@@ -28,6 +28,7 @@ from grant_service import budget
 from grant_service.models import (
     Application,
     CardCertificate,
+    CertificateRenewal,
     CodeFailures,
     CrlState,
     MyKey,
@@ -78,8 +79,8 @@ class ActiveApplication:
 # neither builds nor keys them again for each request).
 _CARDS = bindparam("cards", expanding=True)
 _NONE = literal(None, String())
-# In one statement (one round trip): the revocations and the people of the batch's cards,
-# and the time of every CA's current CRL (they are few).
+# In one statement (one round trip): the revocations, the people and the renewals (J-LIS
+# feed) of the batch's cards, and the time of every CA's current CRL (they are few).
 _CARDS_QUERY = union_all(
     select(
         literal("revoked"), RevokedCertificate.issuer, RevokedCertificate.serial_hex, _NONE,
@@ -91,6 +92,10 @@ _CARDS_QUERY = union_all(
     )
     .join(MyKey, MyKey.mykey_id == CardCertificate.mykey_id)
     .where(tuple_(CardCertificate.issuer, CardCertificate.serial_hex).in_(_CARDS)),
+    select(
+        literal("renewal"), CertificateRenewal.issuer, CertificateRenewal.serial_hex, _NONE,
+        _NONE, CertificateRenewal.not_before,
+    ).where(tuple_(CertificateRenewal.issuer, CertificateRenewal.serial_hex).in_(_CARDS)),
     select(literal("crl"), CrlState.issuer, _NONE, _NONE, _NONE, CrlState.this_update),
 )  # fmt: skip
 _APPLICATIONS_QUERY = select(
@@ -146,6 +151,7 @@ class Ledger:
         card_keys = sorted({(c.issuer, c.serial_hex) for c in cards})
         self._people: dict[CardKey, Person] = {}
         self._revoked: dict[CardKey, dt.datetime] = {}
+        self._renewals: set[CardKey] = set()
         self._crls: dict[str, dt.datetime] = {}
         for chunk in _chunks(card_keys) if card_keys else [[]]:
             for kind, issuer, serial, mykey_id, status, at in session.execute(
@@ -155,6 +161,8 @@ class Ledger:
                     self._revoked[(issuer, serial)] = at
                 elif kind == "person":
                     self._people[(issuer, serial)] = Person(mykey_id, status)
+                elif kind == "renewal":
+                    self._renewals.add((issuer, serial))
                 else:
                     self._crls[issuer] = at
         people = sorted({p.mykey_id for p in self._people.values()})
@@ -195,6 +203,10 @@ class Ledger:
 
     def revoked_at(self, identity: CardIdentity) -> dt.datetime | None:
         return self._revoked.get((identity.issuer, identity.serial_hex))
+
+    def is_renewal(self, identity: CardIdentity) -> bool:
+        """Whether the J-LIS feed reported this certificate as renewing or replacing one."""
+        return (identity.issuer, identity.serial_hex) in self._renewals
 
     def has_active_application(self, mykey_id: str) -> bool:
         return mykey_id in self._applications

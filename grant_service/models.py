@@ -104,6 +104,17 @@ class CardCertificate(Base):
     reissued_from_serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class CertificateRenewal(Base):
+    """A certificate the J-LIS feed reported as renewing or replacing an earlier one,
+    whether or not the earlier one ever reserved: such a certificate waits 24 hours after
+    its ``not_before`` before any procedure (``mynapoint/card_validity.py``)."""
+
+    __tablename__ = "certificate_renewals"
+    issuer: Mapped[str] = mapped_column(String(512), primary_key=True)
+    serial_hex: Mapped[str] = mapped_column(String(64), primary_key=True)
+    not_before: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
 class BudgetSlot(Base):
     """The national budget of MyKey IDs, cut into slots that are taken independently, so
     that concurrent reservations do not queue on one counter. Slot ``i`` may issue its
@@ -238,6 +249,9 @@ class PaymentService(Base):
     pre_registration: Mapped[bool] = mapped_column(Boolean)
     selectable_from: Mapped[dt.date] = mapped_column(Date)
     fictional: Mapped[bool] = mapped_column(Boolean)
+    # The ID and code are the card's number and security code: no kiosk may take them
+    # (migration 0006; rules.check_channel).
+    card_credentials: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # What the kiosk's entry screens need (published, never read by the rules): a kana
     # reading for search, and for the ID and the security code a label, a hint and a
     # format. A catalog loaded now fills them all; NULL (not published: the kiosk falls back
@@ -342,35 +356,26 @@ class CodeFailures(Base):
     window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
-class PointTransaction(Base):
-    """A payment operator's charge or purchase, once per operator transaction id."""
+class PointTransactionAnswer(Base):
+    """What is kept of a payment operator's transaction, for idempotency only: a keyed
+    digest of its id, a check of its content, and its first answer sealed under its
+    content (``grant_service/point_answers.py``). No amount, time, account, person or
+    operator transaction id: the state keeps no purchase history (seed 002, 004 #4017)."""
 
-    __tablename__ = "point_transactions"
-    service_code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    operator_tx_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))  # keyed hash of the content
-    account_hmac: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(10))  # charge | purchase
-    amount_yen: Mapped[int] = mapped_column(Integer)
-    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    mykey_id: Mapped[str | None] = mapped_column(
-        ForeignKey("mykeys.mykey_id"), nullable=True, index=True
-    )
-    counted_yen: Mapped[int] = mapped_column(Integer)  # toward the 20,000-yen base
-    points: Mapped[int] = mapped_column(Integer)  # granted by this transaction
-    outcome: Mapped[str] = mapped_column(String(12))  # granted | not_counted
-    reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    __tablename__ = "point_transaction_answers"
+    tx_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_check: Mapped[str] = mapped_column(String(64))
+    sealed_answer: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class PointTotal(Base):
-    """Per-person totals: what counted toward the base, and the points granted."""
+    """Per-person totals: what counted toward the base, and the points granted. No time:
+    when a person's total last changed would be when they last paid."""
 
     __tablename__ = "point_totals"
     mykey_id: Mapped[str] = mapped_column(ForeignKey("mykeys.mykey_id"), primary_key=True)
     counted_yen: Mapped[int] = mapped_column(Integer)
     points: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class LinkConflict(Base):

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from grant_service import audit, pki, rules
+from grant_service.catalog import Catalog
 from grant_service.ledger import Ledger
 from grant_service.models import (
     Application,
@@ -65,6 +66,7 @@ def status(
     device: rules.Device,
     trust: CardTrust,
     settings: Settings,
+    catalog: Catalog,
     audit_key: bytes,
     now: dt.datetime,
 ) -> dict[str, Any]:
@@ -90,7 +92,9 @@ def status(
     )  # fmt: skip
     return {
         "card": {"serial_hex": identity.serial_hex, "valid_until": identity.not_after.isoformat()},
-        "reservations_open": rules.reservations_open(session, settings.reservation_cap),
+        "reservations_open": rules.reservations_open(
+            session, settings.reservation_cap, catalog, rules.japan_day(now)
+        ),
         "reservation": _reservation(session, person.mykey_id if person else None),
         "application": _application(session, person.mykey_id if person else None, device, now),
         "points": _points(session, person.mykey_id if person else None),

@@ -2,11 +2,13 @@
 queue of link conflicts.
 
 A MyKey ID is tied to a card certificate, not to the My Number, so a lost and re-issued
-card must be linked by J-LIS (the feed of re-issued certificates): the new certificate is
-added to the old MyKey ID, and the reservation, the application and the points follow
-it. If the new certificate already set a MyKey ID of its own, the person has two: that
-goes to an operator (``grant-service conflicts``), and the newer one is held (suspended)
-meanwhile, so nothing is ever granted twice.
+card must be linked by J-LIS (the feed of renewed and re-issued certificates): the new
+certificate is added to the old MyKey ID, and the reservation, the application and the
+points follow it. If the new certificate already set a MyKey ID of its own, the person
+has two: that goes to an operator (``grant-service conflicts``), and the newer one is held
+(suspended) meanwhile, so nothing is ever granted twice. Every certificate the feed
+reports is recorded as a renewal, linked or not: a renewed certificate waits 24 hours
+before any procedure (``pki.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from grant_service import audit, locking
-from grant_service.models import Application, CardCertificate, LinkConflict, MyKey, PointTotal
+from grant_service.models import (
+    Application,
+    CardCertificate,
+    CertificateRenewal,
+    LinkConflict,
+    MyKey,
+    PointTotal,
+)
 from grant_service.pki import CardIdentity, CardTrust
 from grant_service.refusals import Refused
 from mynapoint.reasons import R
@@ -89,6 +98,7 @@ def link_reissue(
     locking.lock_people(
         session, [(entry.old_issuer, entry.old_serial_hex), (new.issuer, new.serial_hex)]
     )
+    _record_renewal(session, new)
     old_link = session.get(CardCertificate, (entry.old_issuer, entry.old_serial_hex))
     new_link = session.get(CardCertificate, (new.issuer, new.serial_hex))
     result: dict[str, Any] = {
@@ -96,7 +106,7 @@ def link_reissue(
         "old_serial_hex": entry.old_serial_hex,
     }
     if old_link is None:
-        outcome = "nothing_to_link"  # the old card never reserved: nothing follows
+        outcome = "nothing_to_link"  # the old card never reserved: only the wait applies
     elif new_link is not None and new_link.mykey_id == old_link.mykey_id:
         outcome = "already_linked"
     elif new_link is not None:
@@ -118,6 +128,16 @@ def link_reissue(
         subject=new.serial_hex, outcome="accepted",
     )  # fmt: skip
     return result
+
+
+def _record_renewal(session: Session, new: CardIdentity) -> None:
+    """The new certificate is a renewal, whatever its link (once: the feed may repeat)."""
+    if session.get(CertificateRenewal, (new.issuer, new.serial_hex)) is None:
+        session.add(
+            CertificateRenewal(
+                issuer=new.issuer, serial_hex=new.serial_hex, not_before=new.not_before
+            )
+        )
 
 
 def _open_conflict(
@@ -199,7 +219,7 @@ def resolve_conflict(
         session.execute(active_of_gone.values(status="superseded", cancelled_at=now))
     else:  # the kept ID had none: the other's application becomes the person's
         session.execute(active_of_gone.values(mykey_id=kept_id))
-    _merge_points(session, kept_id, gone_id, now)
+    _merge_points(session, kept_id, gone_id)
     _set_status(_mykey(session, gone_id), "superseded", f"merged into {kept_id}", now)
     kept = _mykey(session, kept_id)
     if kept.status == "suspended" and kept.status_reason == "link conflict with a re-issued card":
@@ -212,7 +232,7 @@ def resolve_conflict(
     return conflict
 
 
-def _merge_points(session: Session, kept_id: str, gone_id: str, now: dt.datetime) -> None:
+def _merge_points(session: Session, kept_id: str, gone_id: str) -> None:
     totals = {
         row.mykey_id: row
         for row in session.scalars(
@@ -226,11 +246,9 @@ def _merge_points(session: Session, kept_id: str, gone_id: str, now: dt.datetime
     if gone is None:
         return
     if kept is None:
-        kept = PointTotal(mykey_id=kept_id, counted_yen=0, points=0, updated_at=now)
+        kept = PointTotal(mykey_id=kept_id, counted_yen=0, points=0)
         session.add(kept)
     # Both IDs' grants count toward the person's one cap from now on.
     kept.counted_yen += gone.counted_yen
     kept.points += gone.points
-    kept.updated_at = now
     gone.counted_yen = gone.points = 0
-    gone.updated_at = now

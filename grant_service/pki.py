@@ -6,9 +6,16 @@ Two groups, because they end differently:
   from a trusted user-authentication CA, the signature matching, a time not in the
   future. Failing these is an *error*: nothing is kept under the envelope's UUID.
 - ``check_validity``: may this card do a procedure at the envelope's time? Not queued too
-  long, the certificate valid then, at least 24 hours after its notBefore (renewal), and
-  not revoked by then per an imported CRL that is fresh enough. Failing is a *final*
-  rejection, except a CRL too old to judge by: then the item stays *pending*.
+  long, the certificate valid then, at least 24 hours after its notBefore if it renews or
+  replaces an earlier certificate, and not revoked by then per an imported CRL that is
+  fresh enough. Failing is a *final* rejection, except a CRL too old to judge by: then
+  the item stays *pending*.
+
+A certificate is a renewal when the J-LIS feed said so (``people.link_reissue`` records
+every one it is told about). One the feed has not reported yet counts as a card's first
+certificate, usable at once: the service cannot tell them apart, and a person who
+reserves with it before the feed arrives is caught when it does (two MyKey IDs for one
+person go to the link-conflict queue, ``people.py``).
 
 Certificate validity, the 24-hour rule and revocation are all judged at the envelope's
 time (the kiosk's clock, which the device-signed request vouches for), because an
@@ -173,13 +180,15 @@ def check_validity(
     """May this card do a procedure at ``at`` (the envelope's time)? Raises ``Refused``."""
     if now - at > max_queue_age:
         raise Refused(R.ENVELOPE_TOO_OLD, f"made {now - at} ago, longer than {max_queue_age}")
-    state = card_validity.validity(identity.not_before, identity.not_after, at)
+    state = card_validity.validity(
+        identity.not_before, identity.not_after, at, renewal=ledger.is_renewal(identity)
+    )
     if state == "expired":
         raise Refused(R.CERT_EXPIRED, f"expired {identity.not_after:%Y-%m-%d}")
     if state == "not_yet_valid":
         raise Refused(R.CERT_NOT_YET_VALID)
     if state == "too_recent":
-        raise Refused(R.CERT_TOO_RECENT, f"issued {identity.not_before:%Y-%m-%d %H:%M} UTC")
+        raise Refused(R.CERT_TOO_RECENT, f"renewed {identity.not_before:%Y-%m-%d %H:%M} UTC")
     crl_updated = ledger.crl_updated(identity.issuer)
     if crl_updated is None:
         raise Refused(R.CRL_STALE, "no CRL imported for this CA")

@@ -8,6 +8,11 @@ active application, the kind is the service's grant type (charge or purchase), i
 after the application and inside the programme period, and the person's base of 20,000
 yen is not used up. Points are computed on the running total, rounded down to the yen,
 so splitting a payment never gains or loses a yen.
+
+The state keeps no purchase history (seed 002, 004 #4017): only each person's running
+totals change. Of a transaction the service keeps what answers its replay, sealed so that
+only the same transaction opens it (``point_answers.py``), and the audit trail counts a
+batch's outcomes without naming a transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -23,9 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from grant_service import audit, locking, rules
+from grant_service import audit, locking, point_answers, rules
 from grant_service.catalog import Catalog
-from grant_service.models import Application, MyKey, PointTotal, PointTransaction
+from grant_service.models import Application, MyKey, PointTotal, PointTransactionAnswer
 from grant_service.refusals import Refused
 from mynapoint.envelope import TimeText, parse_time
 from mynapoint.payment_ids import normalise_payment_id
@@ -89,7 +95,10 @@ def ingest(
     transactions: list[TransactionIn],
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
-    """Count a batch of one operator's transactions; a result per transaction, in order."""
+    """Count a batch of one operator's transactions; a result per transaction, in order.
+
+    Nothing of a transaction is kept but what answers its replay (``point_answers``):
+    the person's totals change, no purchase is recorded."""
     # One operator's batches take turns (its transaction ids, and the totals of its
     # customers); other operators' batches, and kiosks, go on side by side.
     locking.lock_all(session, {locking.point_stream_key(tx.service_code) for tx in transactions})
@@ -99,28 +108,37 @@ def ingest(
         )
         for tx in transactions
     }
-    seen = _existing(session, [(tx.service_code, tx.tx_id) for tx in transactions])
+    fingerprints = [_fingerprint(account_key, tx) for tx in transactions]
+    digests = [
+        point_answers.tx_digest(account_key, tx.service_code, tx.tx_id) for tx in transactions
+    ]
+    seen = _existing(session, digests)
+    replays = _open_replays(seen, digests, fingerprints)
     applications = _applications(
         session, {(tx.service_code, accounts[tx.tx_id]) for tx in transactions}
     )
     people = _statuses(session, {a.mykey_id for a in applications.values()})
-    totals = _totals(session, set(people))
+    replayed_people = {a.mykey_id for a in replays.values() if a.mykey_id}
+    totals = _totals(session, set(people) | replayed_people)
     new_totals: set[str] = set(people) - set(totals)
     for mykey_id in new_totals:
         totals[mykey_id] = [0, 0]
     rate, cap = catalog.programme.grant_rate_percent, catalog.programme.grant_cap_yen
-    results, rows, events, in_batch = [], [], [], {}
-    for tx in transactions:
-        key = (tx.service_code, tx.tx_id)
-        fingerprint = _fingerprint(account_key, tx)
-        stored = seen.get(key) or in_batch.get(key)
-        if stored is not None:
-            if not hmac.compare_digest(stored["fingerprint"], fingerprint):
-                result = _error(tx, Refused(R.TX_ID_REUSED))
+    results, rows, touched = [], [], set()
+    in_batch: dict[str, tuple[str, point_answers.Answer]] = {}
+    for tx, fingerprint, digest in zip(transactions, fingerprints, digests, strict=True):
+        check = point_answers.content_check(fingerprint)
+        if digest in in_batch:
+            first_check, first = in_batch[digest]
+        elif digest in seen:
+            first_check, first = seen[digest][0], replays.get(digest)
+        else:
+            first_check, first = None, None
+        if first_check is not None:  # seen before: a replay, or other content under its id
+            if hmac.compare_digest(first_check, check) and first is not None:
+                results.append(_result(tx, first, totals, replayed=True))
             else:
-                result = {**stored["result"], "replayed": True}
-            results.append(result)
-            events.append(_event(tx, result))
+                results.append(_error(tx, Refused(R.TX_ID_REUSED)))
             continue
         application = applications.get((tx.service_code, accounts[tx.tx_id]))
         counted, points, reason = 0, 0, None
@@ -135,49 +153,60 @@ def ingest(
                 raise Refused(R.POINTS_CAP_REACHED)
             total[0] += counted
             total[1] += points
+            touched.add(application.mykey_id)
         except Refused as refusal:
             reason = refusal.reason
-        mykey_id = application.mykey_id if application is not None else None
-        result = {
-            "tx_id": tx.tx_id,
-            "service_code": tx.service_code,
-            "status": "granted" if reason is None else "not_counted",
-            "counted_yen": counted,
-            "points": points,
-            "reason_code": reason.value.code if reason else None,
-            "total_points": totals[mykey_id][1] if mykey_id in totals else None,
-            "replayed": False,
-        }
+        answer = point_answers.Answer(
+            status="granted" if reason is None else "not_counted",
+            counted_yen=counted,
+            points=points,
+            reason_code=reason.value.code if reason else None,
+            mykey_id=application.mykey_id if application is not None else None,
+        )
         rows.append(
             {
-                "service_code": tx.service_code, "operator_tx_id": tx.tx_id,
-                "fingerprint": fingerprint, "account_hmac": accounts[tx.tx_id],
-                "kind": tx.kind, "amount_yen": tx.amount_yen,
-                "occurred_at": parse_time(tx.occurred_at), "received_at": now,
-                "mykey_id": mykey_id, "counted_yen": counted, "points": points,
-                "outcome": result["status"], "reason_code": result["reason_code"],
+                "tx_digest": digest,
+                "content_check": check,
+                "sealed_answer": point_answers.seal(fingerprint, answer),
             }
-        )  # fmt: skip
-        in_batch[key] = {"fingerprint": fingerprint, "result": result}
-        results.append(result)
-        events.append(_event(tx, result))
+        )
+        in_batch[digest] = (check, answer)
+        results.append(_result(tx, answer, totals, replayed=False))
     if rows:
-        session.execute(insert(PointTransaction), rows)
-    touched = {r["mykey_id"] for r in rows if r["points"] or r["counted_yen"]}
+        session.execute(insert(PointTransactionAnswer), rows)
     inserts = [
-        {"mykey_id": m, "counted_yen": totals[m][0], "points": totals[m][1], "updated_at": now}
+        {"mykey_id": m, "counted_yen": totals[m][0], "points": totals[m][1]}
         for m in touched & new_totals
     ]
     updates = [
-        {"mykey_id": m, "counted_yen": totals[m][0], "points": totals[m][1], "updated_at": now}
+        {"mykey_id": m, "counted_yen": totals[m][0], "points": totals[m][1]}
         for m in touched - new_totals
     ]
     if inserts:
         session.execute(insert(PointTotal), inserts)
     if updates:
         session.execute(update(PointTotal), updates)  # by primary key
-    audit.append_many(session, audit_key, events, now)
+    audit.append_many(session, audit_key, _events(transactions, results), now)
     return results
+
+
+def _result(
+    tx: TransactionIn,
+    answer: point_answers.Answer,
+    totals: dict[str, list[int]],
+    *,
+    replayed: bool,
+) -> dict[str, Any]:
+    return {
+        "tx_id": tx.tx_id,
+        "service_code": tx.service_code,
+        "status": answer.status,
+        "counted_yen": answer.counted_yen,
+        "points": answer.points,
+        "reason_code": answer.reason_code,
+        "total_points": totals[answer.mykey_id][1] if answer.mykey_id in totals else None,
+        "replayed": replayed,
+    }
 
 
 def _check(
@@ -215,14 +244,23 @@ def _error(tx: TransactionIn, refusal: Refused) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _event(tx: TransactionIn, result: dict[str, Any]) -> audit.Event:
-    return audit.Event(
-        actor="operator",
-        action="points.transaction" + (".replay" if result.get("replayed") else ""),
-        subject=f"{tx.service_code}:{tx.tx_id}"[:128],
-        outcome=result["status"],
-        reason_code=result.get("reason_code"),
+def _events(transactions: list[TransactionIn], results: list[dict[str, Any]]) -> list[audit.Event]:
+    """The batch in the audit trail as counts per service and outcome: an entry per
+    transaction, with its time, would be the purchase history the state does not keep."""
+    counts = Counter(
+        (tx.service_code, r["status"], r.get("reason_code"), bool(r.get("replayed")))
+        for tx, r in zip(transactions, results, strict=True)
     )
+    return [
+        audit.Event(
+            actor="operator",
+            action="points.transactions" + (".replay" if replayed else ""),
+            subject=f"{service_code} x{count}",
+            outcome=status,
+            reason_code=reason_code,
+        )
+        for (service_code, status, reason_code, replayed), count in sorted(counts.items(), key=str)
+    ]
 
 
 def _chunks(values: list[Any]) -> Iterable[list[Any]]:
@@ -230,30 +268,32 @@ def _chunks(values: list[Any]) -> Iterable[list[Any]]:
         yield values[start : start + CHUNK]
 
 
-def _existing(
-    session: Session, keys: list[tuple[str, str]]
-) -> dict[tuple[str, str], dict[str, Any]]:
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for chunk in _chunks(sorted(set(keys))):
-        for row in session.scalars(
-            select(PointTransaction).where(
-                tuple_(PointTransaction.service_code, PointTransaction.operator_tx_id).in_(chunk)
-            )
+def _existing(session: Session, digests: list[str]) -> dict[str, tuple[str, bytes]]:
+    """The kept (content check, sealed answer) of the transactions seen before."""
+    found: dict[str, tuple[str, bytes]] = {}
+    for chunk in _chunks(sorted(set(digests))):
+        for digest, check, sealed in session.execute(
+            select(
+                PointTransactionAnswer.tx_digest,
+                PointTransactionAnswer.content_check,
+                PointTransactionAnswer.sealed_answer,
+            ).where(PointTransactionAnswer.tx_digest.in_(chunk))
         ):
-            total = session.get(PointTotal, row.mykey_id) if row.mykey_id else None
-            found[(row.service_code, row.operator_tx_id)] = {
-                "fingerprint": row.fingerprint,
-                "result": {
-                    "tx_id": row.operator_tx_id,
-                    "service_code": row.service_code,
-                    "status": row.outcome,
-                    "counted_yen": row.counted_yen,
-                    "points": row.points,
-                    "reason_code": row.reason_code,
-                    "total_points": total.points if total else None,
-                },
-            }
+            found[digest] = (check, sealed)
     return found
+
+
+def _open_replays(
+    seen: dict[str, tuple[str, bytes]], digests: list[str], fingerprints: list[str]
+) -> dict[str, point_answers.Answer]:
+    """The first answers of this batch's replays: those whose content matches."""
+    opened = {}
+    for digest, fingerprint in zip(digests, fingerprints, strict=True):
+        if digest in seen and digest not in opened:
+            check, sealed = seen[digest]
+            if hmac.compare_digest(check, point_answers.content_check(fingerprint)):
+                opened[digest] = point_answers.open_sealed(fingerprint, sealed)
+    return opened
 
 
 def _applications(

@@ -74,8 +74,20 @@ def take_reservation_budget(ledger: Ledger) -> None:
         raise Refused(R.RESERVATIONS_CLOSED, "the cap of MyKey IDs is reached")
 
 
-def reservations_open(session: Session, cap: int) -> bool:
-    return budget.is_open(session, cap)
+def reservations_started(catalog: Catalog, day: dt.date) -> bool:
+    """The catalog's ``reservation_start``, on Japan's calendar."""
+    return day >= catalog.programme.reservation_start
+
+
+def check_reservation_window(catalog: Catalog, day: dt.date) -> None:
+    if not reservations_started(catalog, day):
+        raise Refused(
+            R.RESERVATIONS_NOT_OPEN, f"reservations open {catalog.programme.reservation_start}"
+        )
+
+
+def reservations_open(session: Session, cap: int, catalog: Catalog, day: dt.date) -> bool:
+    return reservations_started(catalog, day) and budget.is_open(session, cap)
 
 
 def reserve(
@@ -86,14 +98,19 @@ def reserve(
     at: dt.datetime,
     now: dt.datetime,
     receipt_number: str,
+    catalog: Catalog,
 ) -> dict[str, object]:
     """Set a MyKey ID for the card (bound to its issuer and serial), or return the one it
     already has: a second reservation never spends the budget. The caller has the ledger
-    hold budget for the batch's new cards (``Ledger.prepare_budget``)."""
+    hold budget for the batch's new cards (``Ledger.prepare_budget``).
+
+    Before the catalog's ``reservation_start`` (JST day of the envelope) no new MyKey ID
+    is set; a card that has one already is told it, as on any other day."""
     existing = ledger.person_of_card(identity)
     if existing is not None:
         check_person_active(existing)
         return {"mykey_id": existing.mykey_id, "already_reserved": True}
+    check_reservation_window(catalog, japan_day(at))
     take_reservation_budget(ledger)
     # 31**8 IDs: a clash with an existing one fails the insert and the batch is redone.
     person = ledger.add_person(
@@ -130,9 +147,13 @@ def check_selectable(service: PaymentService, day: dt.date) -> None:
 
 
 def check_channel(service: PaymentService, channel: str) -> None:
-    """App-only services cannot be chosen at any kiosk; some not at convenience stores."""
+    """App-only services cannot be chosen at any kiosk, nor services whose ID and code are
+    the card's number and security code (a public terminal never takes both); some
+    services not at convenience stores. Checked before the operator is asked."""
     if service.app_only:
         raise Refused(R.SERVICE_APP_ONLY, service.code)
+    if service.card_credentials:
+        raise Refused(R.SERVICE_CARD_CREDENTIALS, service.code)
     if channel == "convenience_store" and service.not_at_convenience_store:
         raise Refused(R.SERVICE_NOT_AT_CONVENIENCE_STORE, service.code)
 

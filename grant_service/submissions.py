@@ -413,6 +413,7 @@ class SubmissionProcessor:
                 at=at,
                 now=now,
                 receipt_number=envelope.receipt_number,
+                catalog=catalog,
             )
         if isinstance(envelope, ApplicationEnvelope):
             return rules.apply(

@@ -19,6 +19,7 @@ from kiosk.dispatcher import Dispatcher
 from kiosk.flow import Channel, Flow
 from kiosk.runner import KioskParts, Runner
 from kiosk.settings import KioskSettings
+from kiosk.slip_builder import SlipTerms
 from kiosk.slip_desk import SlipDesk
 from kiosk.submit import Submitter
 
@@ -55,7 +56,7 @@ def assembled(
             client = submitter.client
             catalog = CatalogStore(settings, client).load()
             parts = KioskParts(settings, card_reader, submitter, client, slips,
-                               service_names=catalog.names, clock=now)  # fmt: skip
+                               slip_terms=lambda: SlipTerms.of(catalog), clock=now)  # fmt: skip
             enrolled_channel = client.identity.channel or "convenience_store"
             flow = Flow(channel=channel or enrolled_channel, catalog=catalog, clock=now)  # type: ignore[arg-type]
             runner = Runner(parts)

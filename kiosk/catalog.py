@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kiosk.kana import plain
 from kiosk.service_client import ServiceClient
 from kiosk.settings import KioskSettings
+from mynapoint.dates import date_text
 from mynapoint.payment_ids import normalise_payment_id
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class CatalogService:
     pre_registration: bool
     selectable_from: dt.date
     fictional: bool = False
+    card_credentials: bool = False  # the ID and code are the card's number and security code
     id_label_ja: str = "決済サービスID"
     id_label_en: str = "payment service ID"
     id_hint_ja: str = ""
@@ -172,6 +174,8 @@ class _ServiceDoc(BaseModel):
     pre_registration: bool
     selectable_from: dt.date
     fictional: bool = False
+    # None: a document from before the flag (an older service, an old cache).
+    card_credentials: bool | None = None
     id_label_ja: str = "決済サービスID"
     id_label_en: str = "payment service ID"
     id_hint_ja: str = ""
@@ -208,6 +212,12 @@ def _compile(pattern: str | None, where: str) -> re.Pattern[str] | None:
         raise CatalogFormatError(f"{where}: {pattern!r} is not a pattern ({exc})") from None
 
 
+def _card_credentials(s: _ServiceDoc) -> bool:
+    """The flag as published; a document from before it existed took every credit card's
+    number and security code, so there a credit card counts as flagged (fails safe)."""
+    return s.card_credentials if s.card_credentials is not None else s.kind == "credit"
+
+
 def parse_catalog(document: Any) -> tuple[str, dict[str, Any], tuple[CatalogService, ...]]:
     """(version, programme, services) of a catalog document, or ``CatalogFormatError``."""
     try:
@@ -230,7 +240,7 @@ def parse_catalog(document: Any) -> tuple[str, dict[str, Any], tuple[CatalogServ
                 kind=s.kind, grant_on=s.grant_on, app_only=s.app_only,
                 not_at_convenience_store=s.not_at_convenience_store,
                 pre_registration=s.pre_registration, selectable_from=s.selectable_from,
-                fictional=s.fictional,
+                fictional=s.fictional, card_credentials=_card_credentials(s),
                 id_label_ja=s.id_label_ja, id_label_en=s.id_label_en,
                 id_hint_ja=s.id_hint_ja, id_hint_en=s.id_hint_en,
                 id_pattern=s.id_pattern, id_example=s.id_example,
@@ -266,6 +276,7 @@ class Unavailable(Enum):
     reason codes for the same refusals (``mynapoint.reasons``)."""
 
     APP_ONLY = "SERVICE_APP_ONLY"
+    CARD_CREDENTIALS = "SERVICE_CARD_CREDENTIALS"
     NOT_AT_CONVENIENCE_STORE = "SERVICE_NOT_AT_CONVENIENCE_STORE"
     NOT_YET_SELECTABLE = "SERVICE_NOT_YET_SELECTABLE"
 
@@ -290,17 +301,6 @@ class Availability:
 
 
 AVAILABLE = Availability()
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")  # fmt: skip
-
-
-def _date_ja(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def _date_en(day: dt.date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def japan_today(now: dt.datetime | None = None) -> dt.date:
@@ -476,6 +476,22 @@ class Catalog:
                 f"{s.name_en} can be chosen only in its own app, not at Mynapoint procedure-"
                 f"spot terminals. Please apply in the {s.name_en} app.",
             )
+        if s.card_credentials:
+            # On both channels: a public terminal never takes a card number with its
+            # security code. The card company's own app or site (seed 000 line 44), or
+            # the citizen's own phone or PC (seed 000 line 47), may.
+            return Availability(
+                Unavailable.CARD_CREDENTIALS,
+                f"{s.name_ja}は、カード番号とセキュリティコードで申し込むサービスのため、この"
+                "端末では申し込めません（公共の端末ではカード番号とセキュリティコードをお聞き"
+                f"しません）。{s.name_ja}を発行したカード会社のアプリや会員向けWebサイト、"
+                "またはご自身のスマートフォン・パソコン（マイナポイントアプリ・サイト）で"
+                "お申し込みください。",
+                f"{s.name_en} is applied for with the card number and its security code, so it "
+                "cannot be chosen at this kiosk: a public terminal never asks for them. Please "
+                "apply in the app or member website of the company that issued your "
+                f"{s.name_en}, or with your own smartphone or PC (the Mynapoint app or website).",
+            )
         if channel == "convenience_store" and s.not_at_convenience_store:
             # seed 000 line 224: not from convenience-store copiers; line 222: procedure
             # spots at municipal offices and shops, and one's own phone or PC.
@@ -492,8 +508,8 @@ class Catalog:
             # seed 001 line 19: each service has its own first day.
             return Availability(
                 Unavailable.NOT_YET_SELECTABLE,
-                f"{s.name_ja}は、{_date_ja(s.selectable_from)}から選べます。",
-                f"{s.name_en} can be chosen from {_date_en(s.selectable_from)}.",
+                f"{s.name_ja}は、{date_text(s.selectable_from, 'ja')}から選べます。",
+                f"{s.name_en} can be chosen from {date_text(s.selectable_from, 'en')}.",
                 selectable_from=s.selectable_from,
             )
         return AVAILABLE
@@ -506,10 +522,12 @@ class Catalog:
             return None
         return Message(
             "SERVICE_PRE_REGISTRATION",
-            f"{s.name_ja}は、マイナポイントの申込の前に、決済サービス側での事前の登録が必要です。"
-            "登録がお済みでない場合は、先に登録を済ませてからお申し込みください。",
-            f"{s.name_en} needs you to register with the payment service before applying for "
-            "Mynapoint. If you have not, please register first, then apply.",
+            f"{s.name_ja}は、マイナポイントの申込の前に、{s.name_ja}のアプリまたはWebサイトで"
+            "事前の登録が必要です。登録がお済みでない場合は、先に登録を済ませてから"
+            "お申し込みください（この端末でも、ほかの手続スポットでも申し込めます）。",
+            f"{s.name_en} needs you to register for Mynapoint in the {s.name_en} app or website "
+            "before applying. If you have not, please register first, then apply (here or at "
+            "any procedure spot).",
         )
 
     def grant_notice(self, service: CatalogService | str) -> Message:

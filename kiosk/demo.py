@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 from grant_service import audit
 from grant_service.keys import ServiceKeys
+from kiosk.catalog import Catalog, Freshness, Source, packaged_document
 from kiosk.cli.common import explain_card_errors
 from kiosk.demo_env import LocalService, demo_service_settings, prepare_service
 from kiosk.devices.jpki import JpkiCard
@@ -31,7 +32,7 @@ from kiosk.offline_queue.lock import SyncLock
 from kiosk.offline_queue.sync import Syncer
 from kiosk.service_client import ServiceClient
 from kiosk.settings import KioskSettings
-from kiosk.slip_builder import procedure_for, slip_for
+from kiosk.slip_builder import SlipTerms, procedure_for, slip_for
 from kiosk.slip_desk import SlipDesk
 from kiosk.submit import Submitted, Submitter
 from mynapoint import devpaths
@@ -42,8 +43,6 @@ from mynapoint.mypage import build_status_query
 KIOSK_ID = "kiosk-demo"
 # A demo account of the packaged (simulated) operator registry; see the README.
 DEMO_SERVICE, DEMO_PAYMENT_ID, DEMO_SECURITY_CODE = "paypay", "090-0000-0001", "1234"
-# The service's names for a slip printed before the service has answered.
-DEMO_SERVICE_NAMES = {"paypay": ("PayPay", "PayPay")}
 
 
 def describe(body: dict[str, Any] | None) -> str:
@@ -180,8 +179,12 @@ def _card_signs(card_path: Path, submitter: Submitter) -> tuple[Envelope, Envelo
 def _issue_slip(
     kiosk: KioskSettings, kiosk_id: str, done: list[tuple[Envelope, Submitted]]
 ) -> None:
-    procedures = [procedure_for(envelope, answer, DEMO_SERVICE_NAMES) for envelope, answer in done]
-    slip = slip_for(procedures, kiosk, language="ja", kiosk_id=kiosk_id)
+    # What the slip says of the service: the packaged catalog's (the demo's kiosk prints
+    # before asking the service for a fresher one).
+    packaged = Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "packaged"))
+    terms = SlipTerms.of(packaged)
+    procedures = [procedure_for(envelope, answer, terms) for envelope, answer in done]
+    slip = slip_for(procedures, kiosk, language="ja", kiosk_id=kiosk_id, terms=terms)
     desk = SlipDesk(kiosk)
     try:
         issued = desk.issue(slip)

@@ -111,7 +111,10 @@ class StatusSlip(Event):
 
 @dataclass(frozen=True)
 class NotMe(Event):
-    pass
+    """The citizen asks to cancel the application shown: they did not make it, or they
+    made it with a wrong ID or with someone else's account (seed 000 line 41)."""
+
+    why: Literal["not_made_by_me", "wrong_entry"] = "not_made_by_me"
 
 
 @dataclass(frozen=True)

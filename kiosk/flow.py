@@ -43,10 +43,12 @@ Channel = Literal["convenience_store", "city_hall"]
 
 # Refusals the citizen can fix by typing again (the ID or the security code): the
 # service's equivalent of the official MKCZ374E "the application was not completed".
-CORRECTABLE = {
-    reason.value.code
-    for reason in (R.PAYMENT_ID_REJECTED, R.ACCOUNT_ALREADY_USED, R.PRE_REGISTRATION_REQUIRED)
-}
+CORRECTABLE = {reason.value.code for reason in (R.PAYMENT_ID_REJECTED, R.ACCOUNT_ALREADY_USED)}
+# Refusals typing again cannot fix: the citizen must first register with the payment
+# service itself (seed 001 line 18), then apply again; the screen says so, and where.
+REGISTER_FIRST = R.PRE_REGISTRATION_REQUIRED.value.code
+# A renewed certificate's first 24 hours: the service knows it is a renewal (J-LIS).
+TOO_RECENT = R.CERT_TOO_RECENT.value.code
 
 
 class Step(StrEnum):
@@ -273,11 +275,17 @@ class Flow:
         if not isinstance(event, ev.CardRead):
             return None
         self.session.card = event
-        state = card_validity.validity(event.not_before, event.not_after, self.clock())
+        # Whether the certificate is a renewal (the 24-hour wait) only the service knows,
+        # from J-LIS: it says so when the status is looked up (``_on_checking``).
+        state = card_validity.validity(
+            event.not_before, event.not_after, self.clock(), renewal=False
+        )
         if state == "expired":
             self._go(Step.CERT_EXPIRED, expired_on=event.not_after)
-        elif state in ("too_recent", "not_yet_valid"):
-            self._go(Step.CERT_TOO_RECENT, usable_from=card_validity.usable_from(event.not_before))
+        elif state == "not_yet_valid":  # this kiosk's clock, or the card's, is wrong
+            reason = R.CERT_NOT_YET_VALID.value
+            self._go(Step.NOTICE, reason_code=reason.code, message_ja=reason.message_ja,
+                     message_en=reason.message_en)  # fmt: skip
         elif event.tries_left <= 0:
             self._go(Step.PIN_LOCKED)
         else:
@@ -330,6 +338,11 @@ class Flow:
         if isinstance(event, ev.StatusUnavailable):
             self.session.online = False
             self._go(Step.OFFLINE_NOTICE, purpose=self.session.purpose)
+            return []
+        if isinstance(event, ev.StatusRefused) and event.reason_code == TOO_RECENT:
+            assert self.session.card is not None
+            usable_from = card_validity.usable_from(self.session.card.not_before)
+            self._go(Step.CERT_TOO_RECENT, usable_from=usable_from)
             return []
         if isinstance(event, ev.StatusRefused):
             self._go(Step.NOTICE, reason_code=event.reason_code,
@@ -385,8 +398,7 @@ class Flow:
         if isinstance(event, ev.StatusSlip):
             return self._slip((), status_page=self.session.status_page)
         if isinstance(event, ev.NotMe):
-            facts = dict(self.data)
-            self._go(Step.NOT_ME, **facts)
+            self._go(Step.NOT_ME, **{**self.data, "why": event.why})
             return []
         if isinstance(event, ev.Quit | ev.Continue):
             return self._end()
@@ -394,14 +406,19 @@ class Flow:
 
     def _on_not_me(self, event: ev.Event) -> list[do.Command] | None:
         receipt = self.data.get("receipt_number") or ""
+        why = self.data.get("why", "not_made_by_me")
         if isinstance(event, ev.CancelApplication) and self.data.get("cancellable_here"):
+            self.session.cancel_receipt, self.session.cancel_reason = receipt, why
             self._go(Step.SUBMITTING, cancelling=True)
-            return [do.SignAndSubmit((do.Cancel(receipt, "not_made_by_me"),))]
+            return [do.SignAndSubmit((do.Cancel(receipt, why),))]
         if isinstance(event, ev.Quit | ev.Continue):
-            # Not cancelled here: recorded, and the screen said where to go today.
-            return [do.ReportNotMe(receipt, cancelled=False), *self._end()]
+            # Not cancelled here: the screen said where to go today; "I did not make it"
+            # is also recorded (it deserves an audit flag), a typing mistake is not.
+            reports = [do.ReportNotMe(receipt, cancelled=False)] if why == "not_made_by_me" else []
+            return [*reports, *self._end()]
         if isinstance(event, ev.Back):
-            self._go(Step.ALREADY_APPLIED, **self.data)
+            facts = {k: v for k, v in self.data.items() if k != "why"}
+            self._go(Step.ALREADY_APPLIED, **facts)
             return []
         return None
 
@@ -558,7 +575,12 @@ class Flow:
         )
         if refused is not None and refused.reason_code in CORRECTABLE:
             self.session.security_code = None  # typed again, never kept
-            self._go(Step.REFUSED, **self._refusal(refused))
+            self._go(Step.REFUSED, correctable=True, **self._refusal(refused))
+            return []
+        if refused is not None and refused.reason_code == REGISTER_FIRST:
+            self.session.wipe_secrets()  # nothing to type again here
+            self._go(Step.REFUSED, correctable=False, service=self._service(),
+                     **self._refusal(refused))  # fmt: skip
             return []
         return self._slip(self.session.outcomes)
 
@@ -572,15 +594,17 @@ class Flow:
         }
 
     def _cancelled(self, outcome: ev.Outcome) -> list[do.Command]:
-        receipt = self.data.get("receipt_number") or ""
+        receipt = self.session.cancel_receipt or ""
+        reported = self.session.cancel_reason == "not_made_by_me"
         if outcome.state == "confirmed":
             self._go(Step.CANCELLED, receipt_number=outcome.receipt_number)
-            return [do.ReportNotMe(receipt, cancelled=True)]
+            return [do.ReportNotMe(receipt, cancelled=True)] if reported else []
         self._go(Step.NOTICE, **self._refusal(outcome))
-        return [do.ReportNotMe(receipt, cancelled=False)]
+        return [do.ReportNotMe(receipt, cancelled=False)] if reported else []
 
     def _on_refused(self, event: ev.Event) -> list[do.Command] | None:
-        if isinstance(event, ev.TryAgain):  # correct the ID (kept) and type the code again
+        if isinstance(event, ev.TryAgain) and self.data.get("correctable"):
+            # correct the ID (kept) and type the code again
             return self._enter_id(retry=True)
         if isinstance(event, ev.Quit | ev.Continue):
             return self._slip(self.session.outcomes)  # what was done still gets its slip

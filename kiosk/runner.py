@@ -34,7 +34,7 @@ from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.transport import CardConnection, CardReader
 from kiosk.service_client import ServiceClient
 from kiosk.settings import KioskSettings
-from kiosk.slip_builder import procedure_for, slip_for, status_procedure
+from kiosk.slip_builder import SlipTerms, procedure_for, slip_for, status_procedure
 from kiosk.slip_desk import SlipDesk
 from kiosk.submit import Submitted, Submitter
 from kiosk.technician import pin_matches
@@ -62,7 +62,7 @@ class KioskParts:
     submitter: Submitter
     client: ServiceClient | None
     slips: SlipDesk
-    service_names: Callable[[], dict[str, tuple[str, str]]] = field(default=lambda: {})
+    slip_terms: Callable[[], SlipTerms] = field(default=SlipTerms)  # the catalog's
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -259,17 +259,17 @@ class Runner:
     # --- the slip -------------------------------------------------------------------------
 
     def _issue_slip(self, command: do.IssueSlip) -> Iterator[ev.Event]:
-        names = self.parts.service_names()
+        terms = self.parts.slip_terms()
         procedures = [
-            procedure_for(self._envelopes[o.receipt_number], _submitted(o), names)
+            procedure_for(self._envelopes[o.receipt_number], _submitted(o), terms)
             for o in command.outcomes
             if o.receipt_number in self._envelopes
         ]
         if command.status_page is not None:
-            procedures.append(status_procedure(command.status_page, names))
+            procedures.append(status_procedure(command.status_page, terms))
         kiosk_id = self.parts.submitter.kiosk_id
         slip = slip_for(procedures, self.parts.settings, language=command.language,
-                        kiosk_id=kiosk_id, now=self.parts.clock())  # fmt: skip
+                        kiosk_id=kiosk_id, now=self.parts.clock(), terms=terms)  # fmt: skip
         issued = self.parts.slips.issue(slip)  # archived first: a technician can reprint
         problem = issued.problem.message_key if issued.problem else None
         yield ev.SlipIssued(issued.printed, problem, issued.tell_staff, issued.image)

@@ -40,6 +40,9 @@ class Session:
     security_code: str | None = field(default=None, repr=False)
     phone_last4: str | None = field(default=None, repr=False)
     outcomes: tuple[Outcome, ...] = ()
+    # A cancellation asked for on this kiosk: which application, and why.
+    cancel_receipt: str | None = None
+    cancel_reason: Literal["not_made_by_me", "wrong_entry"] | None = None
 
     @property
     def payment_id_last4(self) -> str | None:

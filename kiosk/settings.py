@@ -16,6 +16,7 @@ from pydantic_settings import SettingsConfigDict
 
 from mynapoint import devpaths
 from mynapoint.layered_settings import LayeredSettings
+from receipts.model import Contact
 
 
 class KioskSettings(LayeredSettings):
@@ -44,6 +45,9 @@ class KioskSettings(LayeredSettings):
     # New submissions are refused (clearly) below this much free disk: draining the queue
     # needs room too, and a kiosk whose disk filled up must still be able to send.
     queue_min_free_mib: float = 16.0
+    # Of that reserve, this much is held in a file (queue.ballast) that only the sync
+    # deletes, when the disk is full: room to open the queue and send in small batches.
+    queue_ballast_mib: float = Field(default=4.0, ge=0)
 
     # --- the slip printer (python-escpos back ends) ------------------------------------
     # "file" (the embedded default: ESC/POS bytes appended to a file), "network" (a
@@ -85,10 +89,11 @@ class KioskSettings(LayeredSettings):
     # Which store (or office) this kiosk stands in, in the operator's own numbering: for
     # the operator's reports and the technician's ``kiosk-provision show``.
     store_id: str | None = None
-    store_name: str = "マイナポイント手続きスポット"
-    # The contact line's hours differ between the seeds (17:00 or 17:30 on weekends).
-    contact_hours_ja: str = "平日 9:30〜20:00、土日祝 9:30〜17:30"
-    contact_hours_en: str = "weekdays 9:30-20:00, weekends and holidays 9:30-17:30"
+    store_name: str = "マイナポイント手続スポット"
+    # The contact line's hours differ between the seeds (17:00 or 17:30 on weekends): the
+    # newer one (seed 001, 2021) says 17:00.
+    contact_hours_ja: str = Contact().hours_ja
+    contact_hours_en: str = Contact().hours_en
 
     @field_validator("printer_usb_vendor_id", "printer_usb_product_id", mode="before")
     @classmethod
@@ -120,6 +125,10 @@ class KioskSettings(LayeredSettings):
     @property
     def queue_key_file(self) -> Path:
         return self.data_dir / "queue.key"
+
+    @property
+    def queue_ballast_file(self) -> Path:
+        return self.data_dir / "queue.ballast"
 
     @property
     def sync_lock_file(self) -> Path:

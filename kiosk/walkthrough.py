@@ -94,7 +94,9 @@ class Walkthrough:
             self.tap("button.next")
         self.expect(Step.CHOOSE_SERVICE)
         self.tap("choose_service.kind.qr")
-        self.ui.tap("PayPay")
+        self.ui.tap_service(
+            "PayPay", next_page=i18n.text("choose_service.next_page", self.ui.language)
+        )
         self.expect(Step.ENTER_ID)
         self.ui.type_text(account)
         self.shot()

@@ -25,8 +25,14 @@ class Reason:
     message_en: str
 
 
-_CONTACT_JA = "マイナンバー総合フリーダイヤル（0120-95-0178）にお問い合わせください。"
-_CONTACT_EN = "Please call the My Number toll-free line (0120-95-0178)."
+_CONTACT_JA = (
+    "マイナンバー総合フリーダイヤル（0120-95-0178、音声ガイダンスで5番）にお問い合わせください。"
+)
+_CONTACT_EN = "Please call the My Number toll-free line (0120-95-0178, option 5)."
+# A suspended MyKey ID is the MyKey Platform's matter, not the Mynapoint line's (seed 004
+# #1022: «直ちにマイキープラットフォーム問合せ窓口にご連絡»); the seeds give no number.
+_MYKEY_CONTACT_JA = "マイキープラットフォーム問合せ窓口にお問い合わせください。"
+_MYKEY_CONTACT_EN = "Please contact the MyKey Platform contact desk."
 
 
 class R(Enum):
@@ -130,7 +136,7 @@ class R(Enum):
     # --- final: the citizen is told -------------------------------------------------
     ENVELOPE_TOO_OLD = Reason(
         "ENVELOPE_TOO_OLD", "rejected", 422,
-        "受付期限を過ぎたため手続を完了できませんでした。もう一度お手続きください。",
+        "受付期限を過ぎたため手続きを完了できませんでした。もう一度お手続きください。",
         "The submission waited too long to reach the service; please do it again.",
     )  # fmt: skip
     CERT_EXPIRED = Reason(
@@ -149,13 +155,18 @@ class R(Enum):
     )  # fmt: skip
     CERT_TOO_RECENT = Reason(
         "CERT_TOO_RECENT", "rejected", 422,
-        "電子証明書の更新・発行から24時間はお手続きできません。時間をおいてお試しください。",
-        "Procedures are possible only 24 hours after the certificate was renewed or issued.",
+        "電子証明書の更新・再発行から24時間はお手続きできません。時間をおいてお試しください。",
+        "Procedures are possible only 24 hours after the certificate was renewed or re-issued.",
     )  # fmt: skip
     RESERVATIONS_CLOSED = Reason(
         "RESERVATIONS_CLOSED", "rejected", 422,
         "予算上限に達したため、予約（マイキーIDの設定）の受付を終了しました。",
         "Reservations have closed: the national budget has been reached.",
+    )  # fmt: skip
+    RESERVATIONS_NOT_OPEN = Reason(
+        "RESERVATIONS_NOT_OPEN", "rejected", 422,
+        "マイキーIDの設定（予約）の受付はまだ始まっていません。",
+        "Reservations (setting a MyKey ID) have not opened yet.",
     )  # fmt: skip
     NO_RESERVATION = Reason(
         "NO_RESERVATION", "rejected", 422,
@@ -164,8 +175,8 @@ class R(Enum):
     )  # fmt: skip
     MYKEY_SUSPENDED = Reason(
         "MYKEY_SUSPENDED", "rejected", 422,
-        "マイキーIDが一時停止されています。" + _CONTACT_JA,
-        "This MyKey ID is suspended. " + _CONTACT_EN,
+        "マイキーIDの利用が停止されています。" + _MYKEY_CONTACT_JA,
+        "This MyKey ID is suspended. " + _MYKEY_CONTACT_EN,
     )  # fmt: skip
     ALREADY_APPLIED = Reason(
         "ALREADY_APPLIED", "rejected", 422,
@@ -200,6 +211,18 @@ class R(Enum):
         "This payment service cannot be chosen at a convenience-store terminal; use a "
         "city-hall terminal or your phone.",
     )  # fmt: skip
+    # A public terminal never takes a card number with its security code (PCI DSS: the
+    # code is not kept after authorisation); the citizen's own device or the card
+    # company's channels may.
+    SERVICE_CARD_CREDENTIALS = Reason(
+        "SERVICE_CARD_CREDENTIALS", "rejected", 422,
+        "この決済サービスは、カード番号とセキュリティコードで申し込むサービスのため、端末では"
+        "申し込めません。カード会社のアプリや会員向けWebサイト、またはご自身のスマートフォン・"
+        "パソコン（マイナポイントアプリ・サイト）でお申し込みください。",
+        "This payment service is applied for with the card number and its security code, "
+        "which a kiosk never takes. Please apply in the card company's own app or member "
+        "website, or with your own smartphone or PC (the Mynapoint app or website).",
+    )  # fmt: skip
     PAYMENT_ID_REJECTED = Reason(
         "MKCZ374E", "rejected", 422,
         "申込が完了できませんでした。決済サービスIDまたはセキュリティコードをご確認ください。",
@@ -207,12 +230,15 @@ class R(Enum):
     )  # fmt: skip
     PRE_REGISTRATION_REQUIRED = Reason(
         "PRE_REGISTRATION_REQUIRED", "rejected", 422,
-        "この決済サービスは、事前に事業者での登録が必要です。",
-        "This payment service needs a registration with the operator first.",
+        "この決済サービスは、マイナポイントの申込の前に、決済サービスのアプリまたはWebサイトで"
+        "事前の登録が必要です。登録を済ませてから、改めてお申し込みください"
+        "（この申込は完了していません）。",
+        "This payment service needs you to register for Mynapoint in its own app or website "
+        "first. Please register, then apply again (this application was not completed).",
     )  # fmt: skip
     ACCOUNT_ALREADY_USED = Reason(
         "ACCOUNT_ALREADY_USED", "rejected", 422,
-        "この決済サービスIDは他の方の申込で使われています。お子様ごとに別の決済サービスが必要です。",
+        "この決済サービスIDは他の方の申込で使われています。お子さまごとに別の決済サービスが必要です。",
         "This payment account already receives another person's points; each person "
         "(each child) needs a different account.",
     )  # fmt: skip
@@ -235,7 +261,7 @@ class R(Enum):
     )  # fmt: skip
     ENVELOPE_TIME_INCONSISTENT = Reason(
         "ENVELOPE_TIME_INCONSISTENT", "rejected", 422,
-        "端末の時計が正しくなかったため手続を完了できませんでした。もう一度お手続きください。",
+        "端末の時計が正しくなかったため手続きを完了できませんでした。もう一度お手続きください。",
         "The kiosk's clock was wrong when this was made (its time contradicts the kiosk's "
         "other submissions or its enrolment); please do it again.",
     )  # fmt: skip
@@ -303,7 +329,7 @@ class R(Enum):
     )  # fmt: skip
     BLOCKED_BY_EARLIER_ITEM = Reason(
         "BLOCKED_BY_EARLIER_ITEM", "pending", 503,
-        "先の手続の処理を待っています。", "An earlier item of the same card is still pending.",
+        "先の手続きの処理を待っています。", "An earlier item of the same card is still pending.",
     )  # fmt: skip
 
     @property

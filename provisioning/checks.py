@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import shutil
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,6 +30,7 @@ from kiosk.enrollment import (
     service_client,
     unreachable_detail,
 )
+from kiosk.offline_queue.ballast import Ballast
 from kiosk.offline_queue.lock import SyncLock
 from kiosk.service_client import Reply, ServiceClient
 from kiosk.settings import KioskSettings
@@ -279,8 +279,9 @@ def _service_time(reply: Reply) -> dt.datetime | None:
 
 
 def disk(settings: KioskSettings) -> Check:
+    ballast = Ballast(settings.queue_ballast_file, int(settings.queue_ballast_mib * MiB))
     try:
-        free = shutil.disk_usage(settings.data_dir).free
+        free = ballast.free_bytes()  # as the queue counts it: the ballast is its room
     except FileNotFoundError:
         return Check("disk", "FAIL", f"no data directory {settings.data_dir}", ENROLL_HINT)
     minimum = settings.queue_min_free_mib * MiB

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from mynapoint.dates import time_text
 from receipts.messages import text
 from receipts.model import Language, Procedure, Slip
 
@@ -47,8 +48,8 @@ def layout(slip: Slip) -> list[Block]:
         out.line("sample", style="heading", bold=True, align="center")
     if slip.reprint:
         out.line("reprint", style="body", align="center")
-    when = slip.issued_at_jst.strftime("%Y-%m-%d %H:%M JST")
-    out.line("issued", when=when)
+    when = {language: time_text(slip.issued_at, language) for language in ("ja", "en")}
+    out.line("issued", when_by_language=when)
     out.line("place", store=slip.store_name, kiosk=slip.kiosk_id)
     for procedure in slip.procedures:
         out.blocks.append(Rule())
@@ -57,13 +58,32 @@ def layout(slip: Slip) -> list[Block]:
     out.line("note.heading", style="heading", bold=True)
     if any(p.kind == "application" for p in slip.procedures):
         out.line("note.no_change", style="small")
-    out.line("note.points", style="small")
+    _grant_rules(out, slip)
+    out.line("note.check", style="small")
+    if any(p.receipt_number for p in slip.procedures):
+        out.line("note.receipt_number", style="small")
     out.line("note.scam", style="small", bold=True)
     contact = slip.contact
     hours = {"ja": contact.hours_ja, "en": contact.hours_en}
     out.line("contact", style="small", phone=contact.phone, option=contact.option,
              hours_by_language=hours)  # fmt: skip
+    out.line("contact.other", style="small", navi=contact.navi_dial, paid=contact.ordinary)
     return out.blocks
+
+
+def _grant_rules(out: _Writer, slip: Slip) -> None:
+    """Each service's own rule, once (an application and a status check may name it)."""
+    if slip.grant_rate_percent is None or slip.grant_cap_yen is None:
+        return
+    seen: set[str] = set()
+    for procedure in slip.procedures:
+        service = procedure.service
+        if service is None or service.grant_on is None or service.code in seen:
+            continue
+        seen.add(service.code)
+        names = {"ja": service.name_ja, "en": service.name_en}
+        out.line(f"note.points.{service.grant_on}", style="small", service_by_language=names,
+                 rate=slip.grant_rate_percent, cap=f"{slip.grant_cap_yen:,}")  # fmt: skip
 
 
 def _procedure(out: _Writer, procedure: Procedure) -> None:

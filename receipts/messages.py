@@ -1,6 +1,6 @@
 """Every word the slip prints, in Japanese and in English (programme notes from
-DOMAIN.md: no change after applying, 25% up to 5,000 yen, the scam warning, the contact
-line)."""
+DOMAIN.md: no change after applying, the chosen service's grant rule as the catalog
+states it, how to check, the fraud warning, the contact lines)."""
 
 from __future__ import annotations
 
@@ -25,18 +25,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "receipt": ("受付番号 {number}", "Receipt number {number}"),
     "mykey_id": ("マイキーID {mykey_id}", "MyKey ID {mykey_id}"),
     "mykey_id.pending": (
-        "マイキーIDは、通信が回復してこの手続きが送信された後に発行されます。"
-        "受付番号でマイページからご確認ください。",
-        "Your MyKey ID is issued once this is sent, when the network is back. "
-        "Look it up on My Page with the receipt number.",
+        "マイキーIDは、通信が回復してこの手続きが送信された後に発行されます。",
+        "Your MyKey ID is issued once this is sent, when the network is back.",
     ),
     "service": ("決済サービス {name}", "Payment service {name}"),
     "account": ("決済サービスID 末尾 {last4}", "Payment service ID ending {last4}"),
     "pending.how": (
-        "通信が回復すると自動で送信されます。結果は、受付番号でマイページから、"
-        "または下記の窓口でご確認いただけます。",
-        "It is sent automatically when the network is back. Check the result on "
-        "My Page or with the contact line below, with the receipt number.",
+        "通信が回復すると自動で送信されます。結果の確認のしかたは、下の「ご注意」をご覧ください。",
+        "It is sent automatically when the network is back. See “Please note” below for "
+        "how to check the result.",
     ),
     "reason": ("理由 {reason}", "Reason: {reason}"),
     "status.application.active": ("申込済み", "Applied"),
@@ -44,27 +41,52 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.application.none": ("まだ申込されていません", "No application yet"),
     "cancelled": ("取り消した申込 {number}", "Cancelled application {number}"),
     "cancelled.again": (
-        "本日中であれば、改めて申込ができます。",
-        "You may apply again today.",
+        "改めて決済サービスを選んで申し込めます。",
+        "You may choose a payment service and apply again.",
     ),
     "note.heading": ("ご注意", "Please note"),
     "note.no_change": (
         "申込後に決済サービスを変更・取消することはできません。",
         "After the application, the payment service cannot be changed or cancelled.",
     ),
-    "note.points": (
-        "チャージまたはお買い物の25%分のポイント（上限5,000円分）が付与されます。",
-        "You receive 25% of your charges or purchases as points, up to 5,000 yen.",
+    # The chosen service's rule, from the catalog (charge or purchase; the programme's
+    # rate and cap): never a sentence that fits every service.
+    "note.points.charge": (
+        "{service}は、チャージ（前払）の金額の{rate}%分のポイントが付与されます（上限{cap}円分）。",
+        "With {service}, you receive {rate}% of what you charge (top up) as points, up to "
+        "{cap} yen.",
+    ),
+    "note.points.purchase": (
+        "{service}は、お買い物の金額の{rate}%分のポイントが付与されます（上限{cap}円分）。",
+        "With {service}, you receive {rate}% of what you spend as points, up to {cap} yen.",
+    ),
+    # My Page opens with the card and its PIN, not with a receipt number (seed 000 lines
+    # 179-187); the receipt number is what the contact line and a cancellation ask for.
+    "note.check": (
+        "結果は、マイナンバーカードと暗証番号（数字4桁）で、手続スポットの端末の「申込状況の確認」、"
+        "またはマイナポイントアプリ・サイトの利用者マイページで確認できます。",
+        "Check the result with your My Number Card and its 4-digit PIN: “Check my status” "
+        "at a procedure-spot terminal, or My Page in the Mynapoint app or website.",
+    ),
+    "note.receipt_number": (
+        "受付番号は、お問い合わせや申込の取消のときにお伝えください。",
+        "Give the receipt number when you call the contact line or cancel an application.",
     ),
     "note.scam": (
-        "国や市区町村の職員が、マイナンバー、口座番号、暗証番号、お金を求めることは"
-        "ありません。不審な電話やメールにご注意ください。",
-        "Officials never ask for your My Number, bank account, PIN or money. "
-        "Beware of calls and mails that do.",
+        "詐欺にご注意ください。国や市区町村の職員などが、マイナンバー、口座番号、口座の暗証番号、"
+        "資産や家族構成をたずねたり、通帳やキャッシュカードを預かったり、"
+        "お金や手数料の振込みを求めたりすることは、絶対にありません。",
+        "Beware of fraud. Officials never ask for your My Number, bank account numbers, "
+        "bank-account PINs, your assets or your family; they never take or check your "
+        "passbook or cash card, and never ask for money or fees.",
     ),
     "contact": (
-        "お問い合わせ マイナンバー総合フリーダイヤル {phone}（音声ガイダンス {option}番） {hours}",
-        "Questions: My Number toll-free line {phone} (option {option}), {hours}",
+        "お問い合わせ マイナンバー総合フリーダイヤル {phone}（音声ガイダンスで{option}番） {hours}",
+        "Questions: My Number toll-free line {phone} (choose {option} in the voice menu), {hours}",
+    ),
+    "contact.other": (
+        "全国共通ナビダイヤル {navi}（通話料がかかります）、{paid}（通常の通話料金）",
+        "Also {navi} (nationwide navi-dial, call charges apply) and {paid} (ordinary call rates)",
     ),
 }
 

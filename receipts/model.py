@@ -42,6 +42,8 @@ class PaymentService(_Frozen):
     name_ja: str
     name_en: str
     account_last4: Last4 | None = None
+    # On what this service grants points (the catalog's); None: not known to the kiosk.
+    grant_on: Literal["charge", "purchase"] | None = None
 
 
 class Procedure(_Frozen):
@@ -61,12 +63,16 @@ class Procedure(_Frozen):
 
 
 class Contact(_Frozen):
-    """Where citizens call (DOMAIN.md: the My Number toll-free line, option 5)."""
+    """Where citizens call: the My Number toll-free line, option 5 (seed 001 lines 41-43),
+    and its two other numbers (seed 000 lines 26-28). Weekend hours: seed 001 (the newer
+    seed, 2021) says 17:00; seed 002 says 17:30 (settings can change them)."""
 
     phone: str = "0120-95-0178"
     option: int = 5
-    hours_ja: str = "平日 9:30〜20:00、土日祝 9:30〜17:30"
-    hours_en: str = "weekdays 9:30-20:00, weekends and holidays 9:30-17:30"
+    navi_dial: str = "0570-783-578"  # 全国共通ナビダイヤル
+    ordinary: str = "050-3818-1250"  # 通常通話料金
+    hours_ja: str = "平日 9:30〜20:00、土日祝 9:30〜17:00"
+    hours_en: str = "weekdays 9:30-20:00, weekends and holidays 9:30-17:00"
 
 
 class Slip(_Frozen):
@@ -76,6 +82,10 @@ class Slip(_Frozen):
     kiosk_id: str
     procedures: Annotated[list[Procedure], Field(min_length=1)]
     contact: Contact = Contact()
+    # The programme's rate and cap, as the kiosk's catalog states them (None: not stated,
+    # and the slip prints no rule rather than a guessed one).
+    grant_rate_percent: int | None = None
+    grant_cap_yen: int | None = None
     reprint: bool = False
     sample: bool = False  # a test print or a preview: no citizen's data
 

@@ -8,7 +8,12 @@ import datetime as dt
 from mynapoint import receipt_numbers
 from receipts.model import Language, PaymentService, Procedure, Slip
 
-PAYPAY = PaymentService(code="paypay", name_ja="PayPay", name_en="PayPay", account_last4="0001")
+PAYPAY = PaymentService(
+    code="paypay", name_ja="PayPay", name_en="PayPay", account_last4="0001", grant_on="charge"
+)
+# A sample's programme terms (the packaged catalog's at the time of writing); a real slip
+# takes them from the kiosk's catalog (``kiosk.slip_builder.SlipTerms``).
+SAMPLE_RATE_PERCENT, SAMPLE_CAP_YEN = 25, 5000
 
 
 def sample_slip(
@@ -26,6 +31,8 @@ def sample_slip(
         store_name=store_name,
         kiosk_id=kiosk_id,
         sample=True,
+        grant_rate_percent=SAMPLE_RATE_PERCENT,
+        grant_cap_yen=SAMPLE_CAP_YEN,
         procedures=[
             Procedure(
                 kind="reservation",

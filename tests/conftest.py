@@ -30,6 +30,8 @@ from kiosk.testing.pcscd import PcscdUnavailable, PrivatePcscd
 from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 from tests.service_harness import ServiceEnv
 
+pytest_plugins = ["tests.skip_report"]
+
 # A PIN no test output could contain by accident, unlike 1234.
 PIN = "4827"
 WRONG_PIN = "4828"

@@ -53,6 +53,7 @@ MY_SECRET_IDS = {
     "fictional_future_pay": ["TEST77665545"],
     "fictional_test_debit": ["TEST77665546"],
     "rakuten_pay": ["1977665544332"],
+    "d_card": ["5377665544332211"],  # fails the Luhn check: no real card's number
 }
 PRE_REGISTERED = {"JE77665544332211"}
 

@@ -4,6 +4,7 @@ kiosk's queue and a slip printer. Each test states a rule of the flow in its nam
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
@@ -12,7 +13,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+import sqlalchemy
 
 from kiosk import commands as do
 from kiosk import events as ev
@@ -26,6 +29,7 @@ from tests.escpos_decoder import decode
 from tests.flow_harness import CARD_PIN, PAYPAY_CODE, KioskUnderTest, issue_rig_card
 from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 from tests.leaks import leaked
+from tests.service_harness import TestCard
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -187,24 +191,60 @@ def test_a_card_pulled_out_mid_read_asks_to_keep_it_still(rig: KioskRig, card: P
         assert view.step == Step.CARD_PROBLEM and view.data["problem"] == "card.removed"
 
 
-@pytest.mark.parametrize(
-    ("validity", "step", "shown"),
-    [
-        (Validity.expired(), Step.CERT_EXPIRED, "expired_on"),
-        (Validity.just_renewed(), Step.CERT_TOO_RECENT, "usable_from"),
-    ],
-)
-def test_a_certificate_that_cannot_be_used_is_explained_before_the_pin(
-    rig: KioskRig, tmp_path: Path, validity: Validity, step: Step, shown: str
-) -> None:
-    card = issue_rig_card(tmp_path, "renewed", validity=validity)
+def test_an_expired_certificate_is_explained_before_the_pin(rig: KioskRig, tmp_path: Path) -> None:
+    card = issue_rig_card(tmp_path, "expired", validity=Validity.expired())
     with KioskUnderTest.build(rig, card) as kiosk:
         view = kiosk.up_to_pin()
-        assert view.step == step and isinstance(view.data[shown], dt.datetime)
-        if step == Step.CERT_TOO_RECENT:
-            assert view.data["usable_from"] > dt.datetime.now(dt.UTC)
+        assert view.step == Step.CERT_EXPIRED
+        assert isinstance(view.data["expired_on"], dt.datetime)
         kiosk.send(ev.Continue())
         assert kiosk.step == Step.TAKE_CARD
+
+
+def test_a_new_cards_first_certificate_is_used_at_once(rig: KioskRig, tmp_path: Path) -> None:
+    """The 24-hour wait is for renewals only (seed 002 line 100): a certificate issued an
+    hour ago with a new card reserves and applies, and nobody is told "just renewed"."""
+    card = issue_rig_card(tmp_path, "new-card", validity=Validity.just_renewed())
+    with KioskUnderTest.build(rig, card) as kiosk:
+        assert kiosk.up_to_pin().step == Step.PIN
+        assert kiosk.send(ev.PinTyped(CARD_PIN)).step == Step.CHOOSE_SERVICE
+        view = kiosk.apply()
+        assert [(o.kind, o.state) for o in view.data["outcomes"]] == [
+            ("reservation", "confirmed"),
+            ("application", "confirmed"),
+        ]
+
+
+def tell_the_service_it_renews(rig: KioskRig, old: TestCard, new_card: Path) -> None:
+    """The J-LIS feed, as J-LIS sends it: this certificate replaces that one."""
+    made = rig.service.cli("credential", "create", "--role", "jlis_feed", "--label", "j-lis")
+    assert made.returncode == 0, made.stderr
+    new = TestCard(new_card)
+    entry = {
+        "old_issuer": old.certificate.issuer.rfc4514_string(),
+        "old_serial_hex": old.serial_hex,
+        "new_certificate": base64.b64encode(new.certificate_der).decode(),
+    }
+    reply = httpx.post(f"{rig.service.url}/v1/jlis/reissues", json={"entries": [entry]},
+                       headers={"Authorization": f"Bearer {made.stdout.strip()}"})  # fmt: skip
+    assert reply.status_code == 200, reply.text
+
+
+def test_a_renewed_certificate_waits_24_hours_as_the_service_says(
+    rig: KioskRig, tmp_path: Path
+) -> None:
+    """Only the service knows that a certificate is a renewal (from J-LIS): the kiosk
+    learns it when the status is looked up, and tells when the card can be used."""
+    card = issue_rig_card(tmp_path, "renewed", validity=Validity.just_renewed())
+    tell_the_service_it_renews(rig, rig.card, card)
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_pin()
+        view = kiosk.send(ev.PinTyped(CARD_PIN))
+        assert view.step == Step.CERT_TOO_RECENT
+        assert view.data["usable_from"] > dt.datetime.now(dt.UTC)
+        kiosk.send(ev.Continue())
+        assert kiosk.step == Step.TAKE_CARD
+        assert kiosk.submitter.store.status().counts == {}  # nothing was signed or queued
 
 
 def test_a_card_taken_away_mid_procedure_ends_it_and_sends_nothing(
@@ -263,6 +303,34 @@ def test_services_are_found_by_reading_name_or_kind_best_match_first(
         assert "paypay" in qr and "waon" not in qr
         assert kiosk.send(ev.Search("nothing like it", None)).data["shown"] == []
         assert kiosk.step == Step.CHOOSE_SERVICE
+
+
+@pytest.mark.parametrize("rig_name", ["rig", "city_hall_rig"])
+def test_no_kiosk_asks_for_a_card_number_with_its_security_code(
+    rig_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """On both channels, every service the published catalog flags ``card_credentials``
+    (dカード, イオンカード, 楽天カード) is listed as not selectable here, with where to
+    apply instead, and touching it never opens the ID or security-code screen."""
+    rig: KioskRig = request.getfixturevalue(rig_name)
+    card = issue_rig_card(tmp_path, "card-holder")
+    with KioskUnderTest.build(rig, card) as kiosk:
+        view = kiosk.up_to_service()
+        assert view.step == Step.CHOOSE_SERVICE
+        listed = {e["service"].code: e for e in view.data["services"]}
+        flagged = {code for code, e in listed.items() if e["service"].card_credentials}
+        assert flagged >= {"d_card", "aeon_card", "rakuten_card"}
+        for code in sorted(flagged):
+            availability = listed[code]["availability"]
+            assert not availability.available, code
+            if not listed[code]["service"].app_only:
+                assert availability.key == "SERVICE_CARD_CREDENTIALS", code
+                assert "カード会社のアプリや会員向けWebサイト" in availability.text("ja")
+                assert "own smartphone or PC" in availability.text("en")
+            view = kiosk.send(ev.ChooseService(code))
+            assert view.step == Step.CHOOSE_SERVICE and view.data["unavailable"] == code
+            assert kiosk.flow.session.service_code is None
+        assert kiosk.submitter.store.status().counts == {}  # nothing was queued
 
 
 def test_a_wrong_id_format_is_caught_before_anything_is_sent(rig: KioskRig, card: Path) -> None:
@@ -364,6 +432,72 @@ def test_not_me_at_city_hall_cancels_the_same_day_and_allows_a_new_application(
         assert [(o.kind, o.state) for o in view.data["outcomes"]][-1] == (
             "application", "confirmed"
         )  # fmt: skip
+
+
+def test_a_wrong_entry_is_cancelled_by_touch_at_city_hall_and_not_reported_as_not_me(
+    city_hall_rig: KioskRig, tmp_path: Path
+) -> None:
+    """Seed 000 line 41: a mistyped ID, or someone else's account, has the same-day path
+    as "I did not apply"; its cancellation says why, and no "not me" report is made."""
+    card = issue_rig_card(tmp_path, "typo")
+    with KioskUnderTest.build(city_hall_rig, card) as kiosk:
+        kiosk.up_to_service()
+        receipt = kiosk.apply().data["outcomes"][1].receipt_number
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+        assert kiosk.up_to_service().step == Step.ALREADY_APPLIED
+        view = kiosk.send(ev.NotMe("wrong_entry"))
+        assert view.step == Step.NOT_ME and view.data["why"] == "wrong_entry"
+        assert kiosk.send(ev.CancelApplication()).step == Step.CANCELLED
+        assert not (kiosk.settings.data_dir / "not-me-reports.jsonl").exists()
+        engine = sqlalchemy.create_engine(city_hall_rig.database_url)
+        with engine.connect() as db:
+            why = db.execute(
+                sqlalchemy.text("SELECT cancel_reason FROM applications WHERE receipt_number = :r"),
+                {"r": receipt},
+            ).scalar_one()
+        engine.dispose()
+        assert why == "wrong_entry"  # the service keeps why (no audit flag for a typo)
+        kiosk.send(ev.Continue())
+        view = kiosk.apply(payment_id="090-0000-0002")
+        assert view.data["outcomes"][-1].state == "confirmed"
+
+
+def test_not_me_cancelled_at_city_hall_is_reported_with_its_receipt_number(
+    city_hall_rig: KioskRig, tmp_path: Path
+) -> None:
+    card = issue_rig_card(tmp_path, "not-me")
+    with KioskUnderTest.build(city_hall_rig, card) as kiosk:
+        kiosk.up_to_service()
+        receipt = kiosk.apply().data["outcomes"][1].receipt_number
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+        kiosk.up_to_service()
+        kiosk.send(ev.NotMe())
+        assert kiosk.send(ev.CancelApplication()).step == Step.CANCELLED
+        reports = (kiosk.settings.data_dir / "not-me-reports.jsonl").read_text().splitlines()
+        assert json.loads(reports[-1])["application_receipt_number"] == receipt
+        assert json.loads(reports[-1])["cancelled_here"] is True
+
+
+def test_a_service_needing_pre_registration_says_register_first_not_type_again(
+    rig: KioskRig, card: Path
+) -> None:
+    """Seed 001 line 18: typing the ID again cannot help; registering with the operator
+    can. The screen says so and where; what was done still gets its slip."""
+    with KioskUnderTest.build(rig, card) as kiosk:
+        kiosk.up_to_service()
+        view = kiosk.apply(service="suica", payment_id="JE00000000000002", code="1234")
+        assert view.step == Step.REFUSED
+        assert view.data["reason_code"] == "PRE_REGISTRATION_REQUIRED"
+        assert view.data["correctable"] is False and view.data["service"].code == "suica"
+        assert kiosk.send(ev.TryAgain()).step == Step.REFUSED  # no retyping offered
+        view = kiosk.send(ev.Continue())
+        assert view.step == Step.SLIP
+        assert [(o.kind, o.state) for o in kiosk.data["outcomes"]] == [
+            ("reservation", "confirmed"),
+            ("application", "rejected"),
+        ]
 
 
 def test_my_page_shows_the_status_and_prints_it(rig: KioskRig, card: Path) -> None:

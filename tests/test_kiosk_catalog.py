@@ -40,10 +40,12 @@ from kiosk.device_identity import DeviceIdentity
 from kiosk.enrollment import load_identity, service_client
 from kiosk.service_client import ServiceClient
 from kiosk.settings import KioskSettings
+from mynapoint.reasons import R
 from tests.kiosk_harness import KioskRig, free_port
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 PACKAGED = CatalogData.from_file(PACKAGE_DATA / "catalog.json")
+BY_CODE = {s.code: s for s in PACKAGED.services}
 OPERATORS = json.loads((PACKAGE_DATA / "operators.json").read_text())["operators"]
 CODES = [s.code for s in PACKAGED.services]
 T0 = dt.datetime(2020, 9, 1, 1, 0, tzinfo=dt.UTC)  # 10:00 in Japan
@@ -75,7 +77,7 @@ def test_every_new_value_cites_its_seed_or_says_what_it_is() -> None:
     marks = ("seed 0", "default", "inferred", "brand knowledge", "fictional")
     for service in PACKAGED.services:
         cited = {"reading_ja", "id_label", "id_hint", "id_pattern", "id_example"}
-        cited |= {"code_label", "code_hint", "code_pattern"}
+        cited |= {"code_label", "code_hint", "code_pattern", "card_credentials"}
         assert cited <= set(service.sources), service.code
         for name in cited:
             assert any(mark in service.sources[name] for mark in marks), (service.code, name)
@@ -89,10 +91,54 @@ def test_a_service_entry_is_checked_when_the_catalog_is_loaded() -> None:
             ServiceData.model_validate({**good, **bad})
 
 
-# The README's demo accounts (section "demo accounts") and the two the README does not
-# list (app-only services), recovered from operators.json's digests.
+# Services whose ID is a payment card's number but whose security code is one the service
+# gives for the programme, not the one printed on the card: a kiosk may take those. Each is
+# named here with why, so that no card number with its card's code slips in unnoticed.
+CARD_NUMBER_WITH_PROGRAMME_CODE = {
+    "au_pay": "the prepaid card's number, with a 4-digit code from the au PAY app or website",
+}
+
+
+def _id_is_a_card_number(service: ServiceData) -> bool:
+    return (
+        service.kind == "credit"
+        or "カード番号" in service.id_label_ja
+        or "card number" in service.id_label_en.lower()
+    )
+
+
+def _code_is_printed_on_the_card(service: ServiceData) -> bool:
+    hint_ja, hint_en = service.code_hint_ja, service.code_hint_en.lower()
+    printed_en = "back of the card" in hint_en or "signature strip" in hint_en
+    return bool(re.search("裏面|署名欄", hint_ja)) or printed_en
+
+
+def test_no_card_number_with_its_security_code_can_be_entered_at_a_kiosk() -> None:
+    """Every credit card, every service whose ID is a card number and every service whose
+    code is the one printed on the card is flagged ``card_credentials`` (no kiosk offers
+    it, the service refuses it from kiosks), but for the few named above: a new credit
+    card added to the catalog cannot slip in."""
+    flagged = {s.code for s in PACKAGED.services if s.card_credentials}
+    assert {"rakuten_card", "d_card", "aeon_card"} <= flagged
+    card_numbers = {s.code for s in PACKAGED.services if _id_is_a_card_number(s)}
+    assert card_numbers - flagged == set(CARD_NUMBER_WITH_PROGRAMME_CODE)
+    for code in CARD_NUMBER_WITH_PROGRAMME_CODE:
+        assert BY_CODE[code].kind != "credit" and not _code_is_printed_on_the_card(BY_CODE[code])
+    printed = {s.code for s in PACKAGED.services if _code_is_printed_on_the_card(s)}
+    assert printed and printed <= flagged
+    for service in PACKAGED.services:  # flagged or not, the flag cites why
+        source = service.sources["card_credentials"]
+        if service.code in flagged:
+            assert "PCI DSS" in source and "seed 004 line 46" in source, service.code
+
+
+# The README's demo accounts (section "demo accounts") and those the README does not list:
+# app-only services, and services no kiosk takes (card number with its security code).
+# Recovered from operators.json's digests.
 UNLISTED_DEMO_ACCOUNTS = [("rakuten_pay", "1000000000001", "1234"),
-                          ("rakuten_card", "5200000000000001", "123")]  # fmt: skip
+                          ("rakuten_card", "5200000000000001", "123"),
+                          ("d_card", "5300000000000001", "123"),
+                          ("aeon_card", "5400000000000001", "123")]  # fmt: skip
 
 
 def readme_demo_accounts() -> list[tuple[str, str, str]]:
@@ -261,6 +307,50 @@ def test_availability_on_each_channel(catalog: Catalog) -> None:
     assert catalog.availability("fictional_konbini_ng_pay", "city_hall", day).available
 
 
+def test_a_card_number_with_its_security_code_is_not_selectable_on_either_channel(
+    catalog: Catalog,
+) -> None:
+    """A public terminal never asks for a card number with its security code: the kiosk
+    says so and where to apply instead (the card company's own app or member website, or
+    one's own phone or PC), on both channels, naming no site it cannot vouch for."""
+    day = dt.date(2020, 9, 1)
+    for code in ("d_card", "aeon_card"):
+        service = catalog.service(code)
+        assert service.card_credentials and not service.app_only
+        for channel in ("convenience_store", "city_hall"):
+            refused = catalog.availability(code, channel, day)  # type: ignore[arg-type]
+            assert refused.reason is Unavailable.CARD_CREDENTIALS, (code, channel)
+            assert refused.key == R.SERVICE_CARD_CREDENTIALS.value.code
+            ja, en = refused.text("ja"), refused.text("en")
+            assert service.name_ja in ja and service.name_en in en
+            assert "カード番号とセキュリティコード" in ja and "card number" in en
+            assert "カード会社のアプリや会員向けWebサイト" in ja
+            assert "app or member website of the company that issued" in en
+            assert "ご自身のスマートフォン・パソコン" in ja and "own smartphone or PC" in en
+            assert not re.search(r"https?:|www\.|\.jp|\.com", ja + en)
+    # Rakuten Card is flagged too; its first reason is that only its own app takes it.
+    assert catalog.service("rakuten_card").card_credentials
+    assert catalog.availability("rakuten_card", "city_hall", day).reason is Unavailable.APP_ONLY
+    assert not any(catalog.service(c).card_credentials for c in ("paypay", "au_pay", "waon"))
+
+
+def test_a_catalog_from_before_the_flag_counts_every_credit_card_as_flagged() -> None:
+    """An older service's catalog, or an old cached copy, does not say: every credit card
+    in it took the card's number and code, so the kiosk does not offer them."""
+    document = packaged_document()
+    for service in document["services"]:
+        del service["card_credentials"]
+    old = Catalog.from_document(document, Freshness(Source.CACHED, "old"))
+    assert (
+        {s.code for s in old.services if s.card_credentials}
+        == {s.code for s in old.services if s.kind == "credit"}
+        == {"rakuten_card", "d_card", "aeon_card"}
+    )
+    day = dt.date(2020, 9, 1)
+    assert old.availability("d_card", "city_hall", day).reason is Unavailable.CARD_CREDENTIALS
+    assert old.availability("paypay", "city_hall", day).available
+
+
 def test_a_service_is_not_selectable_before_its_date(catalog: Catalog) -> None:
     for channel in ("convenience_store", "city_hall"):
         early = catalog.availability("fictional_future_pay", channel, dt.date(2020, 9, 30))
@@ -294,7 +384,7 @@ def test_notices_for_pre_registration_and_the_grant(catalog: Catalog) -> None:
     assert needing == ["suica", "kyash"]
     notice = catalog.pre_registration_notice("kyash")
     assert notice is not None and "事前の登録" in notice.message_ja
-    charge, purchase = catalog.grant_notice("waon"), catalog.grant_notice("d_card")
+    charge, purchase = catalog.grant_notice("waon"), catalog.grant_notice("fictional_test_debit")
     assert charge.key == "GRANT_ON_CHARGE" and "チャージ" in charge.message_ja
     assert purchase.key == "GRANT_ON_PURCHASE" and "お買い物" in purchase.message_ja
     for message in (charge, purchase):

@@ -25,6 +25,7 @@ from kiosk.devices.loopback import VirtualReader
 from kiosk.flow import Step, View
 from kiosk.technician import hash_pin
 from kiosk.testing.escpos_printer import LoopbackPrinter, PrinterState
+from mynapoint.reasons import R
 from tests.escpos_decoder import decode
 from tests.flow_harness import CARD_PIN, PAYPAY_CODE, issue_rig_card
 from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
@@ -102,7 +103,7 @@ def up_to_confirm(ui: Any) -> None:
     """From the service list: the QR-code services, PayPay, its ID and security code, no
     phone."""
     ui.tap("QRコード")
-    ui.tap("PayPay")
+    ui.tap_service("PayPay")
     ui.type_text(PAYPAY_DIGITS)
     ui.tap("次へ")
     assert ui.current_step == Step.ENTER_CODE, ui.texts()
@@ -163,10 +164,11 @@ def test_a_citizen_reserves_and_applies_by_touch_in_japanese(
         ui.tap("訂正")
         ui.type_pin(CARD_PIN)
         assert ui.current_step == Step.CHOOSE_SERVICE
-        assert ui.shows("事前登録が必要です")  # Suica and Kyash are marked
+        ui.tap("電子マネー")
+        assert ui.shows("事前登録が必要です")  # Suica (and Kyash) are marked
         shot(ui)
         ui.tap("QRコード")  # the kind filter
-        assert ui.shows("アプリからのみ申込できます") and ui.shows("この端末では選べません")
+        assert ui.shows("アプリからのみ申し込めます") and ui.shows("この端末では選べません")
         assert not ui.shows("nanaco")  # an e-money service: not among them
         shot(ui)
         ui.tap("楽天Pay")  # greyed: the catalog's whole reason comes over the screen
@@ -216,13 +218,13 @@ def test_a_citizen_reserves_and_applies_by_touch_in_japanese(
         ui.tap("入力しない")
         assert ui.current_step == Step.CONFIRM
         for text in ("マイキーIDを設定（予約）します", "決済サービス：PayPay", "末尾 0001",
-                     "変更・取消することはできません", "チャージ（入金）の25%分",
+                     "変更・取消することはできません", "チャージ（前払）の金額の25%分",
                      "決済サービス事業者によって異なります"):  # fmt: skip
             assert ui.shows(text), text
         shot(ui)
         ui.tap("この内容で申し込む")
         ui.wait_for(Step.SLIP)
-        assert ui.shows("控えをお取りください") and ui.shows("受付完了")
+        assert ui.shows("控えとカードをお取りください") and ui.shows("受付完了")
         shot(ui)
         outcomes = ui.app.shown.data["outcomes"]
         assert [(o.kind, o.state) for o in outcomes] == [
@@ -281,7 +283,7 @@ def test_offline_the_application_is_pending_and_the_slip_says_so(rig: KioskRig, 
         assert ui.shows("通信ができないため、送信待ちとして受け付けます")
         ui.tap("この内容で申し込む")
         ui.wait_for(Step.SLIP)
-        assert ui.shows("控えをお取りください")
+        assert ui.shows("控えとカードをお取りください")
         assert ui.shows("マイキーIDの設定（予約）：送信待ち")
         assert ui.shows("決済サービスの申込：送信待ち")
         assert ui.kiosk.parts.submitter.store.status().counts  # queued, not lost
@@ -414,8 +416,9 @@ def test_the_language_switches_live_mid_session(rig: KioskRig, card: Path) -> No
             ui.tap(digit, settle=False)
         ui.tap("English")
         assert ui.language == "en" and ui.current_step == Step.PIN
-        for text in ("Enter your PIN (4 digits)", "3 more wrong PINs lock the card.", "Clear",
-                     "OK", "Stop", "Questions: My Number toll-free line", "日本語"):  # fmt: skip
+        for text in ("Enter your PIN (4 digits)", "3 more wrong entries will lock the PIN.",
+                     "Clear", "OK", "Cancel", "Questions: My Number toll-free line", "Help",
+                     "日本語"):  # fmt: skip
             assert ui.shows(text), (text, ui.texts())
         assert not ui.shows("暗証番号")
         assert ui.screen.ids.display.shown == "●●"  # what was typed stays
@@ -423,12 +426,13 @@ def test_the_language_switches_live_mid_session(rig: KioskRig, card: Path) -> No
             ui.tap(digit, settle=False)
         ui.tap("OK")
         assert ui.current_step == Step.CHOOSE_SERVICE
+        ui.tap("E-money")
         assert ui.shows("Choose a payment service") and ui.shows("Needs pre-registration")
         ui.tap("日本語")
         assert ui.shows("決済サービスを選んでください") and ui.shows("事前登録が必要です")
         ui.tap("English")
         ui.tap("QR code")
-        ui.tap("PayPay")
+        ui.tap_service("PayPay", next_page="Next page")
         ui.type_text(PAYPAY_DIGITS)
         ui.tap("Next")
         assert ui.current_step == Step.ENTER_CODE and ui.shows("Enter your security code")
@@ -528,6 +532,8 @@ def every_view() -> list[tuple[str, View]]:
     views: list[tuple[str, Step, dict[str, Any]]] = [
         ("welcome", Step.WELCOME, {}),
         ("consent", Step.CONSENT, {"purpose": "apply"}),
+        ("consent-help", Step.CONSENT, {"purpose": "apply"}),  # "help" opened over it
+        ("consent-help-2", Step.CONSENT, {"purpose": "apply"}),  # and its second page
         ("for_whom", Step.FOR_WHOM, {}),
         ("place_card", Step.PLACE_CARD, {"for_whom": "child_under_15"}),
         ("reading", Step.READING, {}),
@@ -544,6 +550,7 @@ def every_view() -> list[tuple[str, View]]:
         ("already_applied", Step.ALREADY_APPLIED, applied),
         ("not_me", Step.NOT_ME, applied),
         ("not_me-here", Step.NOT_ME, {**applied, "cancellable_here": True}),
+        ("not_me-wrong-entry", Step.NOT_ME, {**applied, "why": "wrong_entry"}),
         ("cancelled", Step.CANCELLED, {"receipt_number": "Q394-Q5AN-ZWWD"}),
         ("reservations_closed", Step.RESERVATIONS_CLOSED, {}),
         ("notice", Step.NOTICE, refused),
@@ -561,7 +568,12 @@ def every_view() -> list[tuple[str, View]]:
         ("confirm", Step.CONFIRM, {"reserve": True, "service": paypay, "account_last4": "0001",
                                    "for_whom": "child_under_15", "online": False}),
         ("submitting", Step.SUBMITTING, {"cancelling": True}),
-        ("refused", Step.REFUSED, refused),
+        ("refused", Step.REFUSED, {**refused, "correctable": True}),
+        ("refused-register-first", Step.REFUSED, {
+            "reason_code": "PRE_REGISTRATION_REQUIRED", "receipt_number": "Q394-Q5AN-ZWWD",
+            "message_ja": R.PRE_REGISTRATION_REQUIRED.value.message_ja,
+            "message_en": R.PRE_REGISTRATION_REQUIRED.value.message_en,
+            "correctable": False, "service": suica}),
         ("slip-printing", Step.SLIP, {"printing": True, "outcomes": outcomes}),
         ("slip-printed", Step.SLIP, {"printing": False, "printed": True, "outcomes": outcomes}),
         ("slip-on-screen", Step.SLIP, {"printing": False, "printed": False, "outcomes": outcomes,
@@ -611,7 +623,7 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
     kivy_ui: ModuleType, size: tuple[int, int], channel: str, screenshots: Path
 ) -> None:
     """No text cut off or drawn over another, touch targets of 20 mm, the help bar (and at
-    city hall the counter and "call staff") and a language switch on every screen."""
+    city hall "call staff"; the counter in "help") and a language switch on every screen."""
     from kivy.uix.screenmanager import NoTransition, ScreenManager
 
     from kiosk import i18n
@@ -643,6 +655,8 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
             screen = screens[kind]
             screen.show(view)
             pads_left = 0
+            if "-help" in name:
+                screen.show_help(1 if name.endswith("-2") else 0)
             if name == "choose_service-search":
                 screen.open_search()  # a pad over the list, the help bar below it
                 pads_left = 2  # kana and letters, one after the other
@@ -666,8 +680,9 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
             texts = kivy_ui.visible_texts(manager)
             assert i18n.text("button.language", language) in texts, (name, texts)  # type: ignore[arg-type]
             assert any(context.contact_line(language) in t for t in texts), (name, texts)
+            help_page = [p.text for p in context.help_pages(language)[0]]
             counter = context.counter_line(language)
-            assert any(counter in t for t in texts) == (channel == "city_hall"), name
+            assert (counter in help_page) == (channel == "city_hall"), name
             call = i18n.text("button.call_staff", language)  # type: ignore[arg-type]
             assert (call in texts) == (channel == "city_hall"), (name, texts)
             if language == "ja" or name.startswith("slip-on"):
@@ -675,6 +690,86 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
                 assert_drawn(shot, size)
     assert not problems, "\n".join(problems)
     assert not sent  # showing a screen sends nothing
+
+
+def line_width(widget: Any) -> float:
+    """The width of the edge a widget's canvas draws."""
+    lines = [i for i in widget.canvas.before.children if type(i).__name__ == "Line"]
+    return float(lines[0].width)
+
+
+def screen_for(
+    kivy_ui: ModuleType, kind: str, view: View, channel: str = "convenience_store"
+) -> Any:
+    """One screen of the kiosk, shown alone in the window (1920x1080)."""
+    from kiosk import i18n
+    from kiosk.catalog import Catalog, Freshness, Source, packaged_document
+    from kiosk.screens.base import ScreenContext
+    from kiosk.screens.registry import SCREENS
+    from kiosk.screens.widgets import Translator, use_translator
+
+    kivy_ui.resize((1920, 1080))
+    use_translator(Translator(i18n.TABLES))
+    catalog = Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "test"))
+    context = ScreenContext(send=lambda _event: None, channel=channel, catalog=catalog)
+    screen = next(cls for cls in SCREENS if cls.kind == kind)(context)
+    kivy_ui.show(screen)
+    screen.show(view)
+    kivy_ui.advance_frames(2, draw=False)
+    return screen
+
+
+def test_the_screens_say_it_as_an_elderly_first_time_user_needs(kivy_ui: ModuleType) -> None:
+    """Issue 13's screen fixes: the irreversible warning is the loud one, the offline note
+    calm; the ● boxes sit right above the pad; a disabled 確定 is quieter than the keys;
+    the child's-card note only for a child's procedure; "help" opens without a step."""
+    from kiosk.screens.base import AlertText
+    from kiosk.screens.widgets import PadKey
+
+    confirm = screen_for(
+        kivy_ui,
+        "confirm",
+        View(
+            Step.CONFIRM,
+            "ja",
+            {"reserve": True, "service": None, "for_whom": "self", "online": False},
+        ),
+    )
+    assert not [w for w in confirm.walk() if isinstance(w, AlertText)]  # offline: calm
+    paypay = confirm.context.catalog.service("paypay")
+    confirm = screen_for(kivy_ui, "confirm", View(Step.CONFIRM, "ja", {
+        "reserve": True, "service": paypay, "account_last4": "0001", "for_whom": "self",
+        "online": False}))  # fmt: skip
+    alerts = [w.text for w in confirm.walk() if isinstance(w, AlertText)]
+    assert alerts == ["申込後に決済サービスを変更・取消することはできません。"]
+
+    pin = screen_for(kivy_ui, "pin", View(Step.PIN, "ja", {"tries_left": 3, "last_try": False}))
+    display, pad = pin.ids.display, pin.ids.pad
+    assert 0 <= display.y - pad.top <= 40  # right above the pad, not across the screen
+    assert pad.x <= display.center_x <= pad.right
+    assert kivy_ui.visible_texts(pin).count("確定") == 1
+    ok = pad.keys["ok"]
+    assert ok.disabled
+    digit = next(k for k in pad.keys.values() if isinstance(k, PadKey))
+    assert line_width(ok) <= line_width(digit)  # no thicker edge than a key: not "chosen"
+    texts = " ".join(kivy_ui.visible_texts(pin))
+    assert "署名用パスワードではありません" in texts and "忘れたとき" in texts
+
+    for_whom = screen_for(kivy_ui, "for_whom", View(Step.FOR_WHOM, "ja", {}))
+    assert not any("お子さまご本人の" in t for t in kivy_ui.visible_texts(for_whom))
+    for who, shown in (("self", False), ("child_under_15", True), ("child_15_plus", True)):
+        place = screen_for(kivy_ui, "place_card", View(Step.PLACE_CARD, "ja", {"for_whom": who}))
+        assert any("お子さまご本人の" in t for t in kivy_ui.visible_texts(place)) == shown, who
+
+    welcome = screen_for(kivy_ui, "welcome", View(Step.WELCOME, "ja", {}))
+    welcome.ids.help.help_button.dispatch("on_release")
+    kivy_ui.advance_frames(2, draw=False)
+    assert "暗証番号（数字4桁）を忘れたとき" in " ".join(kivy_ui.visible_texts(welcome.panel))
+    welcome.panel.ids.actions.children[0].dispatch("on_release")  # 次へ
+    kivy_ui.advance_frames(2, draw=False)
+    assert "口座の暗証番号" in " ".join(kivy_ui.visible_texts(welcome.panel))
+    welcome.panel.ids.actions.children[0].dispatch("on_release")  # OK
+    assert welcome.panel is None
 
 
 def test_the_overlap_check_catches_a_block_pushed_over_another(kivy_ui: ModuleType) -> None:

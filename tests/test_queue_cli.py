@@ -55,6 +55,20 @@ def test_kiosk_submit_confirms_refuses_or_queues_and_never_shows_a_secret(
             assert secret not in run.stdout + run.stderr
 
 
+def test_kiosk_submit_never_takes_a_card_number_with_its_security_code(
+    kiosk_rig: KioskRig,
+) -> None:
+    """The technician's tool applies the catalog's availability as the screens do: no PIN
+    and no code is read, and nothing is queued."""
+    done = kiosk(
+        kiosk_rig, "kiosk-submit", "application", "--service", "d_card",
+        "--payment-id", "5300123456789012", "--pin-stdin", stdin=f"{CARD_PIN}\n123\n",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "SERVICE_CARD_CREDENTIALS" in done.stderr and "Traceback" not in done.stderr
+    assert sum(kiosk_rig.store().status().counts.values()) == 0
+
+
 def test_kiosk_submit_says_clearly_when_the_kiosk_is_not_enrolled(
     kiosk_rig: KioskRig, tmp_path: Path
 ) -> None:
@@ -74,7 +88,7 @@ def test_a_full_queue_refuses_the_submission_clearly_and_keeps_the_rest(
     kiosk_rig.queue(3)
     env = {**kiosk_rig.env, "KIOSK_QUEUE_MAX_PAGES": "1"}  # smaller than it already is
     result = run_cli("kiosk-submit", "reservation", "--pin-stdin", stdin=f"{CARD_PIN}\n", env=env)
-    assert result.returncode == 1
+    assert result.returncode == 5  # a full queue's own status
     assert "queue cannot be written" in result.stderr and "Nothing queued" in result.stderr
     assert "Traceback" not in result.stderr
     status = json.loads(kiosk(kiosk_rig, "kiosk-queue", "status", "--json").stdout)

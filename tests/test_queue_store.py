@@ -6,21 +6,20 @@ a real SQLite file. No grant service is needed for these (the sync tests use one
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
 import sqlite3
 import stat
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from kiosk.offline_queue.ballast import Ballast
 from kiosk.offline_queue.cipher import PayloadCipher
 from kiosk.offline_queue.store import Outcome, QueueFull, QueueStore, ReadyItem
 from mynapoint.envelope import ApplicationPayload, Envelope, ReservationPayload, build_envelope
 from tests.conftest import CardFactory
+from tests.full_disk import fill, tmpfs
 from tests.service_harness import FakeClock, TestCard
 
 LEASE = dt.timedelta(seconds=60)
@@ -267,19 +266,26 @@ def test_a_full_queue_cap_is_a_clear_error_and_loses_nothing(
         store.close()
 
 
+def test_a_full_queue_cap_leaves_the_ballast_to_a_full_disk(
+    tmp_path: Path, make_card: CardFactory
+) -> None:
+    """Even the sync's store keeps the ballast when its cap, not its disk, is full."""
+    cipher = PayloadCipher.load_or_create(tmp_path / "queue.key")
+    ballast = Ballast(tmp_path / "queue.ballast", 64 * 1024)
+    store = QueueStore(tmp_path / "queue.sqlite3", cipher, max_pages=40, ballast=ballast,
+                       sending=True)  # fmt: skip
+    try:
+        check_full_and_intact(store, TestCard(make_card()))
+        assert ballast.held == 64 * 1024  # made with the first item, still there
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def tiny_file_system(tmp_path: Path) -> Iterator[Path]:
-    """A 384 KiB tmpfs: a disk that really fills up (needs root, as in CI)."""
-    mount_point = tmp_path / "tiny"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=384k", "tmpfs", str(mount_point)],
-        capture_output=True, check=False,
-    )  # fmt: skip
-    if mounted.returncode != 0 or os.geteuid() != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    """A 384 KiB tmpfs: a disk that really fills up."""
+    with tmpfs(tmp_path / "tiny", "384k") as mount_point:
+        yield mount_point
 
 
 def test_a_full_disk_is_a_clear_error_and_loses_nothing(
@@ -306,10 +312,7 @@ def test_a_disk_filled_by_something_else_holds_the_sync_until_there_is_room(
         queued = [signed(store, card) for _ in range(5)]
         for envelope in queued:
             store.enqueue(envelope)
-        filler = tiny_file_system / "filler"
-        with filler.open("wb", buffering=0) as handle, contextlib.suppress(OSError):  # a log
-            while True:
-                handle.write(b"x" * 4096)
+        filler = fill(tiny_file_system)  # a log, say
         with pytest.raises(QueueFull):
             store.claim_ready(10, LEASE)
         filler.unlink()

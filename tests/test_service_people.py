@@ -28,7 +28,8 @@ def test_a_suspended_mykey_id_is_refused_everywhere_until_reinstated(service: Se
     assert suspend(service, mykey_id).json() == {"mykey_id": mykey_id, "status": "suspended"}  # type: ignore[attr-defined]
     for refused in (kiosk.reserve(card), kiosk.apply(card), kiosk.my_page(card)):
         assert (refused.status_code, reason(refused)) == (422, "MYKEY_SUSPENDED")
-        assert "一時停止" in refused.body["message_ja"]
+        assert "利用が停止されています" in refused.body["message_ja"]
+        assert "マイキープラットフォーム" in refused.body["message_ja"]  # seed 004 #1022
     suspend(service, mykey_id, "reinstate")
     assert kiosk.apply(card).status_code == 200
 

@@ -14,6 +14,7 @@ from grant_service import pki
 from grant_service.models import Submission
 from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
 from kiosk.devices.virtual_card import issue_card
+from mynapoint import card_validity
 from mynapoint.envelope import ApplicationPayload
 from tests.service_harness import ServiceEnv, TestCard
 
@@ -85,14 +86,73 @@ def test_a_late_envelope_is_judged_at_its_own_time(service: ServiceEnv) -> None:
     assert kiosk.client.submit(envelope).status_code == 200
 
 
-def test_the_24_hour_rule_after_renewal(service: ServiceEnv) -> None:
-    now = service.clock()
-    card = service.card(Validity(now - dt.timedelta(hours=23), now + dt.timedelta(days=365)))
+# --- the 24-hour wait: for renewed and re-issued certificates only (seed 002 line 100) ----
+
+
+@pytest.mark.parametrize(
+    ("age", "renewal", "expected"),
+    [
+        (dt.timedelta(hours=1), False, "usable"),  # a card's first certificate: at once
+        (dt.timedelta(hours=1), True, "too_recent"),
+        (dt.timedelta(hours=24) - dt.timedelta(seconds=1), True, "too_recent"),
+        (dt.timedelta(hours=24), True, "usable"),
+        (dt.timedelta(seconds=-1), False, "not_yet_valid"),
+    ],
+)
+def test_the_wait_is_for_renewals_only(age: dt.timedelta, renewal: bool, expected: str) -> None:
+    now = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
+    not_after = now + dt.timedelta(days=365)
+    assert card_validity.validity(now - age, not_after, now, renewal=renewal) == expected
+
+
+def renewal_fed(service: ServiceEnv, old: TestCard, new: TestCard) -> str:
+    """The J-LIS feed reports ``new`` as replacing ``old``; its outcome."""
+    token = service.as_role(service.credential("jlis_feed"))
+    entry = {
+        "old_issuer": old.certificate.issuer.rfc4514_string(),
+        "old_serial_hex": old.serial_hex,
+        "new_certificate": base64.b64encode(new.certificate_der).decode(),
+    }
+    reply = service.http.post("/v1/jlis/reissues", json={"entries": [entry]}, headers=token)
+    assert reply.status_code == 200, reply.text
+    return reply.json()["results"][0]["outcome"]
+
+
+def test_a_first_certificate_issued_an_hour_ago_may_reserve_and_apply(service: ServiceEnv) -> None:
+    card = service.card(Validity.just_renewed(service.clock()))  # new card, first certificate
     kiosk = service.kiosk()
-    refused = kiosk.reserve(card)
-    assert (refused.status_code, reason(refused)) == (422, "CERT_TOO_RECENT")
-    service.clock.advance(hours=1, seconds=1)
     assert kiosk.reserve(card).status_code == 200
+    assert kiosk.apply(card).status_code == 200
+    assert kiosk.my_page(card).body["application"]["state"] == "active"
+
+
+def test_a_renewed_certificate_waits_24_hours_after_it_was_issued(service: ServiceEnv) -> None:
+    kiosk, old = service.kiosk(), service.card()
+    mykey_id = kiosk.reserve(old).body["result"]["mykey_id"]
+    renewed = service.card(Validity.just_renewed(service.clock()))
+    assert renewal_fed(service, old, renewed) == "linked"
+    for refused in (kiosk.reserve(renewed), kiosk.apply(renewed), kiosk.my_page(renewed)):
+        assert (refused.status_code, reason(refused)) == (422, "CERT_TOO_RECENT")
+        assert "更新・再発行から24時間" in refused.body["message_ja"]
+    service.clock.advance(hours=23, seconds=-1)  # 23:59:59 after the renewal
+    service.import_crl()
+    assert reason(kiosk.apply(renewed)) == "CERT_TOO_RECENT"
+    service.clock.advance(seconds=1)
+    reserved = kiosk.reserve(renewed).body["result"]
+    assert reserved == {"mykey_id": mykey_id, "already_reserved": True}
+    assert kiosk.apply(renewed).status_code == 200
+
+
+def test_a_renewal_waits_even_when_the_old_card_never_reserved(service: ServiceEnv) -> None:
+    old, renewed = service.card(), service.card(Validity.just_renewed(service.clock()))
+    kiosk = service.kiosk()
+    envelope = kiosk.reservation(renewed)  # made before the feed arrived, sent after
+    assert renewal_fed(service, old, renewed) == "nothing_to_link"
+    assert renewal_fed(service, old, renewed) == "nothing_to_link"  # the feed may repeat
+    assert reason(kiosk.client.submit(envelope)) == "CERT_TOO_RECENT"
+    service.clock.advance(hours=23, seconds=1)
+    service.import_crl()
+    assert kiosk.reserve(renewed).status_code == 200
 
 
 def test_a_revoked_certificate_is_refused(service: ServiceEnv) -> None:

@@ -1,5 +1,5 @@
 """Points: 25% of what counts, rounded down, up to 5,000 yen per person; replays change
-nothing."""
+nothing; the service keeps no purchase history."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import text
 
+from grant_service import point_answers
 from grant_service.points import grant_increment
 from mynapoint.envelope import format_time
+from tests.leaks import database_rows_text, leaked
 from tests.service_harness import MY_SECRET_IDS, PAYPAY_ID, ServiceEnv
 
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -176,3 +180,91 @@ def test_bad_transactions_are_400(service: ServiceEnv) -> None:
         reply = operator.post(broken)
         assert (reply.status_code, reply.json()["reason_code"]) == (400, "MALFORMED")
         assert PAYPAY_ID not in reply.text
+
+
+# --- no purchase history (seed 002 line 213, seed 004 #4017) ---------------------------
+
+
+def time_forms(moment: dt.datetime) -> list[str]:
+    """The ways a database or a log could hold a moment: UTC and JST, as sent, as epoch."""
+    forms = [format_time(moment), str(int(moment.timestamp()))]
+    for zone in (dt.UTC, JST):
+        local = moment.astimezone(zone)
+        forms += [f"{local:%Y-%m-%d %H:%M:%S}", f"{local:%Y-%m-%dT%H:%M:%S}"]
+    return forms
+
+
+def test_a_kept_answer_opens_only_with_its_own_transaction() -> None:
+    answer = point_answers.Answer("granted", 12_345, 3_086, None, "QK7M4TZ9")
+    fingerprint, other = "ab" * 32, "ac" * 32  # HMACs of two transactions' contents
+    sealed = point_answers.seal(fingerprint, answer)
+    assert point_answers.open_sealed(fingerprint, sealed) == answer
+    with pytest.raises(InvalidTag):
+        point_answers.open_sealed(other, sealed)
+    assert point_answers.content_check(fingerprint) != point_answers.content_check(other)
+    assert not {b"12345", b"3086", b"QK7M4TZ9", b"granted"} & {
+        sealed[i : i + n] for n in (4, 5, 7, 8) for i in range(len(sealed))
+    }
+
+
+def test_the_database_keeps_no_purchase_history(service: ServiceEnv) -> None:
+    """After a stream of charges (distinctive amounts, times and ids), replays and a reused
+    id, no table holds an amount, a time of purchase or of receipt, or an operator's id,
+    while the totals, the cap, the replays and TX_ID_REUSED are exact."""
+    kiosk, card = applied_person(service)
+    operator = Operator(service)
+    applied = service.clock()
+    service.clock.advance(hours=5, minutes=17, seconds=29)
+    received = service.clock()  # the batch's time of receipt
+    amounts = [12_345, 6_789, 2_468, 3_579]  # the third crosses the 20,000-yen base
+    times = [applied + dt.timedelta(hours=1, minutes=2 * i + 1, seconds=7 * i + 13)
+             for i in range(len(amounts))]  # fmt: skip
+    tx_ids = [f"op-7QZ-{i}-X9" for i in range(len(amounts))]
+    stream = [operator.tx(i, a, at=t) for i, a, t in zip(tx_ids, amounts, times, strict=True)]
+    nobody = operator.tx("op-7QZ-nobody-X9", 11_213, at=times[0],
+                         payment_id=MY_SECRET_IDS["paypay"][2])  # fmt: skip
+    first = operator.post(*stream, nobody).json()["results"]
+    assert [(r["status"], r["counted_yen"], r["points"]) for r in first] == [
+        ("granted", 12_345, 3_086), ("granted", 6_789, 1_697), ("granted", 866, 217),
+        ("not_counted", 0, 0), ("not_counted", 0, 0),
+    ]  # fmt: skip
+    assert [r["reason_code"] for r in first[3:]] == [
+        "POINTS_CAP_REACHED", "NO_APPLICATION_FOR_ACCOUNT",
+    ]  # fmt: skip
+    service.clock.advance(minutes=3)
+    replay = operator.post(*stream, nobody).json()["results"]
+    # The first answers again (total_points is the person's total now, as it always was).
+    same = [{k: v for k, v in r.items() if k not in ("replayed", "total_points")} for r in first]
+    assert [{k: v for k, v in r.items() if k not in ("replayed", "total_points")}
+            for r in replay] == same  # fmt: skip
+    assert all(r["replayed"] for r in replay)
+    assert [r["total_points"] for r in replay] == [5_000] * 4 + [None]
+    reused = operator.post({**stream[0], "amount_yen": 12_346}).json()["results"][0]
+    assert (reused["status"], reused["reason_code"]) == ("error", "TX_ID_REUSED")
+    assert kiosk.my_page(card).body["points"] == {"counted_yen": 20_000, "points": 5_000}
+
+    kept = database_rows_text(service.settings.database_url)
+    # The amounts, the base the capping charge counted, and each charge's points.
+    purchases = [str(a) for a in [*amounts, 11_213, 866, 3_086, 1_697]]
+    purchases += [f"{a:,}" for a in amounts]
+    moments = [form for t in [*times, received] for form in time_forms(t)]
+    assert leaked(kept, purchases + tx_ids + ["op-7QZ-nobody-X9"]) == []
+    # The batch's receipt is in the audit trail (when an operator posted, counts only),
+    # nowhere else: nothing ties it to a person.
+    not_audit = "\n".join(line for line in kept.splitlines() if not line.startswith("audit_log:"))
+    assert leaked(not_audit, moments) == []
+    assert leaked(kept, [form for t in times for form in time_forms(t)]) == []
+    with service.sessions() as session:
+        kept_rows = session.execute(text("SELECT COUNT(*) FROM point_transaction_answers"))
+        assert kept_rows.scalar() == len(stream) + 1  # one per transaction, none per replay
+
+    # The search finds what it looks for, in any table.
+    with service.sessions.begin() as session:
+        session.execute(text("CREATE TABLE planted (amount INTEGER, at VARCHAR(40))"))
+        session.execute(
+            text("INSERT INTO planted VALUES (:a, :t)"),
+            {"a": amounts[0], "t": format_time(times[1])},
+        )
+    planted = database_rows_text(service.settings.database_url)
+    assert leaked(planted, purchases) == ["12345"]
+    assert leaked(planted, time_forms(times[1])) == [format_time(times[1])]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.service_harness import MY_SECRET_IDS, PAYPAY_ID, ServiceEnv
 
@@ -45,6 +47,38 @@ def test_reservations_close_at_the_budget_cap(make_service: Callable[..., Servic
     assert kiosk.reserve(cards[0]).body["result"]["already_reserved"] is True
 
 
+def catalog_with(directory: Path, **programme: str) -> Path:
+    """The packaged catalog with other programme dates."""
+    from grant_service.settings import PACKAGE_DATA
+
+    document = json.loads((PACKAGE_DATA / "catalog.json").read_text(encoding="utf-8"))
+    document["programme"].update(programme)
+    path = directory / "catalog-edited.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_reservations_open_on_the_catalogs_reservation_start(
+    make_service: Callable[..., ServiceEnv],
+) -> None:
+    # The packaged catalog: reservations from 2020-07-01 (JST), by the envelope's time.
+    service = make_service(
+        now=dt.datetime(2020, 6, 30, 23, 30, tzinfo=JST), application_deadline=None
+    )
+    kiosk, card = service.kiosk(), service.card()
+    early = kiosk.reservation(card)
+    refused = kiosk.client.submit(early)
+    assert (refused.status_code, reason(refused)) == (422, "RESERVATIONS_NOT_OPEN")
+    assert refused.body["message_ja"] == "マイキーIDの設定（予約）の受付はまだ始まっていません。"
+    assert kiosk.client.status().body["reservations_open"] is False
+    assert kiosk.my_page(card).body["reservations_open"] is False
+    service.clock.advance(minutes=30)  # midnight in Japan: 2020-07-01
+    assert kiosk.client.status().body["reservations_open"] is True
+    assert kiosk.reserve(card).status_code == 200
+    # The refusal was final: a replay of the early envelope gets it again.
+    assert reason(kiosk.client.submit(early)) == "RESERVATIONS_NOT_OPEN"
+
+
 # --- Application ------------------------------------------------------------------------
 
 
@@ -78,6 +112,30 @@ def test_an_app_only_service_cannot_be_chosen_at_any_kiosk(service: ServiceEnv) 
         assert reason(refused) == "SERVICE_APP_ONLY", channel
 
 
+def test_a_card_number_with_its_security_code_is_refused_from_any_kiosk(
+    service: ServiceEnv,
+) -> None:
+    """dカード's programme ID and code are the card's number and security code: refused
+    from both channels before the operator is asked, even for an account the operator
+    would accept; the citizen is told where to apply instead."""
+    card_number = MY_SECRET_IDS["d_card"][0]  # a valid account at the simulated operator
+    paypay_accounts = iter(MY_SECRET_IDS["paypay"])
+    for channel in ("city_hall", "convenience_store"):
+        kiosk, card = service.kiosk(channel), service.card()
+        kiosk.reserve(card)
+        refused = kiosk.apply(card, "d_card", card_number)
+        assert (refused.status_code, reason(refused)) == (422, "SERVICE_CARD_CREDENTIALS"), channel
+        assert "カード会社のアプリや会員向けWebサイト" in refused.body["message_ja"]
+        assert "card company's own app or member website" in refused.body["message_en"]
+        # Nothing was spent: the same card applies for a service a kiosk may take.
+        assert kiosk.apply(card, "paypay", next(paypay_accounts)).status_code == 200
+    # An operator that cannot answer changes nothing: it is never asked.
+    service.app.state.service.processor.registry.unavailable.add("d_card")
+    kiosk, card = service.kiosk(), service.card()
+    kiosk.reserve(card)
+    assert reason(kiosk.apply(card, "d_card", card_number)) == "SERVICE_CARD_CREDENTIALS"
+
+
 def test_some_services_are_refused_at_convenience_stores_only(service: ServiceEnv) -> None:
     store, city_hall = service.kiosk("convenience_store"), service.kiosk("city_hall")
     card = service.card()
@@ -107,11 +165,15 @@ def test_a_service_is_selectable_only_from_its_own_date(
     assert kiosk.apply(card, "fictional_future_pay", future).status_code == 200
 
 
-def test_applications_have_a_start_and_a_deadline(make_service: Callable[..., ServiceEnv]) -> None:
-    # The catalog's programme (seed 001/002): applications from 2020-07-01 to 2021-09-30.
+def test_applications_have_a_start_and_a_deadline(
+    make_service: Callable[..., ServiceEnv], tmp_path: Path
+) -> None:
+    # The catalog's programme (seed 001/002): applications from 2020-07-01 to 2021-09-30;
+    # reservations here from June, so that a reserved card can try to apply too early.
     service = make_service(
-        now=dt.datetime(2020, 6, 30, 12, 0, tzinfo=JST), application_deadline=None
-    )
+        now=dt.datetime(2020, 6, 30, 12, 0, tzinfo=JST), application_deadline=None,
+        catalog_file=catalog_with(tmp_path, reservation_start="2020-06-01"),
+    )  # fmt: skip
     kiosk, card = service.kiosk(), service.card()
     kiosk.reserve(card)
     assert reason(kiosk.apply(card)) == "APPLICATIONS_NOT_OPEN"

@@ -325,6 +325,27 @@ def test_the_catalog_is_served_with_an_etag(service: ServiceEnv) -> None:
     assert kiosk.client.payment_services(etag).status_code == 304
 
 
+def test_the_catalog_loads_and_publishes_which_services_take_card_credentials(
+    service: ServiceEnv,
+) -> None:
+    """The flag goes from the catalog file to its column, to what kiosks download, to the
+    kiosk's own catalog, which then offers none of those services."""
+    from grant_service.models import PaymentService
+    from kiosk.catalog import Catalog, Freshness, Source, Unavailable
+
+    with service.sessions() as session:
+        stored = {s.code: s.card_credentials for s in session.scalars(select(PaymentService))}
+    flagged = {code for code, flag in stored.items() if flag}
+    assert flagged == {"rakuten_card", "d_card", "aeon_card"}
+    published = service.kiosk().client.payment_services().body
+    assert {s["code"]: s["card_credentials"] for s in published["services"]} == stored
+    catalog = Catalog.from_document(published, Freshness(Source.FRESH, "test"))
+    assert {s.code for s in catalog.services if s.card_credentials} == flagged
+    for code in ("d_card", "aeon_card"):  # refused for the card's number and code alone
+        availability = catalog.availability(code, "city_hall", service.clock().date())
+        assert availability.reason is Unavailable.CARD_CREDENTIALS, code
+
+
 def test_a_new_catalog_changes_the_etag(service: ServiceEnv) -> None:
     from grant_service.catalog import CatalogData, store_catalog
     from grant_service.settings import PACKAGE_DATA

@@ -90,7 +90,7 @@ def test_kanji_mode_bytes_print_every_line_and_no_secret(
     for words in [message("title", "ja"), message("subtitle", "ja"),
                   f"受付番号 {RESERVATION_RECEIPT}", f"受付番号 {APPLICATION_RECEIPT}",
                   "決済サービス PayPay", "0120-95-0178", "ローソン 霞が関店",
-                  "2026-11-22 14:30 JST"]:  # fmt: skip
+                  "2026年11月22日 14:30"]:  # fmt: skip
         assert words.replace(" ", "") in printed.replace(" ", ""), words
     if pending:
         assert "送信待ち（未確定）" in printed and "K7QM3XPA" not in printed

@@ -44,12 +44,15 @@ def payment_services(
 
 @router.get("/v1/status", response_model=ServiceStatus)
 def programme_status(service: ServiceDep) -> ServiceStatus:
-    """Whether reservations (the national budget) and applications are open now."""
+    """Whether reservations (from their start, within the national budget) and
+    applications are open now."""
     now = service.clock()
     with service.readers() as session:
         catalog = service.catalogs.get(session)
-        reservations = rules.reservations_open(session, service.settings.reservation_cap)
-    day = rules.japan_day(now)
+        day = rules.japan_day(now)
+        reservations = rules.reservations_open(
+            session, service.settings.reservation_cap, catalog, day
+        )
     return ServiceStatus(
         reservations_open=reservations,
         applications_open=catalog.programme.application_start
@@ -80,7 +83,7 @@ def card_status(query: StatusQuery, device: SignedDevice, service: ServiceDep) -
     with service.sessions.begin() as session:
         return mypage.status(
             session, query, device=device, trust=service.trust, settings=service.settings,
-            audit_key=service.keys.audit_hmac, now=now,
+            catalog=service.catalogs.get(session), audit_key=service.keys.audit_hmac, now=now,
         )  # fmt: skip
 
 

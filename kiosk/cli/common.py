@@ -32,6 +32,16 @@ from kiosk.settings import load_kiosk_settings
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# Exit statuses the kiosk's tools share (besides 0, 1 for other errors and 2 for usage):
+# kiosk-queue status says 3 (items wait) and 4 (alerts); every tool says QUEUE_FULL when
+# the queue cannot be written (its disk, or its size cap, is full).
+QUEUE_FULL = 5
+
+
+class QueueFullError(click.ClickException):
+    exit_code = QUEUE_FULL
+
+
 # Errors after which the citizen should simply place the card again, correctly.
 _READING_PROBLEMS = (errors.CardRemoved, errors.NoCard, errors.CardProtocolError)
 
@@ -67,7 +77,7 @@ def format_time(moment: dt.datetime) -> str:
 def with_kiosk_settings(command: Callable[..., R]) -> Callable[..., R]:
     """``--config`` for a kiosk command, resolved into ``settings``; the kiosk's own
     errors (not enrolled, queue full, sync already running, printer unreachable...) become
-    one clear message."""
+    one clear message (exit status 1; ``QUEUE_FULL`` for a full queue)."""
 
     @click.option(
         "--config",
@@ -87,7 +97,9 @@ def with_kiosk_settings(command: Callable[..., R]) -> Callable[..., R]:
             ) from exc
         try:
             return command(settings=settings, **kwargs)
-        except (NotEnrolled, EnrollmentFailed, QueueFull, PrinterError) as exc:
+        except QueueFull as exc:
+            raise QueueFullError(exc.detail) from exc
+        except (NotEnrolled, EnrollmentFailed, PrinterError) as exc:
             raise click.ClickException(exc.detail) from exc
         except (SyncRunning, InsecureServiceUrl) as exc:
             raise click.ClickException(str(exc)) from exc

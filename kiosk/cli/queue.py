@@ -8,7 +8,9 @@
     kiosk-queue clear-alert CODE
 
 Nothing here shows a security code, a payment-service ID or a PIN: the queue's payloads
-stay encrypted; ``export`` seals them for the grant service only.
+stay encrypted; ``export`` seals them for the grant service only. When the queue cannot be
+opened or written because its disk is full, every command says so in one line and exits
+with status 5 (``drain`` sends all the same, as ``kiosk-sync`` does).
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def _alert_json(alert: Alert) -> dict[str, object]:
 def status(settings: KioskSettings, as_json: bool) -> None:
     """Counts by state, the oldest unsent item, the last sync, open alerts.
 
-    Exit status 0 when nothing waits to be sent, 3 when items wait, 4 with open alerts."""
+    Exit status 0 when nothing waits to be sent, 3 when items wait, 4 with open alerts, 5
+    when the queue's disk is full."""
     store = open_queue(settings)
     try:
         current = store.status()

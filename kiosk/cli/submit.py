@@ -8,7 +8,9 @@ The card signs the envelope; the envelope is committed to the kiosk's queue, the
 online. The answer is *confirmed*, *rejected* (with the reason), or *pending* (queued:
 ``kiosk-sync`` sends it when the service can be reached). With ``--pin-stdin`` the PIN
 is the first line of standard input and, for an application, the security code the
-second; otherwise both are typed at hidden prompts. Neither is ever shown or kept.
+second; otherwise both are typed at hidden prompts. Neither is ever shown or kept. When
+the queue cannot take the envelope (its disk is full), it says so in one line and exits
+with status 5.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Literal
 import click
 from cryptography.hazmat.primitives import serialization
 
+from kiosk.catalog import japan_today, load_catalog
 from kiosk.cli.common import (
     card_session,
     check_pin_tries,
@@ -89,6 +92,7 @@ def application(
     as_json: bool,
 ) -> None:
     """Choose the cashless payment service that receives the points."""
+    _refuse_what_no_kiosk_takes(settings, service_code)
     pin = _read_pin(pin_stdin)
     security_code = read_secret(pin_stdin, "Security code", "--pin-stdin")
     payload = ApplicationPayload(
@@ -98,6 +102,20 @@ def application(
         phone_last4=phone_last4,
     )
     _submit(settings, payload, reader_spec, wait, pin, as_json)
+
+
+def _refuse_what_no_kiosk_takes(settings: KioskSettings, service_code: str) -> None:
+    """The catalog's availability, as the touch screens apply it, before a PIN or a code is
+    asked: a service no kiosk may take (a card number with its security code, an app-only
+    service) never reaches the queue from here either. City hall is the channel that
+    allows the most; the service judges the rest."""
+    catalog = load_catalog(settings, online=False)
+    service = catalog.get(service_code)
+    if service is None:
+        return  # unknown here: the service answers SERVICE_UNKNOWN
+    availability = catalog.availability(service, "city_hall", japan_today())
+    if not availability.available:
+        raise click.UsageError(f"{availability.key}: {availability.text('en')}")
 
 
 @main.command()

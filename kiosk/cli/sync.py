@@ -5,7 +5,10 @@
 
 One runs per kiosk (a lock in the data directory). On start it sends again whatever a
 crashed predecessor left in flight. SIGUSR1 makes it drain at once, backoff or not
-(``kiosk-queue drain`` sends it). Logs name items by receipt number only.
+(``kiosk-queue drain`` sends it). Logs name items by receipt number only. It starts and
+sends on a full disk too, spending the queue's ballast (``kiosk/offline_queue/ballast.py``);
+if it cannot start even so, it says why in one line and exits with status 5 (a round that
+finds no room later is logged, and the daemon waits for room).
 """
 
 from __future__ import annotations

@@ -19,6 +19,11 @@ LANGUAGES: tuple[Language, ...] = ("ja", "en")
 TABLES: dict[str, dict[str, str]] = {"ja": ja.MESSAGES, "en": en.MESSAGES}
 
 
+def sentences(language: Language, *parts: str) -> str:
+    """Sentences run together: with no space in Japanese, one space in English."""
+    return ("" if language == "ja" else " ").join(part for part in parts if part)
+
+
 def text(key: str, language: Language = "ja", **values: Any) -> str:
     table = TABLES[language]
     if key not in table:

@@ -9,12 +9,14 @@ MESSAGES: dict[str, str] = {
     "button.back": "Back",
     "button.finish": "Finish",
     "button.apply_again": "Apply now",
-    "button.quit": "Stop",
+    "button.quit": "Cancel",
     "button.ok": "OK",
     "button.next": "Next",
     "button.try_again": "Read the card again",
     "button.submit": "Apply with these details",
-    "button.reserve_only": "Only set my MyKey ID",
+    "button.reserve_only": "Only set my MyKey ID (no points application)",
+    "button.wrong_entry": "I typed it wrong, or used someone else's service",
+    "button.help": "Help",
     "button.status_slip": "Print my status",
     "button.not_me": "I did not make this application",
     "button.cancel_application": "Cancel today's application",
@@ -28,7 +30,37 @@ MESSAGES: dict[str, str] = {
     "alphapad.backspace": "Delete",
     "alphapad.clear": "Clear all",
     "kanapad.variant": "゛゜小",
-    "help.contact": "Questions: My Number toll-free line {phone} (option {option}), {hours}",
+    "help.contact": "Questions: My Number toll-free line {phone} (choose {option} in the "
+    "voice menu), {hours}",
+    "help.title": "Help ({page}/{pages})",
+    "help.other_numbers": "Also {navi} (nationwide navi-dial, call charges apply) and {paid} "
+    "(ordinary call rates)",
+    "help.forgotten_pin": (
+        "Forgotten your 4-digit PIN: it must be reset at your municipal office. It cannot "
+        "be reset at this kiosk."
+    ),
+    "help.lost_card": (
+        "Lost your My Number Card: call the My Number toll-free line at once to stop the "
+        "card (24 hours a day). Report the loss to the police, then ask your municipal "
+        "office for a new card."
+    ),
+    "help.in_app": (
+        "An application made inside a payment service's own app cannot be cancelled here "
+        "or on My Page. Please call the contact line."
+    ),
+    "help.own_name": (
+        "Apply with a payment service in your own name. A family member's or a friend's "
+        "service cannot be used."
+    ),
+    "help.own_name_child": "For a child, a service in the legal guardian's name may be used.",
+    "help.mykey_leak": (
+        "If your MyKey ID may have leaked: the MyKey Platform contact desk can stop it."
+    ),
+    "help.scam": (
+        "Beware of fraud. Officials never ask for your My Number, bank account numbers, "
+        "bank-account PINs, your assets or your family; they never take or check your "
+        "passbook or cash card, and never ask for money or fees."
+    ),
     "help.counter": "To unlock a PIN or renew a certificate, visit {counter}",
     "help.staff_called": "Staff have been called. Please wait a moment.",
     "idle.warning": "No activity: back to the start in {seconds} seconds.",
@@ -40,14 +72,23 @@ MESSAGES: dict[str, str] = {
     "consent.title": "Before you start",
     "consent.body": (
         "This uses your card's user-authentication certificate and its 4-digit PIN. "
-        "Your My Number is never read. Your PIN and security code are never recorded. "
-        "Please agree to the Mynapoint terms of use to continue."
+        "Your My Number is never read. Your PIN is used only to check the card and is "
+        "never recorded."
     ),
+    "consent.kept": (
+        "Your payment service ID and security code are kept on this kiosk, encrypted, "
+        "until they have been sent, and erased once sent (when the network is down, until "
+        "it can send them). Receipt numbers and results stay on this kiosk for {days} "
+        "days. What your receipt says (only the last 4 characters of the ID) is kept for "
+        "reprints, the latest {slips} receipts."
+    ),
+    "consent.terms": "Please agree to the Mynapoint terms of use to continue.",
     "for_whom.title": "Who is this for?",
     "for_whom.self": "For myself",
     "for_whom.child_under_15": "For my child under 15 (as guardian)",
     "for_whom.child_15_plus": "For my child of 15 or more (with them)",
-    "for_whom.card_note": "Place the card of the person the procedure is for (the child).",
+    "for_whom.card_note": "A child's procedure uses the child's own My Number Card, and "
+    "that card's PIN.",
     "for_whom.one_child_rule": (
         "One payment-service account can receive points for one person only. "
         "Choose a different service for each child."
@@ -57,7 +98,7 @@ MESSAGES: dict[str, str] = {
     "place_card.child": "Place your child's My Number Card on the reader",
     "place_card.tips": (
         "Keep the card still until reading finishes (it can take more than 5 seconds). "
-        "Not on a metal surface. Take it out of its cover."
+        "Do not place it on a metal surface. Take it out of its cover."
     ),
     "reading.title": "Reading the card",
     "reading.body": "Please do not move the card.",
@@ -89,8 +130,10 @@ MESSAGES: dict[str, str] = {
     ),
     # --- PIN ---
     "pin.title": "Enter your PIN (4 digits)",
-    "pin.tries": "{tries} more wrong PINs lock the card.",
-    "pin.last_try": "Warning: one more wrong PIN locks the card; only the municipal "
+    "pin.which": "The 4-digit user-authentication PIN set when the card was issued (not "
+    "the 6 to 16 character signature password).",
+    "pin.tries": "{tries} more wrong entries will lock the PIN.",
+    "pin.last_try": "Warning: one more wrong entry will lock the PIN; only the municipal "
     "office can unlock it.",
     "pin.wrong": "Wrong PIN.",
     "verifying.title": "Checking your PIN",
@@ -114,9 +157,12 @@ MESSAGES: dict[str, str] = {
     "already_applied.body": "You applied for {service} (ID ending {last4}), receipt "
     "number {receipt}.",
     "already_applied.no_change": "The payment service cannot be changed after applying.",
+    "already_applied.mistake": "If you typed the payment service ID wrong, applied with "
+    "someone else's service, or did not make this application, choose below.",
     "not_me.title": "An application you did not make",
     "not_me.cancellable": "An application made today can be cancelled at this kiosk. "
     "You can then apply again.",
+    "wrong_entry.title": "An application entered wrongly",
     "not_me.convenience_store": (
         "It cannot be cancelled at a convenience-store kiosk. Today, cancel it on My "
         "Page from your own phone or computer, or a procedure-spot computer. After "
@@ -124,11 +170,13 @@ MESSAGES: dict[str, str] = {
     ),
     "not_me.too_late": "It was not made today, so it cannot be cancelled here. Please "
     "call the contact line.",
+    "not_me.in_app": "An application made inside a payment service's own app cannot be "
+    "cancelled here. Please call the contact line.",
     "not_me.recorded": "Your report has been recorded.",
     "not_me.receipt": "Receipt number {receipt}",
     "not_me.will_record": "Your report is recorded when you finish.",
     "cancelled.title": "The application was cancelled",
-    "cancelled.body": "You may apply again today. Apply now?",
+    "cancelled.body": "You may choose a payment service and apply again. Apply now?",
     "reservations_closed.title": "Reservations have closed",
     "reservations_closed.body": "The budget has been reached: MyKey ID reservations are "
     "no longer accepted.",
@@ -154,6 +202,7 @@ MESSAGES: dict[str, str] = {
     "choose_service.unavailable": "Not available at this kiosk",
     "choose_service.pre_registration": "Needs pre-registration",
     "choose_service.app_only": "Only in its own app",
+    "choose_service.card_credentials": "Apply in the card company's app",
     "choose_service.from_date": "From {date}",
     "choose_service.searching": "Searching: {text}",
     "choose_service.found": "{count} found",
@@ -169,12 +218,13 @@ MESSAGES: dict[str, str] = {
     "before applying.",
     "enter_code.title": "Enter your {label}",
     "enter_phone.title": "Last 4 digits of your phone number (optional)",
-    "enter_phone.body": "The payment operator uses it to confirm it is you.",
+    "enter_phone.body": "Optional: you can apply without it. The 4 digits you type are kept "
+    "with the record of your application.",
     "phone.format": "Enter 4 digits.",
     "confirm.title": "Check your application",
     "confirm.reserve": "Your MyKey ID will be set (reservation)",
     "confirm.service": "Payment service: {service}",
-    "confirm.account": "Payment service ID: ending {last4}",
+    "confirm.account": "(payment service ID ending {last4})",
     "confirm.no_change": "After applying, the payment service cannot be changed or cancelled.",
     "confirm.grant_on_charge": "You receive {rate}% of what you charge (top up) as points, "
     "up to {cap} yen.",
@@ -186,7 +236,7 @@ MESSAGES: dict[str, str] = {
     "refused.body": "Please check the payment service ID or security code and type them again.",
     # --- slip, end ---
     "slip.printing": "Printing your receipt",
-    "slip.printed": "Please take your receipt",
+    "slip.printed": "Please take your receipt and your card",
     "slip.not_printed": "Your receipt could not be printed. Please tell the staff. You "
     "can also take a photo of the receipt on the screen (QR code).",
     "slip.near_end": "Your receipt has been printed.",

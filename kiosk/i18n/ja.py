@@ -16,7 +16,9 @@ MESSAGES: dict[str, str] = {
     "button.next": "次へ",
     "button.try_again": "もう一度読み取る",
     "button.submit": "この内容で申し込む",
-    "button.reserve_only": "マイキーIDの設定だけ行う",
+    "button.reserve_only": "マイキーIDの設定だけ行う（ポイントは申し込まない）",
+    "button.wrong_entry": "入力をまちがえた・他人の決済サービスで申し込んだ",
+    "button.help": "困ったとき",
     "button.status_slip": "申込状況を印刷する",
     "button.not_me": "この申込に心当たりがない",
     "button.cancel_application": "本日の申込を取り消す",
@@ -30,7 +32,36 @@ MESSAGES: dict[str, str] = {
     "alphapad.backspace": "1字消す",
     "alphapad.clear": "全部消す",
     "kanapad.variant": "゛゜小",
-    "help.contact": "お問い合わせ：マイナンバー総合フリーダイヤル {phone}（音声ガイダンス {option}番）{hours}",
+    "help.contact": "お問い合わせ：マイナンバー総合フリーダイヤル {phone}（音声ガイダンスで{option}番）{hours}",
+    "help.title": "困ったときは（{page}/{pages}）",
+    "help.other_numbers": "全国共通ナビダイヤル {navi}（通話料がかかります）、{paid}（通常の通話料金）",
+    "help.forgotten_pin": (
+        "暗証番号（数字4桁）を忘れたとき：お住まいの市区町村の窓口で再設定が必要です。"
+        "この端末では再設定できません。"
+    ),
+    "help.lost_card": (
+        "マイナンバーカードをなくしたとき：すぐにマイナンバー総合フリーダイヤルに電話して、"
+        "カードの機能を止めてください（24時間受付）。警察に遺失届を出し、"
+        "お住まいの市区町村で再発行の手続きをしてください。"
+    ),
+    "help.in_app": (
+        "決済サービスのアプリの中で申し込んだ申込は、この端末でもマイページでも取り消せません。"
+        "お問い合わせ窓口へご連絡ください。"
+    ),
+    "help.own_name": (
+        "申込は、ご本人名義の決済サービスで行ってください。"
+        "家族や友人の決済サービスでは申し込めません。"
+    ),
+    "help.own_name_child": "お子さまの分は、法定代理人（保護者）名義の決済サービスでも申し込めます。",
+    "help.mykey_leak": (
+        "マイキーIDが漏れたおそれがあるとき：マイキープラットフォーム問合せ窓口に連絡すると、"
+        "マイキーIDの利用を止められます。"
+    ),
+    "help.scam": (
+        "詐欺にご注意ください。国や市区町村の職員などが、マイナンバー、口座番号、口座の暗証番号、"
+        "資産や家族構成をたずねたり、通帳やキャッシュカードを預かったり、"
+        "お金や手数料の振込みを求めたりすることは、絶対にありません。"
+    ),
     "help.counter": "暗証番号のロック解除や電子証明書の更新は、{counter}へ",
     "help.staff_called": "係員を呼びました。しばらくお待ちください。",
     "idle.warning": "操作がないため、あと {seconds} 秒で最初の画面にもどります。",
@@ -42,14 +73,23 @@ MESSAGES: dict[str, str] = {
     "consent.body": (
         "カードの利用者証明用電子証明書と暗証番号（数字4桁）を使います。"
         "マイナンバー（個人番号）は読み取りません。"
-        "暗証番号・セキュリティコードは記録しません。"
-        "マイナポイントの利用規約に同意のうえお進みください。"
+        "暗証番号はカードの確認にだけ使い、どこにも記録しません。"
     ),
+    "consent.kept": (
+        "決済サービスIDとセキュリティコードは、送信が終わるまで、この端末に暗号化して保管し、"
+        "送信が終わった時点で消去します（通信ができないときは、送信できるまで保管します）。"
+        "受付番号と結果は、この端末に{days}日間残ります。"
+        "控えの内容（決済サービスIDは末尾4桁だけ）は、再発行のため直近{slips}件まで残ります。"
+    ),
+    "consent.terms": "マイナポイントの利用規約に同意のうえお進みください。",
     "for_whom.title": "どなたの手続きですか",
     "for_whom.self": "自分の手続き",
-    "for_whom.child_under_15": "15歳未満の子どもの手続き（法定代理人）",
-    "for_whom.child_15_plus": "15歳以上の子どもの手続き（本人と一緒に）",
-    "for_whom.card_note": "置いていただくカードは、手続きをする方（お子さま）のカードです。",
+    "for_whom.child_under_15": "15歳未満のお子さまの手続き（法定代理人）",
+    "for_whom.child_15_plus": "15歳以上のお子さまの手続き（ご本人と一緒に）",
+    "for_whom.card_note": (
+        "お子さまの手続きには、お子さまご本人のマイナンバーカードを使います。"
+        "暗証番号も、お子さまのカードの暗証番号です。"
+    ),
     "for_whom.one_child_rule": (
         "1つの決済サービスのアカウントで受け取れるのは1人分だけです。"
         "お子さまごとに別の決済サービスを選んでください。"
@@ -89,6 +129,10 @@ MESSAGES: dict[str, str] = {
     ),
     # --- PIN ---
     "pin.title": "暗証番号（数字4桁）を入力してください",
+    "pin.which": (
+        "カードの交付のときに決めた、利用者証明用の数字4桁の暗証番号です"
+        "（6〜16文字の署名用パスワードではありません）。"
+    ),
     "pin.tries": "あと {tries} 回まちがえると、暗証番号がロックされます。",
     "pin.last_try": "注意：あと1回まちがえると暗証番号がロックされ、窓口でしか解除できません。",
     "pin.wrong": "暗証番号が違います。",
@@ -109,21 +153,27 @@ MESSAGES: dict[str, str] = {
     ),
     "offline_notice.my_page": "申込状況の確認と申込の取消には通信が必要です。時間をおいてお試しください。",
     "already_applied.title": "すでに申し込んでいます",
-    "already_applied.body": "決済サービス {service}（ID 末尾 {last4}）に申し込み済みです（受付番号 {receipt}）。",
+    "already_applied.body": "決済サービス {service}（ID 末尾 {last4}）に申込済みです（受付番号 {receipt}）。",
     "already_applied.no_change": "申込後に決済サービスを変更することはできません。",
+    "already_applied.mistake": (
+        "決済サービスIDを入力しまちがえた、他人の決済サービスで申し込んでしまった、"
+        "または申し込んだ覚えがない場合は、下のボタンからお進みください。"
+    ),
     "not_me.title": "心当たりのない申込",
     "not_me.cancellable": "本日の申込であれば、この端末で取り消せます。取り消したあと、改めて申し込めます。",
+    "wrong_entry.title": "入力まちがいの申込",
     "not_me.convenience_store": (
         "コンビニエンスストアの端末では取り消せません。"
         "本日中に、ご自身のスマートフォン・パソコン、または手続スポットのパソコンで、"
         "マイページから取り消してください。本日を過ぎた場合はお問い合わせ窓口へ。"
     ),
     "not_me.too_late": "申込日を過ぎているため、ここでは取り消せません。お問い合わせ窓口へご連絡ください。",
+    "not_me.in_app": "決済サービスのアプリの中で申し込んだ申込は、ここでは取り消せません。お問い合わせ窓口へご連絡ください。",
     "not_me.recorded": "このお申し出は記録しました。",
     "not_me.receipt": "受付番号 {receipt}",
     "not_me.will_record": "このお申し出は、終了するときに記録されます。",
     "cancelled.title": "申込を取り消しました",
-    "cancelled.body": "本日中であれば、改めて申し込めます。続けて申し込みますか。",
+    "cancelled.body": "改めて決済サービスを選んで申し込めます。続けて申し込みますか。",
     "reservations_closed.title": "予約の受付を終了しました",
     "reservations_closed.body": "予算の上限に達したため、マイキーIDの設定（予約）の受付を終了しました。",
     "notice.title": "手続きができませんでした",
@@ -147,7 +197,8 @@ MESSAGES: dict[str, str] = {
     "choose_service.kind.prepaid": "プリペイド",
     "choose_service.unavailable": "この端末では選べません",
     "choose_service.pre_registration": "事前登録が必要です",
-    "choose_service.app_only": "アプリからのみ申込できます",
+    "choose_service.app_only": "アプリからのみ申し込めます",
+    "choose_service.card_credentials": "カード会社のアプリ・サイトで申込",
     "choose_service.from_date": "{date}から選べます",
     "choose_service.searching": "「{text}」で探しています",
     "choose_service.found": "{count}件",
@@ -162,15 +213,15 @@ MESSAGES: dict[str, str] = {
     "enter_id.pre_registration": "このサービスは、申込の前に事業者での登録が必要です。",
     "enter_code.title": "{label}を入力してください",
     "enter_phone.title": "電話番号の下4桁（任意）",
-    "enter_phone.body": "入力すると、決済サービス事業者での本人確認に使われます。",
+    "enter_phone.body": "入力は任意です。入力しなくても申し込めます。入力した4桁は、申込の記録に残ります。",
     "phone.format": "数字4桁で入力してください。",
     "confirm.title": "申込内容の確認",
     "confirm.reserve": "マイキーIDを設定（予約）します",
     "confirm.service": "決済サービス：{service}",
-    "confirm.account": "決済サービスID：末尾 {last4}",
+    "confirm.account": "（決済サービスID 末尾 {last4}）",
     "confirm.no_change": "申込後に決済サービスを変更・取消することはできません。",
-    "confirm.grant_on_charge": "チャージ（入金）の{rate}%分のポイントが付与されます（上限{cap}円分）。",
-    "confirm.grant_on_purchase": "お買い物の{rate}%分のポイントが付与されます（上限{cap}円分）。",
+    "confirm.grant_on_charge": "チャージ（前払）の金額の{rate}%分のポイントが付与されます（上限{cap}円分）。",
+    "confirm.grant_on_purchase": "お買い物の金額の{rate}%分のポイントが付与されます（上限{cap}円分）。",
     "confirm.timing": "ポイントが付与される時期は、決済サービス事業者によって異なります。",
     "confirm.offline": "通信ができないため、送信待ちとして受け付けます。",
     "submitting.title": "送信しています",
@@ -178,7 +229,7 @@ MESSAGES: dict[str, str] = {
     "refused.body": "入力した決済サービスIDまたはセキュリティコードを確認して、入力しなおしてください。",
     # --- slip, end ---
     "slip.printing": "控えを印刷しています",
-    "slip.printed": "控えをお取りください",
+    "slip.printed": "控えとカードをお取りください",
     "slip.not_printed": "控えを印刷できませんでした。係員にお知らせください。画面の控え（QRコード）を撮影することもできます。",
     "slip.near_end": "控えを印刷しました。",
     "slip.not_printed_title": "控えを印刷できませんでした",

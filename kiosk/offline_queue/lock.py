@@ -2,7 +2,8 @@
 
 The sync daemon holds it for its lifetime, so at start it knows that items left
 ``sending`` by the sync are a crashed predecessor's. The file holds the holder's PID, so
-``kiosk-queue drain`` can ask a running daemon to drain now instead of racing it.
+``kiosk-queue drain`` can ask a running daemon to drain now instead of racing it; on a
+full disk the lock is taken all the same, and the PID kept if it can be.
 """
 
 from __future__ import annotations
@@ -32,9 +33,21 @@ class SyncLock:
         except BlockingIOError:
             os.close(fd)
             raise SyncRunning(self.holder()) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        self._write_pid(fd)
+
+    @staticmethod
+    def _write_pid(fd: int) -> None:
+        """Best effort: the sync must start on a full disk too (it alone may spend the
+        queue's ballast, and sends). The PID goes over the last one, in place (no new
+        block needed); failing that the file is emptied, as a stale PID would have
+        ``kiosk-queue drain`` signal some other process."""
+        pid = f"{os.getpid()}\n".encode()
+        try:
+            os.pwrite(fd, pid, 0)
+            os.ftruncate(fd, len(pid))
+        except OSError:
+            os.ftruncate(fd, 0)  # shrinking needs no room
 
     def release(self) -> None:
         if self._fd is not None:

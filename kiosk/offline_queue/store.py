@@ -5,26 +5,32 @@ An envelope is committed here before the citizen gets a slip; it leaves the ``pe
 or ``sending`` states only when the service has answered for that very item. Its
 encrypted payload (the only place the security code and the payment-service ID exist)
 is erased at that moment; the row keeps the receipt number and the service's answer.
+
+A full disk is ``QueueFull`` wherever it bites, opening included (WAL cannot make its
+``-shm`` file then); the sync's store first spends the ballast (``ballast.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import Engine, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from kiosk.offline_queue import schema
+from kiosk.offline_queue.ballast import Ballast
 from kiosk.offline_queue.cipher import PayloadCipher, UndecryptablePayload
 from kiosk.offline_queue.models import UNSENT, Alert, Counter, QueuedItem, SyncState
 from kiosk.settings import KioskSettings
@@ -32,8 +38,16 @@ from mynapoint.database import make_engine, make_session_factory
 from mynapoint.envelope import Envelope
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 SCAN_CHUNK = 500
 SUBMIT, SYNC = "submit", "sync"  # lease owners
+MiB = 1024 * 1024
+SQLITE_IOERR, SQLITE_FULL = 10, 13  # primary result codes
+# Log bytes a batch needs before the checkpoint that follows it: each item's page logged
+# at its claim and at its record (4.1 KB each, measured), and at the claim of the next
+# batch, which overlaps; plus the pages every transaction touches (indexes, sync state).
+LOG_BYTES_PER_ITEM, LOG_BYTES_PER_BATCH = 16 * 1024, 64 * 1024
 
 
 def utc_now() -> dt.datetime:
@@ -51,6 +65,18 @@ class QueueFull(Exception):
             "full. Nothing queued earlier is lost; call a technician"
         ) + (f" ({detail})" if detail else "")
         super().__init__(self.detail)
+
+
+def disk_full(exc: OperationalError | OSError, directory: Path) -> bool:
+    """Whether ``exc`` means that the disk (or the queue's page cap) is full."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    code = getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF
+    # SQLite sizes its -shm file by writing to it: no room there is SQLITE_IOERR_SHMSIZE,
+    # not SQLITE_FULL. An I/O error on a disk with no room left is taken for the same.
+    return code == SQLITE_FULL or (
+        code == SQLITE_IOERR and shutil.disk_usage(directory).free < LOG_BYTES_PER_BATCH
+    )
 
 
 def card_of(envelope: Envelope) -> str:
@@ -100,33 +126,71 @@ class QueueStore:
         max_pages: int | None = None,
         min_free_bytes: int = 0,
         clock: Clock = utc_now,
+        ballast: Ballast | None = None,
+        sending: bool = False,
     ) -> None:
-        database.parent.mkdir(parents=True, exist_ok=True)
-        # The file made 0600 before SQLite opens it (SQLite gives its -wal and -shm files
-        # the same mode): the payloads are encrypted, but receipt numbers and states are not.
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        url = f"sqlite:///{database}"
-        schema.upgrade(url)
+        """``ballast``: room held for sending (see ``ballast.py``); only a ``sending``
+        store (the sync's: one per kiosk, under the sync lock) spends it."""
         self.database = database
-        self.engine = make_engine(url, secure_delete=True, max_page_count=max_pages)
-        self.sessions = make_session_factory(self.engine)
         self.cipher = cipher
         self.clock = clock
         self.min_free_bytes = min_free_bytes
+        self.ballast = ballast
+        self.sending = sending
+        self.engine = self._guarded(lambda: self._open(max_pages))
+        self.sessions = make_session_factory(self.engine)
+
+    def _open(self, max_pages: int | None) -> Engine:
+        self.database.parent.mkdir(parents=True, exist_ok=True)
+        # The file made 0600 before SQLite opens it (SQLite gives its -wal and -shm files
+        # the same mode): the payloads are encrypted, but receipt numbers and states are not.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(self.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        url = f"sqlite:///{self.database}"
+        schema.upgrade(url)
+        engine = make_engine(url, secure_delete=True, max_page_count=max_pages)
+        try:  # connect now: on a full disk WAL cannot make its -shm, and that is said here
+            engine.connect().close()
+        except BaseException:
+            engine.dispose()
+            raise
+        return engine
 
     def close(self) -> None:
         self.engine.dispose()
 
+    def _guarded(self, step: Callable[[], T]) -> T:
+        """Run ``step``; a full disk becomes ``QueueFull``, once the sync's store has
+        spent the ballast on one more try."""
+        try:
+            return step()
+        except (OperationalError, OSError) as exc:
+            if not disk_full(exc, self.database.parent):
+                raise
+            free = shutil.disk_usage(self.database.parent).free
+            ballast = self._spendable_ballast(free)
+            if ballast is not None and (freed := ballast.release()):
+                log.warning("queue: the disk is full: released the ballast (%d KiB) to send",
+                            freed // 1024)  # fmt: skip
+                return self._guarded(step)
+            cause = getattr(getattr(exc, "orig", exc), "sqlite_errorname", None) or str(exc)
+            raise QueueFull(f"{cause}, {free // 1024} KiB free") from exc
+
+    def _spendable_ballast(self, free: int) -> Ballast | None:
+        """The ballast, for the sync's store with the disk below the reserve (a full page
+        cap, ``max_pages``, on a roomy disk is no reason to spend it)."""
+        if not self.sending or self.ballast is None:
+            return None
+        return self.ballast if free < max(self.min_free_bytes, self.ballast.size) else None
+
     def _write(self, action: Callable[[Session], Any]) -> Any:
         """Run ``action`` in a write transaction; a full disk becomes ``QueueFull``."""
-        try:
+
+        def transaction() -> Any:
             with self.sessions.begin() as session:
                 return action(session)
-        except OperationalError as exc:
-            if "full" in str(exc.orig).lower():
-                raise QueueFull(str(exc.orig)) from exc
-            raise
+
+        return self._guarded(transaction)
 
     # --- adding ------------------------------------------------------------------------
 
@@ -178,13 +242,31 @@ class QueueStore:
                 )
 
     def _check_free_space(self) -> None:
-        """New items stop while the disk has less than ``min_free_bytes`` free: sending
-        what is queued needs some room too (SQLite writes its log before the file)."""
-        free = shutil.disk_usage(self.database.parent).free
+        """New items stop while the disk has less than ``min_free_bytes`` free (the
+        ballast counted, made whole first if there is room): sending what is queued needs
+        some room too (SQLite writes its log before the file)."""
+        self.refill_ballast()
+        if self.ballast is not None:
+            free = self.ballast.free_bytes()
+        else:
+            free = shutil.disk_usage(self.database.parent).free
         if free < self.min_free_bytes:
             raise QueueFull(
                 f"{free // 1024} KiB free, {self.min_free_bytes // 1024} KiB kept for sending"
             )
+
+    def refill_ballast(self) -> None:
+        """The ballast made whole if the disk has room for it within the reserve."""
+        if self.ballast is not None:
+            self.ballast.refill(keep_free=max(0, self.min_free_bytes - self.ballast.size))
+
+    def items_with_room(self) -> int:
+        """How many items a batch can claim and settle with the room on the disk (the
+        ballast counted for the sync, which may spend it); at least one."""
+        room = shutil.disk_usage(self.database.parent).free
+        if self.sending and self.ballast is not None:
+            room += self.ballast.held
+        return max(1, (room - LOG_BYTES_PER_BATCH) // LOG_BYTES_PER_ITEM)
 
     def has_unsent_for_card(self, card: str) -> bool:
         with self.sessions() as session:
@@ -372,11 +454,15 @@ class QueueStore:
     def checkpoint(self) -> None:
         """Move the log into the database file and empty it: erased payloads then survive
         neither in old log frames nor in the file (``secure_delete`` zeroed them)."""
-        connection = self.engine.raw_connection()  # outside any transaction, as it must be
-        try:
-            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        finally:
-            connection.close()
+
+        def checkpoint() -> None:
+            connection = self.engine.raw_connection()  # outside any transaction, as it must be
+            try:
+                connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                connection.close()
+
+        self._guarded(checkpoint)
 
     def record_sync(self, *, success: bool, error: str | None = None) -> None:
         now = self.clock()
@@ -492,13 +578,24 @@ class QueueStore:
         return envelopes
 
 
-def open_queue(settings: KioskSettings, *, clock: Clock = utc_now) -> QueueStore:
-    """The kiosk's queue as its settings place it (the key file is made on first use)."""
-    cipher = PayloadCipher.load_or_create(settings.queue_key_file)
+def open_queue(
+    settings: KioskSettings, *, clock: Clock = utc_now, sending: bool = False
+) -> QueueStore:
+    """The kiosk's queue as its settings place it (the key file is made on first use);
+    ``sending``: the sync's, which may spend the ballast on a full disk."""
+    try:
+        cipher = PayloadCipher.load_or_create(settings.queue_key_file)
+    except OSError as exc:  # a new key, on a full disk
+        if not disk_full(exc, settings.data_dir):
+            raise
+        raise QueueFull(f"cannot write {settings.queue_key_file}: {exc.strerror}") from exc
+    ballast = Ballast(settings.queue_ballast_file, int(settings.queue_ballast_mib * MiB))
     return QueueStore(
         settings.queue_database,
         cipher,
         max_pages=settings.queue_max_pages,
-        min_free_bytes=int(settings.queue_min_free_mib * 1024 * 1024),
+        min_free_bytes=int(settings.queue_min_free_mib * MiB),
         clock=clock,
+        ballast=ballast,
+        sending=sending,
     )

@@ -24,6 +24,9 @@ technician's "drain now" overrides both, the service's pause included.
 
 After a crash, items left ``sending`` are sent again once their lease ends; the service's
 idempotency (the envelope's UUID) answers a repeat with the first result.
+
+On a full disk the sync spends the queue's ballast (``ballast.py``) and sends in batches
+as small as the room for their log, so the queue still drains.
 """
 
 from __future__ import annotations
@@ -201,7 +204,7 @@ class Syncer:
         """The enrolled kiosk's sync (``NotEnrolled`` if it is not); the caller holds the
         sync lock."""
         identity = load_identity(settings)
-        store = open_queue(settings)
+        store = open_queue(settings, sending=True)
         client = service_client(settings, identity, timeout=settings.sync_timeout_seconds)
         try:
             yield cls(store, client, settings)
@@ -273,7 +276,11 @@ class Syncer:
         return report
 
     def _claim(self, keep_going: Callable[[], bool]) -> list[ReadyItem]:
-        return self.store.claim_ready(self.batch_size, self.lease) if keep_going() else []
+        if not keep_going():
+            return []
+        # On a nearly full disk, batches as small as the room for their log.
+        return self.store.claim_ready(min(self.batch_size, self.store.items_with_room()),
+                                      self.lease)  # fmt: skip
 
     def _post(self, ready: list[ReadyItem]) -> Reply | httpx.HTTPError:
         """One batch request (in the poster thread); a transport error is returned."""
@@ -424,6 +431,7 @@ class SyncLoop:
                     pruned = store.prune(retention)
                     if pruned:
                         log.info("sync: pruned %d acknowledged items", pruned)
+                store.refill_ballast()  # spent on a full disk: back once there is room
             except QueueFull as exc:  # sending needs to write too: wait for room
                 log.error("sync: %s", exc.detail)
             except Exception:  # a bad round must not end the daemon: report it, go on

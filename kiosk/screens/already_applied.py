@@ -1,6 +1,7 @@
 """A citizen who has applied already: the service chosen (it cannot be changed), a status
-slip, and "I did not make this application" (where to cancel it; at a city-hall terminal,
-the same day, cancelling it here), then the cancellation's result."""
+slip, and the two ways to ask for a cancellation (seed 000 line 41): "I typed it wrong or
+used someone else's service", and "I did not make this application". Either says where to
+cancel it (at a city-hall terminal, the same day, cancelling it here), then the result."""
 
 from __future__ import annotations
 
@@ -30,20 +31,33 @@ class AlreadyAppliedScreen(StandardScreen):
         )
         self.present(
             self.text("already_applied.title"),
-            [Para(body, "strong"), self.text("already_applied.no_change")],
-            choices=[
-                Action("button.status_slip", ev.StatusSlip()),
-                Action("button.not_me", ev.NotMe()),
+            [
+                Para(body, "strong"),
+                self.text("already_applied.no_change"),
+                self.text("already_applied.mistake"),
             ],
-            actions=[Action("button.finish", ev.Continue(), primary=True)],
+            choices=[
+                Action("button.wrong_entry", ev.NotMe("wrong_entry")),
+                Action("button.not_me", ev.NotMe("not_made_by_me")),
+            ],
+            actions=[
+                Action("button.status_slip", ev.StatusSlip()),
+                Action("button.finish", ev.Continue(), primary=True),
+            ],
         )
 
     def _not_me(self, data: dict) -> None:
         receipt = self.text("not_me.receipt", receipt=data.get("receipt_number") or "-")
+        reported = data.get("why", "not_made_by_me") == "not_made_by_me"
+        title = self.text("not_me.title" if reported else "wrong_entry.title")
         if data.get("cancellable_here"):
             self.present(
-                self.text("not_me.title"),
-                [receipt, Para(self.text("not_me.cancellable"), "strong")],
+                title,
+                [
+                    receipt,
+                    Para(self.text("not_me.cancellable"), "strong"),
+                    self.text("not_me.in_app"),
+                ],
                 choices=[Action("button.cancel_application", ev.CancelApplication(), primary=True)],
                 actions=[
                     Action("button.back", ev.Back()),
@@ -57,8 +71,13 @@ class AlreadyAppliedScreen(StandardScreen):
             else ("not_me.too_late")
         )
         self.present(
-            self.text("not_me.title"),
-            [receipt, Para(self.text(where), "strong"), self.text("not_me.will_record")],
+            title,
+            [
+                receipt,
+                Para(self.text(where), "strong"),
+                self.text("not_me.in_app"),
+                self.text("not_me.will_record") if reported else "",
+            ],
             actions=[
                 Action("button.back", ev.Back()),
                 Action("button.finish", ev.Continue(), primary=True),

@@ -7,9 +7,11 @@ may serve several steps (the notice screen serves ten); ``show`` is called again
 same step when its data changes (a format error, another language), and ``reset`` runs
 when the step changes or the screen is left, so a pad never keeps what was typed.
 
-Every screen has, at the bottom, the help bar: the contact line, the language switch
-(sends ``ChooseLanguage``; the app makes the translator follow ``view.language``) and on
-city-hall terminals the counter to visit and a "call staff" button (``CallStaff``).
+Every screen has, at the bottom, the help bar: the contact line, "help" (a message over
+the screen: a forgotten PIN, a lost card, the own-name rule, the fraud warning, every
+contact number, and at city hall the counter to visit; the step stays), the language
+switch (sends ``ChooseLanguage``; the app makes the translator follow ``view.language``)
+and on city-hall terminals a "call staff" button (``CallStaff``).
 
 Texts come from ``kiosk.i18n`` in the view's language. Labels with a ``key`` follow the
 translator by themselves; texts built here (with names from the catalog, dates) are
@@ -40,11 +42,8 @@ from kiosk.screens.widgets import (
     PrimaryButton,
     SecondaryButton,
 )
+from kiosk.slip_archive import KEEP as SLIPS_KEPT
 from receipts.model import Contact
-
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")  # fmt: skip
 
 Tone = Literal["body", "strong", "error", "alert", "muted"]
 
@@ -64,6 +63,8 @@ class ScreenContext:
     counter_en: str = "the My Number Card counter of your municipal office"
     contact_hours_ja: str = Contact().hours_ja
     contact_hours_en: str = Contact().hours_en
+    retention_days: float = 30.0  # KioskSettings.retention_days: results kept on the kiosk
+    slips_kept: int = SLIPS_KEPT  # slips archived for reprints
 
     @classmethod
     def of(cls, kiosk: Any, send: Callable[[ev.Event], None] | None = None) -> ScreenContext:
@@ -77,6 +78,7 @@ class ScreenContext:
             counter_en=settings.counter_en,
             contact_hours_ja=settings.contact_hours_ja,
             contact_hours_en=settings.contact_hours_en,
+            retention_days=settings.retention_days,
         )
 
     @property
@@ -97,6 +99,39 @@ class ScreenContext:
             hours=hours,
         )
 
+    def help_pages(self, language: str) -> list[list[Para]]:
+        """What "help" shows, in pages that fit a small panel: the questions a citizen at a
+        kiosk cannot ask anyone (seed 000 lines 177, 298, 243, 235, 44-45), then the fraud
+        warning (seed 002 lines 235-241) and every number to call (seed 000 lines 26-28,
+        seed 001 line 42; seed 004 #1022 for a leaked MyKey ID)."""
+        contact = Contact()
+
+        def say(key: str, **values: Any) -> str:
+            return i18n.text(key, language, **values)  # type: ignore[arg-type]
+
+        own_name = i18n.sentences(
+            language,  # type: ignore[arg-type]
+            say("help.own_name"),
+            say("help.own_name_child"),
+            say("for_whom.one_child_rule"),
+        )
+        counter = [Para(self.counter_line(language), "strong")] if self.city_hall else []
+        return [
+            [
+                *counter,
+                Para(say("help.forgotten_pin")),
+                Para(say("help.lost_card")),
+                Para(own_name),
+                Para(say("help.in_app")),
+            ],
+            [
+                Para(say("help.scam"), "strong"),
+                Para(self.contact_line(language)),
+                Para(say("help.other_numbers", navi=contact.navi_dial, paid=contact.ordinary)),
+                Para(say("help.mykey_leak")),
+            ],
+        ]
+
     def counter_line(self, language: str) -> str:
         return i18n.text("help.counter", language, counter=self.counter(language))  # type: ignore[arg-type]
 
@@ -108,22 +143,6 @@ class ScreenContext:
 
 
 # --- Dates, as the citizen reads them ---------------------------------------------------------
-
-
-def date_text(value: dt.date | dt.datetime, language: str) -> str:
-    """``2025年3月31日`` / ``31 March 2025`` (Japan's date for a datetime)."""
-    day = value.astimezone(JST).date() if isinstance(value, dt.datetime) else value
-    if language == "ja":
-        return f"{day.year}年{day.month}月{day.day}日"
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-
-def time_text(value: dt.datetime, language: str) -> str:
-    """``2025年3月31日 15:30`` / ``15:30 on 31 March 2025`` (Japan's time)."""
-    local = value.astimezone(JST)
-    if language == "ja":
-        return f"{date_text(local, language)} {local:%H:%M}"
-    return f"{local:%H:%M} on {date_text(local, language)}"
 
 
 def parse_time(value: Any) -> dt.datetime | None:
@@ -293,6 +312,7 @@ class FlowScreen(Screen):
         bar.language_switcher = self.switch_language
         bar.show_call_button = context.city_hall
         bar.bind(on_call_staff=lambda _bar: self.call_staff())
+        bar.bind(on_help=lambda _bar: self.show_help())
 
     # --- the view ------------------------------------------------------------------------
 
@@ -338,6 +358,18 @@ class FlowScreen(Screen):
     def switch_language(self, language: str) -> None:
         self.send(ev.ChooseLanguage(language))  # type: ignore[arg-type]
 
+    def show_help(self, page: int = 0) -> None:
+        """Help over the screen, a page at a time ("next", then "OK"): the step stays."""
+        pages = self.context.help_pages(self.language)
+        last = page == len(pages) - 1
+        title = self.text("help.title", page=page + 1, pages=len(pages))
+        self.open_panel(
+            title,
+            pages[page],
+            "button.ok" if last else "button.next",
+            then=None if last else (lambda: self.show_help(page + 1)),
+        )
+
     def call_staff(self) -> None:
         self.send(ev.CallStaff())
         self.open_panel(self.text("help.staff_called"), [])
@@ -348,17 +380,27 @@ class FlowScreen(Screen):
         return i18n.text(key, self.language, **values)  # type: ignore[arg-type]
 
     def help_text(self) -> str:
-        lines = [self.context.contact_line(self.language)]
-        if self.context.city_hall:
-            lines.append(self.context.counter_line(self.language))
-        return "\n".join(lines)
+        """The help bar's line: where to call. (The city-hall counter is on the start
+        screen, in "help", and on the notices it concerns: the bar keeps room for
+        "help", "call staff" and the language on a 1280-pixel panel.)"""
+        return self.context.contact_line(self.language)
 
     def open_panel(
-        self, title: str, paragraphs: Sequence[Para | str], button_key: str = "button.ok"
+        self,
+        title: str,
+        paragraphs: Sequence[Para | str],
+        button_key: str = "button.ok",
+        then: Callable[[], None] | None = None,
     ) -> InfoPanel:
-        """A message over the screen until its button is pressed."""
+        """A message over the screen until its button is pressed (then ``then()``)."""
         self.close_panel()
-        self.panel = InfoPanel(title, paragraphs, button_key, self.close_panel)
+
+        def close() -> None:
+            self.close_panel()
+            if then is not None:
+                then()
+
+        self.panel = InfoPanel(title, paragraphs, button_key, close)
         self.add_widget(self.panel)
         return self.panel
 

@@ -23,7 +23,7 @@ from kiosk import events as ev
 from kiosk import i18n
 from kiosk.catalog import Unavailable
 from kiosk.flow import Step, View
-from kiosk.screens.base import Action, FlowScreen, date_text, load_kv
+from kiosk.screens.base import Action, FlowScreen, load_kv
 from kiosk.screens.widgets import (
     AlphaPad,
     BodyLabel,
@@ -32,6 +32,7 @@ from kiosk.screens.widgets import (
     SecondaryButton,
     ui,
 )
+from mynapoint.dates import date_text
 
 SEARCH_LENGTH = 12
 FOUND_NAMES = 8  # the names the search panel lists as the citizen types
@@ -169,6 +170,8 @@ class ChooseServiceScreen(FlowScreen):
             return self.text("choose_service.from_date", date=day)
         if availability.reason is Unavailable.APP_ONLY:
             return self.text("choose_service.app_only")
+        if availability.reason is Unavailable.CARD_CREDENTIALS:
+            return self.text("choose_service.card_credentials")
         if not availability.available:
             return self.text("choose_service.unavailable")
         if service.pre_registration:
@@ -195,10 +198,16 @@ class ChooseServiceScreen(FlowScreen):
         )
         self._fill_filters(data.get("kind"), bool(search))
         self._fill_page()
-        actions = [Action("button.quit", ev.Quit())]
+        self.ids.actions.show([Action("button.quit", ev.Quit())], self.run)
+        # Apart from "stop" and below the list, and saying that no points are applied
+        # for: skipping the application must not be a slip of the finger.
+        row = self.ids.reserve_only
+        row.clear_widgets()
         if not data.get("reserved"):
-            actions.append(Action("button.reserve_only", ev.ReservationOnly()))
-        self.ids.actions.show(actions, self.run)
+            row.add_widget(BoxLayout())
+            button = SecondaryButton(key="button.reserve_only", fit_text=True)
+            button.bind(on_release=lambda _b: self.send(ev.ReservationOnly()))
+            row.add_widget(button)
         self._show_found()
         asked, self._asked = self._asked, None
         if asked is not None and data.get("unavailable") == asked:

@@ -1,13 +1,15 @@
 """Before sending: what will be done, said plainly. The MyKey ID to set, the service and
 the end of the ID; that the service cannot be changed afterwards; on what the points are
 granted (charge or purchase) and that the timing depends on the operator; that one
-account serves one child; and when the network is down, that it will be pending."""
+account serves one child; and when the network is down, that it will be pending. The
+irreversible part is the loud one; the pending note is calm (nothing is wrong)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from kiosk import events as ev
+from kiosk import i18n
 from kiosk.flow import Step, View
 from kiosk.screens.base import Action, Para, StandardScreen, load_kv
 
@@ -24,20 +26,25 @@ class ConfirmScreen(StandardScreen):
             paragraphs.append(Para(self.text("confirm.reserve"), "strong"))
         if service is not None:
             name = service.name_ja if self.language == "ja" else service.name_en
-            paragraphs += [
-                Para(self.text("confirm.service", service=name), "strong"),
-                Para(
-                    self.text("confirm.account", last4=data.get("account_last4") or "----"),
-                    "strong",
-                ),
-                Para(self.text("confirm.no_change"), "error"),
+            chosen = i18n.sentences(
+                self.language,  # type: ignore[arg-type]
+                self.text("confirm.service", service=name),
+                self.text("confirm.account", last4=data.get("account_last4") or "----"),
+            )
+            grant = i18n.sentences(
+                self.language,  # type: ignore[arg-type]
                 *self._grant_terms(service.grant_on),
                 self.text("confirm.timing"),
+            )
+            paragraphs += [
+                Para(chosen, "strong"),
+                Para(self.text("confirm.no_change"), "alert"),  # the one thing not to miss
+                grant,
             ]
             if data.get("for_whom", "self") != "self":
                 paragraphs.append(self.text("for_whom.one_child_rule"))
         if data.get("online") is False:
-            paragraphs.append(Para(self.text("confirm.offline"), "alert"))
+            paragraphs.append(Para(self.text("confirm.offline"), "strong"))
         self.present(
             self.text("confirm.title"),
             paragraphs,

@@ -23,6 +23,7 @@ from kivy.factory import Factory
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk import events as ev
+from kiosk import i18n
 from kiosk.flow import Step, View
 from kiosk.screens.base import (
     Action,
@@ -76,6 +77,20 @@ class EntryScreen(FlowScreen):
         if step == Step.ENTER_CODE:
             return self._service_text("code_hint")
         return self.text("enter_phone.body")
+
+    def _guidance(self, step: Step) -> list[Para | str]:
+        """The hint, and before the ID is typed the own-name rule (seed 000 lines 243,
+        235): a family member's or a friend's account is refused."""
+        guidance: list[Para | str] = [self._hint(step)]
+        if step == Step.ENTER_ID:
+            child = self.data.get("for_whom", "self") != "self"
+            rule = i18n.sentences(
+                self.language,  # type: ignore[arg-type]
+                self.text("help.own_name"),
+                self.text("help.own_name_child") if child else "",
+            )
+            guidance.append(Para(rule, "strong"))
+        return guidance
 
     def _error_text(self) -> str:
         error = self.data.get("error")
@@ -137,9 +152,9 @@ class EntryScreen(FlowScreen):
         if fresh:
             self._error_shown = None
             notes = self._notes(step)
-            hint = self._hint(step) if self.compact else ""
-            if notes or hint:
-                self.open_panel(self._title(step), [*(Para(n, "strong") for n in notes), hint])
+            guidance = self._guidance(step) if self.compact else []
+            if notes or guidance:
+                self.open_panel(self._title(step), [*(Para(n, "strong") for n in notes), *guidance])
         error = view.data.get("error")
         if self.compact and error is not None and error is not self._error_shown:
             self.open_panel(
@@ -166,7 +181,7 @@ class EntryScreen(FlowScreen):
         actions = ButtonRow()
         actions.show(self._actions(step), self.run)
         texts = TextBlock()
-        texts.show([self._hint(step), Para(self._error_text(), "error")])
+        texts.show([*self._guidance(step), Para(self._error_text(), "error")])
         if isinstance(self.pad, DigitPad):
             body.add_widget(Factory.ScreenTitle(text=self._title(step)))
             row = BoxLayout(spacing=ui.spacing * 2)
@@ -208,10 +223,6 @@ class EntryScreen(FlowScreen):
             body.add_widget(row)
             body.add_widget(self.pad)
         self.ids.help.contact.text = self.help_text()
-
-    def help_text(self) -> str:
-        text = super().help_text()
-        return text.replace("\n", " ") if self.compact else text
 
     def _window_resized(self, *_args: Any) -> None:
         if self.view is not None and self.parent is not None:

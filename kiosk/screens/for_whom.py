@@ -16,7 +16,7 @@ class ForWhomScreen(StandardScreen):
     def fill(self, view: View, same_step: bool) -> None:
         self.present(
             self.text("for_whom.title"),
-            [self.text("for_whom.card_note")],
+            [],
             choices=[
                 Action("for_whom.self", ev.ForWhom("self"), primary=True),
                 Action("for_whom.child_under_15", ev.ForWhom("child_under_15")),

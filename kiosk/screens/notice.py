@@ -9,7 +9,8 @@ from pathlib import Path
 
 from kiosk import events as ev
 from kiosk.flow import Step, View
-from kiosk.screens.base import Action, Para, StandardScreen, date_text, load_kv, time_text
+from kiosk.screens.base import Action, Para, StandardScreen, load_kv
+from mynapoint.dates import date_text, time_text
 
 OK = Action("button.ok", ev.Continue(), primary=True)
 QUIT = Action("button.quit", ev.Quit())
@@ -87,6 +88,14 @@ class NoticeScreen(StandardScreen):
         return "notice.title", self._message(data), [OK]
 
     def _refused(self, data: dict) -> tuple:
+        if not data.get("correctable"):
+            # Typing again cannot help: register with the payment service first (and
+            # where), then apply again; what was done gets its slip.
+            catalog, service = self.context.catalog, data.get("service")
+            notice = catalog.pre_registration_notice(service) if catalog and service else None
+            where = Para(notice.text(self.language), "strong") if notice else ""
+            finish = Action("button.finish", ev.Continue(), primary=True)
+            return "refused.title", [*self._message(data), where], [finish]
         actions = [QUIT, Action("button.correct", ev.TryAgain(), primary=True)]
         return "refused.title", [*self._message(data), self.text("refused.body")], actions
 

@@ -1,5 +1,6 @@
 """The card's PIN: the tries left shown before typing, a loud warning when one is left,
-"wrong PIN" after a mistake, the kiosk's own PIN pad (masked digits, no system keyboard).
+"wrong PIN" after a mistake, which PIN it is and what to do if it is forgotten, the
+kiosk's own PIN pad (masked digits, no system keyboard) with the ● boxes beside it.
 
 OK on the pad sends ``PinTyped``; the pad forgets the digits before it does, and again
 whenever the screen is left or the step changes."""
@@ -28,6 +29,9 @@ class PinScreen(FlowScreen):
             paragraphs.append(
                 Para(self.text("pin.tries", tries=data.get("tries_left", "?")), "strong")
             )
+        # Which PIN (not the signature password), and what to do without it (seed 000
+        # line 177): before the first wrong try, not after the third.
+        paragraphs += [self.text("pin.which"), self.text("help.forgotten_pin")]
         self.ids.title.text = self.text("pin.title")
         self.ids.texts.show(paragraphs)
         self.ids.actions.show([Action("button.quit", ev.Quit())], self.run)

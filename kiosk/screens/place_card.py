@@ -1,5 +1,6 @@
 """Place the card: the reading guidance (keep it still, it can take more than 5 seconds,
-not on metal, no cover), with a drawing of the card on the reader."""
+not on metal, no cover), with a drawing of the card on the reader; for a child's
+procedure, that it is the child's own card (and PIN)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ class PlaceCardScreen(StandardScreen):
         child = view.data.get("for_whom", "self") != "self"
         self.present(
             self.text("place_card.child" if child else "place_card.title"),
-            [Para(self.text("place_card.tips"), "strong")],
+            [
+                Para(self.text("for_whom.card_note"), "strong") if child else "",
+                Para(self.text("place_card.tips"), "strong"),
+            ],
             actions=[Action("button.quit", ev.Quit())],
         )
 

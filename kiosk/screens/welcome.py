@@ -1,5 +1,6 @@
 """The start screen: what the kiosk does, and the two ways in (apply, or check one's
-status). The technician's gesture is the app's (an invisible corner), not this screen's."""
+status); at city hall, which counter handles a locked PIN or a certificate. The
+technician's gesture is the app's (an invisible corner), not this screen's."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ class WelcomeScreen(StandardScreen):
     def fill(self, view: View, same_step: bool) -> None:
         self.present(
             self.text("welcome.title"),
-            [self.text("welcome.body")],
+            [
+                self.text("welcome.body"),
+                self.context.counter_line(self.language) if self.context.city_hall else "",
+            ],
             choices=[
                 Action("button.start", ev.Start("apply"), primary=True),
                 Action("button.my_page", ev.Start("my_page")),

@@ -736,13 +736,14 @@ class CountdownBanner(ButtonBehavior, BoxLayout):
 
 
 class HelpBar(_TranslatedChildren, BoxLayout):
-    """The bottom bar of every screen: a contact line, and optionally a "call staff" button
-    (``on_call_staff``) and the language switch."""
+    """The bottom bar of every screen: a contact line, "help" (``on_help``), and optionally
+    a "call staff" button (``on_call_staff``) and the language switch."""
 
     translator = ObjectProperty(None, allownone=True)
     key = StringProperty("")
     values = DictProperty({})
     call_key = StringProperty("button.call_staff")
+    help_key = StringProperty("button.help")
     language_key = StringProperty("")  # see LanguageButton
     show_call_button = BooleanProperty(False)
     show_language_button = BooleanProperty(True)
@@ -750,13 +751,16 @@ class HelpBar(_TranslatedChildren, BoxLayout):
     # Passed to the language button (see LanguageButton.switcher).
     language_switcher = ObjectProperty(None, allownone=True)
 
-    __events__ = ("on_call_staff",)
+    __events__ = ("on_call_staff", "on_help")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.contact = BodyLabel(key=self.key, values=self.values, pos_hint={"center_y": 0.5})
         self.call_button = SecondaryButton(key=self.call_key, fit_text=True)
         self.call_button.bind(on_release=lambda _button: self.dispatch("on_call_staff"))
+        self.help_button = SecondaryButton(key=self.help_key, fit_text=True)
+        self.help_button.bind(on_release=lambda _button: self.dispatch("on_help"))
+        self.fbind("help_key", lambda *_a: setattr(self.help_button, "key", self.help_key))
         self.language_button = LanguageButton(key=self.language_key)
         self.fbind("key", lambda *_a: setattr(self.contact, "key", self.key))
         self.fbind("values", lambda *_a: setattr(self.contact, "values", dict(self.values)))
@@ -777,6 +781,7 @@ class HelpBar(_TranslatedChildren, BoxLayout):
     def _arrange(self, *_args: Any) -> None:
         self.clear_widgets()
         self.add_widget(self.contact)
+        self.add_widget(self.help_button)
         if self.show_call_button:
             self.add_widget(self.call_button)
         if self.show_language_button:
@@ -784,6 +789,9 @@ class HelpBar(_TranslatedChildren, BoxLayout):
         self._pass_translator()
 
     def on_call_staff(self) -> None:
+        pass
+
+    def on_help(self) -> None:
         pass
 
 

@@ -111,6 +111,13 @@ class KioskDriver:
             self.settle()
         return widget
 
+    def tap_service(self, name: str, *, next_page: str = "次のページ") -> Any:
+        """Tap the service showing ``name`` in the list, turning its pages forward as a
+        citizen would until it is there."""
+        while not self.shows(name) and not self.find(next_page).disabled:
+            self.tap(next_page)
+        return self.tap(name)
+
     def tap_at(self, x: float, y: float, *, settle: bool = True) -> None:
         """A tap at window coordinates (the technician's corner: nothing is shown there)."""
         from kivy.tests.common import UnitTestTouch
