@@ -8,6 +8,7 @@ envelopes signed by virtual cards through their APDU protocol.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -106,6 +107,15 @@ class TestCard:
     @property
     def serial_hex(self) -> str:
         return f"{self.certificate.serial_number:X}"
+
+
+def jlis_entry(old: TestCard, new: TestCard) -> dict[str, str]:
+    """A J-LIS re-issue feed entry: ``new``'s certificate replaces ``old``'s."""
+    return {
+        "old_issuer": old.certificate.issuer.rfc4514_string(),
+        "old_serial_hex": old.serial_hex,
+        "new_certificate": base64.b64encode(new.certificate_der).decode(),
+    }
 
 
 @dataclass

@@ -4,7 +4,6 @@ kiosk's queue and a slip printer. Each test states a rule of the flow in its nam
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import logging
@@ -29,7 +28,7 @@ from tests.escpos_decoder import decode
 from tests.flow_harness import CARD_PIN, PAYPAY_CODE, KioskUnderTest, issue_rig_card
 from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 from tests.leaks import leaked
-from tests.service_harness import TestCard
+from tests.service_harness import TestCard, jlis_entry
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -219,12 +218,7 @@ def tell_the_service_it_renews(rig: KioskRig, old: TestCard, new_card: Path) -> 
     """The J-LIS feed, as J-LIS sends it: this certificate replaces that one."""
     made = rig.service.cli("credential", "create", "--role", "jlis_feed", "--label", "j-lis")
     assert made.returncode == 0, made.stderr
-    new = TestCard(new_card)
-    entry = {
-        "old_issuer": old.certificate.issuer.rfc4514_string(),
-        "old_serial_hex": old.serial_hex,
-        "new_certificate": base64.b64encode(new.certificate_der).decode(),
-    }
+    entry = jlis_entry(old, TestCard(new_card))
     reply = httpx.post(f"{rig.service.url}/v1/jlis/reissues", json={"entries": [entry]},
                        headers={"Authorization": f"Bearer {made.stdout.strip()}"})  # fmt: skip
     assert reply.status_code == 200, reply.text

@@ -12,9 +12,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.test_slip import needs_tools, qr_codes
+from tests.test_slip import needs_tools, ocr, qr_codes, read_back
 
 RECEIPT = r"([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})"
+CORRECTED = ["PayPayは、チャージ（前払）の金額の25%分のポイントが付与されます", "申込状況の確認",
+             "口座の暗証番号", "通帳やキャッシュカード", "音声ガイダンスで5番", "9:30〜17:00",
+             "0570-783-578"]  # fmt: skip
 
 
 def receipts(line: str) -> list[str]:
@@ -60,6 +63,13 @@ def test_without_a_display_the_demo_walks_through_online_offline_and_the_sync(
     assert len(slips) == 2
     assert qr_codes(slips[0]) == sorted(receipts(online))
     assert qr_codes(slips[1]) == sorted(receipts(offline))
+    # Read by OCR, the slips say what issue 13 corrected: PayPay's own grant rule from the
+    # catalog, how checking really works, the whole fraud warning, the contact numbers.
+    for slip in slips:
+        text = ocr(slip, "ja")
+        missing = [line for line in CORRECTED if not read_back(line, text)]
+        assert not missing, (slip.name, missing, text)
+        assert not read_back("受付番号でマイページからご確認ください", text, at_least=0.9)
 
     # Nothing secret in what it printed: not the security code's account, not a traceback.
     assert "09000000002" not in done.stdout + done.stderr

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from pathlib import Path
 
 from grant_service import people
 from mynapoint.envelope import format_time
 from tests.conftest import run_cli
-from tests.service_harness import MY_SECRET_IDS, PAYPAY_ID, ServiceEnv, TestCard
+from tests.service_harness import MY_SECRET_IDS, PAYPAY_ID, ServiceEnv, TestCard, jlis_entry
 
 
 def reason(reply: object) -> str:
@@ -49,11 +48,7 @@ def test_suspension_needs_an_admin_token(service: ServiceEnv) -> None:
 
 def feed(service: ServiceEnv, old: TestCard, new: TestCard) -> dict:  # type: ignore[type-arg]
     token = service.as_role(service.credential("jlis_feed"))
-    entry = {
-        "old_issuer": old.certificate.issuer.rfc4514_string(),
-        "old_serial_hex": old.serial_hex,
-        "new_certificate": base64.b64encode(new.certificate_der).decode(),
-    }
+    entry = jlis_entry(old, new)
     reply = service.http.post("/v1/jlis/reissues", json={"entries": [entry]}, headers=token)
     assert reply.status_code == 200, reply.text
     return reply.json()["results"][0]

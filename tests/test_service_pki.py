@@ -16,7 +16,7 @@ from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
 from kiosk.devices.virtual_card import issue_card
 from mynapoint import card_validity
 from mynapoint.envelope import ApplicationPayload
-from tests.service_harness import ServiceEnv, TestCard
+from tests.service_harness import ServiceEnv, TestCard, jlis_entry
 
 
 def reason(reply: object) -> str:
@@ -108,11 +108,7 @@ def test_the_wait_is_for_renewals_only(age: dt.timedelta, renewal: bool, expecte
 def renewal_fed(service: ServiceEnv, old: TestCard, new: TestCard) -> str:
     """The J-LIS feed reports ``new`` as replacing ``old``; its outcome."""
     token = service.as_role(service.credential("jlis_feed"))
-    entry = {
-        "old_issuer": old.certificate.issuer.rfc4514_string(),
-        "old_serial_hex": old.serial_hex,
-        "new_certificate": base64.b64encode(new.certificate_der).decode(),
-    }
+    entry = jlis_entry(old, new)
     reply = service.http.post("/v1/jlis/reissues", json={"entries": [entry]}, headers=token)
     assert reply.status_code == 200, reply.text
     return reply.json()["results"][0]["outcome"]

@@ -103,4 +103,4 @@ def test_every_text_key_the_code_uses_exists() -> None:
 def test_a_missing_key_shows_the_key_not_a_crash(caplog: pytest.LogCaptureFixture) -> None:
     assert text("no.such.key", "en") == "no.such.key"
     assert "no en text for 'no.such.key'" in caplog.text
-    assert text("pin.tries", "en", tries=2) == "2 more wrong PINs lock the card."
+    assert text("pin.tries", "en", tries=2) == "2 more wrong entries will lock the PIN."
