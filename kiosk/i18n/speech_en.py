@@ -1,0 +1,76 @@
+"""What the kiosk says aloud, in English; the same keys as ``speech_ja.py``."""
+
+SCRIPTS: dict[str, str] = {
+    "welcome": (
+        "This kiosk does Mynapoint procedures. With your My Number Card, you can set up your "
+        "MyKey ID and apply for a payment service. To begin, press Start."
+    ),
+    "consent": (
+        "Before you start. Your My Number is never read. Your PIN is never recorded. "
+        "Officials never ask for your bank-account PIN or for money. If you agree, press "
+        "I agree."
+    ),
+    "for_whom": "Who is this for? Choose yourself, or your child.",
+    "place_card": "Place your My Number Card on the reader. Keep it still until reading ends.",
+    "place_card.child": (
+        "Place your child's own My Number Card on the reader. Keep it still until reading ends."
+    ),
+    "reading": "Reading the card. Please do not move it.",
+    "card_read": "The card has been read.",
+    "card_problem": "The card could not be read. Place it again, and press Read the card again.",
+    "cert_expired": (
+        "The certificate on this card has expired. Please renew it at your municipal office."
+    ),
+    "cert_too_recent": (
+        "The certificate was renewed less than 24 hours ago, so the procedure is not possible "
+        "yet. Please come back after {time}."
+    ),
+    "pin": (
+        "Enter your four-digit PIN. {tries} more wrong entries will lock the PIN. If you have "
+        "forgotten it, it must be reset at your municipal office."
+    ),
+    "pin.last_try": (
+        "Warning. One more wrong entry will lock the PIN, and only the municipal office can "
+        "unlock it. Enter your four-digit PIN."
+    ),
+    "pin.wrong": "Wrong PIN.",
+    "pin.typed": "{count} digits entered.",
+    "verifying": "Checking your PIN.",
+    "pin_locked": "Your PIN is locked. Take your card to your municipal office to unlock it.",
+    "checking": "Checking your status. Please wait.",
+    "offline_notice": (
+        "The network is down. If you go on, your procedure is accepted as pending and sent "
+        "when the network is back. To go on, press Next."
+    ),
+    "already_applied": (
+        "You have already applied for {service}. The payment service cannot be changed after "
+        "applying."
+    ),
+    "not_me": "About cancelling this application. Please read the screen.",
+    "cancelled": "The application was cancelled. You may choose a payment service and apply again.",
+    "reservations_closed": "The budget has been reached: MyKey ID reservations have closed.",
+    "notice": "The procedure could not be done. {message}",
+    "choose_service": (
+        "Choose one payment service to receive your points. It cannot be changed afterwards."
+    ),
+    "enter_id": "Enter your {service} payment service ID. What you type is not read aloud.",
+    "enter_code": "Enter the security code. What you type is not read aloud.",
+    "enter_phone": "Enter the last four digits of a phone number, or skip it.",
+    "confirm": (
+        "Please check. The payment service is {service}. After applying, it cannot be changed "
+        "or cancelled. If this is right, press Apply with these details."
+    ),
+    "confirm.reserve_only": "Your MyKey ID will be set. If this is right, press Apply.",
+    "submitting": "Sending. Keep your card on the reader.",
+    "refused": "The application was not completed. {message}",
+    "slip": "Please take your receipt and your card. {outcomes}",
+    "slip.outcome": "{what}: {state}. Receipt number {receipt}.",
+    "slip.printing": "Printing your receipt.",
+    "my_page": "Your status is on the screen.",
+    "take_card": "Please take your card. Do not leave your My Number Card behind.",
+    "card_left": "A card is still on the reader. Please take it.",
+    "card_removed": "The card was taken away, so the procedure was stopped. Nothing was sent.",
+    "idle.warning": "No activity: back to the start in {seconds} seconds.",
+    "technician_pin": "",
+    "technician": "",
+}

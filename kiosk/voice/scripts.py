@@ -1,0 +1,100 @@
+"""What a step says aloud: its script (``kiosk/i18n/speech_*.py``), filled from the view.
+
+Only what may be heard goes in: service names, the tries left, times, receipt numbers
+(spelled a character at a time) and the service's own words for a refusal. Nothing of the
+PIN, the security code or the payment-service ID (not even its last 4) is ever a value
+here, and a key press says only how many digits were typed (``typed``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from kiosk.flow import Step, View
+from kiosk.i18n import speech_en, speech_ja
+from kiosk.voice.lexicon import spelled
+from mynapoint.dates import JST, date_text
+
+SCRIPTS: dict[str, dict[str, str]] = {"ja": speech_ja.SCRIPTS, "en": speech_en.SCRIPTS}
+_STATES = {
+    "ja": {"confirmed": "受付完了", "pending": "送信待ち", "rejected": "受け付けられませんでした"},
+    "en": {"confirmed": "accepted", "pending": "pending", "rejected": "not accepted"},
+}
+_WHAT = {
+    "ja": {"reservation": "マイキーIDの設定", "application": "決済サービスの申込",
+           "cancellation": "申込の取消"},
+    "en": {"reservation": "Your MyKey ID", "application": "Your application",
+           "cancellation": "The cancellation"},
+}  # fmt: skip
+
+
+def say(key: str, language: str, **values: Any) -> str:
+    template = SCRIPTS[language][key]
+    return template.format(**values) if values else template
+
+
+def spoken_time(moment: dt.datetime, language: str) -> str:
+    """``3月31日 15時30分`` / ``15:30 on 31 March 2025``: a time for the ear."""
+    local = moment.astimezone(JST)
+    day = date_text(local, language)
+    if language == "ja":
+        return f"{day.split('年', 1)[1]}、{local.hour}時{local.minute}分"
+    return f"{local.hour}:{local.minute:02d} on {day}"
+
+
+def typed(count: int, language: str) -> str:
+    """What a key press says: how many digits, never which."""
+    return say("pin.typed", language, count=count)
+
+
+def _service_name(data: dict[str, Any], language: str, catalog: Any) -> str:
+    """A service's name as it is said: in Japanese the catalog's kana reading (Open JTalk
+    spells PayPay out letter by letter)."""
+    service = data.get("service")
+    if service is None and catalog is not None:
+        service = catalog.get(data.get("service_code"))
+    if service is not None:
+        return str((service.reading or service.name_ja) if language == "ja" else service.name_en)
+    return str(data.get(f"service_name_{language}") or data.get("service_code") or "")
+
+
+def _outcomes(data: dict[str, Any], language: str) -> str:
+    lines = [
+        say("slip.outcome", language, what=_WHAT[language][o.kind],
+            state=_STATES[language][o.state], receipt=spelled(o.receipt_number, language))
+        for o in data.get("outcomes") or ()
+    ]  # fmt: skip
+    return ("" if language == "ja" else " ").join(lines)
+
+
+def script_for(view: View, catalog: Any = None) -> str:
+    """The script of ``view``, in its language ("" for the technician's screens);
+    ``catalog``: the kiosk's (``kiosk.catalog.Catalog``), for the services' readings."""
+    language, data, step = view.language, view.data, view.step
+    if step == Step.PLACE_CARD and data.get("for_whom", "self") != "self":
+        return say("place_card.child", language)
+    if step == Step.CERT_TOO_RECENT:
+        return say("cert_too_recent", language, time=spoken_time(data["usable_from"], language))
+    if step == Step.PIN:
+        lead = say("pin.wrong", language) if data.get("wrong") else ""
+        body = (
+            say("pin.last_try", language)
+            if data.get("last_try")
+            else say("pin", language, tries=data.get("tries_left", 3))
+        )
+        return (lead + ("" if language == "ja" or not lead else " ") + body).strip()
+    if step in (Step.ALREADY_APPLIED, Step.ENTER_ID):
+        return say(step.value, language, service=_service_name(data, language, catalog))
+    if step == Step.CONFIRM:
+        if data.get("service") is None:
+            return say("confirm.reserve_only", language)
+        return say("confirm", language, service=_service_name(data, language, catalog))
+    if step in (Step.NOTICE, Step.REFUSED):
+        message = data.get(f"message_{language}") or ""
+        return say(step.value, language, message=message).strip()
+    if step == Step.SLIP:
+        if data.get("printing"):
+            return say("slip.printing", language)
+        return say("slip", language, outcomes=_outcomes(data, language)).strip()
+    return say(step.value, language)
