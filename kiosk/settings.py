@@ -14,9 +14,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from mynapoint import devpaths
+from mynapoint import contact, devpaths
 from mynapoint.layered_settings import LayeredSettings
-from receipts.model import Contact
 
 
 class KioskSettings(LayeredSettings):
@@ -92,8 +91,8 @@ class KioskSettings(LayeredSettings):
     store_name: str = "マイナポイント手続スポット"
     # The contact line's hours differ between the seeds (17:00 or 17:30 on weekends): the
     # newer one (seed 001, 2021) says 17:00.
-    contact_hours_ja: str = Contact().hours_ja
-    contact_hours_en: str = Contact().hours_en
+    contact_hours_ja: str = contact.HOURS_JA
+    contact_hours_en: str = contact.HOURS_EN
 
     @field_validator("printer_usb_vendor_id", "printer_usb_product_id", mode="before")
     @classmethod

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
+from mynapoint import contact
+
 Outcome = Literal["rejected", "pending", "error"]
 
 
@@ -26,9 +28,12 @@ class Reason:
 
 
 _CONTACT_JA = (
-    "マイナンバー総合フリーダイヤル（0120-95-0178、音声ガイダンスで5番）にお問い合わせください。"
+    f"マイナンバー総合フリーダイヤル（{contact.PHONE}、音声ガイダンスで{contact.OPTION}番）"
+    "にお問い合わせください。"
 )
-_CONTACT_EN = "Please call the My Number toll-free line (0120-95-0178, option 5)."
+_CONTACT_EN = (
+    f"Please call the My Number toll-free line ({contact.PHONE}, option {contact.OPTION})."
+)
 # A suspended MyKey ID is the MyKey Platform's matter, not the Mynapoint line's (seed 004
 # #1022: «直ちにマイキープラットフォーム問合せ窓口にご連絡»); the seeds give no number.
 _MYKEY_CONTACT_JA = "マイキープラットフォーム問合せ窓口にお問い合わせください。"

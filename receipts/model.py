@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from mynapoint import receipt_numbers
+from mynapoint import contact, receipt_numbers
 from mynapoint.payment_ids import SHOWN_CHARACTERS
 
 Language = Literal["ja", "en"]
@@ -63,16 +63,14 @@ class Procedure(_Frozen):
 
 
 class Contact(_Frozen):
-    """Where citizens call: the My Number toll-free line, option 5 (seed 001 lines 41-43),
-    and its two other numbers (seed 000 lines 26-28). Weekend hours: seed 001 (the newer
-    seed, 2021) says 17:00; seed 002 says 17:30 (settings can change them)."""
+    """Where citizens call (``mynapoint.contact``); the hours as this kiosk sets them."""
 
-    phone: str = "0120-95-0178"
-    option: int = 5
-    navi_dial: str = "0570-783-578"  # 全国共通ナビダイヤル
-    ordinary: str = "050-3818-1250"  # 通常通話料金
-    hours_ja: str = "平日 9:30〜20:00、土日祝 9:30〜17:00"
-    hours_en: str = "weekdays 9:30-20:00, weekends and holidays 9:30-17:00"
+    phone: str = contact.PHONE
+    option: int = contact.OPTION
+    navi_dial: str = contact.NAVI_DIAL
+    ordinary: str = contact.ORDINARY
+    hours_ja: str = contact.HOURS_JA
+    hours_en: str = contact.HOURS_EN
 
 
 class Slip(_Frozen):
