@@ -26,6 +26,7 @@ from grant_service.operators import account_entry
 from mynapoint.request_signing import sign_request
 from tests.service_cluster import at_once, copies, outcome, running_cluster
 from tests.service_harness import SECURITY_CODE, ServiceEnv
+from tests.test_service_points import Operator, applied_person
 
 ROUNDS = 30
 
@@ -373,3 +374,31 @@ def test_a_slow_transaction_about_one_person_holds_up_nobody_else(
         waiting.join(30)
     assert elapsed < 3, f"the others waited {elapsed:.1f} s for the held transaction"
     assert _state(service, application.uuid) == "done"
+
+
+def test_copies_of_a_point_batch_count_once_across_processes(
+    service: ServiceEnv, tmp_path: Path
+) -> None:
+    """A payment operator's batch posted eight times at once through two processes (its
+    retries racing each other): each transaction counts once, the person's points stop at
+    the cap once, and every copy gets the same answers (fresh once, replayed otherwise)."""
+    kiosk, card = applied_person(service)
+    operator = Operator(service)
+    batch = [operator.tx(f"race-{n}", amount) for n, amount in enumerate([9_000, 9_000, 4_000])]
+    with running_cluster(service, tmp_path) as cluster:
+        clients = [cluster.client(kiosk, n) for n in range(8)]
+        post = [
+            lambda c=c: c.http.post(
+                "/v1/points/transactions", json={"transactions": batch}, headers=operator.headers
+            )
+            for c in clients
+        ]
+        replies = at_once(post)  # type: ignore[arg-type]
+    assert all(not isinstance(r, BaseException) and r.status_code == 200 for r in replies), replies
+    answers = [r.json()["results"] for r in replies]  # type: ignore[union-attr]
+    for index in range(len(batch)):
+        fresh = [a[index] for a in answers if not a[index]["replayed"]]
+        assert len(fresh) == 1, f"race-{index} counted {len(fresh)} times"
+        assert {a[index]["points"] for a in answers} == {fresh[0]["points"]}
+    assert [answers[0][i]["points"] for i in range(3)] == [2250, 2250, 500]
+    assert kiosk.my_page(card).body["points"] == {"counted_yen": 20_000, "points": 5_000}
