@@ -1,6 +1,6 @@
 """Benchmark: the kiosk's touch app (``kiosk.app.KioskApp``) in an offscreen window: cold start
-to the first frame, screen transitions and resident memory, against a bare Kivy app
-measured in the same run.
+to the first frame, screen transitions, resident memory and the voice, against a bare Kivy
+app (and, for the voice, a bare sound) measured in the same run.
 
 - cold start: from just before ``Popen`` in this process to the first drawn frame of the
   welcome screen in a fresh child (``sys.executable``), ``--runs`` times. The kiosk child
@@ -25,9 +25,26 @@ measured in the same run.
   round is shown apart (text rendered for the first time); median and p95 are over the
   other cycles;
 - memory: ``VmRSS`` (``/proc/self/status``) of each child after its first frame, and of
-  the last ones after the transitions.
+  the last ones after the transitions;
+- the voice's start-up: first, in a child of its own, every fixed script in both languages
+  made into an empty cache (cold: Open JTalk and espeak-ng at work), then the services'
+  scripts, then a second guide started on the full cache (warm: what every later boot
+  does); VmRSS before and after. The kiosk children use that cache (warm); a third kind of
+  kiosk child, with the voice off (``KIOSK_VOICE_ENABLED=false``), gives the memory without
+  it;
+- the voice's latency: the kiosk children play through SDL's ``disk`` driver, which writes
+  the mixed output stream to a file in real time, one mixer buffer at a time (Kivy's is
+  4096 frames: 93 ms); a thread of the child reads the file as it grows (every 0.5 ms). In
+  the last kiosk child, ``--changes`` times round the same transitions, each from silence
+  (the voice stopped, 0.2 s of silence seen, then a random part of the write cycle, so a
+  start falls anywhere in it, as a touch does): from the touch to the
+  first audible sample (-50 dBFS or more) reaching the file (the flow, the new screen, the
+  guide choosing and loading the sound, SDL_mixer's next callback, the write), and the
+  part of it from the guide's ``play`` on. Baseline, in the same child: a tiny WAV loaded
+  beforehand with Kivy's ``SoundLoader``, played from silence the same way (the sink's own
+  latency). A sound's own leading silence would count: the voice's copies have none left.
 
-    .venv/bin/python bench/kiosk_app.py [--runs 5] [--cycles 20]
+    .venv/bin/python bench/kiosk_app.py [--runs 5] [--cycles 20] [--changes 30]
 """
 
 # ruff: noqa: E402 (the imports follow the start time, taken first)
@@ -43,6 +60,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -58,6 +76,7 @@ SIZE = (1920, 1080)  # the kiosk's panel, and the harness's largest window
 GOAL_START_S = 3.0
 GOAL_TRANSITION_MS = 100.0
 GOAL_RSS_MB = 200.0
+GOAL_VOICE_MS = 300.0  # issue 14: a screen starts speaking within 300 ms
 # (label, text tapped, step shown after, language after): one cycle, back where it began.
 CYCLE = [
     ("WELCOME -> CONSENT", "はじめる", "consent", "ja"),
@@ -112,7 +131,170 @@ def untimed_finger() -> None:
     import kivy.tests.common  # noqa: F401
 
 
-def kiosk_child(card: Path, cycles: int, phases: Phases) -> dict[str, Any]:
+AUDIBLE = 100  # of 32767: -50 dBFS
+
+
+class StreamWatch:
+    """Reads SDL's ``disk`` output stream as it is written, on a thread of its own: when
+    sound (a sample at ``AUDIBLE`` or more) last reached it, and when the first since
+    ``arm()`` did."""
+
+    def __init__(self, path: Path) -> None:
+        import threading
+
+        self.path = path
+        self.last_sound = 0.0
+        self.heard_at: float | None = None
+        self.arrivals: list[float] = []  # when each write reached the file
+        self._armed = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        import numpy as np
+
+        while not self.path.exists() and not self._stop.is_set():
+            time.sleep(0.001)
+        position = 0
+        with open(self.path, "rb", buffering=0) as stream:
+            while not self._stop.is_set():
+                data = os.pread(stream.fileno(), 1 << 20, position)
+                usable = len(data) - len(data) % 4  # whole stereo frames of 16-bit samples
+                if not usable:
+                    time.sleep(0.0005)
+                    continue
+                arrived = now()
+                position += usable
+                self.arrivals = [*self.arrivals[-49:], arrived]
+                if (np.abs(np.frombuffer(data[:usable], dtype="<i2")) >= AUDIBLE).any():
+                    self.last_sound = arrived
+                    if self._armed and self.heard_at is None:
+                        self.heard_at = arrived
+
+    @property
+    def period(self) -> float:
+        """Seconds between two writes of SDL's (one mixer buffer)."""
+        gaps = [b - a for a, b in zip(self.arrivals, self.arrivals[1:], strict=False)]
+        return statistics.median(gaps) if gaps else 0.1
+
+    def silence(self, seconds: float = 0.2, timeout: float = 5.0) -> None:
+        """Until the stream has been silent for ``seconds`` (what played is over), then a
+        random part of SDL's write cycle: else every start would fall at the same point
+        of it, and the latency would be that point's, always."""
+        deadline = now() + timeout
+        while now() - self.last_sound < seconds:
+            if now() > deadline:
+                raise RuntimeError("the sound stream never went silent")
+            time.sleep(0.002)
+        time.sleep(random.uniform(0, self.period))
+
+    def arm(self) -> None:
+        self.heard_at, self._armed = None, True
+
+    def wait(self, started: float, timeout: float = 3.0) -> float:
+        """Seconds from ``started`` to the first sound since ``arm()``."""
+        while self.heard_at is None:
+            if now() - started > timeout:
+                raise RuntimeError(f"no sound reached the stream within {timeout} s")
+            time.sleep(0.0005)
+        return self.heard_at - started
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def voice_latency(ui: Any, changes: int) -> dict[str, list[float]]:
+    """``changes`` times round CYCLE, each from silence: touch -> first sample at the sink,
+    and the guide's ``play`` -> that sample; then the baseline, a pre-loaded tiny WAV."""
+    from kivy.core.audio import SoundLoader
+
+    from kiosk.testing import kivy_harness as kh
+    from kiosk.voice import tones
+    from kiosk.voice.player import MIXER_RATE
+
+    voice = ui.app.voice
+    stream = Path(os.environ["SDL_DISKAUDIOFILE"])
+    watch = StreamWatch(stream)
+    figures: dict[str, Any] = {"touch": [], "play": [], "baseline": [], "labels": []}
+    try:
+        for index in range(changes):
+            label, text, step, _language = CYCLE[index % len(CYCLE)]
+            widget = ui.find(text)
+            voice.stop()
+            watch.silence()
+            watch.arm()
+            started = now()
+            kh.tap(widget, frames=1)
+            touched = watch.wait(started)  # the tap ran the flow, the screen, the guide
+            played = [u.started for u in voice.said if u.started is not None][-1]
+            figures["touch"].append(touched)
+            figures["play"].append(watch.heard_at - played)  # type: ignore[operator]
+            figures["labels"].append(label)
+            ui.settle()
+            if ui.current_step != step:
+                raise RuntimeError(f"{text!r}: the screen shows {ui.current_step}, not {step}")
+        voice.stop()
+        tiny = tones.write("beep", stream.parent / "baseline-beep.wav", MIXER_RATE)
+        sound = SoundLoader.load(str(tiny))
+        for _ in range(changes):
+            watch.silence()
+            watch.arm()
+            started = now()
+            sound.play()
+            figures["baseline"].append(watch.wait(started))
+            sound.stop()
+        figures["buffer_ms"] = watch.period * 1000
+    finally:
+        voice.stop()
+        watch.close()
+    return figures
+
+
+def voice_child(cache: Path, phases: Phases) -> dict[str, Any]:
+    """The voice's start-up cost: every fixed script made into an empty cache, then the
+    services' scripts, then the full cache found by a second guide."""
+    from kiosk.catalog import Catalog, Freshness, Source, packaged_document
+    from kiosk.voice.guide import VoiceGuide
+    from kiosk.voice.player import SdlSink
+    from kiosk.voice.preparer import BACKGROUND
+
+    catalog = Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "bench"))
+    phases.mark("imports")
+    rss_before = rss_mb()
+    guide = VoiceGuide(cache, SdlSink(cache), catalog=catalog)
+    guide.sink.open()
+    fixed, services = guide.fixed_sounds(), guide.service_scripts()
+    started = now()
+    guide.preparer.want_all(fixed, BACKGROUND)
+    guide.preparer.wait()
+    cold_fixed = now() - started
+    started = now()
+    guide.preparer.want_all(services, BACKGROUND)
+    guide.preparer.wait()
+    cold_services = now() - started
+    seconds = [guide.preparer.get(key).seconds for key in fixed + services]  # type: ignore[union-attr]
+    guide.close()
+    rss_cold = rss_mb()
+    warm = VoiceGuide(cache, SdlSink(cache), catalog=catalog)
+    started = now()
+    warm.start()
+    warm.preparer.wait()
+    warm_all = now() - started
+    warm.close()
+    phases.mark("frame")  # the child's last mark: the parent's bookkeeping needs one
+    size = sum(path.stat().st_size for path in cache.rglob("*.wav"))
+    return {
+        "fixed": len(fixed), "services": len(services), "cold_fixed_s": cold_fixed,
+        "cold_services_s": cold_services, "warm_s": warm_all,
+        "speech_s": sum(seconds), "fixed_speech_s": sum(seconds[: len(fixed)]),
+        "rss_before_mb": rss_before, "rss_cold_mb": rss_cold, "cache_mb": size / 1e6,
+        "transitions": {},
+    }  # fmt: skip
+
+
+def kiosk_child(card: Path, cycles: int, changes: int, phases: Phases) -> dict[str, Any]:
     from kiosk.app import KioskApp  # noqa: F401  (Kivy, the screens, their fonts and kv rules)
     from kiosk.assembly import assembled
     from kiosk.devices.loopback import VirtualReader
@@ -155,6 +337,8 @@ def kiosk_child(card: Path, cycles: int, phases: Phases) -> dict[str, Any]:
                         )
                     result["transitions"][label].append((ended - started, ended - drawn))
             result["rss_after_mb"] = rss_mb()
+            if changes and ui.app.voice is not None:  # not in the child without a voice
+                result["voice"] = voice_latency(ui, changes)
         ui.close()
     return result
 
@@ -236,9 +420,11 @@ def child_main(args: argparse.Namespace) -> None:
     phases = Phases()
     if args.child == "kiosk":
         try:
-            result = kiosk_child(args.card, args.walk, phases)
+            result = kiosk_child(args.card, args.walk, args.changes if args.walk else 0, phases)
         finally:
             forget_escpos_pickle()
+    elif args.child == "voice":
+        result = voice_child(args.voice_cache, phases)
     else:
         result = bare_child(args.walk, phases)
     result["phases"] = phases.marks
@@ -258,23 +444,26 @@ class Figures:
     rss_first: list[float] = field(default_factory=list)
     rss_after: float | None = None
     transitions: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    voice: dict[str, Any] = field(default_factory=dict)  # the voice's figures, if measured
 
 
 def run_child(
     kind: str, figures: Figures, env: dict[str, str], common: list[str], walk: int
 ) -> None:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, *common]
+    child = "kiosk" if kind == "silent" else kind  # the kiosk, its voice off
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", child, *common]
     command += ["--walk", str(walk)]
+    limit = 1800 if kind == "voice" else 300  # the voice's cold start makes 23 min of speech
     started = now()
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        out, err = process.communicate(timeout=120)
+        out, err = process.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
         process.kill()
         out, err = process.communicate()
-        raise RuntimeError(f"the {kind} child took over 120 s:\n{err[-3000:]}") from None
+        raise RuntimeError(f"the {kind} child took over {limit} s:\n{err[-3000:]}") from None
     lines = [line for line in out.splitlines() if line.startswith(MARK)]
     if process.returncode != 0 or not lines:
         raise RuntimeError(f"the {kind} child failed ({process.returncode}):\n{err[-3000:]}")
@@ -286,6 +475,10 @@ def run_child(
     if walk:
         figures.rss_after = result["rss_after_mb"]
         figures.transitions = {k: [tuple(s) for s in v] for k, v in result["transitions"].items()}
+    if kind == "voice":
+        figures.voice = result
+    elif "voice" in result:
+        figures.voice = result["voice"]
 
 
 def p95(values: list[float]) -> float:
@@ -298,16 +491,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="children of each kind")
     parser.add_argument("--cycles", type=int, default=20, help="times round the transitions")
-    parser.add_argument("--child", choices=("kiosk", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--changes", type=int, default=30,
+                        help="screen changes timed to the first sound")  # fmt: skip
+    parser.add_argument("--child", choices=("kiosk", "bare", "voice"), help=argparse.SUPPRESS)
     parser.add_argument("--walk", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--card", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--kivy-home", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--voice-cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_main(args)
         return
-    if args.runs < 1 or args.cycles < 2:
-        parser.error("--runs must be at least 1 and --cycles at least 2")
+    if args.runs < 1 or args.cycles < 2 or args.changes < len(CYCLE):
+        parser.error(
+            f"--runs must be at least 1, --cycles at least 2, --changes at least {len(CYCLE)}"
+        )
 
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
         root = Path(tmp)
@@ -325,13 +523,25 @@ def main() -> None:
                 KIOSK_SERVICE_URL=demo.kiosk.service_url,
                 KIOSK_ONLINE_TIMEOUT_SECONDS=str(demo.kiosk.online_timeout_seconds),
             )
+            voice_cache = root / "voice-cache"
+            # Sound goes to SDL's disk driver: the stream is a file each child writes.
+            env.update(KIOSK_VOICE_CACHE_DIR=str(voice_cache), SDL_AUDIODRIVER="disk")
             common = ["--card", str(card), "--kivy-home", str(root / "kivy-home")]
-            kiosk, bare = Figures("kiosk"), Figures("bare")
+            common += ["--voice-cache", str(voice_cache), "--changes", str(args.changes)]
+            kiosk, bare, silent, voice = (Figures(k) for k in ("kiosk", "bare", "silent", "voice"))
+
+            def stream(kind: str) -> dict[str, str]:
+                return {**env, "SDL_DISKAUDIOFILE": str(root / f"device-{kind}.raw")}
+
+            run_child("voice", voice, stream("voice"), common, 0)  # also fills the cache
             for run in range(args.runs):
                 walk = args.cycles if run == args.runs - 1 else 0
-                run_child("bare", bare, env, common, walk)
-                run_child("kiosk", kiosk, env, common, walk)
+                run_child("bare", bare, stream("bare"), common, walk)
+                run_child("kiosk", kiosk, stream("kiosk"), common, walk)
+                run_child("silent", silent, {**stream("silent"), "KIOSK_VOICE_ENABLED": "false"},
+                          common, walk)  # fmt: skip
     report(args, kiosk, bare, setup)
+    report_voice(args, kiosk, silent, voice)
 
 
 def verdict(value: float, goal: float) -> str:
@@ -425,6 +635,85 @@ def report(args: argparse.Namespace, kiosk: Figures, bare: Figures, setup: float
     print(
         f"Goals: start < {GOAL_START_S:.0f} s, transition < {GOAL_TRANSITION_MS:.0f} ms (p95), "
         f"RSS < {GOAL_RSS_MB:.0f} MB. Ratios are kiosk / bare Kivy, same run."
+    )
+
+
+def report_voice(args: argparse.Namespace, kiosk: Figures, silent: Figures, voice: Figures) -> None:
+    latency = kiosk.voice
+    touch = [t * 1000 for t in latency["touch"]]
+    play = [t * 1000 for t in latency["play"]]
+    base = [t * 1000 for t in latency["baseline"]]
+    start = voice.voice
+    print(
+        f"\nThe voice: {args.changes} screen changes round the transitions, each from silence, "
+        f"through SDL's disk driver (it writes one mixer buffer every "
+        f"{latency['buffer_ms']:.0f} ms: a sound waits for the next one); baseline: a tiny WAV "
+        f"loaded beforehand, played from silence the same way"
+    )
+    print(f"{'measure':<48}{'p50':>8}{'p95':>8}{'max':>8}{'x base':>8}  goal")
+    rows = [
+        ("touch -> first sample at the sink (ms)", touch),
+        ("  of which the guide's play() -> it (ms)", play),
+        ("baseline: play() -> first sample (ms)", base),
+    ]
+    for name, values in rows:
+        goal = f"< {GOAL_VOICE_MS:.0f} ms: {verdict(p95(values), GOAL_VOICE_MS)}"
+        print(
+            f"{name:<48}{statistics.median(values):>8.1f}{p95(values):>8.1f}{max(values):>8.1f}"
+            f"{statistics.median(values) / statistics.median(base):>8.1f}  "
+            f"{goal if values is touch else ''}"
+        )
+    print(f"{'by transition (ms)':<32}{'touch p50':>10}{'max':>8}{'play() p50':>12}{'max':>8}")
+    for label, *_ in CYCLE:
+        mine = [i for i, name in enumerate(latency["labels"]) if name == label]
+        by_touch, by_play = [touch[i] for i in mine], [play[i] for i in mine]
+        print(
+            f"{label:<32}{statistics.median(by_touch):>10.1f}{max(by_touch):>8.1f}"
+            f"{statistics.median(by_play):>12.1f}{max(by_play):>8.1f}"
+        )
+    speech_min = start["speech_s"] / 60
+    print(
+        f"\nStart-up: {start['fixed']} fixed sounds (every step's script in both languages, "
+        f"the tones, 0-24 digits typed) and {start['services']} scripts naming a service; "
+        f"{speech_min:.1f} min of speech, {start['cache_mb']:.0f} MB in the cache"
+    )
+    cold = start["cold_fixed_s"] + start["cold_services_s"]
+    print(
+        f"{'cold cache: the fixed sounds (s)':<48}{start['cold_fixed_s']:>8.1f}  "
+        f"({start['fixed_speech_s'] / start['cold_fixed_s']:.0f}x faster than they play)"
+    )
+    print(f"{'cold cache: then the services (s)':<48}{start['cold_services_s']:>8.1f}")
+    print(
+        f"{'warm cache: all of them found (s)':<48}{start['warm_s']:>8.3f}  "
+        f"({cold / start['warm_s']:.0f}x quicker than cold)"
+    )
+    starts = [statistics.median(figures.starts) for figures in (kiosk, silent)]
+    print(
+        f"{'cold start to the first frame, voice on / off (s)':<48}{starts[0]:>8.2f}"
+        f"{starts[1]:>8.2f}  (x {starts[0] / starts[1]:.2f}; median of {len(silent.starts)} each)"
+    )
+    pooled = {  # every transition of cycles 2 to the last, the six together
+        figures.kind: [t * 1000 for round_ in figures.transitions.values() for t, _d in round_[1:]]
+        for figures in (kiosk, silent)
+    }
+    for name, measure in (("median", statistics.median), ("p95", p95)):
+        on, off = measure(pooled["kiosk"]), measure(pooled["silent"])
+        label = f"transitions, {name} of all, voice on / off (ms)"
+        print(f"{label:<48}{on:>8.1f}{off:>8.1f}  (x {on / off:.2f}; the same cycles)")
+    on, off = statistics.median(kiosk.rss_first), statistics.median(silent.rss_first)
+    print(
+        f"{'VmRSS after the first frame, voice on / off (MB)':<48}{on:>8.0f}{off:>8.0f}  "
+        f"(x {on / off:.2f}; median of {len(silent.rss_first)} children each)"
+    )
+    assert kiosk.rss_after is not None and silent.rss_after is not None
+    print(
+        f"{'VmRSS after the transitions, voice on / off (MB)':<48}{kiosk.rss_after:>8.0f}"
+        f"{silent.rss_after:>8.0f}  (x {kiosk.rss_after / silent.rss_after:.2f})"
+    )
+    print(
+        f"{'VmRSS making speech: before / after (MB)':<48}{start['rss_before_mb']:>8.0f}"
+        f"{start['rss_cold_mb']:>8.0f}  (Open JTalk and its dictionary loaded; a warm start "
+        f"never loads them)"
     )
 
 

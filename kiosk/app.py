@@ -19,7 +19,13 @@ What it does, and nothing else:
   once the first frame is drawn, ``WATCHDOG=1`` with a ``STATUS=`` line (the step shown)
   from Kivy's clock, and ``STOPPING=1`` on stop. The pings come from the main loop, so a
   frozen screen stops them and systemd restarts the kiosk;
-- on stop, the dispatcher ends its waits and workers.
+- the voice (``kiosk/voice/guide.py``, if ``voice_enabled``): every view and the idle
+  countdown go to it; the screens reach it through ``ScreenContext.voice``;
+- "larger text" (``ui.text_scale``) back to the usual size on the start screen (a new
+  citizen) and on the technician's screens;
+- on the start screen, ``CheckNetwork`` at start and every ``NETWORK_CHECK_SECONDS`` (the
+  screen says when the network is down before anyone begins);
+- on stop, the voice goes quiet and the dispatcher ends its waits and workers.
 
 Kivy reads its environment once, when first imported: importing this module keeps Kivy's
 log in Python's logging (``KIVY_LOG_MODE=PYTHON``) and Kivy away from the command line
@@ -33,6 +39,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -41,6 +48,7 @@ TECHNICIAN_TAPS = 5
 TECHNICIAN_SECONDS = 3.0
 PUMP_INTERVAL = 1 / 30
 IDLE_INTERVAL = 0.25
+NETWORK_CHECK_SECONDS = 30.0  # the start screen asks the grant service this often
 
 
 def prepare_kivy_environment() -> None:
@@ -51,6 +59,7 @@ def prepare_kivy_environment() -> None:
         return
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_AUDIO", "sdl2")  # the voice plays through SDL2_mixer
 
 
 prepare_kivy_environment()
@@ -63,12 +72,17 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
 from kiosk import events as ev  # noqa: E402
 from kiosk import i18n, sd_notify  # noqa: E402
 from kiosk.assembly import Kiosk  # noqa: E402
-from kiosk.flow import Step, View  # noqa: E402
+from kiosk.flow import TECHNICIAN_STEPS, Step, View  # noqa: E402
 from kiosk.screens.base import FlowScreen, ScreenContext  # noqa: E402
 from kiosk.screens.fonts import register_fonts  # noqa: E402
 from kiosk.screens.registry import SCREEN_OF, SCREENS  # noqa: E402
 from kiosk.screens.widgets import CountdownBanner, Translator, ui, use_translator  # noqa: E402
 from kiosk.session import IdleTimer  # noqa: E402
+from kiosk.voice.guide import VoiceGuide, voice_for  # noqa: E402
+
+# Steps shown in the usual text size whatever was asked before: the start (a new
+# citizen) and the technician's.
+NORMAL_TEXT_STEPS = frozenset({Step.WELCOME, *TECHNICIAN_STEPS})
 
 
 class KioskRoot(FloatLayout):
@@ -113,6 +127,7 @@ class KioskApp(App):
         self._corner_taps: list[float] = []
         self._clock_events: list[Any] = []
         self._window: Any = None
+        self.voice: VoiceGuide | None = None  # made in build(), from the settings
 
     # --- building -----------------------------------------------------------------------
 
@@ -124,7 +139,8 @@ class KioskApp(App):
         ui.follow_window(Window, dpi=self.dpi)
         use_translator(self.translator)
         self.manager = ScreenManager(transition=NoTransition())
-        context = ScreenContext.of(self.kiosk, send=self.send)
+        self.voice = self._start_voice()
+        context = replace(ScreenContext.of(self.kiosk, send=self.send), voice=self.voice)
         for screen_class in SCREENS:
             screen = screen_class(context)
             self.screens[screen.name] = screen
@@ -147,6 +163,8 @@ class KioskApp(App):
         # The first tick comes before the first frame is drawn (EventLoop.idle ticks, then
         # draws): ready on the second.
         self._schedule(lambda: self._schedule(self._report_ready))
+        self._schedule(self.check_network)
+        self._schedule(self.check_network, NETWORK_CHECK_SECONDS)
 
     def on_stop(self) -> None:
         sd_notify.notify("STOPPING=1", "STATUS=stopping")
@@ -158,7 +176,21 @@ class KioskApp(App):
         self.kiosk.dispatcher.on_view = None
         for screen in self.screens.values():
             screen.leave()
+        if self.voice is not None:
+            self.voice.close()
         self.kiosk.dispatcher.close()
+
+    def _start_voice(self) -> VoiceGuide | None:
+        """The kiosk's voice, started (fixed scripts made in the background); a voice
+        that cannot start leaves the kiosk silent, never stopped."""
+        try:
+            voice = voice_for(self.kiosk.settings, self.kiosk.channel, self.kiosk.catalog)
+            if voice is not None:
+                voice.start()
+            return voice
+        except Exception:
+            log.exception("the voice could not start: the kiosk runs silently")
+            return None
 
     def open_settings(self, *_args: Any) -> bool:
         return False  # no Kivy settings panel (F1) on a kiosk
@@ -214,8 +246,14 @@ class KioskApp(App):
             self.manager.current = name
         if self.shown is None or self.shown.step != view.step:
             self.idle.touch(self.monotonic())  # a new step: the whole time again
+            if view.step in NORMAL_TEXT_STEPS:
+                # the start: "larger text" was the last citizen's; the technician's
+                # screens are not a citizen's
+                ui.text_scale = 1.0
         self.shown = view
         screen.show(view)
+        if self.voice is not None:
+            self.voice.show(view)
 
     @property
     def current_screen(self) -> FlowScreen | None:
@@ -224,6 +262,12 @@ class KioskApp(App):
     @property
     def shown_step(self) -> Step | None:
         return self.shown.step if self.shown is not None else None
+
+    def check_network(self) -> None:
+        """On the start screen, ask again whether the grant service answers (it says
+        when the network is down before anyone begins)."""
+        if self.shown_step == Step.WELCOME:
+            self.send(ev.CheckNetwork())
 
     # --- the idle timer -----------------------------------------------------------------
 
@@ -243,6 +287,8 @@ class KioskApp(App):
             self._banner(left)
 
     def _banner(self, seconds: int | None) -> None:
+        if self.voice is not None:
+            self.voice.countdown(seconds)  # said once, as the countdown starts
         root = self.root
         if seconds is None:
             if self.banner.parent is not None:

@@ -58,7 +58,8 @@ def assembled(
             parts = KioskParts(settings, card_reader, submitter, client, slips,
                                slip_terms=lambda: SlipTerms.of(catalog), clock=now)  # fmt: skip
             enrolled_channel = client.identity.channel or "convenience_store"
-            flow = Flow(channel=channel or enrolled_channel, catalog=catalog, clock=now)  # type: ignore[arg-type]
+            flow = Flow(channel=channel or enrolled_channel, catalog=catalog, clock=now,  # type: ignore[arg-type]
+                        reader_location=settings.reader_location)  # fmt: skip
             runner = Runner(parts)
             kiosk = Kiosk(settings, parts, catalog, flow, runner, Dispatcher(flow, runner))
             try:

@@ -44,6 +44,11 @@ class LookUpStatus(Command):
 
 
 @dataclass(frozen=True)
+class ProbeNetwork(Command):
+    """Whether the grant service answers now (no card, nothing signed)."""
+
+
+@dataclass(frozen=True)
 class Reserve:
     pass
 

@@ -12,6 +12,7 @@ taps in the top-left corner) is ``DEMO_TECHNICIAN_PIN``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ from kiosk.devices.virtual_card import DEMO_PIN
 from kiosk.technician import hash_pin
 
 DEMO_TECHNICIAN_PIN = "24681357"
+# The window opens at the size of the smaller panel the kiosk ships with (theme.PANELS):
+# a size the UI tests cover, and one that fits a laptop's or a 1080p display. Kivy's own
+# default (800x600) is no kiosk's, and cut the start screen's heading off.
+DEMO_WINDOW = (1280, 800)
 
 
 class DemoKeys:
@@ -59,6 +64,9 @@ class DemoKeys:
 
 
 def run_demo_app(base: Path, *, channel: str = "convenience_store") -> int:
+    # Kivy reads KCFG_<SECTION>_<KEY> once, on import: set before kiosk.app imports it.
+    os.environ.setdefault("KCFG_GRAPHICS_WIDTH", str(DEMO_WINDOW[0]))
+    os.environ.setdefault("KCFG_GRAPHICS_HEIGHT", str(DEMO_WINDOW[1]))
     from kiosk.app import KioskApp  # Kivy starts here, after its environment is set
     from kiosk.assembly import assembled
 

@@ -128,6 +128,17 @@ class CallStaff(Event):
 
 
 @dataclass(frozen=True)
+class CheckNetwork(Event):
+    """Time to find out again whether the grant service answers (the app sends it on the
+    start screen, which says when the network is down before anyone begins)."""
+
+
+@dataclass(frozen=True)
+class NetworkChecked(Event):
+    up: bool
+
+
+@dataclass(frozen=True)
 class IdleTimeout(Event):
     pass
 

@@ -28,13 +28,16 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kiosk import commands as do
 from kiosk import events as ev
 from kiosk.session import Session
 from mynapoint import card_validity
 from mynapoint.reasons import R
+
+if TYPE_CHECKING:
+    from kiosk.settings import ReaderLocation
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,8 @@ class Step(StrEnum):
     TECHNICIAN = "technician"
 
 
+# The technician's steps: not a citizen's (no voice, no step bar, no citizen controls).
+TECHNICIAN_STEPS = frozenset({Step.TECHNICIAN_PIN, Step.TECHNICIAN})
 # Steps a card's removal does not interrupt: notices, and what was signed already (the
 # submission goes on; what was sent gets its slip).
 STAYS_WITHOUT_CARD = {
@@ -115,6 +120,7 @@ class View:
     step: Step
     language: ev.Language
     data: dict[str, Any]
+    purpose: str = "apply"  # or "my_page": which procedure (the step bar counts its stages)
 
 
 class Flow:
@@ -124,22 +130,32 @@ class Flow:
         channel: Channel,
         catalog: Any,
         clock: Any = None,
+        reader_location: ReaderLocation | None = None,
     ) -> None:
         """``catalog``: ``kiosk.catalog.Catalog`` (search, availability, ID checks);
-        ``clock``: returns the aware current time."""
+        ``clock``: returns the aware current time; ``reader_location``: where the card
+        reader is (``KioskSettings.reader_location``), for the place-card step's words,
+        drawing and script (None: not said)."""
         self.channel = channel
+        self.reader_location = reader_location
         self.catalog = catalog
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.step = Step.WELCOME
         self.session = Session()
         self.data: dict[str, Any] = {}
+        # Whether the grant service answered when last asked (None: not asked yet); the
+        # start screen says so, before anyone begins.
+        self.network_up: bool | None = None
         self._blocked_by_card = False  # a card left on the reader blocks new sessions
 
     # --- public -------------------------------------------------------------------------
 
     @property
     def view(self) -> View:
-        return View(self.step, self.session.language, dict(self.data))
+        data = dict(self.data)
+        if self.step == Step.WELCOME:
+            data["online"] = self.network_up
+        return View(self.step, self.session.language, data, self.session.purpose)
 
     @property
     def idle_allowed(self) -> bool:
@@ -151,6 +167,11 @@ class Flow:
         if isinstance(event, ev.ChooseLanguage):
             self.session.language = event.language  # any step: the screen re-renders
             return []
+        if isinstance(event, ev.NetworkChecked):
+            self.network_up = event.up
+            return []
+        if isinstance(event, ev.CheckNetwork):
+            return [do.ProbeNetwork()] if self.step == Step.WELCOME else []
         if isinstance(event, ev.CallStaff):
             return [do.AlertStaff(f"help asked on the {self.step} screen")]
         if isinstance(event, ev.IdleTimeout):
@@ -250,7 +271,7 @@ class Flow:
         return None
 
     def _place_card(self) -> list[do.Command]:
-        self._go(Step.PLACE_CARD, for_whom=self.session.for_whom)
+        self._go(Step.PLACE_CARD, for_whom=self.session.for_whom, reader=self.reader_location)
         return [do.WaitForCard()]
 
     def _on_place_card(self, event: ev.Event) -> list[do.Command] | None:
@@ -336,7 +357,7 @@ class Flow:
         if isinstance(event, ev.StatusFound):
             return self._status_found(event.page)
         if isinstance(event, ev.StatusUnavailable):
-            self.session.online = False
+            self.session.online = self.network_up = False
             self._go(Step.OFFLINE_NOTICE, purpose=self.session.purpose)
             return []
         if isinstance(event, ev.StatusRefused) and event.reason_code == TOO_RECENT:
@@ -353,7 +374,7 @@ class Flow:
         return None
 
     def _status_found(self, page: dict[str, Any]) -> list[do.Command]:
-        self.session.online = True
+        self.session.online = self.network_up = True
         self.session.status_page = page
         reservation, application = page.get("reservation", {}), page.get("application", {})
         self.session.reserved = bool(reservation.get("reserved"))

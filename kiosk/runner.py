@@ -66,6 +66,9 @@ class KioskParts:
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
 
+STAFF_CALLED = "STAFF_CALLED"  # the alert code of a call for staff
+
+
 class Runner:
     def __init__(self, parts: KioskParts) -> None:
         self.parts = parts
@@ -181,6 +184,14 @@ class Runner:
 
     # --- the grant service ----------------------------------------------------------------
 
+    def _probe_network(self, command: do.ProbeNetwork) -> Iterator[ev.Event]:
+        client = self.parts.client
+        try:
+            up = client is not None and client.status().status_code == 200
+        except httpx.HTTPError:
+            up = False
+        yield ev.NetworkChecked(up)
+
     def _look_up_status(self, command: do.LookUpStatus) -> Iterator[ev.Event]:
         client = self.parts.client
         if client is None:
@@ -293,7 +304,10 @@ class Runner:
         yield from ()
 
     def _alert_staff(self, command: do.AlertStaff) -> Iterator[ev.Event]:
+        """In the log, and in the kiosk's alert record (``kiosk-queue status`` shows it;
+        the fleet view will): one alert, counted, with the latest reason."""
         log.warning("STAFF CALLED: %s", command.reason)
+        self.parts.submitter.store.raise_alert(STAFF_CALLED, command.reason)
         yield from ()
 
     def _check_technician_pin(self, command: do.CheckTechnicianPin) -> Iterator[ev.Event]:

@@ -17,6 +17,8 @@ from pydantic_settings import SettingsConfigDict
 from mynapoint import contact, devpaths
 from mynapoint.layered_settings import LayeredSettings
 
+ReaderLocation = Literal["right_of_screen", "below_screen", "left_of_screen", "handheld"]
+
 
 class KioskSettings(LayeredSettings):
     model_config = SettingsConfigDict(env_prefix="KIOSK_", extra="forbid")
@@ -24,6 +26,10 @@ class KioskSettings(LayeredSettings):
 
     data_dir: Path = Field(default_factory=lambda: devpaths.data_home() / "mynapoint-kiosk")
     card_reader: str = "virtual"
+    # Where the card reader is, as a citizen facing the screen sees it: the place-card
+    # screen says and draws it. "handheld": a small reader on a cable (it also gets the
+    # tip not to lay it on metal).
+    reader_location: ReaderLocation = "right_of_screen"
 
     # --- the grant service -------------------------------------------------------------
     service_url: str = "http://127.0.0.1:8700"
@@ -84,6 +90,18 @@ class KioskSettings(LayeredSettings):
     counter_ja: str = "市区町村のマイナンバーカード窓口"
     counter_en: str = "the My Number Card counter of your municipal office"
 
+    # --- the voice (kiosk/voice/) ----------------------------------------------------------
+    voice_enabled: bool = True  # off: no sound and no sound controls on the screens
+    # A store is noisy but the next customer stands close; a city hall is quieter, and
+    # its citizens are older. 0 to 1 of the speaker's level.
+    voice_volume_convenience_store: float = Field(default=0.7, ge=0, le=1)
+    voice_volume_city_hall: float = Field(default=1.0, ge=0, le=1)
+    # A kiosk with a headset jack: the sound is private, so the PIN screen also says how
+    # its pad is laid out (never a digit).
+    voice_headset: bool = False
+    # The speech made at start-up and after (default: <data_dir>/voice-cache).
+    voice_cache_dir: Path | None = None
+
     # --- what the slip says of this kiosk ----------------------------------------------
     # Which store (or office) this kiosk stands in, in the operator's own numbering: for
     # the operator's reports and the technician's ``kiosk-provision show``.
@@ -136,6 +154,10 @@ class KioskSettings(LayeredSettings):
     @property
     def device_dir(self) -> Path:
         return self.data_dir / "device"
+
+    @property
+    def voice_cache(self) -> Path:
+        return self.voice_cache_dir or self.data_dir / "voice-cache"
 
 
 def load_kiosk_settings(config_file: Path | None = None, **overrides: Any) -> KioskSettings:

@@ -13,6 +13,9 @@ window, and a finger that taps what the screens show (``kiosk.testing.app_driver
 
 Every screen is saved as ``OUTDIR/<part>/NN-<step>.png`` and every slip as a PNG in
 ``OUTDIR/slips``. The card is placed and taken by the walkthrough, as a citizen would.
+With ``voice``, what each screen said is saved beside: ``OUTDIR/voice/<part>/NN-<step>.wav``
+and its words in ``.txt`` (``kiosk.voice.recording``); the sound itself goes to SDL's
+null sink unless ``SDL_AUDIODRIVER`` names another.
 """
 
 from __future__ import annotations
@@ -35,12 +38,16 @@ SIZE = (1920, 1080)
 class Walkthrough:
     """One kiosk app in the offscreen window, one citizen after another."""
 
-    def __init__(self, outdir: Path, env: DemoEnvironment, ui: Any, reader: Any) -> None:
+    def __init__(
+        self, outdir: Path, env: DemoEnvironment, ui: Any, reader: Any, recorder: Any = None
+    ) -> None:
         self.outdir = outdir
         self.env = env
         self.ui = ui
         self.reader = reader
+        self.recorder = recorder  # kiosk.voice.recording.ScreenRecorder, with --voice
         self.shots: list[Path] = []
+        self.recordings: list[Path] = []
         self._part = "part"
 
     def part(self, name: str) -> None:
@@ -50,7 +57,12 @@ class Walkthrough:
         """The screen as it is, numbered within the part."""
         folder = self.outdir / self._part
         number = len(list(folder.glob("*.png"))) + 1 if folder.exists() else 1
-        self.shots.append(self.ui.screenshot(folder / f"{number:02d}-{self.ui.current_step}.png"))
+        name = f"{number:02d}-{self.ui.current_step}"
+        self.shots.append(self.ui.screenshot(folder / f"{name}.png"))
+        if self.recorder is not None:
+            wav = self.outdir / "voice" / self._part / f"{name}.wav"
+            if self.recorder.record(wav, str(self.ui.current_step)) is not None:
+                self.recordings.append(wav)
 
     def tap(self, key: str, **values: Any) -> None:
         """Tap the button labelled with the text ``key`` in the screen's language."""
@@ -133,9 +145,14 @@ def describe(outcomes: list[Any]) -> str:
 
 
 def walk(
-    outdir: Path, *, channel: str = "convenience_store", echo: Callable[[str], None] = print
+    outdir: Path,
+    *,
+    channel: str = "convenience_store",
+    echo: Callable[[str], None] = print,
+    voice: bool = False,
 ) -> list[str]:
-    """Run the three parts; returns the report (each line is also ``echo``-ed)."""
+    """Run the three parts; returns the report (each line is also ``echo``-ed). ``voice``:
+    also what each screen said."""
     outdir = Path(outdir).resolve()
     kivy_harness.prepare_environment(outdir / ".kivy")
     from kiosk.assembly import assembled
@@ -151,7 +168,7 @@ def walk(
         report.append(line)
         echo(line)
 
-    for old in outdir.glob("*/*.png"):
+    for old in [*outdir.glob("*/*.png"), *outdir.glob("voice/*/*")]:
         old.unlink()
     slips = outdir / "slips"
     with demo_environment(outdir / "state", channel=channel, slip_png_dir=slips) as env:
@@ -159,7 +176,15 @@ def walk(
         reader.remove()
         with assembled(env.kiosk, reader=reader) as kiosk:
             ui = KioskDriver(kiosk, size=SIZE)
-            walk_ = Walkthrough(outdir, env, ui, reader)
+            recorder = None
+            if voice:
+                from kiosk.voice.recording import ScreenRecorder
+
+                if ui.app.voice is None:
+                    ui.close()
+                    raise WalkthroughError("--voice, but the kiosk's voice is off")
+                recorder = ScreenRecorder(ui.app.voice)
+            walk_ = Walkthrough(outdir, env, ui, reader, recorder)
             try:
                 walk_.part("1-online")
                 walk_.apply(ACCOUNTS[0])
@@ -201,4 +226,6 @@ def walk(
             finally:
                 ui.close()
     say(f"{len(walk_.shots)} screenshots in {outdir}; slips in {slips}")
+    if voice:
+        say(f"{len(walk_.recordings)} screens' voice (WAV and words) in {outdir / 'voice'}")
     return report

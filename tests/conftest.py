@@ -7,12 +7,14 @@ driver. Nothing here replaces a part of the card layer with a stand-in.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import itertools
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +33,12 @@ from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 from tests.service_harness import ServiceEnv
 
 pytest_plugins = ["tests.skip_report"]
+
+# Every kiosk app a test starts makes the voice's fixed sounds in the background: into one
+# cache for the whole run (made once), not into each test's own data directory.
+if "KIOSK_VOICE_CACHE_DIR" not in os.environ:
+    os.environ["KIOSK_VOICE_CACHE_DIR"] = tempfile.mkdtemp(prefix="kiosk-voice-")
+    atexit.register(shutil.rmtree, os.environ["KIOSK_VOICE_CACHE_DIR"], True)
 
 # A PIN no test output could contain by accident, unlike 1234.
 PIN = "4827"
@@ -284,6 +292,13 @@ def kiosk_rig(private_data_home: Path) -> Iterator[KioskRig]:
     rig = make_rig(private_data_home, make_card_and_ca())
     yield rig
     rig.service.stop()
+
+
+@pytest.fixture
+def rig(kiosk_rig: KioskRig) -> KioskRig:
+    """The kiosk rig under the short name the kiosk's tests use (a module may define its
+    own ``rig``: a proxied one, one on a small disk)."""
+    return kiosk_rig
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from kiosk.devices.loopback import VirtualReader
 from provisioning import units
 from tests import unit_sandbox
 from tests.flow_harness import issue_rig_card
-from tests.kiosk_harness import BIN, KioskRig, make_card_and_ca, make_rig
+from tests.kiosk_harness import BIN, KioskRig
 from tests.unit_sandbox import UnitSandbox
 
 pytest_plugins = ["tests.kivy_fixtures"]
@@ -31,13 +31,6 @@ pytestmark = pytest.mark.timeout(120)
 # environment first.
 
 WATCHDOG_USEC = 200_000  # systemd's WatchdogSec=0.2: a ping every 0.1 s
-
-
-@pytest.fixture
-def rig(private_data_home: Path) -> Iterator[KioskRig]:
-    rig = make_rig(private_data_home, make_card_and_ca())
-    yield rig
-    rig.service.stop()
 
 
 @pytest.fixture

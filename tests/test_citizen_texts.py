@@ -7,6 +7,7 @@ Seed references are ``file:line`` in ``../shared/seeds/``."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +17,9 @@ from kiosk.settings import KioskSettings
 from mynapoint.reasons import R
 from receipts.messages import MESSAGES as SLIP
 from receipts.model import Contact
+
+if TYPE_CHECKING:
+    from tests.service_harness import ServiceEnv
 
 CATALOG = Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "test"))
 
@@ -169,3 +173,49 @@ def test_the_slip_prints_no_grant_rule_of_its_own() -> None:
     for key, (ja_text, en_text) in SLIP.items():
         assert "25%" not in ja_text and "5,000" not in ja_text, key
         assert "25%" not in en_text and "5,000" not in en_text, key
+
+
+def test_the_consent_says_what_goes_to_the_payment_company_as_the_service_does_it(
+    service: ServiceEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consent (and the phone screen) say: the payment company receives the payment
+    service ID and the security code only, to check them; the last 4 phone digits stay on
+    the application and never go to it. Checked against a real grant service, its calls
+    to the operator recorded (``grant_service/rules.py`` ``check_with_operator``)."""
+    from sqlalchemy import select
+
+    from grant_service.models import Application
+    from mynapoint.envelope import ApplicationPayload
+    from tests.service_harness import PAYPAY_ID, SECURITY_CODE
+
+    registry = service.app.state.service.processor.registry
+    calls: list[tuple[object, ...]] = []
+    verify = registry.verify
+
+    def recorded(*args: object, **kwargs: object) -> object:
+        calls.append((*args, *kwargs.values()))
+        return verify(*args, **kwargs)
+
+    monkeypatch.setattr(registry, "verify", recorded)
+    kiosk, card = service.kiosk(), service.card()
+    kiosk.reserve(card)
+    payload = ApplicationPayload(service_code="paypay", payment_id=PAYPAY_ID,
+                                 security_code=SECURITY_CODE, phone_last4="5396")  # fmt: skip
+    assert kiosk.client.submit(kiosk.envelope(payload, card)).status_code == 200
+    assert calls == [("paypay", PAYPAY_ID, SECURITY_CODE)]  # all the operator is told
+    with service.sessions.begin() as session:
+        assert session.scalars(select(Application.phone_last4)).one() == "5396"
+
+    said = ja.MESSAGES["consent.sent_operator"]
+    assert "決済サービスIDとセキュリティコードだけが送られます" in said
+    assert re.search(r"電話番号の下4桁[^。]*決済サービスの会社には送られません", said)
+    assert (
+        "only the payment service ID and the security code" in en.MESSAGES["consent.sent_operator"]
+    )
+    # No text, on a screen or spoken, says the phone digits go to the payment company.
+    from kiosk.i18n import speech_ja
+
+    for where, text in [*citizen_texts_ja().items(), *speech_ja.SCRIPTS.items()]:
+        for sentence in re.split(r"[。\n]", text):
+            if "電話番号" in sentence and re.search(r"決済サービスの会社|事業者", sentence):
+                assert re.search(r"送られません|送られず|送りません", sentence), (where, sentence)

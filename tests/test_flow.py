@@ -48,13 +48,6 @@ def no_worker_outlives_its_kiosk() -> Iterator[None]:
 
 
 @pytest.fixture
-def rig(private_data_home: Path) -> Iterator[KioskRig]:
-    rig = make_rig(private_data_home, make_card_and_ca())
-    yield rig
-    rig.service.stop()
-
-
-@pytest.fixture
 def city_hall_rig(private_data_home: Path) -> Iterator[KioskRig]:
     rig = make_rig(private_data_home, make_card_and_ca(), kiosk_id="kiosk-city-hall",
                    channel="city_hall")  # fmt: skip

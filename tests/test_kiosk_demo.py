@@ -8,8 +8,11 @@ import os
 import re
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
+import numpy as np
+import pytest
 from PIL import Image
 
 from tests.test_slip import needs_tools, ocr, qr_codes, read_back
@@ -74,3 +77,44 @@ def test_without_a_display_the_demo_walks_through_online_offline_and_the_sync(
     # Nothing secret in what it printed: not the security code's account, not a traceback.
     assert "09000000002" not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(300)
+def test_the_walkthrough_with_voice_writes_what_each_screen_said(
+    tmp_path: Path, private_data_home: Path
+) -> None:
+    """``kiosk demo --headless --walkthrough DIR --voice``: beside every screenshot, the
+    screen's voice as a WAV (speech, not silence) and its words; played meanwhile through
+    SDL's ``disk`` driver, whose file is the sound device's stream."""
+    outdir, stream = tmp_path / "walk", tmp_path / "device.raw"
+    env = {**os.environ, "SDL_AUDIODRIVER": "disk", "SDL_DISKAUDIOFILE": str(stream)}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "kiosk"), "demo", "--headless", "--walkthrough",
+         str(outdir), "--voice"], env=env, capture_output=True, text=True, timeout=280,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    shots = sorted(p.relative_to(outdir).with_suffix("") for p in outdir.glob("[123]-*/*.png"))
+    voiced = sorted(p.relative_to(outdir / "voice").with_suffix("") for p in
+                    (outdir / "voice").glob("*/*.wav"))  # fmt: skip
+    assert voiced == shots and len(shots) > 30
+    assert f"{len(shots)} screens' voice (WAV and words) in {outdir / 'voice'}" in done.stdout
+    for name in voiced:
+        with wave.open(str(outdir / "voice" / f"{name}.wav")) as audio:
+            seconds = audio.getnframes() / audio.getframerate()
+            samples = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
+        assert 0.5 < seconds < 90, (name, seconds)
+        assert np.sqrt(np.mean(samples.astype(float) ** 2)) > 300, name  # speech, not silence
+    words = {str(name): (outdir / "voice" / f"{name}.txt").read_text() for name in voiced}
+    assert words["1-online/01-welcome"].startswith("マイナポイントの手続きができる端末です")
+    pin = next(text for name, text in words.items() if name.startswith("1-online/05-pin"))
+    assert pin.startswith("[beep]\n読み取りました。\n暗証番号、数字4桁を")
+    slip = next(text for name, text in words.items() if name.startswith("1-online/1") and
+                "slip" in name)  # fmt: skip
+    assert "受付完了" in slip and "受付番号は" in slip
+    english = [text for name, text in words.items() if name.startswith("3-") and "01-" not in name]
+    assert english and all(text.isascii() for text in english)  # after the language switch
+    spoken = re.sub(r"[、,.。\s]", "", "".join(words.values()))
+    assert not [s for s in ("09000000001", "09000000002", "1234", "0001") if s in spoken]
+    device = np.fromfile(stream, dtype="<i2").astype(float)
+    assert np.sqrt(np.mean(device**2)) > 100  # the walkthrough was heard, not only written

@@ -53,13 +53,6 @@ class FakeClock:
 
 
 @pytest.fixture
-def rig(private_data_home: Path) -> Iterator[KioskRig]:
-    rig = make_rig(private_data_home, make_card_and_ca())
-    yield rig
-    rig.service.stop()
-
-
-@pytest.fixture
 def card(tmp_path: Path, rig: KioskRig) -> Path:
     return issue_rig_card(tmp_path, "citizen")
 
@@ -151,7 +144,10 @@ def test_a_citizen_reserves_and_applies_by_touch_in_japanese(
         shot(ui)
         ui.tap("自分の手続き")
         assert ui.current_step == Step.PLACE_CARD
-        assert ui.shows("5秒以上かかることがあります") and ui.shows("金属の上に置かないで")
+        # where this kiosk's reader is (the settings' default: built in, right of the
+        # screen), so no tip about metal desks
+        assert ui.shows("画面の右にある読み取り機に置いてください")
+        assert ui.shows("5秒以上かかることがあります") and not ui.shows("金属の上に置かないで")
         shot(ui)
         ui.reader.insert()
         ui.wait_for(Step.PIN)
@@ -192,7 +188,7 @@ def test_a_citizen_reserves_and_applies_by_touch_in_japanese(
         shot(ui)
         ui.tap("ABC")  # the letter pad, with the text typed so far
         assert ui.screen.search_panel.pad.shown == "ぺいへ"
-        ui.tap("全部消す")
+        ui.tap("訂正")  # the PIN pad's word for "start again", on every pad
         ui.type_text("PAYP")
         assert ui.shows("1件")
         ui.tap("結果を見る")
@@ -204,9 +200,10 @@ def test_a_citizen_reserves_and_applies_by_touch_in_japanese(
         ui.tap("次へ")  # too short: the catalog's format error, nothing sent
         assert ui.current_step == Step.ENTER_ID and ui.shows("形式が正しくありません")
         shot(ui)
-        ui.tap("全部消す")
+        ui.tap("訂正")
         ui.type_text(PAYPAY_DIGITS)
-        assert ui.screen.pad.shown == PAYPAY_DIGITS
+        assert ui.screen.pad.shown == "090-0000-0001"  # as PayPay shows it; sent as typed
+        assert ui.shows("11/11桁")
         ui.tap("次へ")
         assert ui.current_step == Step.ENTER_CODE
         ui.type_text(PAYPAY_CODE)
@@ -248,7 +245,7 @@ def test_a_wrong_pin_three_times_locks_it_and_city_hall_shows_the_counter(
     rig: KioskRig, card: Path, caplog: pytest.LogCaptureFixture, screenshots: Path
 ) -> None:
     with kiosk_ui(rig, card, channel="city_hall", size=(1280, 800)) as ui:
-        assert ui.shows("係員を呼ぶ") and ui.shows("市区町村のマイナンバーカード窓口")
+        assert ui.shows("店員・職員を呼ぶ") and ui.shows("市区町村のマイナンバーカード窓口")
         up_to_pin(ui)
         ui.type_pin("1111")
         assert ui.current_step == Step.PIN
@@ -260,8 +257,8 @@ def test_a_wrong_pin_three_times_locks_it_and_city_hall_shows_the_counter(
         assert ui.current_step == Step.PIN_LOCKED
         assert ui.shows("暗証番号がロックされています")
         assert ui.shows("暗証番号のロック解除や電子証明書の更新は")  # where to go
-        ui.tap("係員を呼ぶ")
-        assert ui.shows("係員を呼びました")
+        ui.tap("店員・職員を呼ぶ")
+        assert ui.shows("店員・職員の呼び出しを記録しました")
         ui.tap("OK")  # closes the message
         assert "STAFF CALLED: help asked on the pin_locked screen" in caplog.text
         ui.tap("OK")
@@ -417,7 +414,7 @@ def test_the_language_switches_live_mid_session(rig: KioskRig, card: Path) -> No
         ui.tap("English")
         assert ui.language == "en" and ui.current_step == Step.PIN
         for text in ("Enter your PIN (4 digits)", "3 more wrong entries will lock the PIN.",
-                     "Clear", "OK", "Cancel", "Questions: My Number toll-free line", "Help",
+                     "Clear", "OK", "Cancel", "Questions: 0120-95-0178", "Help", "Step 3 of 8: PIN",
                      "日本語"):  # fmt: skip
             assert ui.shows(text), (text, ui.texts())
         assert not ui.shows("暗証番号")
@@ -493,6 +490,24 @@ def test_no_secret_reaches_a_log_line_during_a_touch_session(
     assert len(caplog.records) > 10  # the run did log
 
 
+def test_the_place_card_screen_says_where_this_kiosks_reader_is(rig: KioskRig, card: Path) -> None:
+    """The technician's ``reader_location`` setting, through the assembly and the flow, to
+    the screen's words, its drawing and its script: here a handheld reader, which alone
+    gets the tip about metal desks."""
+    from kiosk.voice.scripts import script_for
+
+    with kiosk_ui(rig, card, reader_location="handheld") as ui:
+        ui.tap("はじめる")
+        ui.tap("同意する")
+        ui.tap("自分の手続き")
+        assert ui.current_step == Step.PLACE_CARD
+        assert ui.shows("手元の読み取り機に置いてください") and ui.shows("金属の上に置かないで")
+        assert ui.screen.ids.drawing.location == "handheld"
+        assert "お手元の、読み取り機" in script_for(ui.app.shown)
+        ui.reader.insert()
+        ui.wait_for(Step.PIN)
+
+
 # --- Every screen, at both panel sizes, in both languages ---------------------------------------
 
 
@@ -535,7 +550,12 @@ def every_view() -> list[tuple[str, View]]:
         ("consent-help", Step.CONSENT, {"purpose": "apply"}),  # "help" opened over it
         ("consent-help-2", Step.CONSENT, {"purpose": "apply"}),  # and its second page
         ("for_whom", Step.FOR_WHOM, {}),
-        ("place_card", Step.PLACE_CARD, {"for_whom": "child_under_15"}),
+        ("place_card", Step.PLACE_CARD, {"for_whom": "child_under_15"}),  # no place set
+        ("place_card-right", Step.PLACE_CARD, {"for_whom": "self", "reader": "right_of_screen"}),
+        ("place_card-below", Step.PLACE_CARD, {"for_whom": "self", "reader": "below_screen"}),
+        ("place_card-left", Step.PLACE_CARD, {"for_whom": "child_15_plus",
+                                              "reader": "left_of_screen"}),
+        ("place_card-handheld", Step.PLACE_CARD, {"for_whom": "self", "reader": "handheld"}),
         ("reading", Step.READING, {}),
         ("verifying", Step.VERIFYING, {"tries_left": 3}),
         ("checking", Step.CHECKING, {}),
@@ -617,27 +637,67 @@ def test_every_step_has_a_view_in_the_layout_test() -> None:
     assert {view.step for _, view in every_view()} == set(Step)
 
 
-@pytest.mark.parametrize("channel", ["convenience_store", "city_hall"])
-@pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+def theme_larger_text() -> float:
+    from kiosk.screens.theme import LARGER_TEXT
+
+    return LARGER_TEXT
+
+
+class ListeningVoice:
+    """The voice controls as the screens see them (``ScreenContext.voice``): here only so
+    that the screens show "listen again" and "sound off" (the voice itself is tested in
+    tests/test_voice_guide.py)."""
+
+    muted = False
+
+    def repeat(self) -> None:
+        pass
+
+    def set_muted(self, muted: bool) -> None:
+        self.muted = muted
+
+    def typed(self, count: int) -> None:
+        pass
+
+
+# Both channels at both panel sizes, each in the usual text size and in "larger text".
+LOOKS = [
+    (size, channel, scale)
+    for size in SIZES
+    for channel in ("convenience_store", "city_hall")
+    for scale in (1.0, theme_larger_text())
+]
+
+
+@pytest.mark.parametrize(
+    "size,channel,text_scale", LOOKS,
+    ids=lambda value: f"{value[0]}x{value[1]}" if isinstance(value, tuple) else str(value),
+)  # fmt: skip
 def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
-    kivy_ui: ModuleType, size: tuple[int, int], channel: str, screenshots: Path
-) -> None:
-    """No text cut off or drawn over another, touch targets of 20 mm, the help bar (and at
-    city hall "call staff"; the counter in "help") and a language switch on every screen."""
+    kivy_ui: ModuleType, size: tuple[int, int], channel: str, text_scale: float,
+    screenshots: Path, request: pytest.FixtureRequest,
+) -> None:  # fmt: skip
+    """No text cut off or drawn over another, touch targets of 20 mm, the help bar ("call
+    staff", and at city hall the counter in "help"), the language switch and the voice and
+    text controls on every screen; in the usual text size and in "larger text"."""
     from kivy.uix.screenmanager import NoTransition, ScreenManager
 
     from kiosk import i18n
     from kiosk.catalog import Catalog, Freshness, Source, packaged_document
+    from kiosk.flow import TECHNICIAN_STEPS
     from kiosk.screens.base import ScreenContext
     from kiosk.screens.registry import SCREEN_OF, SCREENS
-    from kiosk.screens.widgets import Translator, use_translator
+    from kiosk.screens.widgets import Translator, ui, use_translator
 
     kivy_ui.resize(size)
+    ui.text_scale = text_scale
+    request.addfinalizer(lambda: setattr(ui, "text_scale", 1.0))
     translator = Translator(i18n.TABLES)
     use_translator(translator)
     catalog = Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "test"))
     sent: list[ev.Event] = []
-    context = ScreenContext(send=sent.append, channel=channel, catalog=catalog)
+    context = ScreenContext(send=sent.append, channel=channel, catalog=catalog,
+                            voice=ListeningVoice())  # fmt: skip
     manager = ScreenManager(transition=NoTransition())
     screens = {cls.kind: cls(context) for cls in SCREENS}
     for screen in screens.values():
@@ -653,6 +713,8 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
                 manager.current_screen.leave()
                 manager.current = kind
             screen = screens[kind]
+            # as the app does: the technician's screens in the usual size, always
+            ui.text_scale = 1.0 if view.step in TECHNICIAN_STEPS else text_scale
             screen.show(view)
             pads_left = 0
             if "-help" in name:
@@ -679,14 +741,21 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
                 kivy_ui.advance_frames(2, draw=False)
             texts = kivy_ui.visible_texts(manager)
             assert i18n.text("button.language", language) in texts, (name, texts)  # type: ignore[arg-type]
-            assert any(context.contact_line(language) in t for t in texts), (name, texts)
+            assert any(context.contact_bar_line(language) in t for t in texts), (name, texts)
             help_page = [p.text for p in context.help_pages(language)[0]]
             counter = context.counter_line(language)
             assert (counter in help_page) == (channel == "city_hall"), name
-            call = i18n.text("button.call_staff", language)  # type: ignore[arg-type]
-            assert (call in texts) == (channel == "city_hall"), (name, texts)
+            assert i18n.text("button.call_staff", language) in texts, (name, texts)  # type: ignore[arg-type]
+            larger = "button.normal_text" if ui.text_scale != 1.0 else "button.larger_text"
+            controls = ("button.listen_again", "button.sound_off", larger)
+            for key in controls:  # a citizen's screen has them, the technician's not
+                shown = i18n.text(key, language) in texts  # type: ignore[arg-type]
+                assert shown == (view.step not in TECHNICIAN_STEPS), (name, key, texts)
             if language == "ja" or name.startswith("slip-on"):
-                shot = kivy_ui.render(screenshots / f"{name}-{size[0]}x{size[1]}-{language}.png")
+                look = "-larger" if text_scale != 1.0 else ""
+                shot = kivy_ui.render(
+                    screenshots / f"{name}-{size[0]}x{size[1]}{look}-{language}.png"
+                )
                 assert_drawn(shot, size)
     assert not problems, "\n".join(problems)
     assert not sent  # showing a screen sends nothing
@@ -808,6 +877,7 @@ def test_the_keys_screens_build_from_data_exist_in_both_languages() -> None:
     from kiosk import i18n
     from kiosk.catalog import KIND_LABELS
     from kiosk.screens.technician import CHECKS
+    from kiosk.settings import ReaderLocation
 
     hints = typing.get_type_hints(ev.Outcome)
     keys = [f"slip.what.{kind}" for kind in typing.get_args(hints["kind"])]
@@ -815,6 +885,7 @@ def test_the_keys_screens_build_from_data_exist_in_both_languages() -> None:
     keys += [f"confirm.grant_on_{on}" for on in ("charge", "purchase")]
     keys += [f"technician.{check}" for check in CHECKS]
     keys += [f"choose_service.kind.{kind}" for kind in KIND_LABELS]
+    keys += [f"place_card.reader.{where}" for where in typing.get_args(ReaderLocation)]
     for table in i18n.TABLES.values():
         assert [key for key in keys if key not in table] == []
 

@@ -152,7 +152,11 @@ def test_size_rules_at_both_panels() -> None:
     small = theme.sizes_for((1280, 800))
     assert theme.dpi_for((1920, 1080)) == pytest.approx(102.46, abs=0.01)
     assert theme.dpi_for((1280, 800)) == pytest.approx(149.45, abs=0.01)
-    assert (large.body, large.heading, large.touch_min) == (32, 48, 81)
+    assert (large.body, large.heading, large.touch_min) == (36, 48, 81)
+    # "Larger text": the type 25 % bigger, the touch targets as they were.
+    larger = theme.sizes_for((1920, 1080), text_scale=theme.LARGER_TEXT)
+    assert (larger.body, larger.heading, larger.touch_min) == (45, 60, 81)
+    assert larger.button_height == large.button_height
     assert small.touch_min == 118
     for sizes, dpi in ((large, 102.46), (small, 149.45)):
         assert theme.px_to_mm(sizes.touch_min, dpi) >= 20
@@ -161,13 +165,27 @@ def test_size_rules_at_both_panels() -> None:
     assert theme.sizes_for((1024, 600)).touch_min == small.touch_min
 
 
-def test_bundled_font_is_every_widgets_default(kivy_ui: ModuleType) -> None:
+def test_the_screens_font_is_every_widgets_default_and_has_a_real_bold(
+    kivy_ui: ModuleType,
+) -> None:
+    """Noto Sans CJK JP (the bootstrap installs fonts-noto-cjk): a heading in bold is drawn
+    with the bold face, its strokes heavier than the same text in regular."""
     from kivy.core.text import DEFAULT_FONT, LabelBase
+    from kivy.core.text import Label as CoreLabel
 
-    from kiosk.screens.fonts import FONT_NAME, FONT_PATH
+    from kiosk.screens.fonts import FONT_NAME, NOTO_BOLD, NOTO_REGULAR
 
     for name in (FONT_NAME, DEFAULT_FONT):
-        assert LabelBase._fonts[name][0] == str(FONT_PATH)
+        regular, _italic, bold, _bold_italic = LabelBase._fonts[name]
+        assert (regular, bold) == (str(NOTO_REGULAR), str(NOTO_BOLD))
+
+    def ink(bold: bool) -> int:
+        label = CoreLabel(text="暗証番号を入力", font_name=FONT_NAME, font_size=48, bold=bold)
+        label.refresh()
+        pixels = label.texture.pixels
+        return sum(1 for alpha in pixels[3::4] if alpha > 128)
+
+    assert ink(bold=True) > ink(bold=False) * 1.15
 
 
 # --- PIN pad -----------------------------------------------------------------------------

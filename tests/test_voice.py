@@ -123,7 +123,7 @@ def test_no_secret_digit_is_ever_in_a_script(path: str, channel: str) -> None:
         views = walk(flow, PATHS[path])
         assert len({v.step for v in views}) > 8, [v.step for v in views]
         scripts = [script_for(v, CATALOG) for v in views]
-        scripts += [typed(n, language) for n in range(1, 17)]
+        scripts += [typed(n, language) for n in range(17)]
         for script in scripts:
             digits_heard = re.sub(r"[、,.。\s]", "", lexicon.for_the_ear(script, language))
             leaked = [s for s in SECRETS if s in digits_heard]

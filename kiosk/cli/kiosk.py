@@ -4,11 +4,12 @@
     kiosk demo                       a local grant service on SQLite, a virtual card, slips
                                      kept as PNG files, then the app in a window
     kiosk technician-pin [--stdin]   the hash of a new technician PIN, for the settings
-    kiosk demo --headless --walkthrough OUTDIR
+    kiosk demo --headless --walkthrough OUTDIR [--voice]
                                      no screen needed: simulated touches through a whole
                                      reservation and application, a screenshot of every
                                      screen and the slip in OUTDIR; then the same with the
-                                     service stopped (a pending slip), synced once it is back
+                                     service stopped (a pending slip), synced once it is back;
+                                     --voice: what each screen said, as WAV in OUTDIR/voice
 
 On a machine without a display, ``kiosk demo`` runs the walkthrough (into
 ``./kiosk-walkthrough``) instead of opening a window.
@@ -80,7 +81,8 @@ def has_display() -> bool:
 )
 @click.option("--channel", type=click.Choice(["convenience_store", "city_hall"]),
               default="convenience_store", show_default=True)  # fmt: skip
-def demo(headless: bool, outdir: Path | None, channel: str) -> None:
+@click.option("--voice", is_flag=True, help="Also what each screen said, in OUTDIR/voice/.")
+def demo(headless: bool, outdir: Path | None, channel: str, voice: bool) -> None:
     """The kiosk on its embedded defaults: virtual card, local service, slips as PNG."""
     if headless or outdir is not None or not has_display():
         from kiosk.walkthrough import walk
@@ -88,7 +90,7 @@ def demo(headless: bool, outdir: Path | None, channel: str) -> None:
         target = outdir or Path("kiosk-walkthrough")
         if not has_display() and not headless:
             click.echo("no display here: running the headless walkthrough instead")
-        walk(target, channel=channel, echo=click.echo)
+        walk(target, channel=channel, echo=click.echo, voice=voice)
         return
     from kiosk.demo_app import run_demo_app
 

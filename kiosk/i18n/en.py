@@ -14,7 +14,7 @@ MESSAGES: dict[str, str] = {
     "button.next": "Next",
     "button.try_again": "Read the card again",
     "button.submit": "Apply with these details",
-    "button.reserve_only": "Only set my MyKey ID (no points application)",
+    "button.reserve_only": "Only set my MyKey ID\n(no points application)",
     "button.wrong_entry": "I typed it wrong, or used someone else's service",
     "button.help": "Help",
     "button.status_slip": "Print my status",
@@ -24,14 +24,25 @@ MESSAGES: dict[str, str] = {
     "button.correct": "Type again",
     "button.continue_session": "Continue",
     "button.call_staff": "Call staff",
+    "button.listen_again": "Listen\nagain",
+    "button.scroll_up": "▲ Up",
+    "button.scroll_down": "▼ Down",
+    "button.sound_off": "Sound\noff",
+    "button.sound_on": "Sound\non",
+    "button.larger_text": "Larger\ntext",
+    "button.normal_text": "Normal\ntext",
+    "button.where_ids": "Where to find the ID and code",
     "button.language": "日本語",
     "pinpad.clear": "Clear",
     "pinpad.ok": "OK",
-    "alphapad.backspace": "Delete",
-    "alphapad.clear": "Clear all",
+    "alphapad.backspace": "Erase one",
+    "alphapad.digits": "123",
+    "alphapad.letters": "ABC",
+    "alphapad.clear": "Clear",  # the PIN pad's word (pinpad.clear)
     "kanapad.variant": "゛゜小",
     "help.contact": "Questions: My Number toll-free line {phone} (choose {option} in the "
     "voice menu), {hours}",
+    "help.contact_bar": "Questions: {phone} (option {option})",
     "help.title": "Help ({page}/{pages})",
     "help.other_numbers": "Also {navi} (nationwide navi-dial, call charges apply) and {paid} "
     "(ordinary call rates)",
@@ -62,27 +73,106 @@ MESSAGES: dict[str, str] = {
         "passbook or cash card, and never ask for money or fees."
     ),
     "help.counter": "To unlock a PIN or renew a certificate, visit {counter}",
-    "help.staff_called": "Staff have been called. Please wait a moment.",
+    "help.staff_called": "Your call for staff has been recorded",
+    "help.staff_called_body": (
+        "Please speak to a member of staff nearby (the till in a convenience store, the "
+        "counter at the municipal office). You can leave this screen as it is."
+    ),
+    # --- the step bar (kiosk/progress.py) ---
+    "progress.line": "Step {number} of {total}: {stage}",
+    "progress.consent": "Agreement",
+    "progress.card": "Reading your card",
+    "progress.pin": "PIN",
+    "progress.service": "Choosing a payment service",
+    "progress.payment_id": "Payment service ID",
+    "progress.code": "Security code",
+    "progress.confirm": "Check",
+    "progress.slip": "Your slip",
+    "progress.status": "Your status",
     "idle.warning": "No activity: back to the start in {seconds} seconds.",
     # --- welcome, consent, for whom ---
     "welcome.title": "Mynapoint procedures",
     "welcome.body": "Set up your MyKey ID (reservation) and apply for a payment service "
     "with your My Number Card.",
     "welcome.blocked": "A card is still on the reader. Please take it before you start.",
+    "welcome.duration": "It takes about 5 to 10 minutes.",
+    "welcome.bring": "Please have ready",
+    "welcome.bring_card": "- your My Number Card",
+    "welcome.bring_pin": "- the card's 4-digit PIN",
+    "welcome.bring_ids": (
+        "- the ID and security code of the payment service you apply for (shown in its "
+        "app or on its card)"
+    ),
+    "welcome.offline": (
+        "The network is down at the moment. You can still go ahead: your application is "
+        "accepted as pending and sent automatically when the network is back. Checking "
+        "your status is not possible."
+    ),
+    "welcome.where_title": "Where to find the ID and security code ({page}/{pages})",
+    "welcome.where_service": "{service}. ID: {id_hint} Security code: {code_hint}",
     "consent.title": "Before you start",
+    "consent.intro": (
+        "Before you start, please read the following (the main points of the Mynapoint "
+        "terms of use)."
+    ),
+    "consent.h_read": "What this kiosk uses",
     "consent.body": (
-        "This uses your card's user-authentication certificate and its 4-digit PIN. "
-        "Your My Number is never read. Your PIN is used only to check the card and is "
-        "never recorded."
+        "This uses the part of your card that proves it is you (the user-authentication "
+        "certificate) and the card's 4-digit PIN. Your My Number is never read. Your PIN "
+        "is used only to check the card and is never recorded."
     ),
+    "consent.h_sent": "What is sent, and to whom",
+    "consent.sent_system": (
+        "Sent, encrypted, to the national Mynapoint system: your card's certificate (it "
+        "holds no My Number), whether this is for yourself or for your child, the payment "
+        "service you choose, its payment service ID, its security code, and the last 4 "
+        "digits of your phone number (only if you type them)."
+    ),
+    "consent.sent_operator": (
+        "The payment company (the payment service operator) receives from the national "
+        "system only the payment service ID and the security code, to check that they are "
+        "right. The last 4 digits of your phone number and your MyKey ID are not sent to "
+        "the payment company."
+    ),
+    "consent.sent_stored": (
+        "The national system keeps, as the record of your application: the payment "
+        "service, the last 4 characters of its ID (the whole ID only in a form from which "
+        "it cannot be read back), and the last 4 digits of your phone number (if you typed "
+        "them). The security code is not kept once it has been checked."
+    ),
+    "consent.sent_points": (
+        "To grant points, the payment company tells the national system the amounts you "
+        "charge or spend. The state keeps no record of what you buy."
+    ),
+    "consent.h_kept": "What stays on this kiosk",
     "consent.kept": (
-        "Your payment service ID and security code are kept on this kiosk, encrypted, "
-        "until they have been sent, and erased once sent (when the network is down, until "
-        "it can send them). Receipt numbers and results stay on this kiosk for {days} "
-        "days. What your receipt says (only the last 4 characters of the ID) is kept for "
-        "reprints, the latest {slips} receipts."
+        "Your payment service ID, security code and phone digits are kept on this kiosk, "
+        "encrypted, until they have been sent, and erased once sent (when the network is "
+        "down, until it can send them). Receipt numbers and results stay on this kiosk "
+        "for {days} days. What your receipt says (only the last 4 characters of the ID) is "
+        "kept for reprints, the latest {slips} receipts."
     ),
-    "consent.terms": "Please agree to the Mynapoint terms of use to continue.",
+    "consent.h_rules": "The main rules of Mynapoint",
+    "consent.rules_mykey": (
+        "A MyKey ID is the ID through which you receive Mynapoint points; it is not your "
+        "My Number. It is set on your card's certificate (the reservation). Reservations "
+        "are first come, first served, and close when the national budget is reached."
+    ),
+    "consent.rules_one": (
+        "Each person receives points through one payment service. After applying, the "
+        "service cannot be changed. If you typed something wrong, the application may be "
+        "cancelled on the same day only."
+    ),
+    "consent.rules_points": (
+        "Points are {rate}% of what you charge or spend (which one depends on the service) "
+        "with the chosen service, after applying and within the programme period, up to "
+        "{cap} yen per person. When points are granted and how long they last depend on the "
+        "payment company."
+    ),
+    "consent.rules_revoke": (
+        "Revoking a MyKey ID cannot be undone, and ends your right to Mynapoint points."
+    ),
+    "consent.terms": "If you agree to all of the above, press I agree. If not, press Cancel.",
     "for_whom.title": "Who is this for?",
     "for_whom.self": "For myself",
     "for_whom.child_under_15": "For my child under 15 (as guardian)",
@@ -94,11 +184,20 @@ MESSAGES: dict[str, str] = {
         "Choose a different service for each child."
     ),
     # --- the card ---
-    "place_card.title": "Place your My Number Card on the reader",
-    "place_card.child": "Place your child's My Number Card on the reader",
+    "place_card.title": "Place your My Number Card on {reader}",
+    "place_card.child": "Place your child's My Number Card on {reader}",
+    "place_card.reader": "the reader",
+    "place_card.reader.right_of_screen": "the reader to the right of the screen",
+    "place_card.reader.below_screen": "the reader below the screen",
+    "place_card.reader.left_of_screen": "the reader to the left of the screen",
+    "place_card.reader.handheld": "the reader in front of you",
     "place_card.tips": (
         "Keep the card still until reading finishes (it can take more than 5 seconds). "
         "Do not place it on a metal surface. Take it out of its cover."
+    ),
+    "place_card.tips_fixed": (
+        "Keep the card still until reading finishes (it can take more than 5 seconds). "
+        "Take it out of its cover."
     ),
     "reading.title": "Reading the card",
     "reading.body": "Please do not move the card.",
@@ -194,6 +293,9 @@ MESSAGES: dict[str, str] = {
     "choose_service.title": "Choose a payment service",
     "choose_service.search": "Search by name",
     "choose_service.all_kinds": "All",
+    "choose_service.search_for": "Name: {text}",
+    "choose_service.kind_menu": "Kind: {kind}",
+    "choose_service.kind_menu_title": "Choose by kind",
     "choose_service.kind.qr": "QR code",
     "choose_service.kind.e_money": "E-money",
     "choose_service.kind.credit": "Credit",
@@ -217,10 +319,15 @@ MESSAGES: dict[str, str] = {
     "enter_id.pre_registration": "This service needs you to register with the operator "
     "before applying.",
     "enter_code.title": "Enter your {label}",
-    "enter_phone.title": "Last 4 digits of your phone number (optional)",
+    "enter_phone.title": "Last 4 digits of your phone (optional)",
     "enter_phone.body": "Optional: you can apply without it. The 4 digits you type are kept "
-    "with the record of your application.",
+    "with the record of your application (they are not sent to the payment company).",
     "phone.format": "Enter 4 digits.",
+    # beside the entry, as it is typed (kiosk/entry_format.py)
+    "entry.count_digits": "{count} of {total} digits",
+    "entry.count_characters": "{count} of {total} characters",
+    "entry.typed_digits": "Digits: {count}",
+    "entry.typed_characters": "Characters: {count}",
     "confirm.title": "Check your application",
     "confirm.reserve": "Your MyKey ID will be set (reservation)",
     "confirm.service": "Payment service: {service}",

@@ -16,7 +16,7 @@ MESSAGES: dict[str, str] = {
     "button.next": "次へ",
     "button.try_again": "もう一度読み取る",
     "button.submit": "この内容で申し込む",
-    "button.reserve_only": "マイキーIDの設定だけ行う（ポイントは申し込まない）",
+    "button.reserve_only": "マイキーIDの設定だけ行う\n（ポイントは申し込まない）",
     "button.wrong_entry": "入力をまちがえた・他人の決済サービスで申し込んだ",
     "button.help": "困ったとき",
     "button.status_slip": "申込状況を印刷する",
@@ -25,14 +25,25 @@ MESSAGES: dict[str, str] = {
     "button.skip": "入力しない",
     "button.correct": "入力しなおす",
     "button.continue_session": "続ける",
-    "button.call_staff": "係員を呼ぶ",
+    "button.call_staff": "店員・職員を呼ぶ",
+    "button.listen_again": "もう一度\n聞く",
+    "button.scroll_up": "▲ 上へ",
+    "button.scroll_down": "▼ 下へ",
+    "button.sound_off": "音を\n消す",
+    "button.sound_on": "音を\n出す",
+    "button.larger_text": "文字を\n大きく",
+    "button.normal_text": "文字を\nもとに戻す",
+    "button.where_ids": "IDとセキュリティコードの場所",
     "button.language": "English",
     "pinpad.clear": "訂正",
     "pinpad.ok": "確定",
-    "alphapad.backspace": "1字消す",
-    "alphapad.clear": "全部消す",
+    "alphapad.backspace": "1文字消す",
+    "alphapad.digits": "数字",
+    "alphapad.letters": "ABC",
+    "alphapad.clear": "訂正",  # the PIN pad's word (pinpad.clear)
     "kanapad.variant": "゛゜小",
     "help.contact": "お問い合わせ：マイナンバー総合フリーダイヤル {phone}（音声ガイダンスで{option}番）{hours}",
+    "help.contact_bar": "お問い合わせ：{phone}（音声ガイダンス{option}番）",
     "help.title": "困ったときは（{page}/{pages}）",
     "help.other_numbers": "全国共通ナビダイヤル {navi}（通話料がかかります）、{paid}（通常の通話料金）",
     "help.forgotten_pin": (
@@ -63,25 +74,107 @@ MESSAGES: dict[str, str] = {
         "お金や手数料の振込みを求めたりすることは、絶対にありません。"
     ),
     "help.counter": "暗証番号のロック解除や電子証明書の更新は、{counter}へ",
-    "help.staff_called": "係員を呼びました。しばらくお待ちください。",
+    "help.staff_called": "店員・職員の呼び出しを記録しました",
+    "help.staff_called_body": (
+        "近くの店員・職員に声をおかけください（コンビニではレジ、市区町村では窓口）。"
+        "この画面は、そのままにしておけます。"
+    ),
+    # --- the step bar (kiosk/progress.py) ---
+    "progress.line": "{number}/{total} {stage}",
+    "progress.consent": "同意",
+    "progress.card": "カードの読み取り",
+    "progress.pin": "暗証番号",
+    "progress.service": "決済サービスの選択",
+    "progress.payment_id": "決済サービスID",
+    "progress.code": "セキュリティコード",
+    "progress.confirm": "確認",
+    "progress.slip": "控えの受け取り",
+    "progress.status": "申込状況",
     "idle.warning": "操作がないため、あと {seconds} 秒で最初の画面にもどります。",
     # --- welcome, consent, for whom ---
     "welcome.title": "マイナポイントの手続き",
     "welcome.body": "マイナンバーカードで、マイキーIDの設定（予約）と決済サービスの申込ができます。",
     "welcome.blocked": "カードが置かれたままです。カードを取ってから始めてください。",
+    "welcome.duration": "かかる時間：5分から10分ほどです。",
+    "welcome.bring": "ご用意いただくもの",
+    "welcome.bring_card": "・マイナンバーカード",
+    "welcome.bring_pin": "・カードの暗証番号（数字4桁）",
+    "welcome.bring_ids": (
+        "・申し込む決済サービスのIDとセキュリティコード"
+        "（決済サービスのアプリやカードに表示されています）"
+    ),
+    "welcome.offline": (
+        "ただいま通信ができません。手続きはできます。申込は送信待ちとして受け付け、"
+        "通信が回復すると自動で送信します。申込状況の確認はできません。"
+    ),
+    "welcome.where_title": "IDとセキュリティコードの場所（{page}/{pages}）",
+    "welcome.where_service": "{service}　ID：{id_hint}　セキュリティコード：{code_hint}",
     "consent.title": "ご利用にあたって",
+    # The terms in plain words, in a panel that scrolls (consent.py): what is read, what
+    # is sent to whom (grant_service/rules.py: only the ID and the security code go to
+    # the payment company; the phone digits stay on the application), what this kiosk
+    # keeps, the programme's main rules (seeds 000-004).
+    "consent.intro": "手続きの前に、次の内容（マイナポイントの利用規約の要点）をお読みください。",
+    "consent.h_read": "この端末が使うもの",
     "consent.body": (
-        "カードの利用者証明用電子証明書と暗証番号（数字4桁）を使います。"
-        "マイナンバー（個人番号）は読み取りません。"
+        "カードの中にある、ご本人であることを確かめるしくみ（利用者証明用電子証明書）と、"
+        "暗証番号（数字4桁）を使います。マイナンバー（個人番号）は読み取りません。"
         "暗証番号はカードの確認にだけ使い、どこにも記録しません。"
     ),
+    "consent.h_sent": "何を、どこに送るか",
+    "consent.sent_system": (
+        "国のマイナポイントのしくみに、暗号化して送るもの：カードの電子証明書"
+        "（マイナンバーは入っていません）、ご本人の手続きかお子さまの手続きか、"
+        "選んだ決済サービス、決済サービスID、セキュリティコード、"
+        "電話番号の下4桁（入力したときだけ）。"
+    ),
+    "consent.sent_operator": (
+        "決済サービスの会社（決済サービス事業者）には、国のしくみから、"
+        "決済サービスIDとセキュリティコードだけが送られます。"
+        "IDとコードが正しいかを確かめるためです。"
+        "電話番号の下4桁とマイキーIDは、決済サービスの会社には送られません。"
+    ),
+    "consent.sent_stored": (
+        "国のしくみには、申込の記録として、選んだ決済サービス、決済サービスIDの末尾4桁"
+        "（ID全体は、元の番号が分からない形でだけ）、電話番号の下4桁（入力したときだけ）が"
+        "残ります。セキュリティコードは、確かめたあと残りません。"
+    ),
+    "consent.sent_points": (
+        "ポイントを付けるため、決済サービスの会社は、チャージやお買い物の金額を"
+        "国のしくみに知らせます。国は、何を買ったかの記録（購入履歴）を持ちません。"
+    ),
+    "consent.h_kept": "この端末に残るもの",
     "consent.kept": (
-        "決済サービスIDとセキュリティコードは、送信が終わるまで、この端末に暗号化して保管し、"
-        "送信が終わった時点で消去します（通信ができないときは、送信できるまで保管します）。"
+        "決済サービスID、セキュリティコード、電話番号の下4桁は、送信が終わるまで、"
+        "この端末に暗号化して保管し、送信が終わった時点で消去します"
+        "（通信ができないときは、送信できるまで保管します）。"
         "受付番号と結果は、この端末に{days}日間残ります。"
         "控えの内容（決済サービスIDは末尾4桁だけ）は、再発行のため直近{slips}件まで残ります。"
     ),
-    "consent.terms": "マイナポイントの利用規約に同意のうえお進みください。",
+    "consent.h_rules": "マイナポイントの主な決まり",
+    "consent.rules_mykey": (
+        "マイキーIDは、マイナポイントを受け取るためのIDです。マイナンバーとは別のものです。"
+        "カードの電子証明書にひもづけて設定します（予約）。"
+        "予約は先着順で、国の予算の上限に達すると締め切られます。"
+    ),
+    "consent.rules_one": (
+        "ポイントを受け取る決済サービスは、1人1つです。"
+        "申込のあとで、決済サービスを変えることはできません。"
+        "入力をまちがえたときなどは、申込の当日にかぎり、取り消せる場合があります。"
+    ),
+    "consent.rules_points": (
+        "ポイントは、申込のあと、対象の期間にした、チャージまたはお買い物"
+        "（どちらかは決済サービスによって違います）の金額の{rate}%分で、"
+        "1人{cap}円分までです。ポイントが付く時期と使える期限は、決済サービスの会社によって"
+        "違います。"
+    ),
+    "consent.rules_revoke": (
+        "マイキーIDを失効させると、もとに戻せず、マイナポイントを受け取る権利もなくなります。"
+    ),
+    "consent.terms": (
+        "以上の内容に同意いただける場合は、「同意する」を押してください。"
+        "同意しない場合は、「やめる」を押してください。"
+    ),
     "for_whom.title": "どなたの手続きですか",
     "for_whom.self": "自分の手続き",
     "for_whom.child_under_15": "15歳未満のお子さまの手続き（法定代理人）",
@@ -95,11 +188,23 @@ MESSAGES: dict[str, str] = {
         "お子さまごとに別の決済サービスを選んでください。"
     ),
     # --- the card ---
-    "place_card.title": "マイナンバーカードを置いてください",
-    "place_card.child": "お子さまのマイナンバーカードを置いてください",
+    "place_card.title": "マイナンバーカードを、{reader}に置いてください",
+    "place_card.child": "お子さまのマイナンバーカードを、{reader}に置いてください",
+    # where the reader is (KioskSettings.reader_location); "place_card.reader": not set
+    "place_card.reader": "読み取り機",
+    "place_card.reader.right_of_screen": "画面の右にある読み取り機",
+    "place_card.reader.below_screen": "画面の下にある読み取り機",
+    "place_card.reader.left_of_screen": "画面の左にある読み取り機",
+    "place_card.reader.handheld": "手元の読み取り機",
+    # a handheld reader (or one whose place is not set): it may lie on a metal desk
     "place_card.tips": (
         "読み取りが終わるまでカードを動かさないでください（5秒以上かかることがあります）。"
         "金属の上に置かないでください。カードケースから出してください。"
+    ),
+    # a reader built into the kiosk
+    "place_card.tips_fixed": (
+        "読み取りが終わるまでカードを動かさないでください（5秒以上かかることがあります）。"
+        "カードケースから出してください。"
     ),
     "reading.title": "読み取っています",
     "reading.body": "カードを動かさないでください。",
@@ -190,6 +295,9 @@ MESSAGES: dict[str, str] = {
     "choose_service.title": "決済サービスを選んでください",
     "choose_service.search": "名前で探す",
     "choose_service.all_kinds": "すべて",
+    "choose_service.search_for": "名前：{text}",
+    "choose_service.kind_menu": "種類：{kind}",
+    "choose_service.kind_menu_title": "種類で選ぶ",
     "choose_service.kind.qr": "QRコード",
     "choose_service.kind.e_money": "電子マネー",
     "choose_service.kind.credit": "クレジット",
@@ -213,8 +321,16 @@ MESSAGES: dict[str, str] = {
     "enter_id.pre_registration": "このサービスは、申込の前に事業者での登録が必要です。",
     "enter_code.title": "{label}を入力してください",
     "enter_phone.title": "電話番号の下4桁（任意）",
-    "enter_phone.body": "入力は任意です。入力しなくても申し込めます。入力した4桁は、申込の記録に残ります。",
+    "enter_phone.body": (
+        "入力は任意です。入力しなくても申し込めます。入力した4桁は、申込の記録に残ります"
+        "（決済サービスの会社には送られません）。"
+    ),
     "phone.format": "数字4桁で入力してください。",
+    # beside the entry, as it is typed (kiosk/entry_format.py)
+    "entry.count_digits": "{count}/{total}桁",
+    "entry.count_characters": "{count}/{total}文字",
+    "entry.typed_digits": "{count}桁",
+    "entry.typed_characters": "{count}文字",
     "confirm.title": "申込内容の確認",
     "confirm.reserve": "マイキーIDを設定（予約）します",
     "confirm.service": "決済サービス：{service}",

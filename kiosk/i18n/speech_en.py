@@ -7,14 +7,22 @@ SCRIPTS: dict[str, str] = {
     ),
     "consent": (
         "Before you start. Your My Number is never read. Your PIN is never recorded. "
+        "Your payment service ID and security code are sent to the payment company, to "
+        "check that they are right. The last 4 digits of your phone number are not sent "
+        "to the payment company; they are kept with the record of your application. "
         "Officials never ask for your bank-account PIN or for money. If you agree, press "
         "I agree."
     ),
     "for_whom": "Who is this for? Choose yourself, or your child.",
-    "place_card": "Place your My Number Card on the reader. Keep it still until reading ends.",
+    "place_card": "Place your My Number Card on {reader}. Keep it still until reading ends.",
     "place_card.child": (
-        "Place your child's own My Number Card on the reader. Keep it still until reading ends."
+        "Place your child's own My Number Card on {reader}. Keep it still until reading ends."
     ),
+    "place_card.reader": "the card reader",
+    "place_card.reader.right_of_screen": "the reader to the right of the screen",
+    "place_card.reader.below_screen": "the reader below the screen",
+    "place_card.reader.left_of_screen": "the reader to the left of the screen",
+    "place_card.reader.handheld": "the reader in front of you",
     "reading": "Reading the card. Please do not move it.",
     "card_read": "The card has been read.",
     "card_problem": "The card could not be read. Place it again, and press Read the card again.",
@@ -35,6 +43,12 @@ SCRIPTS: dict[str, str] = {
     ),
     "pin.wrong": "Wrong PIN.",
     "pin.typed": "{count} digits entered.",
+    "pin.cleared": "Entry cleared.",
+    "pin.headset": (
+        "The keys are laid out like a phone's: three columns, four rows. The bottom row is "
+        "Clear, zero, and OK, from left to right. Each key press tells you only how many "
+        "digits you have entered."
+    ),
     "verifying": "Checking your PIN.",
     "pin_locked": "Your PIN is locked. Take your card to your municipal office to unlock it.",
     "checking": "Checking your status. Please wait.",

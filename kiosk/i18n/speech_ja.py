@@ -13,18 +13,27 @@ SCRIPTS: dict[str, str] = {
     ),
     "consent": (
         "ご利用にあたってのお知らせです。マイナンバーは読み取りません。暗証番号は記録しません。"
+        "決済サービスIDとセキュリティコードは、正しいかを確かめるため、"
+        "決済サービスの会社に送られます。電話番号の下4桁は、決済サービスの会社には送られず、"
+        "申込の記録に残ります。"
         "国や市区町村の職員が、口座の暗証番号や、お金を求めることは、絶対にありません。"
         "よろしければ、同意する、を押してください。"
     ),
     "for_whom": "どなたの手続きですか。ご自分の手続きか、お子さまの手続きかを、選んでください。",
     "place_card": (
-        "マイナンバーカードを、カードリーダーに置いてください。"
+        "マイナンバーカードを、{reader}に置いてください。"
         "読み取りが終わるまで、カードを動かさないでください。"
     ),
     "place_card.child": (
-        "お子さまご本人の、マイナンバーカードを、カードリーダーに置いてください。"
+        "お子さまご本人の、マイナンバーカードを、{reader}に置いてください。"
         "読み取りが終わるまで、カードを動かさないでください。"
     ),
+    # where the reader is (KioskSettings.reader_location); "place_card.reader": not set
+    "place_card.reader": "カードの読み取り機",
+    "place_card.reader.right_of_screen": "画面の右にある、読み取り機",
+    "place_card.reader.below_screen": "画面の下にある、読み取り機",
+    "place_card.reader.left_of_screen": "画面の左にある、読み取り機",
+    "place_card.reader.handheld": "お手元の、読み取り機",
     "reading": "読み取っています。カードを動かさないでください。",
     "card_read": "読み取りました。",
     "card_problem": "カードを読み取れませんでした。カードを置きなおして、もう一度読み取る、を押してください。",
@@ -46,6 +55,14 @@ SCRIPTS: dict[str, str] = {
     ),
     "pin.wrong": "暗証番号が違います。",
     "pin.typed": "{count}桁、入力しました。",
+    "pin.cleared": "入力を消しました。",
+    # Said after the PIN script only in headset mode (the sound is private): the pad as
+    # it is laid out, never a digit of anyone's PIN.
+    "pin.headset": (
+        "ボタンの並びをご案内します。数字のボタンは、電話と同じ並びで、3列4段です。"
+        "いちばん下の段は、左から、訂正、ゼロ、確定です。ボタンを押すたびに、"
+        "何桁入力したかだけを、お知らせします。"
+    ),
     "verifying": "暗証番号を確認しています。",
     "pin_locked": (
         "暗証番号がロックされています。ロックの解除は、カードをお持ちのうえ、"

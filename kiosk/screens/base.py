@@ -24,23 +24,26 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from kivy.lang import Builder
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from kiosk import events as ev
 from kiosk import i18n
-from kiosk.flow import Step, View
+from kiosk.flow import TECHNICIAN_STEPS, Step, View
+from kiosk.progress import progress_of
+from kiosk.screens import theme
 from kiosk.screens.widgets import (
     BodyLabel,
     HelpBar,
     KioskButton,
     PrimaryButton,
     SecondaryButton,
+    ui,
 )
 from kiosk.slip_archive import KEEP as SLIPS_KEPT
 from receipts.model import Contact
@@ -49,6 +52,18 @@ Tone = Literal["body", "strong", "error", "alert", "muted"]
 
 
 # --- What a screen knows besides its view ---------------------------------------------------
+
+
+class VoiceControls(Protocol):
+    """What the screens ask of the kiosk's voice (``kiosk.voice.guide.VoiceGuide``)."""
+
+    muted: bool
+
+    def repeat(self) -> None: ...
+
+    def set_muted(self, muted: bool) -> None: ...
+
+    def typed(self, count: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,7 @@ class ScreenContext:
     contact_hours_en: str = Contact().hours_en
     retention_days: float = 30.0  # KioskSettings.retention_days: results kept on the kiosk
     slips_kept: int = SLIPS_KEPT  # slips archived for reprints
+    voice: VoiceControls | None = None  # None: a kiosk without a voice (no sound controls)
 
     @classmethod
     def of(cls, kiosk: Any, send: Callable[[ev.Event], None] | None = None) -> ScreenContext:
@@ -87,6 +103,14 @@ class ScreenContext:
 
     def counter(self, language: str) -> str:
         return self.counter_ja if language == "ja" else self.counter_en
+
+    def contact_bar_line(self, language: str) -> str:
+        """The help bar's line: the number to call. The hours and the full wording are in
+        "help" (page 2) and on the slip: with them the line took four lines of larger text
+        on a 10-inch panel, beside the bar's three buttons."""
+        contact = Contact()
+        return i18n.text("help.contact_bar", language, phone=contact.phone,  # type: ignore[arg-type]
+                         option=contact.option)  # fmt: skip
 
     def contact_line(self, language: str) -> str:
         contact = Contact()
@@ -218,6 +242,79 @@ class TextBlock(BoxLayout):
         return [child.text for child in reversed(self.children)]
 
 
+class ScrollingText(BoxLayout):
+    """Paragraphs (a ``TextBlock``) as tall as they need, up to the room the screen has
+    left for them; beyond it they scroll: by dragging, or with 「上へ」「下へ」 buttons
+    beside the text (20 mm, for a hand that cannot drag), shown only when there is more
+    to see. Readable line spacing and large type make some screens taller than a small
+    panel: nothing is cut off, it scrolls."""
+
+    overflows = BooleanProperty(False)
+    share = NumericProperty(1.0)  # of the parent's width, at most (beside other parts)
+    arrows_width = NumericProperty(0)  # the "up" and "down" buttons' column (kv)
+    tall = BooleanProperty(True)  # room for "up" above "down" (kv)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._watched: list[Widget] = []
+        super().__init__(**kwargs)
+
+    def on_kv_post(self, _base_widget: Any) -> None:
+        """The kv rule has run (a child of a screen's rule gets it after ``__init__``)."""
+        self.fbind("parent", self._watch_siblings)
+        self.ids.content.fbind("height", self._fit)
+        self._watch_siblings()
+
+    def show(self, paragraphs: Sequence[Para | str]) -> None:
+        self.ids.block.show(paragraphs)
+        self.ids.scroll.scroll_y = 1  # new text: from its start
+
+    @property
+    def texts(self) -> list[str]:
+        return self.ids.block.texts
+
+    def scroll_by(self, pages: float) -> None:
+        """Move by ``pages`` of the visible height (negative: up)."""
+        scroll = self.ids.scroll
+        hidden = self.ids.content.height - scroll.height
+        if hidden > 0:
+            step = pages * scroll.height * 0.8 / hidden
+            scroll.scroll_y = min(1.0, max(0.0, scroll.scroll_y - step))
+
+    def _watch_siblings(self, *_args: Any) -> None:
+        """Follow the parent's height and every sibling's (they come and go)."""
+        for widget in self._watched:
+            widget.funbind("height", self._fit)
+            widget.funbind("children", self._watch_siblings)
+        parent = self.parent
+        self._watched = [parent, *parent.children] if parent is not None else []
+        for widget in self._watched:
+            widget.fbind("height", self._fit)
+        if parent is not None:
+            parent.fbind("children", self._watch_siblings)
+        self._fit()
+
+    def room(self) -> float:
+        """The height the parent layout has left for this block."""
+        parent = self.parent
+        if parent is None:
+            return float(self.ids.content.height)
+        _left, top, _right, bottom = getattr(parent, "padding", (0, 0, 0, 0))
+        room = parent.height - top - bottom
+        if getattr(parent, "orientation", "") == "vertical":
+            others = [c for c in parent.children if c is not self]
+            room -= sum(c.height for c in others if c.size_hint_y is None)
+            room -= parent.spacing * len(others)
+        return max(0.0, room)
+
+    def _fit(self, *_args: Any) -> None:
+        needed = self.ids.content.height
+        # Room for at least the "up" and "down" buttons, side by side, when it scrolls.
+        height = min(needed, max(self.room(), ui.button_height))
+        if abs(self.height - height) > 0.5:
+            self.height = height
+        self.overflows = needed > height + 1
+
+
 class ButtonRow(BoxLayout):
     """A row of buttons: the secondary ones (back, stop) on the left, the primary one on
     the right, each as wide as its label."""
@@ -252,6 +349,59 @@ def _button(action: Action, run: Callable[[Action], None], *, fit: bool) -> Kios
 
 class ScreenFrame(BoxLayout):
     """A screen's column: padding, spacing, the parts from top to bottom."""
+
+
+class ToolButton(SecondaryButton):
+    """A control of the top row: two short lines, taller than 20 mm when larger text
+    needs it."""
+
+
+class ScreenTop(BoxLayout):
+    """The top row of every screen: on the left where the citizen is in the procedure
+    (「3/8 暗証番号」, ``kiosk.progress``) above the screen's title; on the right the
+    controls every screen has: larger text, and on a kiosk with a voice "listen again" and
+    sound off or on. ``FlowScreen`` builds it and moves the title into it."""
+
+    # The controls under the title, not beside it (a screen whose column is narrow).
+    stacked = BooleanProperty(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.larger = ToolButton(fit_text=True)
+        self.repeat = ToolButton(key="button.listen_again", fit_text=True)
+        self.sound = ToolButton(fit_text=True)
+        for button in (self.larger, self.repeat, self.sound):
+            self.ids.tools.add_widget(button)
+        for part in (self.ids.left, self.ids.tools, self.ids.stand_in):
+            part.fbind("height", self._measure)
+        self.ids.tools.fbind("parent", self._measure)
+        self.fbind("stacked", self._measure)
+        self.fbind("spacing", self._measure)
+        self._measure()
+
+    def _measure(self, *_args: Any) -> None:
+        """The title's column and, beside or under it, the controls (while they are here:
+        a screen may lend them, ``FlowScreen.trade_tools``) or what stands in for them."""
+        tools, stand_in = self.ids.tools, self.ids.stand_in
+        right = max(tools.height if tools.parent is self else 0,
+                    stand_in.height if stand_in.children else 0)  # fmt: skip
+        left = self.ids.left.height
+        self.height = left + self.spacing + right if self.stacked else max(left, right)
+
+    def show_tools(self, *, larger: bool, voice: bool, muted: bool) -> None:
+        """The labels say what a touch does next (「文字を大きく」 or 「文字をもとに戻す」)."""
+        self.larger.key = "button.normal_text" if larger else "button.larger_text"
+        self.sound.key = "button.sound_on" if muted else "button.sound_off"
+        tools = self.ids.tools
+        for button in (self.repeat, self.sound):
+            if voice and button.parent is None:
+                tools.add_widget(button)
+            elif not voice and button.parent is not None:
+                tools.remove_widget(button)
+
+    @property
+    def progress_text(self) -> str:
+        return str(self.ids.progress.text)
 
 
 class InfoPanel(BoxLayout):
@@ -305,14 +455,41 @@ class FlowScreen(Screen):
         self.context = context
         self.view: View | None = None
         self.panel: InfoPanel | None = None
+        self._typed_before = 0  # digits on the pad at the last key (key_typed)
         super().__init__(name=self.kind, **kwargs)
         bar: HelpBar = self.ids.help
         bar.key = ""  # its text is built here: contact line, and the counter at city hall
         bar.language_key = "button.language"
         bar.language_switcher = self.switch_language
-        bar.show_call_button = context.city_hall
+        bar.show_call_button = True  # on every screen, at every kiosk
         bar.bind(on_call_staff=lambda _bar: self.call_staff())
         bar.bind(on_help=lambda _bar: self.show_help())
+        self.top_bar = self._build_top()
+        ui.bind(text_scale=lambda *_a: self._show_tools())
+
+    def _build_top(self) -> ScreenTop:
+        """The top row, first in the screen's frame. The title (or the row it stands in)
+        moves into it, under the step bar: the controls take no room of their own. A
+        screen that builds its title in code keeps it where it is."""
+        frame = self.ids.help.parent
+        top = ScreenTop()
+        slot = self.ids.get("top_slot")  # a screen may want it in one column of its own
+        heading = self.ids.get("title")
+        if slot is not None:
+            top.stacked = True
+            place, heading = slot, (heading if heading.parent is slot else None)
+        else:
+            place = frame
+            while heading is not None and heading.parent is not frame:
+                heading = heading.parent
+        if heading is not None:
+            place.remove_widget(heading)
+            top.ids.left.add_widget(heading)
+        place.add_widget(top, index=len(place.children))
+        top.larger.bind(on_release=lambda _b: self.toggle_larger_text())
+        top.repeat.bind(on_release=lambda _b: self.listen_again())
+        top.sound.bind(on_release=lambda _b: self.toggle_sound())
+        return top
 
     # --- the view ------------------------------------------------------------------------
 
@@ -326,7 +503,58 @@ class FlowScreen(Screen):
         self.language = view.language
         self.step = view.step.value
         self.ids.help.contact.text = self.help_text()
+        self._show_progress(view)
+        self._show_tools()
         self.fill(view, same_step)
+
+    def move_top(self, parent: Widget | None = None) -> None:
+        """Put the top row first in ``parent``, stacked (a column beside a pad that runs
+        the full height, as on the PIN screen); None: back across the screen's frame."""
+        top = self.top_bar
+        frame = self.ids.help.parent
+        place = parent if parent is not None else frame
+        if top.parent is not place:
+            if top.parent is not None:
+                top.parent.remove_widget(top)
+            place.add_widget(top, index=len(place.children))
+        top.stacked = parent is not None
+
+    def trade_tools(self, holder: Widget | None, stand_in: Widget | None = None) -> None:
+        """Lend the controls to ``holder`` (a row further down), with ``stand_in`` in
+        their place in the top row (the letter-pad screen: its buttons leave the title a
+        line of its own); None: the controls back in the top row."""
+        top = self.top_bar
+        tools, place = top.ids.tools, top.ids.stand_in
+        if tools.parent is not None:
+            tools.parent.remove_widget(tools)
+        for child in list(place.children):
+            place.remove_widget(child)
+        if holder is None:
+            top.add_widget(tools)  # last: on the right
+        else:
+            holder.add_widget(tools)
+            if stand_in is not None:
+                place.add_widget(stand_in)
+
+    def _show_progress(self, view: View) -> None:
+        progress = progress_of(view.step, view.purpose)
+        line = ""
+        if progress is not None:
+            stage = self.text(f"progress.{progress.stage}")
+            line = self.text("progress.line", number=progress.number, total=progress.total,
+                             stage=stage)  # fmt: skip
+        self.top_bar.ids.progress.text = line
+
+    def _show_tools(self) -> None:
+        voice = self.context.voice
+        citizen = self.view is None or self.view.step not in TECHNICIAN_STEPS
+        self.top_bar.ids.tools.opacity = 1 if citizen else 0
+        self.top_bar.ids.tools.disabled = not citizen
+        self.top_bar.show_tools(
+            larger=ui.text_scale != 1.0,
+            voice=voice is not None,
+            muted=bool(voice is not None and voice.muted),
+        )
 
     def fill(self, view: View, same_step: bool) -> None:
         raise NotImplementedError
@@ -372,7 +600,30 @@ class FlowScreen(Screen):
 
     def call_staff(self) -> None:
         self.send(ev.CallStaff())
-        self.open_panel(self.text("help.staff_called"), [])
+        self.open_panel(self.text("help.staff_called"), [self.text("help.staff_called_body")])
+
+    def toggle_larger_text(self) -> None:
+        """「文字を大きく」: every screen's text 25 % bigger, until the session ends (the
+        app puts it back on the start screen)."""
+        ui.text_scale = 1.0 if ui.text_scale != 1.0 else theme.LARGER_TEXT
+
+    def key_typed(self, count: int) -> None:
+        """A key of a pad: the voice says how many digits there are now, never which;
+        a pad emptied after it held some says it was cleared. (A pad that is set up or
+        emptied unseen says nothing: ``_typed_before`` starts at 0.)"""
+        before, self._typed_before = self._typed_before, count
+        if self.context.voice is not None and (count or before):
+            self.context.voice.typed(count)
+
+    def listen_again(self) -> None:
+        if self.context.voice is not None:
+            self.context.voice.repeat()
+
+    def toggle_sound(self) -> None:
+        voice = self.context.voice
+        if voice is not None:
+            voice.set_muted(not voice.muted)
+            self._show_tools()
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -383,7 +634,7 @@ class FlowScreen(Screen):
         """The help bar's line: where to call. (The city-hall counter is on the start
         screen, in "help", and on the notices it concerns: the bar keeps room for
         "help", "call staff" and the language on a 1280-pixel panel.)"""
-        return self.context.contact_line(self.language)
+        return self.context.contact_bar_line(self.language)
 
     def open_panel(
         self,
@@ -424,7 +675,11 @@ class StandardScreen(FlowScreen):
     ) -> None:
         self.ids.title.text = title
         self.ids.texts.show(paragraphs)
-        self.ids.choices.show(choices, self.run)
+        # a screen without a ChoiceList of its own has its choices scroll with its text
+        choice_list = self.ids.get("choices")
+        if choice_list is None:
+            choice_list = self.ids.texts.ids.choices
+        choice_list.show(choices, self.run)
         self.ids.actions.show(actions, self.run)
 
 

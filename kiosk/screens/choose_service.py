@@ -15,15 +15,18 @@ import math
 from pathlib import Path
 from typing import Any
 
+from kivy.core.text import Label as CoreLabel
 from kivy.properties import BooleanProperty, ObjectProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
 
 from kiosk import events as ev
 from kiosk import i18n
 from kiosk.catalog import Unavailable
 from kiosk.flow import Step, View
-from kiosk.screens.base import Action, FlowScreen, load_kv
+from kiosk.screens import theme
+from kiosk.screens.base import Action, FlowScreen, ToolButton, load_kv
 from kiosk.screens.widgets import (
     AlphaPad,
     BodyLabel,
@@ -33,6 +36,7 @@ from kiosk.screens.widgets import (
     ui,
 )
 from mynapoint.dates import date_text
+from mynapoint.linebreak import break_lines
 
 SEARCH_LENGTH = 12
 FOUND_NAMES = 8  # the names the search panel lists as the citizen types
@@ -55,6 +59,14 @@ class ServiceDetail(BodyLabel):
 
 class ServiceStatus(BodyLabel):
     pass
+
+
+def _width_of(buttons: list[Any]) -> float:
+    """The width a row of ``buttons`` (sized to their words) takes."""
+    for button in buttons:
+        button.texture_update()
+        button._fit()
+    return sum(b.width for b in buttons) + ui.spacing * len(buttons)
 
 
 class KindButton(SecondaryButton):
@@ -131,6 +143,7 @@ class SearchPanel(BoxLayout):
 class ChooseServiceScreen(FlowScreen):
     kind = "choose_service"
     steps = (Step.CHOOSE_SERVICE,)
+    compact = False  # the kinds behind one button (they do not fit in a row)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.page = 0
@@ -153,14 +166,39 @@ class ChooseServiceScreen(FlowScreen):
             entries.sort(key=lambda e: order[e["service"].code])
         return entries
 
-    def _per_page(self) -> tuple[int, int, float]:
-        """(columns, rows, tile height) that fit the grid's box: three columns of tiles
-        with a name and two lines under it."""
+    def _per_page(self) -> tuple[int, int, float, bool]:
+        """(columns, rows, tile height, with the kind) that fit the grid's box: three
+        columns of tiles with a name and under it its kind and whether it can be chosen
+        (in as many lines as the longest of those needs); where not even one row of those
+        fits (larger text, a search, on a 10-inch panel), tiles without the kind line
+        (the kinds' button names it)."""
         grid = self.ids.grid
-        tile = max(ui.touch_min, math.ceil((ui.button_text + 2 * ui.body) * 1.3 + 3 * ui.spacing))
         columns = 3 if grid.width >= 3 * 12 * ui.body else 2
-        rows = max(1, int((grid.height + ui.spacing) // (tile + ui.spacing)))
-        return columns, rows, tile
+        inner = (grid.width - (columns - 1) * ui.spacing) / columns - 3 * ui.spacing
+        status = max([self._lines(self._status(e), inner) for e in self._entries()] or [1])
+
+        def tile(lines: int) -> int:
+            """The name and ``lines`` lines under it, the tile's padding (a spacing above
+            and below) and the half spacings between its parts (ServiceItem's kv), and a
+            few pixels for the labels' rounding."""
+            words = (ui.button_text + lines * ui.body) * theme.LINE_HEIGHT  # em
+            room = 2 * ui.spacing + (lines + 2) * ui.spacing / 2 + 4
+            return max(ui.touch_min, math.ceil(words + room))
+
+        with_kind = tile(1 + status) <= grid.height
+        height = tile(1 + status) if with_kind else tile(status)
+        rows = max(1, int((grid.height + ui.spacing) // (height + ui.spacing)))
+        return columns, rows, height, with_kind
+
+    @staticmethod
+    def _lines(text: str, width: float) -> int:
+        """How many lines of body text ``text`` takes at ``width`` (at least one)."""
+        if not text or width <= 0:
+            return 1
+        label = CoreLabel(font_name=ui.font_name, font_size=ui.body)
+        label.resolve_font_name()
+        broken = break_lines(text, int(width), lambda part: label.get_extents(part)[0])
+        return broken.count("\n") + 1
 
     def _status(self, entry: dict[str, Any]) -> str:
         """Why it cannot be chosen, in short; or the pre-registration mark."""
@@ -196,18 +234,22 @@ class ChooseServiceScreen(FlowScreen):
         self.ids.search_state.text = (
             self.text("choose_service.searching", text=search) if search else ""
         )
-        self._fill_filters(data.get("kind"), bool(search))
+        self._fill_filters(data.get("kind"), search)
+        if self.compact and search:  # the search's own button says it (no room up top)
+            self.ids.search_state.text = ""
         self._fill_page()
         self.ids.actions.show([Action("button.quit", ev.Quit())], self.run)
-        # Apart from "stop" and below the list, and saying that no points are applied
-        # for: skipping the application must not be a slip of the finger.
-        row = self.ids.reserve_only
-        row.clear_widgets()
+        # Apart from "stop" (below the list; with larger text on a 10-inch panel, beside
+        # the kinds above it), and saying that no points are applied for: skipping the
+        # application must not be a slip of the finger.
+        self.ids.reserve_only.clear_widgets()
         if not data.get("reserved"):
-            row.add_widget(BoxLayout())
-            button = SecondaryButton(key="button.reserve_only", fit_text=True)
+            button = ToolButton(key="button.reserve_only", fit_text=True)  # two lines
             button.bind(on_release=lambda _b: self.send(ev.ReservationOnly()))
-            row.add_widget(button)
+            if self.compact:
+                self.ids.filters.add_widget(button, index=2)  # after the kinds' button
+            else:
+                self.ids.reserve_only.add_widget(button)
         self._show_found()
         asked, self._asked = self._asked, None
         if asked is not None and data.get("unavailable") == asked:
@@ -215,7 +257,7 @@ class ChooseServiceScreen(FlowScreen):
             name = entry["service"].name_ja if self.language == "ja" else entry["service"].name_en
             self.open_panel(name, [entry["availability"].text(self.language)])
 
-    def _fill_filters(self, chosen: str | None, searching: bool) -> None:
+    def _fill_filters(self, chosen: str | None, search: str) -> None:
         """すべて (everything: no kind, no name), then one button per kind, then the search."""
         catalog = self.context.catalog
         kinds = [(None, self.text("choose_service.all_kinds"))]
@@ -223,22 +265,51 @@ class ChooseServiceScreen(FlowScreen):
             kinds += [(code, self._kind_name(code, label)) for code, label in catalog.kinds()]
         row = self.ids.filters
         row.clear_widgets()
+        buttons = []
         for code, label in kinds:
             button = KindButton(
                 text=label,
                 fit_text=True,
-                chosen=code == chosen and not (code is None and searching),
+                chosen=code == chosen and not (code is None and search),
             )
             button.bind(on_release=lambda _b, c=code: self.filter(c))
-            row.add_widget(button)
+            buttons.append(button)
+        by_name = SecondaryButton(key="choose_service.search", fit_text=True)
+        by_name.bind(on_release=lambda _b: self.open_search())
+        room = ui.window_size[0] - 2 * ui.spacing  # the row spans the screen's frame
+        self.compact = _width_of([*buttons, by_name]) > room
+        if self.compact:  # larger text on a 10-inch panel: the kinds in a message
+            shown = dict(kinds).get(chosen) or self.text("choose_service.all_kinds")
+            menu = SecondaryButton(key="choose_service.kind_menu", values={"kind": shown},
+                                   fit_text=True)  # fmt: skip
+            menu.bind(on_release=lambda _b: self.open_kinds(buttons))
+            row.add_widget(menu)
+            if search:
+                by_name.key, by_name.values = "choose_service.search_for", {"text": search}
+        else:
+            for button in buttons:
+                row.add_widget(button)
         row.add_widget(BoxLayout())
-        search = SecondaryButton(key="choose_service.search", fit_text=True)
-        search.bind(on_release=lambda _b: self.open_search())
-        row.add_widget(search)
+        row.add_widget(by_name)
+
+    def open_kinds(self, buttons: list[KindButton]) -> None:
+        """The kinds as large choices over the screen, two to a row; one closes it."""
+        panel = self.open_panel(self.text("choose_service.kind_menu_title"), [], "button.back")
+        grid = GridLayout(cols=2, spacing=ui.spacing, size_hint_y=None,
+                          row_force_default=True, row_default_height=ui.button_height)  # fmt: skip
+        grid.bind(minimum_height=grid.setter("height"))
+        for button in buttons:
+            if button.parent is not None:
+                button.parent.remove_widget(button)
+            button.fit_text = False
+            button.size_hint_x = 1
+            button.bind(on_release=lambda _b: self.close_panel())
+            grid.add_widget(button)
+        panel.add_widget(grid, index=2)  # under the title, above the button
 
     def _fill_page(self) -> None:
         entries = self._entries()
-        columns, rows, item_height = self._per_page()
+        columns, rows, item_height, with_kind = self._per_page()
         per_page = columns * rows
         pages = max(1, math.ceil(len(entries) / per_page))
         self.page = min(self.page, pages - 1)
@@ -253,6 +324,8 @@ class ChooseServiceScreen(FlowScreen):
             )
             item.ids.name.text = service.name_ja if self.language == "ja" else service.name_en
             item.ids.kind.text = service.kind_label.text(self.language)
+            if not with_kind:
+                item.remove_widget(item.ids.kind)
             item.ids.status.text = self._status(entry)
             item.bind(on_release=lambda _i, code=service.code: self.choose(code))
             grid.add_widget(item)

@@ -3,47 +3,74 @@ four digits of a phone number: the service's own label and hint, the format erro
 catalog gives, and the kiosk's own pads (no system keyboard).
 
 Numbers only (the catalog's pattern says so, or a phone's digits): a digit pad beside the
-texts. Letters too: the letter pad across the width (it needs all of it: ten keys of
-20 mm a row); on a small panel the texts then do not fit beside it, so the hint comes in
-a message over the screen when the step starts, and so does a format error.
+texts (they scroll when they are longer than the room). Letters too: the letter pad
+across the width (it needs all of it: ten keys of 20 mm a row) and most of the height, so
+the hint comes in a message over the screen when the step starts, and so does a format
+error.
 
 Before the ID, a message over the screen says what must not be missed: a service that
 needs registering with its operator first, and, for a guardian, that one account serves
 one child only. The pad keeps what was typed while the step lasts (a format error can be
 corrected) and forgets it when the step changes or the screen is left.
+
+As it is typed, the ID shows in the groups its service shows it in (090-0000-0001), and
+beside the entry a count says how many of how many (「3/11桁」): ``kiosk.entry_format``,
+from the catalog's format of the service. Only the display: what is sent is what was
+typed. The security code stays ● and is counted too; nothing typed is ever logged.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from kivy.factory import Factory
+from kivy.core.text import Label as CoreLabel
+from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk import events as ev
 from kiosk import i18n
+from kiosk.entry_format import PHONE_DIGITS, EntryFormat, code_format, digits_only, id_format
 from kiosk.flow import Step, View
 from kiosk.screens.base import (
     Action,
     ButtonRow,
     FlowScreen,
     Para,
-    TextBlock,
+    ScrollingText,
     load_kv,
 )
-from kiosk.screens.widgets import AlphaPad, BodyLabel, DigitPad, EntryDisplay, ui
+from kiosk.screens.widgets import (
+    AlphaPad,
+    DigitPad,
+    EntryDisplay,
+    LocalizedLabel,
+    ui,
+)
 
 MAX_LENGTH = {Step.ENTER_ID: 24, Step.ENTER_CODE: 16, Step.ENTER_PHONE: 4}
-_DIGITS = re.compile(r"(\\d(\{\d+(,\d*)?\}|[+*?])?)+")
 
 
-def digits_only(pattern: str | None) -> bool:
-    """Whether a catalog pattern (``^\\d{11}$``) accepts digits and nothing else."""
-    if not pattern:
-        return False
-    return _DIGITS.fullmatch(pattern.removeprefix("^").removesuffix("$")) is not None
+class EntryCount(LocalizedLabel):
+    """Beside the entry: how many characters are typed, of how many (「3/11桁」). As wide
+    as its ``widest`` text, so the entry box beside it keeps its width while typing."""
+
+    widest = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name in ("widest", "font_size", "font_name"):
+            self.fbind(name, self._fit)
+        self._fit()
+
+    def _fit(self, *_args: Any) -> None:
+        probe = CoreLabel(font_size=self.font_size, font_name=self.font_name)
+        self.width = max(probe.get_extents(self.widest)[0], self.texture_size[0]) + 1
+
+
+# The buttons that move through the procedure (beside the pad); others ("skip") stay
+# with the texts.
+MOVES = ("button.back", "button.quit", "button.next")
 
 
 class EntryScreen(FlowScreen):
@@ -52,6 +79,7 @@ class EntryScreen(FlowScreen):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.pad: AlphaPad | None = None
+        self.count: EntryCount | None = None  # beside the entry: how many of how many
         self._entry: tuple[Step, str | None] | None = None  # what the pad is for
         self._error_shown: Any = None
         super().__init__(*args, **kwargs)
@@ -124,6 +152,29 @@ class EntryScreen(FlowScreen):
             return not digits_only(getattr(service, "code_pattern", None))
         return False
 
+    def _format(self, step: Step) -> EntryFormat:
+        """What the step's entry looks like: the service's ID or code format, or the
+        phone's 4 digits."""
+        service = self.data.get("service")
+        if step == Step.ENTER_ID:
+            return id_format(getattr(service, "id_pattern", None))
+        if step == Step.ENTER_CODE:
+            return code_format(getattr(service, "code_pattern", None))
+        return PHONE_DIGITS
+
+    def _count_text(self, count: int) -> str:
+        """「3/11桁」, 「3/10文字」; without a length in the format, 「3桁」."""
+        assert self.view is not None
+        entry = self._format(self.view.step)
+        total = entry.length
+        if entry.unit == "digits":
+            if total is None:
+                return self.text("entry.typed_digits", count=count)
+            return self.text("entry.count_digits", count=count, total=total)
+        if total is None:
+            return self.text("entry.typed_characters", count=count)
+        return self.text("entry.count_characters", count=count, total=total)
+
     def _actions(self, step: Step) -> list[Action]:
         actions = [Action("button.back", ev.Back()), Action("button.quit", ev.Quit())]
         if step == Step.ENTER_PHONE:
@@ -135,11 +186,10 @@ class EntryScreen(FlowScreen):
 
     @property
     def compact(self) -> bool:
-        """The letter pad leaves no room for the texts beside it (a 1280x800 panel)."""
-        if self.pad is None or isinstance(self.pad, DigitPad):
-            return False
-        pad_height = 4 * ui.key_height + 3 * ui.spacing
-        return bool(ui.window_size[1] - pad_height < 4.5 * ui.touch_min)
+        """The letter pad takes the width and most of the height (ten keys of 20 mm a
+        row): the texts do not fit beside it, so they come in a message over the screen
+        when the step starts (and with a format error)."""
+        return self.pad is not None and not isinstance(self.pad, DigitPad)
 
     def fill(self, view: View, same_step: bool) -> None:
         step = view.step
@@ -163,66 +213,105 @@ class EntryScreen(FlowScreen):
         self._error_shown = error
 
     def _new_pad(self, step: Step) -> None:
+        self._typed_before = 0  # the old pad is emptied unseen
         if self.pad is not None:
             self.pad.wipe()
         kind = AlphaPad if self._letters(step) else DigitPad
-        self.pad = kind(max_length=MAX_LENGTH[step], masked=step == Step.ENTER_CODE)
+        masked = step == Step.ENTER_CODE
+        entry = self._format(step)
+        self.pad = kind(
+            max_length=MAX_LENGTH[step],
+            masked=masked,
+            shown_as=None if masked else entry.shown,  # in the service's groups
+        )
+        self.pad.bind(on_change=self._count)
+        self.pad.bind(on_change=lambda pad: self.key_typed(int(pad.length)))
+
+    def _count(self, *_args: Any) -> None:
+        """The count beside the entry, after every key."""
+        if self.pad is not None and self.count is not None and self.view is not None:
+            typed = self._format(self.view.step).count(self.pad.value())
+            self.count.text = self._count_text(typed)
 
     def _arrange(self) -> None:
-        """Lay the screen out for its pad and the window: beside, above, or compact."""
+        """Lay the screen out for its pad: the texts, the entry and its count, and the
+        buttons beside a digit pad; the entry and the buttons above a letter pad. The
+        title is in the screen's top row (``ids.title``)."""
         assert self.view is not None and self.pad is not None
         step = self.view.step
+        self.ids.title.text = self._title(step)
         body: BoxLayout = self.ids.body
         body.clear_widgets()
-        body.spacing = ui.spacing
         if self.pad.parent is not None:
             self.pad.parent.remove_widget(self.pad)
         display = EntryDisplay(pad=self.pad)
-        actions = ButtonRow()
-        actions.show(self._actions(step), self.run)
-        texts = TextBlock()
-        texts.show([*self._guidance(step), Para(self._error_text(), "error")])
+        self.count = EntryCount(widest=self._count_text(int(self.pad.max_length)))
+        self._count()
+        entry = BoxLayout(spacing=ui.spacing, size_hint_y=None)  # the entry and its count
+        entry.add_widget(display)
+        entry.add_widget(self.count)
+        entry.bind(minimum_height=entry.setter("height"))  # its tallest part
+        self.count.pos_hint = {"center_y": 0.5}
         if isinstance(self.pad, DigitPad):
-            body.add_widget(Factory.ScreenTitle(text=self._title(step)))
-            row = BoxLayout(spacing=ui.spacing * 2)
-            left = BoxLayout(orientation="vertical", spacing=ui.spacing * 2)
-            for widget in (texts, display, BoxLayout(), actions):
-                left.add_widget(widget)
-            right = BoxLayout(orientation="vertical", size_hint_x=None)
-            right.bind(minimum_width=right.setter("width"))
-            right.add_widget(self.pad)
-            right.add_widget(BoxLayout())
-            row.add_widget(left)
-            row.add_widget(right)
-            body.add_widget(row)
-        elif not self.compact:
-            body.add_widget(Factory.ScreenTitle(text=self._title(step)))
-            body.add_widget(texts)
-            body.add_widget(BoxLayout())
-            row = BoxLayout(spacing=ui.spacing * 2, size_hint_y=None, height=ui.button_height)
-            row.add_widget(display)
-            display.pos_hint = {"center_y": 0.5}
-            actions.size_hint_x = None
-            actions.bind(minimum_width=actions.setter("width"))
-            row.add_widget(actions)
-            body.add_widget(row)
-            body.add_widget(self.pad)
-        else:  # every pixel counts: no gap but a small one, the help in one paragraph
-            body.spacing = ui.spacing / 3
-            row = BoxLayout(spacing=ui.spacing * 2, size_hint_y=None)
-            title = BodyLabel(text=self._title(step))
-            row.add_widget(title)
-            title.pos_hint = {"center_y": 0.5}
-            display.pos_hint = {"center_y": 0.5}
-            row.add_widget(display)
-            actions.size_hint_x = None
-            actions.bind(minimum_width=actions.setter("width"))
-            row.add_widget(actions)
-            row.height = max(ui.button_height, title.height)
-            title.bind(height=lambda _t, h: setattr(row, "height", max(ui.button_height, h)))
-            body.add_widget(row)
-            body.add_widget(self.pad)
+            self._beside_digit_pad(step, entry)
+        else:
+            self._above_letter_pad(step, entry)
         self.ids.help.contact.text = self.help_text()
+
+    def _beside_digit_pad(self, step: Step, entry: BoxLayout) -> None:
+        """On the left the top row (stacked: the pad's column runs the full height), the
+        texts (what fits; the rest scrolls), the entry and beside it any other choice
+        ("skip"); on the right the pad, and under it back, stop and next, where the
+        finger is."""
+        texts = ScrollingText()
+        texts.show([*self._guidance(step), Para(self._error_text(), "error")])
+        moves = [a for a in self._actions(step) if a.key in MOVES]
+        others = [a for a in self._actions(step) if a.key not in MOVES]
+        if others:  # beside the entry (a 4-digit entry leaves the room)
+            extra = ButtonRow(size_hint_x=None)
+            extra.bind(minimum_width=extra.setter("width"))
+            extra.show(others, self.run)
+            entry.add_widget(extra)
+        left = BoxLayout(orientation="vertical", spacing=ui.spacing)
+        for widget in (texts, entry, BoxLayout()):
+            left.add_widget(widget)
+        self.move_top(left)
+        self.trade_tools(None)
+        buttons = ButtonRow()
+        buttons.show(moves, self.run)
+        right = BoxLayout(orientation="vertical", spacing=ui.spacing, size_hint_x=None)
+        right.bind(minimum_width=right.setter("width"))
+        for widget in (self.pad, buttons, BoxLayout()):
+            right.add_widget(widget)
+        row = BoxLayout(spacing=ui.spacing * 2)
+        row.add_widget(left)
+        row.add_widget(right)
+        self.ids.body.add_widget(row)
+
+    def _above_letter_pad(self, step: Step, entry: BoxLayout) -> None:
+        """The letter pad takes the width: the buttons go up beside the title, the
+        controls down beside the entry (each row keeps room for the other's words), and
+        the pad pages its keys where four rows do not fit."""
+        self.move_top(None)
+        buttons = ButtonRow(size_hint_x=None)
+        buttons.bind(minimum_width=buttons.setter("width"))
+        buttons.show(self._actions(step), self.run)
+        row = BoxLayout(spacing=ui.spacing * 2, size_hint_y=None)
+        row.bind(minimum_height=row.setter("height"))  # the controls' two lines, or a key
+        entry.pos_hint = {"center_y": 0.5}
+        row.add_widget(entry)
+        self.trade_tools(row, buttons)
+        self.pad.paged = not self._four_rows_fit()
+        body = self.ids.body
+        body.add_widget(row)
+        body.add_widget(self.pad)
+
+    def _four_rows_fit(self) -> bool:
+        """Whether the letter pad's four rows fit under the top row and the entry row,
+        above the help bar (a 1920x1080 panel: yes; 1280x800: no, it pages)."""
+        rows = 4 * ui.key_height + 3 * ui.spacing
+        others = self.top_bar.height + ui.button_height + self.ids.help.height
+        return rows + others + 6 * ui.spacing <= ui.window_size[1]
 
     def _window_resized(self, *_args: Any) -> None:
         if self.view is not None and self.parent is not None:
@@ -243,6 +332,7 @@ class EntryScreen(FlowScreen):
         self.send(events[self.view.step](typed))
 
     def reset(self) -> None:
+        self._typed_before = 0  # emptied unseen: nothing to say
         if self.pad is not None:
             self.pad.wipe()
         self._entry = None

@@ -41,6 +41,7 @@ class PinScreen(FlowScreen):
         self.send(ev.PinTyped(pin))
 
     def reset(self) -> None:
+        self._typed_before = 0  # emptied unseen: nothing to say
         self.ids.pad.wipe()
 
 

@@ -20,6 +20,18 @@ REFERENCE_SIZE = (1920, 1080)
 MIN_TOUCH_MM = 20.0  # the issue's rule for every touch target, both ways
 MM_PER_INCH = 25.4
 
+# Readable blocks of text (JIS X 8341-3 / the Japanese plain-language guides for elderly
+# readers): lines 1.5 times the type size apart, and a column of about 35 full-width
+# characters, so the eye finds the next line.
+LINE_HEIGHT = 1.5  # em, baseline to baseline
+HEADING_LINE_HEIGHT = 1.25  # a heading is one or two short lines
+COLUMN_CHARACTERS = 35
+# "文字を大きく": the text of every screen 25 % bigger for one session. Touch targets keep
+# their floor of 20 mm (they only grow with their label).
+LARGER_TEXT = 1.25
+# The sizes that grow with "文字を大きく": type, not spacing or touch targets.
+TEXT_SIZES = ("body", "heading", "button_text", "key_text", "mark")
+
 
 # --- Panels and DPI ----------------------------------------------------------------------
 
@@ -92,7 +104,7 @@ class Sizes:
 # name: (px at 1920x1080, floor in mm). The px values are the issue's minimums or above;
 # the mm floors keep text readable on a small dense panel (4.5 mm ≈ 13 pt body text).
 _RULES: dict[str, tuple[int, float]] = {
-    "body": (32, 4.5),
+    "body": (36, 4.5),
     "heading": (48, 6.5),
     "button_text": (36, 5.0),
     "key_text": (48, 6.5),
@@ -111,14 +123,17 @@ def layout_scale(size: tuple[int, int]) -> float:
     return min(size[0] / REFERENCE_SIZE[0], size[1] / REFERENCE_SIZE[1])
 
 
-def sizes_for(size: tuple[int, int], dpi: float | None = None) -> Sizes:
-    """The sizes for a window of ``size`` px on a panel of ``dpi`` (default: ``dpi_for``)."""
+def sizes_for(size: tuple[int, int], dpi: float | None = None, text_scale: float = 1.0) -> Sizes:
+    """The sizes for a window of ``size`` px on a panel of ``dpi`` (default: ``dpi_for``),
+    with the type ``text_scale`` times its usual size (``LARGER_TEXT``)."""
     dpi = dpi or dpi_for(size)
     scale = layout_scale(size)
     values = {
         name: max(round(reference * scale), mm_to_px(floor_mm, dpi))
         for name, (reference, floor_mm) in _RULES.items()
     }
+    for name in TEXT_SIZES:
+        values[name] = round(values[name] * text_scale)
     return Sizes(**values)
 
 

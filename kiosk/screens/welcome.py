@@ -1,6 +1,8 @@
-"""The start screen: what the kiosk does, and the two ways in (apply, or check one's
-status); at city hall, which counter handles a locked PIN or a certificate. The
-technician's gesture is the app's (an invisible corner), not this screen's."""
+"""The start screen: what the kiosk does, how long it takes, what to have ready (and where
+each payment service shows its ID and security code), whether the network is down, and
+the two ways in (apply, or check one's status); at city hall, which counter handles a
+locked PIN or a certificate. The technician's gesture is the app's (an invisible corner),
+not this screen's."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from pathlib import Path
 
 from kiosk import events as ev
 from kiosk.flow import Step, View
-from kiosk.screens.base import Action, StandardScreen, load_kv
+from kiosk.screens.base import Action, Para, StandardScreen, load_kv
+
+SERVICES_PER_PAGE = 3  # a page of "where to find the ID" fits a 1280x800 panel in large text
 
 
 class WelcomeScreen(StandardScreen):
@@ -16,16 +20,55 @@ class WelcomeScreen(StandardScreen):
     steps = (Step.WELCOME,)
 
     def fill(self, view: View, same_step: bool) -> None:
+        offline = view.data.get("online") is False
         self.present(
             self.text("welcome.title"),
             [
                 self.text("welcome.body"),
+                Para(self.text("welcome.offline"), "alert") if offline else "",
+                self.text("welcome.duration"),
+                Para(self.text("welcome.bring"), "strong"),
+                self.text("welcome.bring_card"),
+                self.text("welcome.bring_pin"),
+                self.text("welcome.bring_ids"),
                 self.context.counter_line(self.language) if self.context.city_hall else "",
             ],
             choices=[
                 Action("button.start", ev.Start("apply"), primary=True),
                 Action("button.my_page", ev.Start("my_page")),
             ],
+            actions=[Action("button.where_ids", lambda: self.show_where_ids())],
+        )
+
+    def where_ids_pages(self) -> list[list[Para]]:
+        """Each service that takes applications here, with where its ID and security
+        code are shown (the catalog's hints), a few to a page."""
+        catalog = self.context.catalog
+        services = [
+            s for s in (catalog.services if catalog is not None else ())
+            if not (s.app_only or s.card_credentials or s.fictional)
+        ]  # fmt: skip
+        en = self.language == "en"
+        lines = [
+            Para(self.text("welcome.where_service",
+                           service=s.name_en if en else s.name_ja,
+                           id_hint=(s.id_hint_en if en else s.id_hint_ja) or "-",
+                           code_hint=(s.code_hint_en if en else s.code_hint_ja) or "-"))
+            for s in services
+        ]  # fmt: skip
+        return [
+            lines[start : start + SERVICES_PER_PAGE]
+            for start in range(0, len(lines), SERVICES_PER_PAGE)
+        ] or [[]]
+
+    def show_where_ids(self, page: int = 0) -> None:
+        pages = self.where_ids_pages()
+        last = page == len(pages) - 1
+        self.open_panel(
+            self.text("welcome.where_title", page=page + 1, pages=len(pages)),
+            pages[page],
+            "button.ok" if last else "button.next",
+            then=None if last else (lambda: self.show_where_ids(page + 1)),
         )
 
 

@@ -27,6 +27,7 @@ from kivy.properties import (
     ListProperty,
     NumericProperty,
     ObjectProperty,
+    OptionProperty,
     StringProperty,
 )
 from kivy.uix.behaviors import ButtonBehavior
@@ -37,7 +38,7 @@ from kivy.uix.widget import Widget
 
 from kiosk import kana
 from kiosk.screens import theme
-from kiosk.screens.fonts import FONT_NAME, register_fonts
+from kiosk.screens.fonts import FONT_NAME, font_files, register_fonts
 from mynapoint.linebreak import break_lines
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,10 @@ MASK = "●"  # U+25CF, in IPAex Gothic
 MESSAGE_KEYS: dict[str, str] = {
     "pinpad.clear": "PIN pad key that empties the entry (訂正 / Clear)",
     "pinpad.ok": "PIN pad key that submits the PIN (確定 / OK)",
-    "alphapad.backspace": "letter pad key that removes the last character",
-    "alphapad.clear": "letter pad key that empties the entry",
+    "alphapad.backspace": "letter pad key that removes the last character (1文字消す / Erase one)",
+    "alphapad.clear": "letter pad key that empties the entry: the PIN pad's word (訂正 / Clear)",
+    "alphapad.digits": "paged letter pad key to the digits page (数字 / 123)",
+    "alphapad.letters": "paged letter pad key to the letters page (ABC)",
     "kanapad.variant": "kana pad key that makes the last kana voiced or small (゛゜小)",
     "button.continue_session": "countdown banner button that asks for more time (続ける)",
     "button.call_staff": "help bar button that calls a member of staff",
@@ -147,6 +150,14 @@ class KioskUi(EventDispatcher):
     spacing = NumericProperty(0)
     border = NumericProperty(0)
 
+    # Readable text: Kivy's line_height for lines theme.LINE_HEIGHT em apart (and for a
+    # heading's tighter lines), and the widest a block of text may be.
+    line_height = NumericProperty(theme.LINE_HEIGHT / font_files().natural_line)
+    heading_line_height = NumericProperty(theme.HEADING_LINE_HEIGHT / font_files().natural_line)
+    column_width = NumericProperty(0)
+    # 1.0, or theme.LARGER_TEXT while a citizen has asked for larger text.
+    text_scale = NumericProperty(1.0)
+
     # theme.Palette, as "<name>_color"
     background_color = ColorProperty()
     text_color = ColorProperty()
@@ -166,6 +177,7 @@ class KioskUi(EventDispatcher):
         self._followed: Any = None
         self.use_palette(theme.PALETTE)
         self.apply(theme.REFERENCE_SIZE)
+        self.fbind("text_scale", lambda *_a: self.apply(tuple(self.window_size)))
 
     def use_palette(self, palette: theme.Palette) -> None:
         for name, colour in theme.palette_colours(palette).items():
@@ -174,9 +186,10 @@ class KioskUi(EventDispatcher):
     def apply(self, size: tuple[int, int], dpi: float | None = None) -> theme.Sizes:
         """Set every size for a window of ``size`` px on a panel of ``dpi``."""
         dpi = dpi or self._fixed_dpi or theme.dpi_for(tuple(size), self._diagonal)
-        sizes = theme.sizes_for(tuple(size), dpi)
+        sizes = theme.sizes_for(tuple(size), dpi, self.text_scale)
         for field in fields(sizes):
             setattr(self, field.name, getattr(sizes, field.name))
+        self.column_width = theme.COLUMN_CHARACTERS * sizes.body
         self.dpi = dpi
         self.window_size = list(size)
         return sizes
@@ -497,6 +510,14 @@ ALPHA_ROWS: tuple[tuple[str, ...], ...] = (
     (*"UVWXYZ-", BACKSPACE, CLEAR),
 )
 ALPHA_COLUMNS = 10  # width of a row, in key widths (backspace and clear are 1.5 wide)
+SWITCH = "switch"  # the paged pad's key to the other page (数字 / ABC)
+GAP = ""  # an empty place in a row
+# Three rows, two pages: the letter pad where four rows of 20 mm keys leave no room (a
+# 1280x800 panel). The letters first: most IDs with letters start with them (JE..., TEST).
+ALPHA_PAGES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "letters": (tuple("ABCDEFGHIJ"), tuple("KLMNOPQRST"), (*"UVWXYZ", SWITCH, BACKSPACE, CLEAR)),
+    "digits": (tuple("1234567890"), ("-", *[GAP] * 9), (*[GAP] * 6, SWITCH, BACKSPACE, CLEAR)),
+}  # fmt: skip
 
 
 class AlphaPad(_TranslatedChildren, BoxLayout):
@@ -504,8 +525,9 @@ class AlphaPad(_TranslatedChildren, BoxLayout):
     Japanese kiosks order letters), hyphen, backspace and clear, in four rows of ten.
 
     The characters live only in a Python list; ``value()`` returns them, ``wipe()``
-    forgets them. ``shown`` is what an ``EntryDisplay`` shows: the text, or ● per character
-    when ``masked`` (security codes). Characters past ``max_length`` are ignored.
+    forgets them. ``shown`` is what an ``EntryDisplay`` shows: the text (through
+    ``shown_as``, if given: e.g. in groups), or ● per character when ``masked`` (security
+    codes). Characters past ``max_length`` are ignored.
     """
 
     translator = ObjectProperty(None, allownone=True)
@@ -513,8 +535,15 @@ class AlphaPad(_TranslatedChildren, BoxLayout):
     masked = BooleanProperty(False)
     length = NumericProperty(0)
     shown = StringProperty("")
+    # How the typed text shows, e.g. in groups ("090-0000-0001"); None: as typed. Only the
+    # display: ``value()`` stays what was typed.
+    shown_as = ObjectProperty(None, allownone=True)
     backspace_key = StringProperty("alphapad.backspace")
     clear_key = StringProperty("alphapad.clear")
+    # Three rows and two pages (``ALPHA_PAGES``) instead of four rows: set by a screen
+    # that has no room for four. ``page`` is the one shown.
+    paged = BooleanProperty(False)
+    page = OptionProperty("letters", options=list(ALPHA_PAGES))
 
     __events__ = ("on_change",)
 
@@ -526,18 +555,38 @@ class AlphaPad(_TranslatedChildren, BoxLayout):
         self._chars: list[str] = []
         self.keys: dict[str, PadKey] = {}
         super().__init__(**kwargs)
-        for names in self.ROWS:
-            self.add_widget(self._row(names))
+        self._build_rows()
+        self.fbind("paged", self._build_rows)
+        self.fbind("page", self._build_rows)
         self.fbind("backspace_key", self._relabel, BACKSPACE)
         self.fbind("clear_key", self._relabel, CLEAR)
         self.fbind("translator", self._pass_translator)
         self.fbind("masked", self._changed)
+        self.fbind("shown_as", self._changed)
         self._pass_translator()
+
+    def _build_rows(self, *_args: Any) -> None:
+        self.clear_widgets()
+        self.keys.clear()
+        for names in ALPHA_PAGES[self.page] if self.paged else self.ROWS:
+            self.add_widget(self._row(names))
+        self._pass_translator()
+
+    def switch_page(self) -> None:
+        self.page = "digits" if self.page == "letters" else "letters"
 
     def _row(self, names: tuple[str, ...]) -> AlphaRow:
         row = AlphaRow()
         for name in names:
-            if name in (BACKSPACE, CLEAR):
+            if name == GAP:
+                row.add_widget(Widget())
+            elif name == SWITCH:
+                other = "alphapad.digits" if self.page == "letters" else "alphapad.letters"
+                key = PadKey(key=other)
+                key.bind(on_release=lambda _key: self.switch_page())
+                self.keys[name] = key
+                row.add_widget(key)
+            elif name in (BACKSPACE, CLEAR):
                 row.add_widget(self._edit_key(name))
             else:
                 key = self.CHAR_KEY(text=name, on_release=self._char_released)
@@ -569,7 +618,11 @@ class AlphaPad(_TranslatedChildren, BoxLayout):
 
     def _changed(self, *_args: Any) -> None:
         self.length = len(self._chars)
-        self.shown = MASK * self.length if self.masked else "".join(self._chars)
+        text = "".join(self._chars)
+        if self.masked:
+            self.shown = MASK * self.length
+        else:
+            self.shown = self.shown_as(text) if self.shown_as is not None else text
         self.dispatch("on_change")
 
     def value(self) -> str:
@@ -607,12 +660,32 @@ DIGIT_ROWS: tuple[tuple[str, ...], ...] = (
 
 class DigitPad(AlphaPad):
     """An AlphaPad with digits only, in the PIN pad's phone layout (clear, 0, backspace on
-    the last row), as wide as the PIN pad: for IDs, security codes and phone digits that
-    are numbers only. Its text shows in an ``EntryDisplay`` like the letter pad's."""
+    the last row): for IDs, security codes and phone digits that are numbers only. Its text
+    shows in an ``EntryDisplay`` like the letter pad's.
+
+    At least as wide as the PIN pad, and wider when the edit keys' words need it: a word
+    fills at most ``LABEL_SHARE`` of its key, in any language and type size."""
 
     ROWS = DIGIT_ROWS
-    EDIT_KEY_WIDTH = 1
+    EDIT_KEY_WIDTH = 1.5
     CHAR_KEY = DigitKey
+    LABEL_SHARE = 0.75
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name in (CLEAR, BACKSPACE):
+            self.keys[name].fbind("texture_size", self._fit_width)
+        ui.bind(key_width=self._fit_width, spacing=self._fit_width)
+        self._fit_width()
+
+    def _fit_width(self, *_args: Any) -> None:
+        row = self.ROWS[-1]
+        units = sum(self.EDIT_KEY_WIDTH if n in (CLEAR, BACKSPACE) else 1 for n in row)
+        gaps = (len(row) - 1) * ui.spacing
+        words = max(self.keys[n].texture_size[0] for n in (CLEAR, BACKSPACE))
+        edit_key = words / self.LABEL_SHARE
+        pin_pad = 3 * ui.key_width + 2 * ui.spacing
+        self.width = max(pin_pad, edit_key * units / self.EDIT_KEY_WIDTH + gaps)
 
 
 VARIANT = "variant"
@@ -755,7 +828,13 @@ class HelpBar(_TranslatedChildren, BoxLayout):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.contact = BodyLabel(key=self.key, values=self.values, pos_hint={"center_y": 0.5})
+        # A footer, not a block to read through: tighter lines keep the bar low.
+        self.contact = BodyLabel(
+            key=self.key,
+            values=self.values,
+            pos_hint={"center_y": 0.5},
+            line_height=ui.heading_line_height,
+        )
         self.call_button = SecondaryButton(key=self.call_key, fit_text=True)
         self.call_button.bind(on_release=lambda _button: self.dispatch("on_call_staff"))
         self.help_button = SecondaryButton(key=self.help_key, fit_text=True)

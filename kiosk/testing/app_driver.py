@@ -141,6 +141,9 @@ class KioskDriver:
     def type_text(self, text: str) -> None:
         """Each character on the screen's letter or digit pad (letters in capitals)."""
         for char in text.upper():
+            pad = getattr(self.screen, "pad", None)
+            if getattr(pad, "paged", False) and char not in pad.keys:
+                kh.tap(pad.keys["switch"], frames=1)  # the other page of the letter pad
             self.tap(char, settle=False)
         kh.advance_frames(1, draw=False)
 

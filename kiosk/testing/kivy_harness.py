@@ -37,6 +37,11 @@ _KIVY_ENV = {
     # window opened (a test's multiprocessing pool) would then never die of its SIGTERM.
     "SDL_NO_SIGNAL_HANDLERS": "1",
 }
+# Sound, unless the caller chose otherwise: Kivy's SDL2 provider, and SDL's null sink
+# (``dummy``: played at the speed of sound into nothing), so a test or the headless demo
+# never speaks through a real speaker. ``SDL_AUDIODRIVER=disk`` writes the stream to
+# ``SDL_DISKAUDIOFILE`` instead.
+_AUDIO_ENV = {"KIVY_AUDIO": "sdl2", "SDL_AUDIODRIVER": "dummy"}
 # A Label's texture may exceed its box by rounding; more than this is text cut off.
 _TOLERANCE_PX = 1.0
 
@@ -70,6 +75,8 @@ def prepare_environment(home: Path | str | None = None) -> Path:
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
     os.environ.update(_KIVY_ENV)
+    for name, value in _AUDIO_ENV.items():
+        os.environ.setdefault(name, value)
     os.environ["KIVY_HOME"] = str(home)
     _configure_kivy()
     _prepared_home = home
@@ -266,6 +273,23 @@ def window_box(widget: Any) -> tuple[float, float, float, float]:
     return x, y, right, top
 
 
+def visible_box(widget: Any) -> tuple[float, float, float, float] | None:
+    """The part of ``widget`` a person can see now: its window box cut to every
+    ``ScrollView`` it scrolls in (None when it is scrolled out of sight)."""
+    from kivy.uix.scrollview import ScrollView
+
+    x, y, right, top = window_box(widget)
+    node = widget.parent
+    while node is not None and node is not node.parent:
+        if isinstance(node, ScrollView):
+            vx, vy, vright, vtop = window_box(node)
+            x, y, right, top = max(x, vx), max(y, vy), min(right, vright), min(top, vtop)
+        node = node.parent
+    if right - x <= 0 or top - y <= 0:
+        return None
+    return x, y, right, top
+
+
 def tap(widget: Any, frames: int = 2) -> None:
     """Touch ``widget``'s centre and lift, through Kivy's input dispatch as a finger would:
     whatever is on top at that point gets the touch. Fails if the centre is off-window."""
@@ -333,7 +357,10 @@ def clipped_labels(root: Any) -> list[Any]:
     for label in _labels(root):
         label.texture_update()
         width, height = label.texture_size
-        x, y, right, top = window_box(label)
+        # Text in a ScrollView may run past its viewport (it scrolls): what counts is
+        # that the part in sight is inside the window (None: all of it is scrolled out of
+        # sight, so only the text's fit in its own box counts).
+        x, y, right, top = visible_box(label) or (0.0, 0.0, 0.0, 0.0)
         clipped = (
             width > label.width + _TOLERANCE_PX
             or height > label.height + _TOLERANCE_PX
@@ -408,7 +435,8 @@ def overlapping(root: Any) -> list[tuple[Any, Any]]:
     advance_frames(1, draw=False)
     shown = [*_labels(root), *touch_targets(root)]
     unique = list({id(widget): widget for widget in shown}.values())
-    boxes = [(widget, window_box(widget)) for widget in unique]
+    # What is scrolled out of sight is drawn nowhere (a ScrollView clips it).
+    boxes = [(widget, box) for widget in unique if (box := visible_box(widget)) is not None]
     found = []
     for index, (first, (x1, y1, r1, t1)) in enumerate(boxes):
         for second, (x2, y2, r2, t2) in boxes[index + 1 :]:

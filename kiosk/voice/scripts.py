@@ -44,7 +44,10 @@ def spoken_time(moment: dt.datetime, language: str) -> str:
 
 
 def typed(count: int, language: str) -> str:
-    """What a key press says: how many digits, never which."""
+    """What a key press says: how many digits, never which (none: the entry was
+    cleared)."""
+    if count == 0:
+        return say("pin.cleared", language)
     return say("pin.typed", language, count=count)
 
 
@@ -68,12 +71,17 @@ def _outcomes(data: dict[str, Any], language: str) -> str:
     return ("" if language == "ja" else " ").join(lines)
 
 
-def script_for(view: View, catalog: Any = None) -> str:
+def script_for(view: View, catalog: Any = None, *, headset: bool = False) -> str:
     """The script of ``view``, in its language ("" for the technician's screens);
-    ``catalog``: the kiosk's (``kiosk.catalog.Catalog``), for the services' readings."""
+    ``catalog``: the kiosk's (``kiosk.catalog.Catalog``), for the services' readings;
+    ``headset``: the sound is private (a headset), so the PIN screen also says how its pad
+    is laid out."""
     language, data, step = view.language, view.data, view.step
-    if step == Step.PLACE_CARD and data.get("for_whom", "self") != "self":
-        return say("place_card.child", language)
+    if step == Step.PLACE_CARD:  # where the reader is, when the kiosk's settings say
+        where = data.get("reader")
+        reader = say(f"place_card.reader.{where}" if where else "place_card.reader", language)
+        child = data.get("for_whom", "self") != "self"
+        return say("place_card.child" if child else "place_card", language, reader=reader)
     if step == Step.CERT_TOO_RECENT:
         return say("cert_too_recent", language, time=spoken_time(data["usable_from"], language))
     if step == Step.PIN:
@@ -83,6 +91,8 @@ def script_for(view: View, catalog: Any = None) -> str:
             if data.get("last_try")
             else say("pin", language, tries=data.get("tries_left", 3))
         )
+        if headset:
+            body += ("" if language == "ja" else " ") + say("pin.headset", language)
         return (lead + ("" if language == "ja" or not lead else " ") + body).strip()
     if step in (Step.ALREADY_APPLIED, Step.ENTER_ID):
         return say(step.value, language, service=_service_name(data, language, catalog))
@@ -98,3 +108,77 @@ def script_for(view: View, catalog: Any = None) -> str:
             return say("slip.printing", language)
         return say("slip", language, outcomes=_outcomes(data, language)).strip()
     return say(step.value, language)
+
+
+# Scripts that end with what only the view knows (a refusal's words, the slip's outcomes):
+# the step's key and the placeholder at its end. The fixed lead is made at start-up and
+# heard at once, while the rest is made.
+_TAILS: dict[Step, tuple[str, str]] = {
+    Step.NOTICE: ("notice", "message"),
+    Step.REFUSED: ("refused", "message"),
+    Step.SLIP: ("slip", "outcomes"),
+}
+
+
+def pieces(view: View, catalog: Any = None, *, headset: bool = False) -> list[str]:
+    """The script of ``view`` as it is played: the fixed lead, then the rest, if the
+    script ends with what only the view knows; else the script alone ([] if silent)."""
+    script = script_for(view, catalog, headset=headset)
+    tail = _TAILS.get(view.step)
+    if tail is None or not script or (view.step == Step.SLIP and view.data.get("printing")):
+        return [script] if script else []
+    key, placeholder = tail
+    lead = say(key, view.language, **{placeholder: ""}).strip()
+    rest = script[len(lead) :].strip() if script.startswith(lead) else ""
+    return [lead, rest] if rest else [script]
+
+
+# Steps whose script names something in its middle (a service, a time): made once known.
+_NAMED = {Step.CERT_TOO_RECENT, Step.ALREADY_APPLIED, Step.ENTER_ID}
+TYPED_MOST = 24  # the longest entry on a pad (payment-service IDs), in digits
+
+
+def _fixed_views(language: str) -> list[View]:
+    views: list[View] = []
+    for step in Step:
+        if step in _NAMED:
+            continue
+        if step == Step.PIN:
+            views += [
+                View(step, language, {"tries_left": tries, "last_try": tries == 1,  # type: ignore[arg-type]
+                                      "wrong": wrong})
+                for wrong in (False, True) for tries in (3, 2, 1)
+            ]  # fmt: skip
+        elif step == Step.PLACE_CARD:  # for whom, and every place a reader may be
+            prefix = "place_card.reader."
+            places = [None, *(k[len(prefix) :] for k in SCRIPTS[language] if k.startswith(prefix))]
+            views += [
+                View(step, language, {"for_whom": who, "reader": place})  # type: ignore[arg-type]
+                for who in ("self", "child") for place in places
+            ]  # fmt: skip
+        elif step == Step.CONFIRM:
+            views.append(View(step, language, {"service": None}))  # type: ignore[arg-type]
+        elif step == Step.SLIP:
+            views += [View(step, language, {"printing": p, "outcomes": ()}) for p in (True, False)]  # type: ignore[arg-type]
+        else:
+            views.append(View(step, language, {}))  # type: ignore[arg-type]
+    return views
+
+
+def fixed_scripts(*, headset: bool = False, countdown: int = 20) -> list[tuple[str, str]]:
+    """Every (script, language) the kiosk says without knowing the citizen, in the order
+    of the procedure, Japanese first: each step's (and its variants'), the fixed leads,
+    "read", "N digits entered" up to ``TYPED_MOST``, and the idle warning at
+    ``countdown`` s."""
+    found: dict[tuple[str, str], None] = {}
+    for language in ("ja", "en"):
+        for view in _fixed_views(language):
+            for script in pieces(view, headset=False):
+                found[(script, language)] = None
+            if headset and view.step == Step.PIN:
+                found[(script_for(view, headset=True), language)] = None
+        found[(say("card_read", language), language)] = None
+        for count in range(TYPED_MOST + 1):
+            found[(typed(count, language), language)] = None
+        found[(say("idle.warning", language, seconds=countdown), language)] = None
+    return list(found)

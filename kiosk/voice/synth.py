@@ -13,14 +13,18 @@ import hashlib
 import os
 import subprocess
 import tempfile
-import wave
+import threading
 from pathlib import Path
 
 from kiosk.voice.lexicon import for_the_ear
+from kiosk.voice.wav import write_mono
 
 # Debian's open-jtalk-mecab-naist-jdic: pyopenjtalk would otherwise download its own.
 DICTIONARY = Path("/var/lib/mecab/dic/open-jtalk/naist-jdic")
 VOICE_VERSION = "1"  # bump when the voices or the lexicon change what a script sounds like
+# pyopenjtalk keeps one engine for the process: one thread at a time (the voice guide's
+# worker, a walkthrough recording its screens).
+_OPEN_JTALK = threading.Lock()
 
 
 class VoiceUnavailable(RuntimeError):
@@ -34,7 +38,8 @@ def _japanese(text: str) -> tuple[bytes, int]:
         import pyopenjtalk
     except ImportError as exc:  # pragma: no cover - the bootstrap installs it
         raise VoiceUnavailable(f"pyopenjtalk is not installed: {exc}") from exc
-    samples, rate = pyopenjtalk.tts(text)
+    with _OPEN_JTALK:
+        samples, rate = pyopenjtalk.tts(text)
     pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
     return pcm, int(rate)
 
@@ -62,22 +67,18 @@ class Synthesizer:
         path = self.path_for(text, language)
         if path.exists():
             return path
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
         spoken = for_the_ear(text, language)
+        if language == "ja":
+            pcm, rate = _japanese(spoken)
+            return write_mono(path, pcm, rate)
+        # espeak-ng writes its own file: into a part, then whole or not at all.
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=self.cache_dir, suffix=".part")
         os.close(fd)
         partial = Path(name)
         try:
-            if language == "ja":
-                pcm, rate = _japanese(spoken)
-                with wave.open(str(partial), "wb") as out:
-                    out.setnchannels(1)
-                    out.setsampwidth(2)
-                    out.setframerate(rate)
-                    out.writeframes(pcm)
-            else:
-                _english(spoken, partial)
-            partial.replace(path)  # whole or not at all: a cache never holds half a file
+            _english(spoken, partial)
+            partial.replace(path)
         finally:
             partial.unlink(missing_ok=True)
         return path
