@@ -514,6 +514,11 @@ class Catalog:
             )
         return AVAILABLE
 
+    def taken_on(self, channel: Channel) -> list[CatalogService]:
+        """The services a citizen can apply for on ``channel`` on some day: all but those
+        that never can here (``availability`` on the last day there is)."""
+        return [s for s in self.services if self.availability(s, channel, dt.date.max).available]
+
     def pre_registration_notice(self, service: CatalogService | str) -> Message | None:
         """For a service that needs the citizen registered with the operator first
         (seed 001 line 18), the warning to show before the ID is typed."""

@@ -110,6 +110,18 @@ WITH_CARD = {
 }  # fmt: skip
 
 
+def shown_services(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The CHOOSE_SERVICE view's entries (``{"service", "availability"}``) as the list
+    shows them: all of them, or those a search or a kind found, in its order."""
+    entries = list(data.get("services") or [])
+    shown = data.get("shown")
+    if shown is None:
+        return entries
+    order = {code: index for index, code in enumerate(shown)}
+    found = [e for e in entries if e["service"].code in order]
+    return sorted(found, key=lambda e: order[e["service"].code])
+
+
 # --- The flow ---------------------------------------------------------------------------
 
 

@@ -587,15 +587,20 @@ class FlowScreen(Screen):
         self.send(ev.ChooseLanguage(language))  # type: ignore[arg-type]
 
     def show_help(self, page: int = 0) -> None:
-        """Help over the screen, a page at a time ("next", then "OK"): the step stays."""
-        pages = self.context.help_pages(self.language)
+        """Help over the screen, a page at a time: the step stays."""
+        self.open_pages("help.title", self.context.help_pages(self.language), page)
+
+    def open_pages(
+        self, title_key: str, pages: Sequence[Sequence[Para | str]], page: int = 0
+    ) -> None:
+        """Messages over the screen, one page at a time ("next", then "OK"); the title
+        ``title_key`` is given the page and the number of pages."""
         last = page == len(pages) - 1
-        title = self.text("help.title", page=page + 1, pages=len(pages))
         self.open_panel(
-            title,
+            self.text(title_key, page=page + 1, pages=len(pages)),
             pages[page],
             "button.ok" if last else "button.next",
-            then=None if last else (lambda: self.show_help(page + 1)),
+            then=None if last else (lambda: self.open_pages(title_key, pages, page + 1)),
         )
 
     def call_staff(self) -> None:

@@ -24,7 +24,7 @@ from kivy.uix.gridlayout import GridLayout
 from kiosk import events as ev
 from kiosk import i18n
 from kiosk.catalog import Unavailable
-from kiosk.flow import Step, View
+from kiosk.flow import Step, View, shown_services
 from kiosk.screens import theme
 from kiosk.screens.base import Action, FlowScreen, ToolButton, load_kv
 from kiosk.screens.widgets import (
@@ -158,13 +158,7 @@ class ChooseServiceScreen(FlowScreen):
     # --- what to show ---------------------------------------------------------------------
 
     def _entries(self) -> list[dict[str, Any]]:
-        entries = list(self.data.get("services") or [])
-        shown = self.data.get("shown")
-        if shown is not None:
-            order = {code: index for index, code in enumerate(shown)}
-            entries = [e for e in entries if e["service"].code in order]
-            entries.sort(key=lambda e: order[e["service"].code])
-        return entries
+        return shown_services(self.data)
 
     def _per_page(self) -> tuple[int, int, float, bool]:
         """(columns, rows, tile height, with the kind) that fit the grid's box: three

@@ -37,17 +37,17 @@ class WelcomeScreen(StandardScreen):
                 Action("button.start", ev.Start("apply"), primary=True),
                 Action("button.my_page", ev.Start("my_page")),
             ],
-            actions=[Action("button.where_ids", lambda: self.show_where_ids())],
+            actions=[Action("button.where_ids", self.show_where_ids)],
         )
 
+    def show_where_ids(self) -> None:
+        self.open_pages("welcome.where_title", self.where_ids_pages())
+
     def where_ids_pages(self) -> list[list[Para]]:
-        """Each service that takes applications here, with where its ID and security
-        code are shown (the catalog's hints), a few to a page."""
+        """Each service that takes applications here (``Catalog.taken_on``), with where
+        its ID and security code are shown (the catalog's hints), a few to a page."""
         catalog = self.context.catalog
-        services = [
-            s for s in (catalog.services if catalog is not None else ())
-            if not (s.app_only or s.card_credentials or s.fictional)
-        ]  # fmt: skip
+        services = catalog.taken_on(self.context.channel) if catalog is not None else []
         en = self.language == "en"
         lines = [
             Para(self.text("welcome.where_service",
@@ -60,16 +60,6 @@ class WelcomeScreen(StandardScreen):
             lines[start : start + SERVICES_PER_PAGE]
             for start in range(0, len(lines), SERVICES_PER_PAGE)
         ] or [[]]
-
-    def show_where_ids(self, page: int = 0) -> None:
-        pages = self.where_ids_pages()
-        last = page == len(pages) - 1
-        self.open_panel(
-            self.text("welcome.where_title", page=page + 1, pages=len(pages)),
-            pages[page],
-            "button.ok" if last else "button.next",
-            then=None if last else (lambda: self.show_where_ids(page + 1)),
-        )
 
 
 load_kv(Path(__file__).with_suffix(".kv"))

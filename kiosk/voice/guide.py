@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from kiosk.flow import TECHNICIAN_STEPS, Step, View
+from kiosk.flow import TECHNICIAN_STEPS, Step, View, shown_services
 from kiosk.session import WARNING_SECONDS
 from kiosk.voice import scripts, tones
 from kiosk.voice.player import MIXER_RATE, SdlSink, Sink
@@ -448,14 +448,8 @@ def _level(volume: float) -> float:
 
 def _services_shown(data: dict[str, Any]) -> list[Any]:
     """The services on the list, as shown (a search's order), that can be chosen."""
-    entries = data.get("services") or []
-    available = {
-        entry["service"].code: entry["service"]
-        for entry in entries
-        if getattr(entry.get("availability"), "available", True)
-    }
-    order = data.get("shown") or list(available)
-    return [available[code] for code in order if code in available]
+    return [e["service"] for e in shown_services(data)
+            if getattr(e.get("availability"), "available", True)]  # fmt: skip
 
 
 def voice_for(settings: Any, channel: str, catalog: Any = None) -> VoiceGuide | None:
