@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.devices.jpki import JpkiCard
-from kiosk.devices.jpki_test_ca import JpkiTestCa
-from kiosk.devices.loopback import VirtualReader
+from kiosk.devices.sim.loopback import VirtualReader
+from kiosk.devices.sim.test_ca import JpkiTestCa
+from kiosk.devices.sim.virtual_card import VirtualJpkiCard, issue_card
 from kiosk.devices.transport import CardReader
-from kiosk.devices.virtual_card import VirtualJpkiCard, issue_card
 
 PIN = "4827"
 
@@ -104,12 +104,12 @@ def measure(name: str, timed: TimedCard, reader: CardReader, runs: int) -> Resul
 
 @contextmanager
 def pcscd_reader(timed: TimedCard) -> Iterator[CardReader]:
-    from kiosk.testing.pcscd import PrivatePcscd
+    from kiosk.devices.sim.pcscd import PrivatePcscd
 
     with PrivatePcscd() as daemon:
         os.environ.update(daemon.environment())  # before the first PC/SC call
         from kiosk.devices.pcsc import PcscReader
-        from kiosk.devices.sim_vpcd import VpcdCardLink
+        from kiosk.devices.sim.vpcd import VpcdCardLink
 
         link = VpcdCardLink(timed, "127.0.0.1", daemon.vpcd_port).start()  # type: ignore[arg-type]
         with PcscReader(daemon.reader_name) as reader:
@@ -123,7 +123,7 @@ def pcscd_reader(timed: TimedCard) -> Iterator[CardReader]:
 @contextmanager
 def nfc_reader(timed: TimedCard) -> Iterator[CardReader]:
     from kiosk.devices.nfc import NfcReader
-    from kiosk.devices.sim_nfc_udp import NfcUdpCard
+    from kiosk.devices.sim.nfc_udp import NfcUdpCard
 
     sim = NfcUdpCard(timed).start()  # type: ignore[arg-type]
     with NfcReader(sim.reader_path) as reader:

@@ -1,15 +1,15 @@
-"""Benchmark: the kiosk's touch app (``kiosk.app.KioskApp``) in an offscreen window: cold start
+"""Benchmark: the kiosk's touch app (``kiosk.ui.app.KioskApp``) in an offscreen window: cold start
 to the first frame, screen transitions, resident memory and the voice, against a bare Kivy
 app (and, for the voice, a bare sound) measured in the same run.
 
 - cold start: from just before ``Popen`` in this process to the first drawn frame of the
   welcome screen in a fresh child (``sys.executable``), ``--runs`` times. The kiosk child
-  is the real app on the embedded demo defaults: ``kiosk.demo_env`` (a local grant
+  is the real app on the embedded demo defaults: ``kiosk.demo.environment`` (a local grant
   service on loopback, the kiosk enrolled with it) is set up once, here, before the clock
   starts; each child reads the kiosk's settings from ``KIOSK_*`` variables, assembles the
-  kiosk (``kiosk.assembly.assembled``, which revalidates the catalog with the service, as
+  kiosk (``kiosk.shell.assembly.assembled``, which revalidates the catalog with the service, as
   every boot does) on a virtual card reader with no card on it, and builds the app as
-  ``kiosk.testing.app_driver.KioskDriver`` does. Baseline: a bare Kivy ``App`` with one
+  ``kiosk.ui.app_driver.KioskDriver`` does. Baseline: a bare Kivy ``App`` with one
   ``Label``, in the same kind of child, same environment (``kivy_harness``: SDL
   ``offscreen`` on Mesa, one shared ``KIVY_HOME``), shown the same way. A drawn frame is
   ``EventLoop.idle()`` then ``glFinish()``: the pixels are there, not just queued.
@@ -119,7 +119,7 @@ def drawn_frame() -> None:
     """One frame of Kivy's loop with drawing, and the GL pipeline drained."""
     from kivy.graphics.opengl import glFinish
 
-    from kiosk.testing import kivy_harness as kh
+    from kiosk.ui import kivy_harness as kh
 
     kh.advance_frames(1, draw=True)
     glFinish()
@@ -210,7 +210,7 @@ def voice_latency(ui: Any, changes: int) -> dict[str, list[float]]:
     and the guide's ``play`` -> that sample; then the baseline, a pre-loaded tiny WAV."""
     from kivy.core.audio import SoundLoader
 
-    from kiosk.testing import kivy_harness as kh
+    from kiosk.ui import kivy_harness as kh
     from kiosk.voice import tones
     from kiosk.voice.player import MIXER_RATE
 
@@ -255,7 +255,7 @@ def voice_latency(ui: Any, changes: int) -> dict[str, list[float]]:
 def voice_child(cache: Path, phases: Phases) -> dict[str, Any]:
     """The voice's start-up cost: every fixed script made into an empty cache, then the
     services' scripts, then the full cache found by a second guide."""
-    from kiosk.catalog import Catalog, Freshness, Source, packaged_document
+    from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
     from kiosk.voice.guide import VoiceGuide
     from kiosk.voice.player import SdlSink
     from kiosk.voice.preparer import BACKGROUND
@@ -295,12 +295,12 @@ def voice_child(cache: Path, phases: Phases) -> dict[str, Any]:
 
 
 def kiosk_child(card: Path, cycles: int, changes: int, phases: Phases) -> dict[str, Any]:
-    from kiosk.app import KioskApp  # noqa: F401  (Kivy, the screens, their fonts and kv rules)
-    from kiosk.assembly import assembled
-    from kiosk.devices.loopback import VirtualReader
+    from kiosk.devices.sim.loopback import VirtualReader
     from kiosk.settings import KioskSettings
-    from kiosk.testing import kivy_harness as kh
-    from kiosk.testing.app_driver import KioskDriver
+    from kiosk.shell.assembly import assembled
+    from kiosk.ui import kivy_harness as kh
+    from kiosk.ui.app import KioskApp  # noqa: F401  (Kivy, the screens, their fonts and kv rules)
+    from kiosk.ui.app_driver import KioskDriver
 
     phases.mark("imports")
     reader = VirtualReader(card)
@@ -349,7 +349,7 @@ def bare_child(cycles: int, phases: Phases) -> dict[str, Any]:
     from kivy.uix.label import Label
     from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
-    from kiosk.testing import kivy_harness as kh
+    from kiosk.ui import kivy_harness as kh
 
     phases.mark("imports")
     phases.mark("assembly")  # nothing to assemble
@@ -414,7 +414,7 @@ def forget_escpos_pickle() -> None:
 
 
 def child_main(args: argparse.Namespace) -> None:
-    from kiosk.testing import kivy_harness as kh
+    from kiosk.ui import kivy_harness as kh
 
     kh.prepare_environment(args.kivy_home)  # before anything imports Kivy
     phases = Phases()
@@ -511,7 +511,7 @@ def main() -> None:
         root = Path(tmp)
         # The demo's test CA and cards in here, not in the user's data home.
         os.environ["XDG_DATA_HOME"] = str(root / "xdg")
-        from kiosk.demo_env import demo_environment
+        from kiosk.demo.environment import demo_environment
 
         setup_started = now()
         with demo_environment(root / "demo") as demo:
@@ -608,7 +608,7 @@ def report(args: argparse.Namespace, kiosk: Figures, bare: Figures, setup: float
     )
     print(
         "python: the interpreter up (this file's first line); imports: Kivy, the harness, "
-        "and for the kiosk kiosk.app (the screens, fonts, kv rules) and the assembly; "
+        "and for the kiosk kiosk.ui.app (the screens, fonts, kv rules) and the assembly; "
         "assembly: the kiosk's parts, catalog revalidated with the service; window: SDL "
         "and GL; app: build, show, on_start; frame: the first drawn frame"
     )

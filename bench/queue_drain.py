@@ -53,8 +53,8 @@ from sqlalchemy.orm import Session
 from bench.service_ingest import CODE, World, fresh_env, payment_id, run, serving
 from grant_service.operators import account_entry
 from grant_service.settings import PACKAGE_DATA
-from kiosk.devices.jpki_test_ca import JpkiTestCa, new_rsa_key
-from kiosk.enrollment import enroll
+from kiosk.devices.sim.test_ca import JpkiTestCa, new_rsa_key
+from kiosk.link.enrollment import enroll
 from kiosk.offline_queue.store import QueueStore, open_queue
 from kiosk.offline_queue.sync import Syncer
 from kiosk.settings import KioskSettings

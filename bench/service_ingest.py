@@ -41,9 +41,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from grant_service.operators import account_entry
 from grant_service.settings import PACKAGE_DATA
 from grant_service.testing.postgres import PrivatePostgres
-from kiosk.device_identity import DeviceIdentity
-from kiosk.devices.jpki_test_ca import JpkiTestCa, new_rsa_key
-from kiosk.service_client import ServiceClient
+from kiosk.devices.sim.test_ca import JpkiTestCa, new_rsa_key
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.service_client import ServiceClient
 from mynapoint.envelope import (
     ApplicationPayload,
     ReservationPayload,

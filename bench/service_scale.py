@@ -72,8 +72,8 @@ from grant_service.operators import account_entry
 from grant_service.pki import issuer_key
 from grant_service.settings import PACKAGE_DATA
 from grant_service.testing.postgres import PrivatePostgres
-from kiosk.device_identity import DeviceIdentity
-from kiosk.devices.jpki_test_ca import JpkiTestCa, new_rsa_key
+from kiosk.devices.sim.test_ca import JpkiTestCa, new_rsa_key
+from kiosk.link.device_identity import DeviceIdentity
 from mynapoint import receipt_numbers
 from mynapoint.database import make_engine, make_session_factory
 from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope

@@ -83,7 +83,7 @@ class KioskSettings(LayeredSettings):
     # A card left on the reader after "take your card" this long calls staff (city hall)
     # or blocks new sessions until it is taken (convenience store).
     card_left_seconds: float = 30.0
-    # scrypt hash of the technician PIN (kiosk.technician.hash_pin); none: mode closed.
+    # scrypt hash of the technician PIN (kiosk.technician.pin.hash_pin); none: mode closed.
     technician_pin_hash: str | None = None
     # Help texts of city-hall terminals (the counter to visit for a locked PIN or an
     # expired certificate).

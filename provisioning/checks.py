@@ -18,21 +18,21 @@ from typing import Literal
 import httpx
 from cryptography import x509
 
-from kiosk.device_identity import DeviceIdentity
 from kiosk.devices import errors
 from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.printer import PrinterError, open_printer
 from kiosk.devices.readers import open_reader
-from kiosk.enrollment import (
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.enrollment import (
     NotEnrolled,
     load_identity,
     refusal_detail,
     service_client,
     unreachable_detail,
 )
+from kiosk.link.service_client import Reply, ServiceClient
 from kiosk.offline_queue.ballast import Ballast
 from kiosk.offline_queue.lock import SyncLock
-from kiosk.service_client import Reply, ServiceClient
 from kiosk.settings import KioskSettings
 from provisioning.errors import ProvisioningError
 from provisioning.queue_state import queue_status

@@ -74,15 +74,15 @@ import click
 from cryptography import x509
 
 from kiosk.cli.common import format_time
-from kiosk.device_identity import DeviceIdentity
 from kiosk.devices.errors import CardError
 from kiosk.devices.printer import PrinterError
-from kiosk.enrollment import EnrollmentFailed, NotEnrolled, load_identity
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.enrollment import EnrollmentFailed, NotEnrolled, load_identity
+from kiosk.link.service_client import InsecureServiceUrl
 from kiosk.offline_queue.lock import SyncRunning
 from kiosk.offline_queue.store import QueueFull, QueueStatus
-from kiosk.service_client import InsecureServiceUrl
 from kiosk.settings import KioskSettings
-from kiosk.technician import hash_pin
+from kiosk.technician.pin import hash_pin
 from provisioning import checks, decommission
 from provisioning.config_file import read_settings
 from provisioning.enroll import Enrollment, EnrollOptions

@@ -14,10 +14,10 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from kiosk.device_identity import KEY_FILE, DeviceIdentity
-from kiosk.enrollment import enroll
+from kiosk.link.device_identity import KEY_FILE, DeviceIdentity
+from kiosk.link.enrollment import enroll
+from kiosk.link.service_client import InsecureServiceUrl, check_service_url
 from kiosk.offline_queue.cipher import PayloadCipher
-from kiosk.service_client import InsecureServiceUrl, check_service_url
 from kiosk.settings import KioskSettings
 from provisioning.config_file import SettingValue, render_config, settings_problems
 from provisioning.errors import ProvisioningError

@@ -17,9 +17,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from kiosk.device_identity import DeviceIdentity
-from kiosk.enrollment import load_identity, refusal_detail, service_client, unreachable_detail
-from kiosk.service_client import Reply
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.enrollment import load_identity, refusal_detail, service_client, unreachable_detail
+from kiosk.link.service_client import Reply
 from kiosk.settings import KioskSettings
 from mynapoint.private_files import write_private
 from provisioning.errors import ProvisioningError

@@ -12,7 +12,7 @@ PAYPAY = PaymentService(
     code="paypay", name_ja="PayPay", name_en="PayPay", account_last4="0001", grant_on="charge"
 )
 # A sample's programme terms (the packaged catalog's at the time of writing); a real slip
-# takes them from the kiosk's catalog (``kiosk.slip_builder.SlipTerms``).
+# takes them from the kiosk's catalog (``kiosk.slip.builder.SlipTerms``).
 SAMPLE_RATE_PERCENT, SAMPLE_CAP_YEN = 25, 5000
 
 

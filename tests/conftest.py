@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from grant_service.testing.postgres import PostgresUnavailable, PrivatePostgres
 from kiosk.devices.jpki import JpkiCard
-from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
+from kiosk.devices.sim.pcscd import PcscdUnavailable, PrivatePcscd
+from kiosk.devices.sim.test_ca import JpkiTestCa, Validity
+from kiosk.devices.sim.virtual_card import RemoveAfter, SimulatedCard, VirtualJpkiCard, issue_card
 from kiosk.devices.transport import CardConnection
-from kiosk.devices.virtual_card import RemoveAfter, SimulatedCard, VirtualJpkiCard, issue_card
-from kiosk.testing.pcscd import PcscdUnavailable, PrivatePcscd
 from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 from tests.service_harness import ServiceEnv
 
@@ -116,7 +116,7 @@ def pcscd() -> Iterator[PrivatePcscd]:
 def insert_vpcd(pcscd: PrivatePcscd) -> Iterator[Callable[..., object]]:
     """Insert a card into the vpcd reader: ``insert_vpcd(card, removal=...)``."""
     from kiosk.devices.pcsc import PcscReader
-    from kiosk.devices.sim_vpcd import VpcdCardLink
+    from kiosk.devices.sim.vpcd import VpcdCardLink
 
     links: list[VpcdCardLink] = []
 
@@ -152,7 +152,7 @@ def vpcd_card(card_file: Path, insert_vpcd: Callable[..., object]) -> Path:
 @pytest.fixture
 def nfc_field() -> Iterator[Callable[..., object]]:
     """Put a card in an NFC field served over UDP: ``nfc_field(card, removal=...)``."""
-    from kiosk.devices.sim_nfc_udp import NfcUdpCard
+    from kiosk.devices.sim.nfc_udp import NfcUdpCard
 
     sims: list[NfcUdpCard] = []
 
@@ -218,8 +218,8 @@ def rsa_key_pool() -> Iterator[None]:
     certificate and serial number, which is what identifies a person."""
     import itertools
 
-    from kiosk.devices import jpki_test_ca
-    from kiosk.devices import virtual_card as virtual_card_module
+    from kiosk.devices.sim import test_ca as jpki_test_ca
+    from kiosk.devices.sim import virtual_card as virtual_card_module
 
     pool = itertools.cycle([jpki_test_ca.new_rsa_key() for _ in range(6)])
     patch = pytest.MonkeyPatch()

@@ -210,9 +210,9 @@ def _instrument(board: Any) -> None:
     only write to the board; what they wrap runs as it is."""
     from sqlalchemy import Engine, event
 
+    from kiosk.link.service_client import ServiceClient
     from kiosk.offline_queue.store import QueueStore
     from kiosk.offline_queue.sync import Syncer, SyncLoop
-    from kiosk.service_client import ServiceClient
 
     def during(
         phase: int, function: Callable[..., Any], then: int | None = None

@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk import events as ev
-from kiosk.assembly import assembled
-from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
-from kiosk.devices.loopback import VirtualReader
-from kiosk.devices.virtual_card import default_ca_dir, issue_card
-from kiosk.dispatcher import Dispatcher
-from kiosk.flow import Flow, Step, View
-from kiosk.runner import Runner
+from kiosk.devices.sim.loopback import VirtualReader
+from kiosk.devices.sim.test_ca import JpkiTestCa, Validity
+from kiosk.devices.sim.virtual_card import default_ca_dir, issue_card
+from kiosk.link.submit import Submitter
+from kiosk.procedure import events as ev
+from kiosk.procedure.flow import Flow, Step, View
 from kiosk.settings import KioskSettings
-from kiosk.slip_desk import SlipDesk
-from kiosk.submit import Submitter
+from kiosk.shell.assembly import assembled
+from kiosk.shell.dispatcher import Dispatcher
+from kiosk.shell.runner import Runner
+from kiosk.slip.desk import SlipDesk
 from tests.kiosk_harness import KioskRig
 
 CARD_PIN = "4827"

@@ -27,12 +27,12 @@ import httpx
 from sqlalchemy import select
 
 from grant_service.models import AuditEntry
-from kiosk.devices.virtual_card import default_card_path
-from kiosk.enrollment import enroll
+from kiosk.devices.sim.virtual_card import default_card_path
+from kiosk.link.enrollment import enroll
+from kiosk.link.fault_proxy import FaultProxy
 from kiosk.offline_queue.models import QueuedItem
 from kiosk.offline_queue.store import QueueStore, open_queue
 from kiosk.settings import KioskSettings
-from kiosk.testing.fault_proxy import FaultProxy
 from mynapoint.database import make_engine, make_session_factory
 from mynapoint.envelope import (
     ApplicationPayload,

@@ -23,9 +23,9 @@ from types import ModuleType
 
 import pytest
 
-from kiosk.testing import kivy_harness
+from kiosk.ui import kivy_harness
 
-# At import, not in a fixture: a test module may import kiosk.screens (and so Kivy) at its
+# At import, not in a fixture: a test module may import kiosk.ui.screens (and so Kivy) at its
 # top, before any fixture runs. KIVY_HOME is a temporary directory removed at exit.
 kivy_harness.prepare_environment()
 
@@ -40,9 +40,9 @@ def kivy_window() -> Iterator[object]:
 
 @pytest.fixture
 def kivy_ui(kivy_window: object) -> Iterator[ModuleType]:
-    """The harness (``kiosk.testing.kivy_harness``) on an empty window; the window is
+    """The harness (``kiosk.ui.kivy_harness``) on an empty window; the window is
     emptied again, and the process's translator dropped, after the test."""
-    from kiosk.screens.widgets import ui
+    from kiosk.ui.kit.widgets import ui
 
     kivy_harness.clear()
     yield kivy_harness

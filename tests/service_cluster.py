@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.service_client import Reply, ServiceClient
+from kiosk.link.service_client import Reply, ServiceClient
 from mynapoint.envelope import Envelope
 from tests.kiosk_harness import GrantServiceProcess
 from tests.service_harness import Kiosk, ServiceEnv

@@ -26,12 +26,12 @@ from grant_service.cli import prepare_database
 from grant_service.keys import ServiceKeys
 from grant_service.operators import account_entry
 from grant_service.settings import PACKAGE_DATA, Settings
-from kiosk.device_identity import DeviceIdentity
 from kiosk.devices.jpki import JpkiCard
-from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
-from kiosk.devices.loopback import VirtualReader
-from kiosk.devices.virtual_card import issue_card
-from kiosk.service_client import Reply, ServiceClient
+from kiosk.devices.sim.loopback import VirtualReader
+from kiosk.devices.sim.test_ca import JpkiTestCa, Validity
+from kiosk.devices.sim.virtual_card import issue_card
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.service_client import Reply, ServiceClient
 from mynapoint.database import make_engine, make_session_factory
 from mynapoint.envelope import (
     ApplicationPayload,

@@ -1,4 +1,4 @@
-"""The touchscreen app reports to systemd (``kiosk.app`` through ``kiosk/sd_notify.py``):
+"""The touchscreen app reports to systemd (``kiosk.ui.app`` through ``kiosk/shell/sd_notify.py``):
 ``READY=1`` once it is up, ``WATCHDOG=1`` from Kivy's main loop only (a frozen loop goes
 silent, which is what lets systemd restart a frozen kiosk), and ``STOPPING=1`` on stop.
 A real ``AF_UNIX`` datagram socket stands where systemd's notify socket would be."""
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import sd_notify
-from kiosk.assembly import assembled
-from kiosk.devices.loopback import VirtualReader
+from kiosk.devices.sim.loopback import VirtualReader
+from kiosk.shell import sd_notify
+from kiosk.shell.assembly import assembled
 from provisioning import units
 from tests import unit_sandbox
 from tests.flow_harness import issue_rig_card
@@ -27,7 +27,7 @@ from tests.unit_sandbox import UnitSandbox
 pytest_plugins = ["tests.kivy_fixtures"]
 pytestmark = pytest.mark.timeout(120)
 
-# Kivy is imported inside the tests (kiosk.testing.app_driver): the plugin sets Kivy's
+# Kivy is imported inside the tests (kiosk.ui.app_driver): the plugin sets Kivy's
 # environment first.
 
 WATCHDOG_USEC = 200_000  # systemd's WatchdogSec=0.2: a ping every 0.1 s
@@ -68,7 +68,7 @@ def pings(messages: list[str]) -> list[str]:
 def test_the_app_is_ready_pings_while_its_loop_runs_and_goes_silent_when_it_hangs(
     rig: KioskRig, tmp_path: Path, notify_socket: socket.socket
 ) -> None:
-    from kiosk.testing.app_driver import KioskDriver
+    from kiosk.ui.app_driver import KioskDriver
 
     reader = VirtualReader(issue_rig_card(tmp_path, "citizen"))
     reader.remove()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kiosk.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
 from kiosk.i18n import en, ja
 from kiosk.settings import KioskSettings
 from mynapoint.reasons import R
@@ -152,7 +152,7 @@ def test_a_suspended_mykey_id_points_to_the_mykey_platform() -> None:
 def test_help_covers_what_a_citizen_cannot_ask_anyone() -> None:
     """A forgotten PIN (000:177), a lost card (000:298), an application made inside an
     app (000:44-45), the own-name rule (000:243) and a leaked MyKey ID (004 #1022)."""
-    from kiosk.screens.base import ScreenContext
+    from kiosk.ui.screens.base import ScreenContext
 
     for channel in ("convenience_store", "city_hall"):
         context = ScreenContext(send=lambda _event: None, channel=channel)

@@ -13,8 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from kiosk.devices.jpki_test_ca import JpkiTestCa
-from kiosk.devices.virtual_card import DEMO_PIN, VirtualJpkiCard
+from kiosk.devices.sim.test_ca import JpkiTestCa
+from kiosk.devices.sim.virtual_card import DEMO_PIN, VirtualJpkiCard
 from tests.conftest import PIN, WRONG_PIN, CardFactory, run_cli
 
 

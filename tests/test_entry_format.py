@@ -1,4 +1,4 @@
-"""How an entry shows while it is typed (``kiosk/entry_format.py``): an ID in the groups
+"""How an entry shows while it is typed (``kiosk/procedure/entry_format.py``): an ID in the groups
 its service shows it in, and how many characters of how many, from the catalog's format;
 what is shown never changes what is sent."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.catalog import Catalog, Freshness, Source, packaged_document
-from kiosk.entry_format import (
+from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.procedure.entry_format import (
     PHONE_DIGITS,
     code_format,
     groups_for,

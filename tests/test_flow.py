@@ -16,13 +16,13 @@ import httpx
 import pytest
 import sqlalchemy
 
-from kiosk import commands as do
-from kiosk import events as ev
-from kiosk.devices.jpki_test_ca import Validity
-from kiosk.devices.virtual_card import ForeignCard, RemoveAfter
-from kiosk.flow import Step
-from kiosk.technician import hash_pin
-from kiosk.testing.escpos_printer import LoopbackPrinter, PrinterState
+from kiosk.devices.sim.escpos_printer import LoopbackPrinter, PrinterState
+from kiosk.devices.sim.test_ca import Validity
+from kiosk.devices.sim.virtual_card import ForeignCard, RemoveAfter
+from kiosk.procedure import commands as do
+from kiosk.procedure import events as ev
+from kiosk.procedure.flow import Step
+from kiosk.technician.pin import hash_pin
 from tests.conftest import run_cli
 from tests.escpos_decoder import decode
 from tests.flow_harness import CARD_PIN, PAYPAY_CODE, KioskUnderTest, issue_rig_card

@@ -19,9 +19,9 @@ from kiosk.devices.jpki import (
     JpkiCard,
     is_permitted,
 )
-from kiosk.devices.loopback import VirtualReader
+from kiosk.devices.sim.loopback import VirtualReader
+from kiosk.devices.sim.virtual_card import ForeignCard, RemoveAfter, VirtualJpkiCard
 from kiosk.devices.transport import CardConnection
-from kiosk.devices.virtual_card import ForeignCard, RemoveAfter, VirtualJpkiCard
 from tests.conftest import PIN, WRONG_PIN
 
 Trace = list[tuple[CommandAPDU, ResponseAPDU]]

@@ -22,8 +22,8 @@ from grant_service.models import PaymentService
 from grant_service.operators import OperatorRegistry
 from grant_service.refusals import Refused
 from grant_service.settings import PACKAGE_DATA
-from kiosk import kana
-from kiosk.catalog import (
+from kiosk.catalog import kana
+from kiosk.catalog.catalog import (
     CATALOG_FILE,
     Catalog,
     CatalogFormatError,
@@ -36,9 +36,9 @@ from kiosk.catalog import (
     packaged_document,
     parse_catalog,
 )
-from kiosk.device_identity import DeviceIdentity
-from kiosk.enrollment import load_identity, service_client
-from kiosk.service_client import ServiceClient
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.enrollment import load_identity, service_client
+from kiosk.link.service_client import ServiceClient
 from kiosk.settings import KioskSettings
 from mynapoint.reasons import R
 from tests.kiosk_harness import KioskRig, free_port
@@ -570,7 +570,7 @@ def test_the_cached_copy_is_used_while_the_service_is_down(
     fetched = _store(kiosk_rig, client, clock).load()
     kiosk_rig.service.stop()
     clock.now = T0 + dt.timedelta(hours=2, minutes=5)
-    with caplog.at_level(logging.WARNING, logger="kiosk.catalog"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.catalog"):
         cached = _store(kiosk_rig, client, clock).load()
     assert cached.freshness.source is Source.CACHED
     assert cached.freshness.age == dt.timedelta(hours=2, minutes=5)
@@ -610,7 +610,7 @@ def test_cache_troubles_never_cost_the_fresh_catalog(
 ) -> None:
     path = kiosk_rig.settings.data_dir / CATALOG_FILE
     path.write_text('{"format": 1, "etag": "\\"x\\"", "catalog": {"services": [')  # cut short
-    with caplog.at_level(logging.WARNING, logger="kiosk.catalog"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.catalog"):
         fresh = _store(kiosk_rig, client, Clock()).load()
     assert fresh.freshness.source is Source.FRESH and fresh.freshness.cache == "corrupt"
     messages = [r.getMessage() for r in caplog.records]
@@ -623,7 +623,7 @@ def test_cache_troubles_never_cost_the_fresh_catalog(
     blocked.write_text("")
     store = CatalogStore(kiosk_rig.settings, client, path=blocked / CATALOG_FILE)
     caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="kiosk.catalog"):
+    with caplog.at_level(logging.ERROR, logger="kiosk.catalog.catalog"):
         unsaved = store.load()
     assert unsaved.freshness.source is Source.FRESH and unsaved.freshness.cache == "unwritable"
     assert any("cannot save the catalog" in r.getMessage() for r in caplog.records)
@@ -647,7 +647,7 @@ def test_no_cache_and_no_service_falls_back_to_the_packaged_catalog(
     nowhere: tuple[KioskSettings, ServiceClient], caplog: pytest.LogCaptureFixture
 ) -> None:
     settings, client = nowhere
-    with caplog.at_level(logging.WARNING, logger="kiosk.catalog"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.catalog"):
         packaged = CatalogStore(settings, client).load()
     assert packaged.freshness.source is Source.PACKAGED
     assert packaged.freshness.cache == "missing"
@@ -675,7 +675,7 @@ def test_a_corrupt_cache_without_a_service_gives_the_packaged_catalog(
     settings, client = nowhere
     settings.data_dir.mkdir(parents=True)
     (settings.data_dir / CATALOG_FILE).write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger="kiosk.catalog"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.catalog"):
         catalog = CatalogStore(settings, client).load()
     assert catalog.freshness.source is Source.PACKAGED and catalog.freshness.cache == "corrupt"
     messages = [r.getMessage() for r in caplog.records]

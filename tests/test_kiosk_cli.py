@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.technician import pin_matches
+from kiosk.technician.pin import pin_matches
 from tests.conftest import run_cli
 
 

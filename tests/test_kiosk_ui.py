@@ -1,7 +1,7 @@
-"""The kiosk's touch screens, touched: the app (``kiosk.app``) in an offscreen Kivy window
+"""The kiosk's touch screens, touched: the app (``kiosk.ui.app``) in an offscreen Kivy window
 in front of the real parts (the virtual card on the in-process reader, a real grant
 service on loopback, the queue, a slip printer). Every touch lands on a widget found by the
-text it shows (``kiosk.testing.app_driver``); no test calls the flow. The card is placed
+text it shows (``kiosk.ui.app_driver``); no test calls the flow. The card is placed
 and taken, and the service stopped, by the test, as in real life.
 
 Screenshots are kept in ``test-artifacts/ui/<test>/`` (``tests/kivy_fixtures.screenshots``)."""
@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from kiosk import events as ev
-from kiosk.assembly import assembled
-from kiosk.devices.loopback import VirtualReader
-from kiosk.flow import Step, View
-from kiosk.technician import hash_pin
-from kiosk.testing.escpos_printer import LoopbackPrinter, PrinterState
+from kiosk.devices.sim.escpos_printer import LoopbackPrinter, PrinterState
+from kiosk.devices.sim.loopback import VirtualReader
+from kiosk.procedure import events as ev
+from kiosk.procedure.flow import Step, View
+from kiosk.shell.assembly import assembled
+from kiosk.technician.pin import hash_pin
 from mynapoint.reasons import R
 from tests.escpos_decoder import decode
 from tests.flow_harness import CARD_PIN, PAYPAY_CODE, issue_rig_card
@@ -34,7 +34,7 @@ from tests.leaks import leaked
 pytest_plugins = ["tests.kivy_fixtures"]
 pytestmark = pytest.mark.timeout(120)
 
-# Kivy is imported inside the functions (kiosk.testing.app_driver, kiosk.screens): the
+# Kivy is imported inside the functions (kiosk.ui.app_driver, kiosk.ui.screens): the
 # plugin sets Kivy's environment first.
 
 PAYPAY_DIGITS = "09000000001"  # the demo account 090-0000-0001, typed on the digit pad
@@ -69,7 +69,7 @@ def kiosk_ui(
 ) -> Iterator[Any]:
     """The app of a kiosk assembled from the rig, driven in the window; ``ui.reader`` is
     the card reader (the card starts off it)."""
-    from kiosk.testing.app_driver import KioskDriver
+    from kiosk.ui.app_driver import KioskDriver
 
     config = rig.settings.model_copy(update={"printer_kanji": True, **settings})
     reader = VirtualReader(card)
@@ -438,7 +438,7 @@ def test_the_language_switches_live_mid_session(rig: KioskRig, card: Path) -> No
 def test_a_second_touch_on_submit_does_not_submit_twice(rig: KioskRig, card: Path) -> None:
     from kivy.tests.common import UnitTestTouch
 
-    from kiosk.testing import kivy_harness as kh
+    from kiosk.ui import kivy_harness as kh
 
     with kiosk_ui(rig, card) as ui:
         up_to_pin(ui)
@@ -460,7 +460,7 @@ def test_no_secret_reaches_a_log_line_during_a_touch_session(
     rig: KioskRig, card: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     secrets = [CARD_PIN, PAYPAY_CODE, PAYPAY_DIGITS, "090-0000-0001", "9999"]
-    logging.getLogger("kiosk.app").warning("planted %s", PAYPAY_DIGITS)
+    logging.getLogger("kiosk.ui.app").warning("planted %s", PAYPAY_DIGITS)
     assert leaked(caplog.text, secrets)  # the check catches a planted one
     caplog.clear()
     caplog.set_level(logging.DEBUG)
@@ -514,7 +514,7 @@ def test_the_place_card_screen_says_where_this_kiosks_reader_is(rig: KioskRig, c
 def every_view() -> list[tuple[str, View]]:
     """A view of every step (and the variants that change a layout), with real catalog
     services and a real slip picture."""
-    from kiosk.catalog import Catalog, Freshness, Source, packaged_document
+    from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
     from receipts.render import slip_image
     from receipts.sample import sample_slip
 
@@ -615,7 +615,7 @@ def layout_problems(kivy_ui: ModuleType, root: Any, where: str) -> list[str]:
     1920x1080, text under 32 px or a heading under 48 px."""
     from kivy.uix.label import Label
 
-    from kiosk.screens.widgets import HeadingLabel
+    from kiosk.ui.kit.widgets import HeadingLabel
 
     problems = []
     if tuple(kivy_ui.window().size) == (1920, 1080):
@@ -638,7 +638,7 @@ def test_every_step_has_a_view_in_the_layout_test() -> None:
 
 
 def theme_larger_text() -> float:
-    from kiosk.screens.theme import LARGER_TEXT
+    from kiosk.ui.kit.theme import LARGER_TEXT
 
     return LARGER_TEXT
 
@@ -683,11 +683,11 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
     from kivy.uix.screenmanager import NoTransition, ScreenManager
 
     from kiosk import i18n
-    from kiosk.catalog import Catalog, Freshness, Source, packaged_document
-    from kiosk.flow import TECHNICIAN_STEPS
-    from kiosk.screens.base import ScreenContext
-    from kiosk.screens.registry import SCREEN_OF, SCREENS
-    from kiosk.screens.widgets import Translator, ui, use_translator
+    from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+    from kiosk.procedure.flow import TECHNICIAN_STEPS
+    from kiosk.ui.kit.widgets import Translator, ui, use_translator
+    from kiosk.ui.screens.base import ScreenContext
+    from kiosk.ui.screens.registry import SCREEN_OF, SCREENS
 
     kivy_ui.resize(size)
     ui.text_scale = text_scale
@@ -772,10 +772,10 @@ def screen_for(
 ) -> Any:
     """One screen of the kiosk, shown alone in the window (1920x1080)."""
     from kiosk import i18n
-    from kiosk.catalog import Catalog, Freshness, Source, packaged_document
-    from kiosk.screens.base import ScreenContext
-    from kiosk.screens.registry import SCREENS
-    from kiosk.screens.widgets import Translator, use_translator
+    from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+    from kiosk.ui.kit.widgets import Translator, use_translator
+    from kiosk.ui.screens.base import ScreenContext
+    from kiosk.ui.screens.registry import SCREENS
 
     kivy_ui.resize((1920, 1080))
     use_translator(Translator(i18n.TABLES))
@@ -792,8 +792,8 @@ def test_the_screens_say_it_as_an_elderly_first_time_user_needs(kivy_ui: ModuleT
     """Issue 13's screen fixes: the irreversible warning is the loud one, the offline note
     calm; the ● boxes sit right above the pad; a disabled 確定 is quieter than the keys;
     the child's-card note only for a child's procedure; "help" opens without a step."""
-    from kiosk.screens.base import AlertText
-    from kiosk.screens.widgets import PadKey
+    from kiosk.ui.kit.widgets import PadKey
+    from kiosk.ui.screens.base import AlertText
 
     confirm = screen_for(
         kivy_ui,
@@ -844,7 +844,7 @@ def test_the_screens_say_it_as_an_elderly_first_time_user_needs(kivy_ui: ModuleT
 def test_the_overlap_check_catches_a_block_pushed_over_another(kivy_ui: ModuleType) -> None:
     from kivy.uix.boxlayout import BoxLayout
 
-    from kiosk.screens.widgets import BodyLabel, HeadingLabel
+    from kiosk.ui.kit.widgets import BodyLabel, HeadingLabel
 
     kivy_ui.resize((1280, 800))
     root = BoxLayout(orientation="vertical")
@@ -860,7 +860,7 @@ def test_the_overlap_check_catches_a_block_pushed_over_another(kivy_ui: ModuleTy
 
 
 def test_each_step_has_exactly_one_screen_and_each_screen_its_kv_file() -> None:
-    from kiosk.screens.registry import SCREEN_OF, SCREENS
+    from kiosk.ui.screens.registry import SCREEN_OF, SCREENS
 
     assert set(SCREEN_OF) == set(Step)
     served = [step for cls in SCREENS for step in cls.steps]
@@ -875,9 +875,9 @@ def test_the_keys_screens_build_from_data_exist_in_both_languages() -> None:
     import typing
 
     from kiosk import i18n
-    from kiosk.catalog import KIND_LABELS
-    from kiosk.screens.technician import CHECKS
+    from kiosk.catalog.catalog import KIND_LABELS
     from kiosk.settings import ReaderLocation
+    from kiosk.ui.screens.technician import CHECKS
 
     hints = typing.get_type_hints(ev.Outcome)
     keys = [f"slip.what.{kind}" for kind in typing.get_args(hints["kind"])]

@@ -9,11 +9,11 @@ from types import ModuleType
 
 import pytest
 
-from kiosk.screens import theme
+from kiosk.ui.kit import theme
 
 pytest_plugins = ["tests.kivy_fixtures"]
 
-# pytest loads the plugin after importing this module: Kivy (kiosk.screens.widgets) is
+# pytest loads the plugin after importing this module: Kivy (kiosk.ui.kit.widgets) is
 # imported inside the functions, once the plugin has set Kivy's environment.
 
 PIN = "4827"
@@ -60,7 +60,7 @@ SIZES = [(1280, 800), (1920, 1080)]
 
 @pytest.fixture
 def translator(kivy_ui: ModuleType) -> object:
-    from kiosk.screens.widgets import Translator, use_translator
+    from kiosk.ui.kit.widgets import Translator, use_translator
 
     translator = Translator(MESSAGES)
     use_translator(translator)
@@ -72,7 +72,7 @@ def pin_demo() -> dict[str, object]:
     from kivy.uix.boxlayout import BoxLayout
     from kivy.uix.widget import Widget
 
-    from kiosk.screens import widgets as w
+    from kiosk.ui.kit import widgets as w
 
     ui = w.ui
     root = BoxLayout(orientation="vertical", padding=ui.spacing, spacing=ui.spacing)
@@ -103,7 +103,7 @@ def alpha_demo(masked: bool = False, max_length: int = 16) -> dict[str, object]:
     from kivy.uix.boxlayout import BoxLayout
     from kivy.uix.widget import Widget
 
-    from kiosk.screens import widgets as w
+    from kiosk.ui.kit import widgets as w
 
     ui = w.ui
     root = BoxLayout(orientation="vertical", padding=ui.spacing, spacing=ui.spacing)
@@ -173,7 +173,7 @@ def test_the_screens_font_is_every_widgets_default_and_has_a_real_bold(
     from kivy.core.text import DEFAULT_FONT, LabelBase
     from kivy.core.text import Label as CoreLabel
 
-    from kiosk.screens.fonts import FONT_NAME, NOTO_BOLD, NOTO_REGULAR
+    from kiosk.ui.kit.fonts import FONT_NAME, NOTO_BOLD, NOTO_REGULAR
 
     for name in (FONT_NAME, DEFAULT_FONT):
         regular, _italic, bold, _bold_italic = LabelBase._fonts[name]
@@ -231,7 +231,7 @@ def test_pin_pad_clear_and_short_pin(kivy_ui: ModuleType, translator: object) ->
 
 
 def test_pin_pad_wipe_and_max_length(kivy_ui: ModuleType, translator: object) -> None:
-    from kiosk.screens.widgets import PinDisplay, PinPad
+    from kiosk.ui.kit.widgets import PinDisplay, PinPad
 
     pad = PinPad(max_length=6, min_length=4)
     display = PinDisplay(pad=pad)
@@ -255,7 +255,7 @@ def test_pin_pad_wipe_and_max_length(kivy_ui: ModuleType, translator: object) ->
 
 
 def test_pin_pad_layout_is_fixed(kivy_ui: ModuleType, translator: object) -> None:
-    from kiosk.screens.widgets import PinPad
+    from kiosk.ui.kit.widgets import PinPad
 
     layouts = []
     for _ in range(3):
@@ -339,7 +339,7 @@ def test_language_switch_rerenders_live(kivy_ui: ModuleType, translator: object)
 
 
 def test_widget_values_and_own_translator(kivy_ui: ModuleType, translator: object) -> None:
-    from kiosk.screens.widgets import BodyLabel, Translator
+    from kiosk.ui.kit.widgets import BodyLabel, Translator
 
     label = BodyLabel(key="demo.timeout", values={"seconds": 10})
     assert label.text == "あと 10 秒で最初の画面に戻ります"
@@ -377,7 +377,7 @@ def test_countdown_banner_one_touch_extends(kivy_ui: ModuleType, translator: obj
 
 
 def test_help_bar_call_staff(kivy_ui: ModuleType, translator: object) -> None:
-    from kiosk.screens.widgets import HelpBar
+    from kiosk.ui.kit.widgets import HelpBar
 
     bar = HelpBar(key="demo.help", show_call_button=True)
     calls: list[int] = []
@@ -395,7 +395,7 @@ def test_dropped_widgets_are_freed(kivy_ui: ModuleType, translator: object) -> N
     import gc
     import weakref
 
-    from kiosk.screens.widgets import PinPad
+    from kiosk.ui.kit.widgets import PinPad
 
     pad = PinPad()
     ref = weakref.ref(pad)
@@ -520,7 +520,7 @@ def test_layout_fits_at_panel_size(
 
 
 def test_widgets_follow_a_window_resize_live(kivy_ui: ModuleType, translator: object) -> None:
-    from kiosk.screens.widgets import ui
+    from kiosk.ui.kit.widgets import ui
 
     kivy_ui.resize((1920, 1080))
     demo = pin_demo()
@@ -547,7 +547,7 @@ def test_nothing_asks_for_a_system_keyboard(kivy_ui: ModuleType, translator: obj
 def test_the_kiosk_catalogue_plugs_in(kivy_ui: ModuleType) -> None:
     """kiosk.i18n's tables are a Translator's messages as they are."""
     from kiosk import i18n
-    from kiosk.screens.widgets import HelpBar, Translator
+    from kiosk.ui.kit.widgets import HelpBar, Translator
 
     translator = Translator(i18n.TABLES)
     bar = HelpBar(translator=translator, show_call_button=True, language_key="button.language")

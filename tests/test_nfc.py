@@ -14,8 +14,8 @@ import pytest
 from kiosk.devices import errors
 from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.nfc import NfcReader
-from kiosk.devices.sim_nfc_udp import NfcUdpCard
-from kiosk.devices.virtual_card import ForeignCard, RemoveAfter, VirtualJpkiCard
+from kiosk.devices.sim.nfc_udp import NfcUdpCard
+from kiosk.devices.sim.virtual_card import ForeignCard, RemoveAfter, VirtualJpkiCard
 from tests.conftest import PIN, kiosk_session, run_cli
 
 Field = Callable[..., NfcUdpCard]

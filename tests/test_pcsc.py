@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from kiosk.devices import errors
 from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.pcsc import PcscReader, list_readers
-from kiosk.devices.virtual_card import ForeignCard, RemoveAfter, VirtualJpkiCard
-from kiosk.testing.pcscd import PrivatePcscd
+from kiosk.devices.sim.pcscd import PrivatePcscd
+from kiosk.devices.sim.virtual_card import ForeignCard, RemoveAfter, VirtualJpkiCard
 from tests.conftest import PIN, kiosk_session, run_cli
 
 pytestmark = pytest.mark.pcsc

@@ -1,6 +1,6 @@
 """The slip printer adapter, through python-escpos's real back ends.
 
-The network paths run against the loopback ESC/POS printer (kiosk.testing.escpos_printer),
+The network paths run against the loopback ESC/POS printer (kiosk.devices.sim.escpos_printer),
 a TCP server that records every byte and answers DLE EOT n like a printer.
 """
 
@@ -26,8 +26,8 @@ from kiosk.devices.printer import (
     interpret_status,
     open_printer,
 )
+from kiosk.devices.sim.escpos_printer import REPLIES, LoopbackPrinter, PrinterState
 from kiosk.settings import KioskSettings
-from kiosk.testing.escpos_printer import REPLIES, LoopbackPrinter, PrinterState
 
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 
@@ -401,7 +401,7 @@ def test_importing_the_printer_leaves_no_directory_in_tmp(tmp_path: Path) -> Non
 def test_the_loopback_printer_from_a_shell(tmp_path: Path) -> None:
     """As the README runs it: in the background, stopped with kill, the bytes saved."""
     saved = tmp_path / "received.bin"
-    command = [sys.executable, "-m", "kiosk.testing.escpos_printer", "--port", "0",
+    command = [sys.executable, "-m", "kiosk.devices.sim.escpos_printer", "--port", "0",
                "--state", "near_end", "--save", str(saved)]  # fmt: skip
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
         assert server.stdout is not None

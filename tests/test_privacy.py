@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.devices.jpki import JpkiCard
-from kiosk.devices.loopback import VirtualReader
+from kiosk.devices.sim.loopback import VirtualReader
+from kiosk.devices.sim.virtual_card import VirtualJpkiCard
 from kiosk.devices.transport import CardReader
-from kiosk.devices.virtual_card import VirtualJpkiCard
 from tests.conftest import PIN, WRONG_PIN
 
 

@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import select
 
 from grant_service.models import AuditEntry
-from kiosk.device_identity import DeviceIdentity
-from kiosk.devices.virtual_card import VirtualJpkiCard
-from kiosk.enrollment import service_client
+from kiosk.devices.sim.escpos_printer import LoopbackPrinter, PrinterState
+from kiosk.devices.sim.virtual_card import VirtualJpkiCard
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.enrollment import service_client
+from kiosk.link.service_client import ServiceClient
 from kiosk.offline_queue.store import open_queue
-from kiosk.service_client import ServiceClient
 from kiosk.settings import load_kiosk_settings
-from kiosk.technician import pin_matches
-from kiosk.testing.escpos_printer import LoopbackPrinter, PrinterState
+from kiosk.technician.pin import pin_matches
 from mynapoint.database import make_engine, make_session_factory
 from mynapoint.envelope import ReservationPayload, build_envelope
 from mynapoint.private_files import write_private

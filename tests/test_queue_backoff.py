@@ -28,7 +28,9 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk.enrollment import load_identity, service_client
+from kiosk.link.enrollment import load_identity, service_client
+from kiosk.link.service_client import ServiceClient, retry_after_seconds
+from kiosk.link.submit import Submitter
 from kiosk.offline_queue.cipher import PayloadCipher
 from kiosk.offline_queue.store import QueueStore, open_queue
 from kiosk.offline_queue.sync import (
@@ -38,9 +40,7 @@ from kiosk.offline_queue.sync import (
     backoff_delay,
     retry_after_delay,
 )
-from kiosk.service_client import ServiceClient, retry_after_seconds
 from kiosk.settings import KioskSettings
-from kiosk.submit import Submitter
 from mynapoint.envelope import ReservationPayload, build_envelope
 from tests.kiosk_harness import BIN, KioskRig, make_card_and_ca, make_rig
 from tests.service_harness import CARD_PIN, FakeClock, TestCard

@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from kiosk.link.fault_proxy import Fault, FaultProxy
+from kiosk.link.submit import Submitter
 from kiosk.offline_queue.sync import Syncer
 from kiosk.settings import KioskSettings
-from kiosk.submit import Submitter
-from kiosk.testing.fault_proxy import Fault, FaultProxy
 from tests.conftest import run_cli
 from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 

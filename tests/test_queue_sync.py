@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from kiosk.submit import Submitter
+from kiosk.link.submit import Submitter
 from tests.conftest import run_cli
 from tests.kiosk_harness import KioskRig
 

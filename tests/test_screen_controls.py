@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from kiosk import i18n
-from kiosk.flow import Step
-from kiosk.progress import STAGES, Progress, progress_of
-from kiosk.runner import STAFF_CALLED
+from kiosk.procedure.flow import Step
+from kiosk.procedure.progress import STAGES, Progress, progress_of
+from kiosk.shell.runner import STAFF_CALLED
 from tests.flow_harness import CARD_PIN
 from tests.kiosk_harness import KioskRig
 from tests.test_kiosk_ui import card, kiosk_ui  # noqa: F401 (a fixture)
@@ -48,7 +48,7 @@ def test_a_session_shows_its_step_enlarges_its_text_and_calls_staff(
     rig: KioskRig,
     card: Path,  # noqa: F811
 ) -> None:
-    from kiosk.screens.widgets import ui as look
+    from kiosk.ui.kit.widgets import ui as look
 
     with kiosk_ui(rig, card) as ui:
         assert not any(text.startswith("1/8") for text in ui.texts())  # none on the start

@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 from grant_service import budget
 from grant_service.models import CardCertificate, MyKey
-from kiosk.device_identity import DeviceIdentity
-from kiosk.devices.jpki_test_ca import JpkiTestCa, new_rsa_key
-from kiosk.service_client import ServiceClient
+from kiosk.devices.sim.test_ca import JpkiTestCa, new_rsa_key
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.service_client import ServiceClient
 from mynapoint.database import make_engine, make_session_factory
 from mynapoint.envelope import ReservationPayload, build_envelope
 from tests.conftest import run_cli

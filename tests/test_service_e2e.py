@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from kiosk.device_identity import DeviceIdentity
-from kiosk.service_client import InsecureServiceUrl, ServiceClient
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.service_client import InsecureServiceUrl, ServiceClient
 from mynapoint import devpaths
 from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope, format_time
 from tests.conftest import run_cli

@@ -26,8 +26,8 @@ from sqlalchemy.exc import DataError, StatementError
 
 from grant_service.api import create_app
 from grant_service.settings import Settings
-from kiosk.device_identity import DeviceIdentity
-from kiosk.service_client import ServiceClient
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.service_client import ServiceClient
 from mynapoint.envelope import (
     ApplicationPayload,
     ReservationPayload,

@@ -28,7 +28,7 @@ from grant_service.keys import ServiceKeys
 from grant_service.models import AuditChain, AuditEntry, BudgetSlot, CatalogMeta, PaymentService
 from grant_service.settings import PACKAGE_DATA
 from grant_service.testing.postgres import PrivatePostgres
-from kiosk.devices.jpki_test_ca import JpkiTestCa
+from kiosk.devices.sim.test_ca import JpkiTestCa
 from mynapoint.database import UtcDateTime, make_engine, make_session_factory
 from mynapoint.envelope import format_time
 from mynapoint.private_files import make_private_directory

@@ -72,7 +72,7 @@ def test_only_the_card_itself_can_open_its_page(service: ServiceEnv) -> None:
 
 
 def test_an_expired_card_cannot_open_my_page(service: ServiceEnv) -> None:
-    from kiosk.devices.jpki_test_ca import Validity
+    from kiosk.devices.sim.test_ca import Validity
 
     now = service.clock()
     card = service.card(Validity(now - dt.timedelta(days=900), now - dt.timedelta(days=1)))

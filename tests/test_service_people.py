@@ -106,8 +106,8 @@ def test_two_mykey_ids_for_one_person_go_to_an_operator(service: ServiceEnv) -> 
 def test_the_feed_refuses_a_certificate_not_from_the_jpki_ca(
     service: ServiceEnv, tmp_path: Path
 ) -> None:
-    from kiosk.devices.jpki_test_ca import JpkiTestCa
-    from kiosk.devices.virtual_card import issue_card
+    from kiosk.devices.sim.test_ca import JpkiTestCa
+    from kiosk.devices.sim.virtual_card import issue_card
 
     foreign_ca = JpkiTestCa.create(tmp_path / "foreign")
     issue_card(foreign_ca, tmp_path / "foreign.json", pin="4827")

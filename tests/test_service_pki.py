@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 
 from grant_service import pki
 from grant_service.models import Submission
-from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
-from kiosk.devices.virtual_card import issue_card
+from kiosk.devices.sim.test_ca import JpkiTestCa, Validity
+from kiosk.devices.sim.virtual_card import issue_card
 from mynapoint import card_validity
 from mynapoint.envelope import ApplicationPayload
 from tests.service_harness import ServiceEnv, TestCard, jlis_entry

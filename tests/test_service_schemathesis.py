@@ -17,7 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from grant_service import credentials
-from kiosk.devices.jpki_test_ca import JpkiTestCa
+from kiosk.devices.sim.test_ca import JpkiTestCa
 from mynapoint.request_signing import sign_request
 from tests.service_harness import FakeClock, Kiosk, ServiceEnv, service_env
 

@@ -13,8 +13,8 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from grant_service.models import AuditEntry, Submission
-from kiosk.device_identity import DeviceIdentity
-from kiosk.service_client import ServiceClient
+from kiosk.link.device_identity import DeviceIdentity
+from kiosk.link.service_client import ServiceClient
 from mynapoint.envelope import Envelope
 from mynapoint.request_signing import sign_request
 from tests.service_harness import MY_SECRET_IDS, ServiceEnv, TestCard
@@ -331,7 +331,7 @@ def test_the_catalog_loads_and_publishes_which_services_take_card_credentials(
     """The flag goes from the catalog file to its column, to what kiosks download, to the
     kiosk's own catalog, which then offers none of those services."""
     from grant_service.models import PaymentService
-    from kiosk.catalog import Catalog, Freshness, Source, Unavailable
+    from kiosk.catalog.catalog import Catalog, Freshness, Source, Unavailable
 
     with service.sessions() as session:
         stored = {s.code: s.card_credentials for s in session.scalars(select(PaymentService))}

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from grant_service.models import Submission
-from kiosk.devices.jpki_test_ca import Validity
+from kiosk.devices.sim.test_ca import Validity
 from mynapoint.envelope import format_time
 from tests.service_harness import PAYPAY_ID, Kiosk, ServiceEnv
 

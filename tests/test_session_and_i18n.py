@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import events as ev
-from kiosk.commands import Apply, VerifyPin
 from kiosk.devices import errors, printer
 from kiosk.i18n import TABLES, text
-from kiosk.session import WARNING_SECONDS, IdleTimer, Session
+from kiosk.procedure import events as ev
+from kiosk.procedure.commands import Apply, VerifyPin
+from kiosk.procedure.session import WARNING_SECONDS, IdleTimer, Session
 
 KIOSK = Path(__file__).parent.parent / "kiosk"
 
@@ -89,12 +89,12 @@ def test_every_text_key_the_code_uses_exists() -> None:
     """Keys written in the kiosk's code ("xxx.yyy" strings passed as a problem or looked
     up) are in the tables."""
     used = set()
-    for path in [KIOSK / "flow.py", *(KIOSK / "screens").glob("*.py")]:
+    for path in KIOSK.rglob("*.py"):
         used |= set(re.findall(r'problem="([a-z_]+\.[a-z_.]+)"', path.read_text()))
         used |= set(re.findall(r'\btext\("([a-z_]+\.[a-z_.]+)"', path.read_text()))
         used |= set(re.findall(r'\bAction\(\s*"([a-z_]+\.[a-z_.]+)"', path.read_text()))
         used |= set(re.findall(r'\bkey="([a-z_]+\.[a-z_.]+)"', path.read_text()))
-    for path in (KIOSK / "screens").glob("*.kv"):
+    for path in KIOSK.rglob("*.kv"):
         used |= set(re.findall(r'\bkey: "([a-z_]+\.[a-z_.]+)"', path.read_text()))
     assert used, "the search found no keys: it is looking in the wrong place"
     assert sorted(used - set(TABLES["ja"])) == []

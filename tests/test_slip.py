@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from kiosk.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.link.submit import Submitted
 from kiosk.settings import KioskSettings
-from kiosk.slip_builder import SlipTerms, procedure_for, slip_for
-from kiosk.submit import Submitted
+from kiosk.slip.builder import SlipTerms, procedure_for, slip_for
 from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope
 from receipts.layout import layout
 from receipts.model import Slip

@@ -13,10 +13,10 @@ import pytest
 from PIL import Image, ImageChops
 
 from kiosk.devices.printer import PaperOut
+from kiosk.devices.sim.escpos_printer import LoopbackPrinter, PrinterState
 from kiosk.settings import KioskSettings
-from kiosk.slip_archive import SlipArchive
-from kiosk.slip_desk import SlipDesk
-from kiosk.testing.escpos_printer import LoopbackPrinter, PrinterState
+from kiosk.slip.archive import SlipArchive
+from kiosk.slip.desk import SlipDesk
 from receipts.escpos_library import Dummy
 from receipts.escpos_output import COLUMNS, columns_of, kanji_bytes, raster_bytes, wrap_columns
 from receipts.layout import Block, Rule, Text, layout

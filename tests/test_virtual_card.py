@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from kiosk.devices.jpki import INPUT_HELPER_AID, JPKI_AID, digest_info_sha256
-from kiosk.devices.virtual_card import VirtualJpkiCard, my_number_check_digit, random_my_number
+from kiosk.devices.sim.virtual_card import VirtualJpkiCard, my_number_check_digit, random_my_number
 from tests.conftest import PIN, WRONG_PIN
 
 SELECT_JPKI = "00A4040C0A" + JPKI_AID.hex()

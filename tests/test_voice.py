@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk import events as ev
-from kiosk.catalog import Catalog, Freshness, Source, packaged_document
-from kiosk.flow import Flow, Step, View
+from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.procedure import events as ev
+from kiosk.procedure.flow import Flow, Step, View
 from kiosk.voice import lexicon
 from kiosk.voice.scripts import SCRIPTS, script_for, typed
 from kiosk.voice.synth import Synthesizer

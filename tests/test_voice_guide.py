@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kiosk.catalog import Catalog, Freshness, Source, packaged_document
-from kiosk.flow import Step, View
+from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.procedure.flow import Step, View
 from kiosk.voice import lexicon, scripts, tones
 from kiosk.voice.guide import ALERT_STEPS, GAP_SECONDS, REMINDER_STEPS, VoiceGuide, voice_for
 from kiosk.voice.player import MIXER_RATE, SdlSink

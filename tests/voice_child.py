@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.testing import kivy_harness as kh
+from kiosk.ui import kivy_harness as kh
 
 MARK = "VOICE-CHILD "
 
@@ -36,7 +36,7 @@ def run_clock(seconds: float) -> None:
 def sink(cache: Path) -> dict[str, Any]:
     """A notice: the error tone, then its script (手続きができませんでした), through Kivy's
     clock. The sounds are made first: the stream holds nothing else."""
-    from kiosk.flow import Step, View
+    from kiosk.procedure.flow import Step, View
     from kiosk.voice import scripts
     from kiosk.voice.guide import VoiceGuide
     from kiosk.voice.player import SdlSink
@@ -64,10 +64,10 @@ def sink(cache: Path) -> dict[str, Any]:
 
 def app(base: Path) -> dict[str, Any]:
     """The kiosk's app on the demo's parts: welcome, consent, for whom, place the card."""
-    from kiosk.assembly import assembled
-    from kiosk.demo_env import demo_environment
-    from kiosk.devices.loopback import VirtualReader
-    from kiosk.testing.app_driver import KioskDriver
+    from kiosk.demo.environment import demo_environment
+    from kiosk.devices.sim.loopback import VirtualReader
+    from kiosk.shell.assembly import assembled
+    from kiosk.ui.app_driver import KioskDriver
 
     steps = []
     with demo_environment(base / "state") as env:

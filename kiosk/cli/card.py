@@ -35,7 +35,7 @@ from kiosk.cli.common import (
 from kiosk.devices import errors
 from kiosk.devices.apdu import CommandAPDU, ResponseAPDU
 from kiosk.devices.jpki import check_pin_format, is_permitted
-from kiosk.devices.virtual_card import DEMO_PIN, default_card_path, ensure_demo_card
+from kiosk.devices.sim.virtual_card import DEMO_PIN, default_card_path, ensure_demo_card
 
 
 @click.group()

@@ -19,8 +19,8 @@ from pathlib import Path
 import click
 
 from kiosk.cli.common import explain_card_errors, format_time, name_text
-from kiosk.devices.jpki_test_ca import JpkiTestCa, Validity
-from kiosk.devices.virtual_card import (
+from kiosk.devices.sim.test_ca import JpkiTestCa, Validity
+from kiosk.devices.sim.virtual_card import (
     RemoveAfter,
     VirtualJpkiCard,
     default_ca_dir,
@@ -169,7 +169,7 @@ def serve(
 
 
 def _serve_vpcd(card: VirtualJpkiCard, address: tuple[str, int], removal: RemoveAfter) -> None:
-    from kiosk.devices.sim_vpcd import VpcdCardLink
+    from kiosk.devices.sim.vpcd import VpcdCardLink
 
     link = VpcdCardLink(card, *address, removal=removal)
     click.echo(f"Waiting for vpcd at {address[0]}:{address[1]} (pcscd with the vpcd driver)...")
@@ -187,7 +187,7 @@ def _serve_vpcd(card: VirtualJpkiCard, address: tuple[str, int], removal: Remove
 
 
 def _serve_nfc_udp(card: VirtualJpkiCard, address: tuple[str, int], removal: RemoveAfter) -> None:
-    from kiosk.devices.sim_nfc_udp import NfcUdpCard
+    from kiosk.devices.sim.nfc_udp import NfcUdpCard
 
     sim = NfcUdpCard(card, *address, removal=removal)
     click.echo(f"Card in the field; read it with: kiosk-card info --reader nfc:{sim.reader_path}")

@@ -22,11 +22,11 @@ from kiosk.devices.apdu import CommandAPDU, ResponseAPDU
 from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.printer import PrinterError
 from kiosk.devices.readers import READER_SPECS, open_reader
-from kiosk.devices.virtual_card import ensure_demo_card
-from kiosk.enrollment import EnrollmentFailed, NotEnrolled
+from kiosk.devices.sim.virtual_card import ensure_demo_card
+from kiosk.link.enrollment import EnrollmentFailed, NotEnrolled
+from kiosk.link.service_client import InsecureServiceUrl
 from kiosk.offline_queue.lock import SyncRunning
 from kiosk.offline_queue.store import QueueFull
-from kiosk.service_client import InsecureServiceUrl
 from kiosk.settings import load_kiosk_settings
 
 P = ParamSpec("P")

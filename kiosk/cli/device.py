@@ -15,7 +15,7 @@ import click
 from cryptography import x509
 
 from kiosk.cli.common import format_time, with_kiosk_settings
-from kiosk.enrollment import enroll, load_identity
+from kiosk.link.enrollment import enroll, load_identity
 from kiosk.settings import KioskSettings
 
 

@@ -37,8 +37,8 @@ def main() -> None:
 @with_kiosk_settings
 def run(settings: KioskSettings) -> None:
     """Run the kiosk on the devices its settings name."""
-    from kiosk.app import KioskApp
-    from kiosk.assembly import assembled
+    from kiosk.shell.assembly import assembled
+    from kiosk.ui.app import KioskApp
 
     with assembled(settings) as kiosk:
         KioskApp(kiosk).run()
@@ -49,7 +49,7 @@ def run(settings: KioskSettings) -> None:
 def technician_pin(from_stdin: bool) -> None:
     """Print the settings line for a new technician PIN (6 to 12 digits): only its scrypt
     hash is kept, never the PIN."""
-    from kiosk.technician import hash_pin
+    from kiosk.technician.pin import hash_pin
 
     if from_stdin:
         pin = sys.stdin.readline().strip()
@@ -85,13 +85,13 @@ def has_display() -> bool:
 def demo(headless: bool, outdir: Path | None, channel: str, voice: bool) -> None:
     """The kiosk on its embedded defaults: virtual card, local service, slips as PNG."""
     if headless or outdir is not None or not has_display():
-        from kiosk.walkthrough import walk
+        from kiosk.demo.walkthrough import walk
 
         target = outdir or Path("kiosk-walkthrough")
         if not has_display() and not headless:
             click.echo("no display here: running the headless walkthrough instead")
         walk(target, channel=channel, echo=click.echo, voice=voice)
         return
-    from kiosk.demo_app import run_demo_app
+    from kiosk.demo.app import run_demo_app
 
     sys.exit(run_demo_app(demo_dir(), channel=channel))

@@ -27,7 +27,7 @@ import click
 
 from kiosk.cli.common import format_time, with_kiosk_settings
 from kiosk.cli.sync import drain_once
-from kiosk.enrollment import load_identity
+from kiosk.link.enrollment import load_identity
 from kiosk.offline_queue.lock import SyncLock
 from kiosk.offline_queue.models import STATES, Alert
 from kiosk.offline_queue.store import QueueStatus, open_queue, utc_now

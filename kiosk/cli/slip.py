@@ -20,7 +20,7 @@ import click
 from kiosk.cli.common import with_kiosk_settings
 from kiosk.devices.printer import open_printer
 from kiosk.settings import KioskSettings
-from kiosk.slip_desk import SlipDesk, SlipIssued
+from kiosk.slip.desk import SlipDesk, SlipIssued
 from receipts.model import Language
 from receipts.render import save_preview
 from receipts.sample import sample_slip

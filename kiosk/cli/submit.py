@@ -21,7 +21,7 @@ from typing import Literal
 import click
 from cryptography.hazmat.primitives import serialization
 
-from kiosk.catalog import japan_today, load_catalog
+from kiosk.catalog.catalog import japan_today, load_catalog
 from kiosk.cli.common import (
     card_session,
     check_pin_tries,
@@ -32,8 +32,8 @@ from kiosk.cli.common import (
     with_kiosk_settings,
 )
 from kiosk.devices.jpki import check_pin_format
+from kiosk.link.submit import Submitted, Submitter
 from kiosk.settings import KioskSettings
-from kiosk.submit import Submitted, Submitter
 from mynapoint.envelope import (
     ApplicationPayload,
     CancellationPayload,

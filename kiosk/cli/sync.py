@@ -20,12 +20,12 @@ from types import FrameType
 
 import click
 
-from kiosk import sd_notify
 from kiosk.cli.common import with_kiosk_settings
 from kiosk.offline_queue.lock import SyncLock
 from kiosk.offline_queue.store import QueueStore
 from kiosk.offline_queue.sync import DrainReport, Syncer, SyncLoop
 from kiosk.settings import KioskSettings
+from kiosk.shell import sd_notify
 
 log = logging.getLogger("kiosk.sync")
 

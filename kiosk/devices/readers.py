@@ -28,8 +28,8 @@ def open_reader(spec: str) -> CardReader:
 
         return NfcReader(rest)
     if kind == "virtual":
-        from kiosk.devices.loopback import VirtualReader
-        from kiosk.devices.virtual_card import ensure_demo_card
+        from kiosk.devices.sim.loopback import VirtualReader
+        from kiosk.devices.sim.virtual_card import ensure_demo_card
 
         path = Path(rest) if rest else ensure_demo_card()[0]
         return VirtualReader(path)

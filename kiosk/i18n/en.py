@@ -78,7 +78,7 @@ MESSAGES: dict[str, str] = {
         "Please speak to a member of staff nearby (the till in a convenience store, the "
         "counter at the municipal office). You can leave this screen as it is."
     ),
-    # --- the step bar (kiosk/progress.py) ---
+    # --- the step bar (kiosk/procedure/progress.py) ---
     "progress.line": "Step {number} of {total}: {stage}",
     "progress.consent": "Agreement",
     "progress.card": "Reading your card",
@@ -323,7 +323,7 @@ MESSAGES: dict[str, str] = {
     "enter_phone.body": "Optional: you can apply without it. The 4 digits you type are kept "
     "with the record of your application (they are not sent to the payment company).",
     "phone.format": "Enter 4 digits.",
-    # beside the entry, as it is typed (kiosk/entry_format.py)
+    # beside the entry, as it is typed (kiosk/procedure/entry_format.py)
     "entry.count_digits": "{count} of {total} digits",
     "entry.count_characters": "{count} of {total} characters",
     "entry.typed_digits": "Digits: {count}",

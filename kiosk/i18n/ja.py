@@ -79,7 +79,7 @@ MESSAGES: dict[str, str] = {
         "近くの店員・職員に声をおかけください（コンビニではレジ、市区町村では窓口）。"
         "この画面は、そのままにしておけます。"
     ),
-    # --- the step bar (kiosk/progress.py) ---
+    # --- the step bar (kiosk/procedure/progress.py) ---
     "progress.line": "{number}/{total} {stage}",
     "progress.consent": "同意",
     "progress.card": "カードの読み取り",
@@ -326,7 +326,7 @@ MESSAGES: dict[str, str] = {
         "（決済サービスの会社には送られません）。"
     ),
     "phone.format": "数字4桁で入力してください。",
-    # beside the entry, as it is typed (kiosk/entry_format.py)
+    # beside the entry, as it is typed (kiosk/procedure/entry_format.py)
     "entry.count_digits": "{count}/{total}桁",
     "entry.count_characters": "{count}/{total}文字",
     "entry.typed_digits": "{count}桁",

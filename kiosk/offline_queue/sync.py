@@ -43,9 +43,9 @@ from typing import Any
 
 import httpx
 
-from kiosk.enrollment import load_identity, service_client
+from kiosk.link.enrollment import load_identity, service_client
+from kiosk.link.service_client import Reply, ServiceClient
 from kiosk.offline_queue.store import Outcome, QueueFull, QueueStore, ReadyItem, open_queue
-from kiosk.service_client import Reply, ServiceClient
 from kiosk.settings import KioskSettings
 
 log = logging.getLogger(__name__)

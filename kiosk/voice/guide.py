@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from kiosk.flow import TECHNICIAN_STEPS, Step, View, shown_services
-from kiosk.session import WARNING_SECONDS
+from kiosk.procedure.flow import TECHNICIAN_STEPS, Step, View, shown_services
+from kiosk.procedure.session import WARNING_SECONDS
 from kiosk.voice import scripts, tones
 from kiosk.voice.player import MIXER_RATE, SdlSink, Sink
 from kiosk.voice.preparer import AHEAD, BACKGROUND, NOW, Key, Preparer, Sound

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kiosk.flow import Step, View
 from kiosk.i18n import speech_en, speech_ja
+from kiosk.procedure.flow import Step, View
 from kiosk.voice.lexicon import spelled
 from mynapoint.dates import JST, date_text
 
@@ -73,7 +73,7 @@ def _outcomes(data: dict[str, Any], language: str) -> str:
 
 def script_for(view: View, catalog: Any = None, *, headset: bool = False) -> str:
     """The script of ``view``, in its language ("" for the technician's screens);
-    ``catalog``: the kiosk's (``kiosk.catalog.Catalog``), for the services' readings;
+    ``catalog``: the kiosk's (``kiosk.catalog.catalog.Catalog``), for the services' readings;
     ``headset``: the sound is private (a headset), so the PIN screen also says how its pad
     is laid out."""
     language, data, step = view.language, view.data, view.step

@@ -1,0 +1,1 @@
+"""The kiosk's link to the grant service: identity, enrolment, requests, submit."""

@@ -1,0 +1,52 @@
+"""Where a citizen is in the procedure: the stages the step bar names (「3/8 暗証番号」).
+
+A stage is what the citizen does, not a screen: reading the card is part of "card", the
+wait while the PIN is checked part of "PIN". Steps outside the procedure (the start
+screen, a notice that ends the session, the technician's) have no stage and no step bar.
+Checking one's status (``my_page``) is a shorter procedure with its own count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.procedure.flow import Step
+
+# (stage key, the steps that belong to it), in the order they come.
+_APPLY: tuple[tuple[str, frozenset[Step]], ...] = (
+    ("consent", frozenset({Step.CONSENT})),
+    ("card", frozenset({Step.FOR_WHOM, Step.PLACE_CARD, Step.READING, Step.CARD_PROBLEM,
+                        Step.CERT_EXPIRED, Step.CERT_TOO_RECENT})),
+    ("pin", frozenset({Step.PIN, Step.VERIFYING, Step.PIN_LOCKED})),
+    ("service", frozenset({Step.CHECKING, Step.OFFLINE_NOTICE, Step.CHOOSE_SERVICE,
+                           Step.ALREADY_APPLIED, Step.NOT_ME, Step.CANCELLED,
+                           Step.RESERVATIONS_CLOSED})),
+    ("payment_id", frozenset({Step.ENTER_ID})),
+    ("code", frozenset({Step.ENTER_CODE, Step.ENTER_PHONE})),
+    ("confirm", frozenset({Step.CONFIRM, Step.SUBMITTING, Step.REFUSED})),
+    ("slip", frozenset({Step.SLIP, Step.TAKE_CARD})),
+)  # fmt: skip
+_MY_PAGE: tuple[tuple[str, frozenset[Step]], ...] = (
+    ("consent", frozenset({Step.CONSENT})),
+    ("card", frozenset({Step.PLACE_CARD, Step.READING, Step.CARD_PROBLEM, Step.CERT_EXPIRED,
+                        Step.CERT_TOO_RECENT})),
+    ("pin", frozenset({Step.PIN, Step.VERIFYING, Step.PIN_LOCKED})),
+    ("status", frozenset({Step.CHECKING, Step.MY_PAGE, Step.TAKE_CARD})),
+)  # fmt: skip
+STAGES = {"apply": _APPLY, "my_page": _MY_PAGE}
+
+
+@dataclass(frozen=True)
+class Progress:
+    number: int  # 1-based
+    total: int
+    stage: str  # the i18n key "progress.<stage>" names it
+
+
+def progress_of(step: Step, purpose: str = "apply") -> Progress | None:
+    """The stage of ``step`` in the procedure of ``purpose``; None outside the procedure."""
+    stages = STAGES.get(purpose, _APPLY)
+    for number, (stage, steps) in enumerate(stages, start=1):
+        if step in steps:
+            return Progress(number, len(stages), stage)
+    return None

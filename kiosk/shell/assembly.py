@@ -1,0 +1,71 @@
+"""The kiosk put together from its settings: reader, submit path, service client,
+catalog, slip printer, then the flow, its runner and the dispatcher between them.
+
+``kiosk run`` and ``kiosk demo`` use it, and so do the flow tests: what they test is
+what the kiosk runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from kiosk.catalog.catalog import Catalog, CatalogStore
+from kiosk.devices.readers import open_reader
+from kiosk.devices.transport import CardReader
+from kiosk.link.submit import Submitter
+from kiosk.procedure.flow import Channel, Flow
+from kiosk.settings import KioskSettings
+from kiosk.shell.dispatcher import Dispatcher
+from kiosk.shell.runner import KioskParts, Runner
+from kiosk.slip.builder import SlipTerms
+from kiosk.slip.desk import SlipDesk
+
+
+@dataclass
+class Kiosk:
+    settings: KioskSettings
+    parts: KioskParts
+    catalog: Catalog
+    flow: Flow
+    runner: Runner
+    dispatcher: Dispatcher
+
+    @property
+    def channel(self) -> Channel:
+        return self.flow.channel
+
+
+@contextmanager
+def assembled(
+    settings: KioskSettings,
+    *,
+    reader: CardReader | None = None,
+    channel: Channel | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> Iterator[Kiosk]:
+    """The enrolled kiosk of ``settings`` (``NotEnrolled`` if it is not). ``channel``
+    overrides the one the enrollment gave (tests only)."""
+    now = clock or (lambda: dt.datetime.now(dt.UTC))
+    card_reader = reader or open_reader(settings.card_reader)
+    slips = SlipDesk(settings)
+    try:
+        with Submitter.opened(settings) as submitter:
+            client = submitter.client
+            catalog = CatalogStore(settings, client).load()
+            parts = KioskParts(settings, card_reader, submitter, client, slips,
+                               slip_terms=lambda: SlipTerms.of(catalog), clock=now)  # fmt: skip
+            enrolled_channel = client.identity.channel or "convenience_store"
+            flow = Flow(channel=channel or enrolled_channel, catalog=catalog, clock=now,  # type: ignore[arg-type]
+                        reader_location=settings.reader_location)  # fmt: skip
+            runner = Runner(parts)
+            kiosk = Kiosk(settings, parts, catalog, flow, runner, Dispatcher(flow, runner))
+            try:
+                yield kiosk
+            finally:
+                kiosk.dispatcher.close()
+    finally:
+        slips.close()
+        card_reader.close()

@@ -1,0 +1,1 @@
+"""Technician mode: its PIN, and the checks it shares with kiosk-provision."""
