@@ -7,8 +7,8 @@ sync daemon, wait a random moment (within its start-up, or up to ``--window`` se
 into its work), SIGKILL it. Finally ``kiosk-sync --once`` without a kill, and the
 checks: every envelope processed by the service once (resends are answered as replays),
 accepted on the kiosk, the queue database intact. Exit status 1 on any loss or
-duplicate. The loop is ``tests/crash_torture.py``, shared with
-``tests/test_queue_crash.py``; its docstring says how the daemon is started (``fork``:
+duplicate. The loop is ``tests/support/crash_torture.py``, shared with
+``tests/kiosk/offline_queue/test_crash.py``; its docstring says how the daemon is started (``fork``:
 the console script's entry point in a forked child, ~0.1 s to its first batch;
 ``exec``: the ``kiosk-sync`` console script itself, ~1 s) and where the kills land.
 
@@ -28,10 +28,10 @@ import warnings
 from pathlib import Path
 
 warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")  # test imports
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.crash_torture
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support.crash_torture
 
-from tests.crash_torture import final_check, shorten_service_leases, torture  # noqa: E402
-from tests.kiosk_harness import make_card_and_ca, make_rig  # noqa: E402
+from tests.support.crash_torture import final_check, shorten_service_leases, torture  # noqa: E402
+from tests.support.kiosk_harness import make_card_and_ca, make_rig  # noqa: E402
 
 
 def main() -> int:

@@ -29,10 +29,10 @@ from kiosk.devices.sim.pcscd import PcscdUnavailable, PrivatePcscd
 from kiosk.devices.sim.test_ca import JpkiTestCa, Validity
 from kiosk.devices.sim.virtual_card import RemoveAfter, SimulatedCard, VirtualJpkiCard, issue_card
 from kiosk.devices.transport import CardConnection
-from tests.kiosk_harness import KioskRig, make_card_and_ca, make_rig
-from tests.service_harness import ServiceEnv
+from tests.support.kiosk_harness import KioskRig, make_card_and_ca, make_rig
+from tests.support.service_harness import ServiceEnv
 
-pytest_plugins = ["tests.skip_report"]
+pytest_plugins = ["tests.support.skip_report"]
 
 # Every kiosk app a test starts makes the voice's fixed sounds in the background: into one
 # cache for the whole run (made once), not into each test's own data directory.
@@ -266,7 +266,7 @@ def make_service(
     tmp_path: Path, database_url: str, service_ca: JpkiTestCa
 ) -> Iterator[Callable[..., ServiceEnv]]:
     """``make_service(now=..., **settings)``: a running service on this test's database."""
-    from tests.service_harness import FakeClock, service_env
+    from tests.support.service_harness import FakeClock, service_env
 
     opened: list[Iterator[ServiceEnv]] = []
 

@@ -14,21 +14,22 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
+
 README_BENCHES = sorted(
-    set(re.findall(r"`\.venv/bin/python (bench/\w+\.py)", (ROOT / "README.md").read_text()))
+    set(re.findall(r"`\.venv/bin/python (bench/\w+\.py)", (REPO / "README.md").read_text()))
 )
 
 
 def test_the_readme_shows_every_benchmark() -> None:
-    scripts = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bench").glob("*.py"))
+    scripts = sorted(str(p.relative_to(REPO)) for p in (REPO / "bench").glob("*.py"))
     assert [s for s in scripts if s != "bench/__init__.py"] == README_BENCHES
 
 
 @pytest.mark.parametrize("script", README_BENCHES)
 def test_a_benchmark_starts(script: str) -> None:
     shown = subprocess.run(
-        [sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, script, "--help"], cwd=REPO, capture_output=True, text=True,
         timeout=60, check=False,
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr[-2000:]

@@ -19,7 +19,7 @@ from receipts.messages import MESSAGES as SLIP
 from receipts.model import Contact
 
 if TYPE_CHECKING:
-    from tests.service_harness import ServiceEnv
+    from tests.support.service_harness import ServiceEnv
 
 CATALOG = Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "test"))
 
@@ -186,7 +186,7 @@ def test_the_consent_says_what_goes_to_the_payment_company_as_the_service_does_i
 
     from grant_service.models import Application
     from mynapoint.envelope import ApplicationPayload
-    from tests.service_harness import PAYPAY_ID, SECURITY_CODE
+    from tests.support.service_harness import PAYPAY_ID, SECURITY_CODE
 
     registry = service.app.state.service.processor.registry
     calls: list[tuple[object, ...]] = []

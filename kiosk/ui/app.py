@@ -69,10 +69,11 @@ from kivy.clock import Clock  # noqa: E402
 from kivy.uix.floatlayout import FloatLayout  # noqa: E402
 from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
 
-from kiosk import events as ev  # noqa: E402
-from kiosk import i18n, sd_notify  # noqa: E402
+from kiosk import i18n  # noqa: E402
+from kiosk.procedure import events as ev  # noqa: E402
 from kiosk.procedure.flow import TECHNICIAN_STEPS, Step, View  # noqa: E402
 from kiosk.procedure.session import IdleTimer  # noqa: E402
+from kiosk.shell import sd_notify  # noqa: E402
 from kiosk.shell.assembly import Kiosk  # noqa: E402
 from kiosk.ui.kit.fonts import register_fonts  # noqa: E402
 from kiosk.ui.kit.widgets import CountdownBanner, Translator, ui, use_translator  # noqa: E402

@@ -1,6 +1,6 @@
 """Drives real Kivy widgets in an offscreen window, for UI tests and headless demos.
 
-    from kiosk.testing import kivy_harness as kh   # before anything imports Kivy
+    from kiosk.ui import kivy_harness as kh   # before anything imports Kivy
     kh.prepare_environment(tmp_dir)                 # optional: where Kivy keeps its files
     kh.open_window((1280, 800))                     # one window per process, resized at will
     root = kh.show(MyScreen())
@@ -65,7 +65,7 @@ def prepare_environment(home: Path | str | None = None) -> Path:
         if os.environ.get("SDL_VIDEODRIVER") != "offscreen":
             raise KivyHarnessError(
                 "Kivy was imported before kiosk.ui.kivy_harness set its environment: "
-                "import the harness (or tests.kivy_fixtures) first"
+                "import the harness (or tests.support.kivy_fixtures) first"
             )
         _prepared_home = Path(os.environ.get("KIVY_HOME", "."))
         return _prepared_home

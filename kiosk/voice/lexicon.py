@@ -2,7 +2,7 @@
 symbol a synthesiser would read out or trip on.
 
 Open JTalk reads what it is given; a term it reads wrongly is given in katakana instead
-(``READINGS``). ``tests/test_voice.py`` checks every term of the scripts with
+(``READINGS``). ``tests/kiosk/voice/test_scripts.py`` checks every term of the scripts with
 ``pyopenjtalk.g2p(..., kana=True)``: right by itself, or right through this table.
 Measured with Debian's naist-jdic: the programme's terms (申込, マイキーID, 暗証番号,
 電子証明書...) are read right as they are; what it gets wrong is Latin letters (a receipt
