@@ -45,10 +45,12 @@ def main() -> int:
         "--window", type=float, default=0.15, help="seconds after start-up kills land in"
     )
     parser.add_argument(
-        "--service-kills", type=float, default=0.0,
+        "--service-kills",
+        type=float,
+        default=0.0,
         help="share of the cycles that also SIGKILL and restart the grant service (whose "
         "in-flight claims then last 3 s, not 60)",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     print(f"seed {seed} (again: --seed {seed})", flush=True)
@@ -63,17 +65,24 @@ def main() -> int:
                 shorten_service_leases(rig, 3)
             rig.queue(args.envelopes)
             report = torture(
-                rig, kills=args.kills, seed=seed, log_dir=home, mode=args.mode,
-                window=args.window, service_kill_share=args.service_kills,
+                rig,
+                kills=args.kills,
+                seed=seed,
+                log_dir=home,
+                mode=args.mode,
+                window=args.window,
+                service_kill_share=args.service_kills,
                 progress=lambda line: print(line, flush=True),
-            )  # fmt: skip
+            )
             verdict = final_check(rig)
         finally:
             rig.service.stop()
     elapsed = time.perf_counter() - started
 
-    print(f"\nkiosk-sync SIGKILLed {len(report.kills)} times ({args.envelopes} envelopes "
-          f"queued first, batches of {args.batch}, mode {args.mode})")  # fmt: skip
+    print(
+        f"\nkiosk-sync SIGKILLed {len(report.kills)} times ({args.envelopes} envelopes "
+        f"queued first, batches of {args.batch}, mode {args.mode})"
+    )
     for line in [*report.lines(), *verdict.lines()]:
         print(f"  {line}")
     print(f"{'kills':<34}{len(report.kills):>8}")

@@ -62,9 +62,12 @@ def payment_id(i: int) -> str:
 
 def run(*args: str, env: dict[str, str]) -> str:
     result = subprocess.run(
-        [str(BIN / "grant-service"), *args], capture_output=True, text=True,
-        env={**os.environ, **env}, check=True,
-    )  # fmt: skip
+        [str(BIN / "grant-service"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+    )
     return result.stdout.strip()
 
 
@@ -80,8 +83,10 @@ def serving(env: dict[str, str], workers: int = 1) -> Iterator[str]:
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [str(BIN / "grant-service"), "serve", "--port", str(port), "--workers", str(workers)],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env},
-        )  # fmt: skip
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 30
@@ -134,9 +139,12 @@ class World:
             for payload in payloads:
                 sequence += 1
                 envelope = build_envelope(
-                    payload, kiosk_id=kiosk_id, sequence=sequence, certificate_der=certificate,
+                    payload,
+                    kiosk_id=kiosk_id,
+                    sequence=sequence,
+                    certificate_der=certificate,
                     sign=self.sign,
-                )  # fmt: skip
+                )
                 out.append(envelope.to_json())
         return out
 
@@ -205,15 +213,22 @@ def ingest(
 def point_transactions(world: World, url: str, env: dict[str, str], batch: int) -> PointFigures:
     """A payment operator's stream: 10 charges of 2,500 yen per person (each person goes
     over the 20,000-yen base), posted in batches, then posted again (all replays)."""
-    token = run("credential", "create", "--role", "operator", "--service", "paypay",
-                "--label", "bench operator", env=env)  # fmt: skip
+    create = ("credential", "create", "--role", "operator", "--service", "paypay")
+    token = run(*create, "--label", "bench operator", env=env)
     headers = {"Authorization": f"Bearer {token}"}
     now = format_time(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
     stream = [
-        {"tx_id": f"tx-{person}-{n}", "service_code": "paypay", "payment_id": payment_id(person),
-         "kind": "charge", "amount_yen": 2_500, "occurred_at": now}
-        for n in range(10) for person in range(len(world.certificates))
-    ]  # fmt: skip
+        {
+            "tx_id": f"tx-{person}-{n}",
+            "service_code": "paypay",
+            "payment_id": payment_id(person),
+            "kind": "charge",
+            "amount_yen": 2_500,
+            "occurred_at": now,
+        }
+        for n in range(10)
+        for person in range(len(world.certificates))
+    ]
     one_by_one = stream[: len(stream) // 10]
     rest = stream[len(one_by_one) :]
     with httpx.Client(base_url=url, headers=headers, timeout=600) as http:
@@ -259,9 +274,10 @@ def budget_race(
     with serving(env, workers=4) as url:
         client = enrolled_client(url, env, "kiosk-race")
         key_pem = client.identity.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        ).decode()  # fmt: skip
+        ).decode()
         items = world.envelopes("kiosk-race", applications=False)
         chunks = [(url, "kiosk-race", key_pem, items[i::clients]) for i in range(clients)]
         started = time.perf_counter()
@@ -316,8 +332,10 @@ def main() -> None:
         f"batches of {args.batch}; budget race: {args.race_people} people, cap "
         f"{args.race_cap}, {args.clients} client processes, 4 service workers)"
     )
-    print(f"{'database':<12}{'one by one /s':>15}{'batched /s':>12}{'ratio':>8}"
-          f"{'race res./s':>13}{'MyKey IDs':>11}{'= cap':>7}")  # fmt: skip
+    print(
+        f"{'database':<12}{'one by one /s':>15}{'batched /s':>12}{'ratio':>8}"
+        f"{'race res./s':>13}{'MyKey IDs':>11}{'= cap':>7}"
+    )
     for name, _count, one_rate, batch_rate, race_rate, issued, cap, _points in rows:
         print(
             f"{name:<12}{one_rate:>15.1f}{batch_rate:>12.1f}{batch_rate / one_rate:>8.1f}"
@@ -327,16 +345,20 @@ def main() -> None:
         f"\nPoint transactions ({10 * args.people} per run: 10 charges of 2,500 yen per person; "
         f"batches of {args.batch}; the first tenth one by one)"
     )
-    print(f"{'database':<12}{'one by one /s':>15}{'batched /s':>12}{'ratio':>8}"
-          f"{'replays /s':>12}{'points = 5,000 x people':>25}")  # fmt: skip
+    print(
+        f"{'database':<12}{'one by one /s':>15}{'batched /s':>12}{'ratio':>8}"
+        f"{'replays /s':>12}{'points = 5,000 x people':>25}"
+    )
     for name, *_rest, figures in rows:
         print(
             f"{name:<12}{figures.one_by_one:>15.1f}{figures.batched:>12.1f}"
             f"{figures.batched / figures.one_by_one:>8.1f}{figures.replayed:>12.1f}"
             f"{figures.points:>19,} yes"
         )
-    print("one by one (the baseline): one HTTP request per envelope, from one kiosk; "
-          "ratio = batched / one by one.")  # fmt: skip
+    print(
+        "one by one (the baseline): one HTTP request per envelope, from one kiosk; "
+        "ratio = batched / one by one."
+    )
 
 
 if __name__ == "__main__":

@@ -93,8 +93,7 @@ RESIGN_AFTER_S = 200  # a prepared request older than this is signed again (skew
 MAX_ATTEMPTS = 30  # per request, for 409/503 answers and lost connections
 GENERATION_CHUNK = 500_000
 # Services a kiosk can apply for (no card number with its security code: dカード, イオンカード).
-STORED_SERVICES = ("waon", "nanaco", "rakuten_edy", "paypay", "d_barai", "au_pay", "suica",
-                   "kyash")  # fmt: skip
+STORED_SERVICES = ("waon", "nanaco", "rakuten_edy", "paypay", "d_barai", "au_pay", "suica", "kyash")
 
 # The private server's settings beyond the defaults, and why (printed with the figures).
 POSTGRES_SETTINGS = {
@@ -124,9 +123,12 @@ def free_port() -> int:
 
 def run_cli(*args: str, env: dict[str, str]) -> str:
     result = subprocess.run(
-        [str(BIN / "grant-service"), *args], capture_output=True, text=True,
-        env={**os.environ, **env}, check=False,
-    )  # fmt: skip
+        [str(BIN / "grant-service"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"grant-service {args[0]} failed: {result.stderr[-2000:]}")
     return result.stdout.strip()
@@ -216,10 +218,12 @@ class Cpu:
 
     def __add__(self, other: Cpu) -> Cpu:
         return Cpu(
-            self.service + other.service, self.postgres + other.postgres,
-            self.client + other.client, self.machine_busy + other.machine_busy,
+            self.service + other.service,
+            self.postgres + other.postgres,
+            self.client + other.client,
+            self.machine_busy + other.machine_busy,
             self.machine_total + other.machine_total,
-        )  # fmt: skip
+        )
 
 
 @dataclass
@@ -238,9 +242,11 @@ class Meter:
     def snapshot(self) -> Snapshot:
         table = _processes()
         return Snapshot(
-            _tree(table, self.service_pids), _tree(table, [self.postmaster_pid]),
-            time.process_time(), _machine(),
-        )  # fmt: skip
+            _tree(table, self.service_pids),
+            _tree(table, [self.postmaster_pid]),
+            time.process_time(),
+            _machine(),
+        )
 
     @staticmethod
     def _delta(before: dict[int, int], after: dict[int, int]) -> float:
@@ -252,10 +258,12 @@ class Meter:
 
     def between(self, a: Snapshot, b: Snapshot) -> Cpu:
         return Cpu(
-            self._delta(a.service, b.service), self._delta(a.postgres, b.postgres),
-            b.client - a.client, (b.machine[0] - a.machine[0]) / CLOCK_TICKS,
+            self._delta(a.service, b.service),
+            self._delta(a.postgres, b.postgres),
+            b.client - a.client,
+            (b.machine[0] - a.machine[0]) / CLOCK_TICKS,
             (b.machine[1] - a.machine[1]) / CLOCK_TICKS,
-        )  # fmt: skip
+        )
 
 
 # --- people, cards, kiosks ---------------------------------------------------------------
@@ -287,9 +295,12 @@ def _build(specs: list[tuple[str, int, bytes, str, int, int]]) -> list[bytes]:
             )
         )
         envelope = build_envelope(
-            payload, kiosk_id=kiosk_id, sequence=sequence, certificate_der=certificate,
+            payload,
+            kiosk_id=kiosk_id,
+            sequence=sequence,
+            certificate_der=certificate,
             sign=lambda data, key=key: key.sign(data, padding.PKCS1v15(), hashes.SHA256()),
-        )  # fmt: skip
+        )
         out.append(json.dumps(envelope.to_json(), separators=(",", ":")).encode())
     return out
 
@@ -367,8 +378,8 @@ class World:
                 account, self.next_account = self.next_account, self.next_account + 1
                 if account >= self.account_end:
                     raise RuntimeError("more applications than accounts in the registry")
-            specs.append((kind, person.g, person.certificate, self.kiosks[k].kiosk_id,
-                          self.sequences[k], account))  # fmt: skip
+            kiosk_id, sequence = self.kiosks[k].kiosk_id, self.sequences[k]
+            specs.append((kind, person.g, person.certificate, kiosk_id, sequence, account))
         chunks = [specs[i : i + 200] for i in range(0, len(specs), 200)]
         built = [b for chunk in self.pool.map(_build, chunks) for b in chunk]
         queues: list[list[bytes]] = [[] for _ in range(kiosks)]
@@ -453,8 +464,10 @@ class Cluster:
         log = (self.logs / f"service-{port}.log").open("wb")
         process = subprocess.Popen(
             [str(BIN / "grant-service"), "serve", "--port", str(port), "--workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT, env=self.env,
-        )  # fmt: skip
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+        )
         log.close()
         self.ports.append(port)
         self.processes.append(process)
@@ -557,10 +570,14 @@ class PhaseResult:
 
     def __add__(self, other: PhaseResult) -> PhaseResult:
         return PhaseResult(
-            self.items + other.items, self.elapsed + other.elapsed,
-            self.latencies + other.latencies, self.outcomes + other.outcomes,
-            self.retries + other.retries, self.resigned + other.resigned, self.cpu + other.cpu,
-        )  # fmt: skip
+            self.items + other.items,
+            self.elapsed + other.elapsed,
+            self.latencies + other.latencies,
+            self.outcomes + other.outcomes,
+            self.retries + other.retries,
+            self.resigned + other.resigned,
+            self.cpu + other.cpu,
+        )
 
     @property
     def accepted(self) -> int:
@@ -753,8 +770,10 @@ def quietly(measure: Callable[..., PhaseResult], *args: Any) -> PhaseResult:
         runs.append(measure(*args))
         if _other_cores(runs[-1]) <= DISTURBED_CORES:
             break
-        say(f"    (other processes used {_other_cores(runs[-1]):.2f} cores meanwhile: "
-            "measuring again)")  # fmt: skip
+        say(
+            f"    (other processes used {_other_cores(runs[-1]):.2f} cores meanwhile: "
+            "measuring again)"
+        )
     return min(runs, key=_other_cores)
 
 
@@ -765,13 +784,15 @@ def measure_online(
     the applications of those who reserved (likewise), one envelope per request."""
     crowd = world.people(people)
     queues = world.bodies("reservation", crowd, clients)  # card-signed before the clock
-    total = run_phase(world, cluster.ports, meter, "/v1/submissions", list(enumerate(queues)),
-                      _one, limit)  # fmt: skip
+    total = run_phase(
+        world, cluster.ports, meter, "/v1/submissions", list(enumerate(queues)), _one, limit
+    )
     # Person i was the (i // clients)-th of kiosk i % clients.
     reserved = [p for i, p in enumerate(crowd) if i // clients < total.sent[i % clients]]
     queues = world.bodies("application", reserved, clients)
-    total += run_phase(world, cluster.ports, meter, "/v1/submissions", list(enumerate(queues)),
-                       _one, limit)  # fmt: skip
+    total += run_phase(
+        world, cluster.ports, meter, "/v1/submissions", list(enumerate(queues)), _one, limit
+    )
     if total.accepted != total.items:
         say(f"  ! online: {total.accepted} of {total.items} accepted: {dict(total.outcomes)}")
     return total
@@ -785,13 +806,13 @@ def measure_batched(
     total = PhaseResult()
     for kind in ("reservation", "application"):
         queues = world.bodies(kind, crowd, kiosks)
-        batches = [
-            (k, [b'{"items":[' + b",".join(q[i : i + batch]) + b"]}"
-                 for i in range(0, len(q), batch)])
-            for k, q in enumerate(queues)
-        ]  # fmt: skip
-        total += run_phase(world, cluster.ports, meter, "/v1/submissions/batch", batches,
-                           _batch_items)  # fmt: skip
+        batches = []
+        for k, q in enumerate(queues):
+            bodies = [b",".join(q[i : i + batch]) for i in range(0, len(q), batch)]
+            batches.append((k, [b'{"items":[' + body + b"]}" for body in bodies]))
+        total += run_phase(
+            world, cluster.ports, meter, "/v1/submissions/batch", batches, _batch_items
+        )
     if total.accepted != 2 * people:
         say(f"  ! batched: {total.accepted} of {2 * people} accepted: {dict(total.outcomes)}")
     return total
@@ -817,22 +838,29 @@ class Race:
 
 
 def measure_race(
-    world: World, server: BenchPostgres, database: str, cluster: Cluster, meter: Meter,
+    world: World,
+    server: BenchPostgres,
+    database: str,
+    cluster: Cluster,
+    meter: Meter,
     clients: int,
-) -> Race:  # fmt: skip
+) -> Race:
     crowd = world.people(RACE_PEOPLE)
     queues = world.bodies("reservation", crowd, clients)
-    phase = run_phase(world, cluster.ports, meter, "/v1/submissions", list(enumerate(queues)),
-                      _one)  # fmt: skip
+    phase = run_phase(world, cluster.ports, meter, "/v1/submissions", list(enumerate(queues)), _one)
     with server.connect(database) as connection:
         mykeys = connection.execute("SELECT count(*) FROM mykeys").fetchone()[0]  # type: ignore[index]
         issued = connection.execute(
             "SELECT coalesce(sum(issued), 0) FROM reservation_budget_slots"
         ).fetchone()[0]  # type: ignore[index]
     return Race(
-        cluster.count, phase, phase.outcomes["accepted"],
-        phase.outcomes["RESERVATIONS_CLOSED"], int(mykeys), int(issued),
-    )  # fmt: skip
+        processes=cluster.count,
+        phase=phase,
+        accepted=phase.outcomes["accepted"],
+        closed=phase.outcomes["RESERVATIONS_CLOSED"],
+        mykeys=int(mykeys),
+        issued=int(issued),
+    )
 
 
 # --- people already stored ------------------------------------------------------------------
@@ -866,11 +894,15 @@ def _historic_kiosks(connection: psycopg.Connection[Any], now: dt.datetime) -> N
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "historic kiosk (benchmark)")])
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=400)).not_valid_after(now + dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=400))
+        .not_valid_after(now + dt.timedelta(days=1))
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     connection.execute(
         "INSERT INTO devices (kiosk_id, channel, status, certificate_pem, public_key_der, "  # noqa: S608
         "certificate_serial, enrolled_at) "
@@ -972,14 +1004,21 @@ def _avoid_issued_mykeys(connection: psycopg.Connection[Any]) -> None:
         clashes = connection.execute(
             f"UPDATE gen SET mykey_id = {_mykey_sql(f'(n + {attempt * 10**9})')} "  # noqa: S608
             "WHERE EXISTS (SELECT 1 FROM mykeys m WHERE m.mykey_id = gen.mykey_id)"
-        ).rowcount  # fmt: skip
+        ).rowcount
         if not clashes:
             return
     raise RuntimeError("generated MyKey IDs keep clashing with stored ones")
 
 
-GENERATED_TABLES = ("mykeys", "card_certificates", "submissions", "applications",
-                    "point_totals", "devices", "reservation_budget_slots")  # fmt: skip
+GENERATED_TABLES = (
+    "mykeys",
+    "card_certificates",
+    "submissions",
+    "applications",
+    "point_totals",
+    "devices",
+    "reservation_budget_slots",
+)
 
 
 @dataclass
@@ -1010,8 +1049,10 @@ def store_people(
                 for statement in inserts:
                     connection.execute(statement)  # type: ignore[arg-type]
             elapsed = time.perf_counter() - started
-            say(f"    stored {b:>12,} people ({elapsed:,.0f} s, "
-                f"{(b - start) / elapsed:,.0f} people/s)")  # fmt: skip
+            say(
+                f"    stored {b:>12,} people ({elapsed:,.0f} s, "
+                f"{(b - start) / elapsed:,.0f} people/s)"
+            )
         with connection.transaction():
             slots = connection.execute(
                 "SELECT slot, issued FROM reservation_budget_slots ORDER BY slot FOR UPDATE"
@@ -1036,9 +1077,8 @@ def store_people(
             "(SELECT sum(issued) FROM reservation_budget_slots), "
             "pg_database_size(current_database())"
         ).fetchone()
-        sample = [r[0] for r in connection.execute(
-            "SELECT receipt_number FROM mykeys ORDER BY received_at LIMIT 20"
-        )]  # fmt: skip
+        oldest = "SELECT receipt_number FROM mykeys ORDER BY received_at LIMIT 20"
+        sample = [r[0] for r in connection.execute(oldest)]
     assert counts is not None
     if counts[0] != counts[1]:
         raise RuntimeError(f"mykeys ({counts[0]}) and the budget slots ({counts[1]}) disagree")
@@ -1117,9 +1157,13 @@ def _read_pyspy(path: Path) -> tuple[int, Counter[str], Counter[str]]:
 
 
 def profile_online(
-    world: World, server: BenchPostgres, database: str, processes: int, sizes: Sizes,
+    world: World,
+    server: BenchPostgres,
+    database: str,
+    processes: int,
+    sizes: Sizes,
     logs: Path,
-) -> Profile:  # fmt: skip
+) -> Profile:
     pyspy = BIN / "py-spy"
     server.set("pg_stat_statements.track", "top")
     output = logs / "py-spy.txt"
@@ -1132,18 +1176,20 @@ def profile_online(
             if pyspy.exists():
                 # --gil: samples of a thread holding the GIL, i.e. the process's Python CPU
                 # time (one worker: the GIL is what its threads share).
+                command = [str(pyspy), "record", "--pid", str(cluster.pids[0]), "--rate", "100"]
+                command += ["--gil", "--nonblocking", "--nolineno", "--format", "raw"]
                 spy = subprocess.Popen(
-                    [str(pyspy), "record", "--pid", str(cluster.pids[0]), "--rate", "100",
-                     "--gil", "--nonblocking", "--nolineno", "--format", "raw",
-                     "-o", str(output)],
-                    stdout=subprocess.DEVNULL, stderr=(logs / "py-spy.log").open("wb"),
-                )  # fmt: skip
+                    [*command, "-o", str(output)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=(logs / "py-spy.log").open("wb"),
+                )
                 time.sleep(1)
             sampler = ActivitySampler(server, database)
             sampler.start()
             spied = time.perf_counter()
-            phase = measure_online(world, cluster, meter, sizes.online_people, sizes.clients,
-                                   sizes.limit)  # fmt: skip
+            phase = measure_online(
+                world, cluster, meter, sizes.online_people, sizes.clients, sizes.limit
+            )
             sampler.stopping.set()
             sampler.join()
             spied = time.perf_counter() - spied
@@ -1175,15 +1221,21 @@ def profile_online(
     share = 1 / samples if samples else 0.0
     seen = sum(sampler.counts.values()) or 1
     return Profile(
-        processes, phase,
-        [(f, n * share) for f, n in own.most_common(15)],
-        [(p, n * share) for p, n in packages.most_common(10)],
-        [(f, n * share) for f, n in inclusive.most_common(14)],
-        [(int(c), float(t), float(m), " ".join(str(q).split())) for c, t, m, q in rows[:12]],
-        sum(float(r[1]) for r in rows), sum(int(r[0]) for r in rows),
-        [(label, n / seen) for label, n in sampler.counts.most_common(8)],
-        samples, spied, error,
-    )  # fmt: skip
+        processes=processes,
+        phase=phase,
+        own=[(f, n * share) for f, n in own.most_common(15)],
+        packages=[(p, n * share) for p, n in packages.most_common(10)],
+        inclusive=[(f, n * share) for f, n in inclusive.most_common(14)],
+        statements=[
+            (int(c), float(t), float(m), " ".join(str(q).split())) for c, t, m, q in rows[:12]
+        ],
+        statement_ms=sum(float(r[1]) for r in rows),
+        statement_calls=sum(int(r[0]) for r in rows),
+        activity=[(label, n / seen) for label, n in sampler.counts.most_common(8)],
+        samples=samples,
+        seconds=spied,
+        error=error,
+    )
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -1246,8 +1298,9 @@ def _short(frame: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="no 10 M level, fewer people per run (a few minutes)")  # fmt: skip
+    parser.add_argument(
+        "--quick", action="store_true", help="no 10 M level, fewer people per run (a few minutes)"
+    )
     parser.add_argument("--online-people", type=int, help="people per online run, at most")
     parser.add_argument(
         "--online-seconds",
@@ -1256,8 +1309,9 @@ def main() -> None:
     )
     parser.add_argument("--batch-people", type=int, help="people per batched run")
     parser.add_argument("--levels", help="people already stored, e.g. 0,1000000,10000000")
-    parser.add_argument("--processes", default=",".join(map(str, PROCESS_COUNTS)),
-                        help="service processes to try")  # fmt: skip
+    parser.add_argument(
+        "--processes", default=",".join(map(str, PROCESS_COUNTS)), help="service processes to try"
+    )
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--batch", type=int, default=500, help="envelopes per batch request")
     parser.add_argument("--batch-kiosks", type=int, default=4)
@@ -1270,17 +1324,21 @@ def main() -> None:
         batch_people=args.batch_people or (4_000 if args.quick else 20_000),
         levels=sorted({int(x) for x in levels.split(",")} | {0}),
         processes=[int(x) for x in args.processes.split(",")],
-        clients=args.clients, batch=args.batch, batch_kiosks=args.batch_kiosks,
+        clients=args.clients,
+        batch=args.batch,
+        batch_kiosks=args.batch_kiosks,
         profile=not args.no_profile,
-    )  # fmt: skip
+    )
     begun = time.perf_counter()
 
     tmp = Path(tempfile.gettempdir())
     free = shutil.disk_usage(tmp).free
     need = max(sizes.levels) * 3_200 + 20 * 2**30  # about 3 KB a person, WAL, margin
-    say(f"Disk: {free / 2**30:,.0f} GB free in {tmp}; this run needs about "
+    say(
+        f"Disk: {free / 2**30:,.0f} GB free in {tmp}; this run needs about "
         f"{need / 2**30:,.0f} GB. Load average before the run: "
-        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     if free < need:
         raise SystemExit("not enough disk space for the stored-people levels asked for")
 
@@ -1306,16 +1364,28 @@ def main() -> None:
             with Cluster(world.env(server.url(database)), processes, logs) as cluster:
                 meter = Meter(cluster.pids, server.postmaster_pid)
                 online = quietly(
-                    measure_online, world, cluster, meter, sizes.online_people, sizes.clients,
+                    measure_online,
+                    world,
+                    cluster,
+                    meter,
+                    sizes.online_people,
+                    sizes.clients,
                     sizes.limit,
-                )  # fmt: skip
+                )
                 batched = quietly(
-                    measure_batched, world, cluster, meter, sizes.batch_people,
-                    sizes.batch_kiosks, sizes.batch,
-                )  # fmt: skip
+                    measure_batched,
+                    world,
+                    cluster,
+                    meter,
+                    sizes.batch_people,
+                    sizes.batch_kiosks,
+                    sizes.batch,
+                )
             rows.append(Measured(stored, processes, online, batched, cluster.code, again))
-            say(f"  {stored:,} stored{' (again)' if again else ''}, {processes} process(es): "
-                f"online {online.rate:,.0f}/s, batched {batched.rate:,.0f}/s")  # fmt: skip
+            say(
+                f"  {stored:,} stored{' (again)' if again else ''}, {processes} process(es): "
+                f"online {online.rate:,.0f}/s, batched {batched.rate:,.0f}/s"
+            )
 
         for processes in sizes.processes:
             server.create_database(f"fresh_{processes}", "base")
@@ -1324,10 +1394,11 @@ def main() -> None:
             url = server.create_database(name, "base")
             with Cluster(world.env(url, cap=RACE_CAP), processes, logs) as cluster:
                 meter = Meter(cluster.pids, server.postmaster_pid)
-                races[processes] = measure_race(world, server, name, cluster, meter,
-                                                sizes.clients)  # fmt: skip
-            say(f"  race, {processes} process(es): {races[processes].accepted} accepted, "
-                f"{races[processes].mykeys} MyKey IDs")  # fmt: skip
+                races[processes] = measure_race(world, server, name, cluster, meter, sizes.clients)
+            say(
+                f"  race, {processes} process(es): {races[processes].accepted} accepted, "
+                f"{races[processes].mykeys} MyKey IDs"
+            )
         best = max(rows, key=lambda r: r.online.rate).processes
 
         generations: dict[int, Generation] = {}
@@ -1365,8 +1436,10 @@ def _service_errors(logs: Path) -> list[str]:
         text = path.read_text(errors="replace")
         count = text.count("Traceback") + text.count('" 500')
         if count:
-            found.append(f"{path.name}: {count} tracebacks/500s, e.g. "
-                         + text[text.find("Traceback"):][:300].replace("\n", " | "))  # fmt: skip
+            found.append(
+                f"{path.name}: {count} tracebacks/500s, e.g. "
+                + text[text.find("Traceback") :][:300].replace("\n", " | ")
+            )
     return found
 
 
@@ -1404,17 +1477,27 @@ def _report(
         return f"  [code {'ABCDEFGHIJ'[codes.index(row.code) % 10]}]" if len(codes) > 1 else ""
 
     say("")
-    say(f"Grant service at scale on PostgreSQL ({os.cpu_count()} cores; whole run "
-        f"{wall / 60:,.1f} min)")  # fmt: skip
-    say("PostgreSQL settings: " + ", ".join(
-        f"{k}={v}" for k, v in POSTGRES_SETTINGS.items() if k != "pg_stat_statements.track"
-    ) + " (pg_stat_statements tracks only during the profile)")  # fmt: skip
-    say(f"\nOnline: one envelope per request, {sizes.clients} clients (one kiosk each, "
+    say(
+        f"Grant service at scale on PostgreSQL ({os.cpu_count()} cores; whole run "
+        f"{wall / 60:,.1f} min)"
+    )
+    say(
+        "PostgreSQL settings: "
+        + ", ".join(
+            f"{k}={v}" for k, v in POSTGRES_SETTINGS.items() if k != "pg_stat_statements.track"
+        )
+        + " (pg_stat_statements tracks only during the profile)"
+    )
+    say(
+        f"\nOnline: one envelope per request, {sizes.clients} clients (one kiosk each, "
         f"half city hall, half convenience store); per run, reservations for up to "
         f"{sizes.online_people:,} new people for at most {sizes.limit:.0f} s, then the "
-        f"applications of those who reserved (likewise)")  # fmt: skip
-    say(f"{'stored':>16}{'procs':>6}{'envel.':>8}{'env/s':>8}{'x base':>7}{'p50 ms':>8}"
-        f"{'p99 ms':>8}{CPU_HEAD}{'cap exact':>11}")  # fmt: skip
+        f"applications of those who reserved (likewise)"
+    )
+    say(
+        f"{'stored':>16}{'procs':>6}{'envel.':>8}{'env/s':>8}{'x base':>7}{'p50 ms':>8}"
+        f"{'p99 ms':>8}{CPU_HEAD}{'cap exact':>11}"
+    )
     for row in rows:
         phase, base = row.online, _baseline(rows, row)
         exact = races.get(row.processes) if not row.stored and not row.again else None
@@ -1425,18 +1508,24 @@ def _report(
             f"{'' if exact is None else ('yes' if exact.exact else 'NO'):>11}"
             f"{_extra(phase, phase.items)}{code(row)}"
         )
-    say(f"x base: 0 stored: against {rows[0].processes} process(es); a stored level: "
+    say(
+        f"x base: 0 stored: against {rows[0].processes} process(es); a stored level: "
         "against 0 stored measured right after it ('again', on a fresh database, same "
         "processes); 'again': against the first 0-stored run (the drift in between). CPU "
         "ms/env: the service processes plus the PostgreSQL server, per envelope; client: the "
         "load generator's own CPU per envelope; busy: both cores, whole machine; other: "
         "cores used meanwhile by other processes (anything else running on the "
-        "machine).")  # fmt: skip
+        "machine)."
+    )
 
-    say(f"\nBatched: {sizes.batch_people:,} people per run, {sizes.batch_kiosks} kiosks at "
-        f"once, batches of {sizes.batch} (reservations, then applications)")  # fmt: skip
-    say(f"{'stored':>16}{'procs':>6}{'env/s':>8}{'x base':>7}{'x online':>9}"
-        f"{'p50 batch ms':>13}{CPU_HEAD}")  # fmt: skip
+    say(
+        f"\nBatched: {sizes.batch_people:,} people per run, {sizes.batch_kiosks} kiosks at "
+        f"once, batches of {sizes.batch} (reservations, then applications)"
+    )
+    say(
+        f"{'stored':>16}{'procs':>6}{'env/s':>8}{'x base':>7}{'x online':>9}"
+        f"{'p50 batch ms':>13}{CPU_HEAD}"
+    )
     for row in rows:
         phase, base = row.batched, _baseline(rows, row)
         say(
@@ -1448,10 +1537,14 @@ def _report(
         )
     say("x base: as above; x online: against the online rate of the same row.")
 
-    say(f"\nThe cap race: {RACE_PEOPLE:,} people reserve at once from {sizes.clients} "
-        f"clients, cap {RACE_CAP}")  # fmt: skip
-    say(f"{'procs':>6}{'res./s':>8}{'p99 ms':>8}{'accepted':>10}{'closed':>8}{'mykeys':>8}"
-        f"{'slots':>7}{'exact':>7}")  # fmt: skip
+    say(
+        f"\nThe cap race: {RACE_PEOPLE:,} people reserve at once from {sizes.clients} "
+        f"clients, cap {RACE_CAP}"
+    )
+    say(
+        f"{'procs':>6}{'res./s':>8}{'p99 ms':>8}{'accepted':>10}{'closed':>8}{'mykeys':>8}"
+        f"{'slots':>7}{'exact':>7}"
+    )
     for processes, race in sorted(races.items()):
         say(
             f"{processes:>6}{race.phase.rate:>8,.0f}{race.phase.latency_ms(0.99):>8.1f}"
@@ -1461,26 +1554,36 @@ def _report(
         )
 
     if generations:
-        say("\nStored people (SQL through the real schema: mykeys, card_certificates, "
+        say(
+            "\nStored people (SQL through the real schema: mykeys, card_certificates, "
             "submissions, applications for half, point_totals for a tenth; budget slots "
-            "advanced; VACUUM FREEZE ANALYZE)")  # fmt: skip
-        say(f"{'up to':>12}{'added':>12}{'seconds':>9}{'people/s':>10}{'vacuum s':>10}"
-            f"{'database':>10}")  # fmt: skip
+            "advanced; VACUUM FREEZE ANALYZE)"
+        )
+        say(
+            f"{'up to':>12}{'added':>12}{'seconds':>9}{'people/s':>10}{'vacuum s':>10}"
+            f"{'database':>10}"
+        )
         for level, g in sorted(generations.items()):
-            say(f"{level:>12,}{g.people:>12,}{g.seconds:>9,.0f}{g.people / g.seconds:>10,.0f}"
-                f"{g.vacuum_seconds:>10,.0f}{g.database_bytes / 2**30:>8,.1f}GB")  # fmt: skip
+            say(
+                f"{level:>12,}{g.people:>12,}{g.seconds:>9,.0f}{g.people / g.seconds:>10,.0f}"
+                f"{g.vacuum_seconds:>10,.0f}{g.database_bytes / 2**30:>8,.1f}GB"
+            )
 
     if profile is not None:
         _report_profile(profile)
     busiest = max(_other_cores(p) for r in rows for p in (r.online, r.batched))
     if busiest > DISTURBED_CORES:
-        say(f"\nWarning: other processes used up to {busiest:.2f} cores during a measured run "
+        say(
+            f"\nWarning: other processes used up to {busiest:.2f} cores during a measured run "
             "(column 'other'): those figures are low by about that share of the "
-            "machine.")  # fmt: skip
+            "machine."
+        )
     if len(codes) > 1:
-        say(f"\nWarning: the service's code (grant_service/, mynapoint/) changed during the "
+        say(
+            f"\nWarning: the service's code (grant_service/, mynapoint/) changed during the "
             f"run: {len(codes)} versions, marked [code A], [code B]...; rows of different "
-            "versions measure different code.")  # fmt: skip
+            "versions measure different code."
+        )
     if errors:
         say("\nService errors in the logs:")
         for line in errors:
@@ -1503,26 +1606,36 @@ def _report(
             else:
                 scale_note += f"; {note}"
     say(f"\nGoals ({os.cpu_count()} cores):")
-    say(f"  online >= 1,000 envelopes/s with {sizes.clients} clients: {online_best:,.0f}/s: "
-        f"{_met(online_best >= 1000)}")  # fmt: skip
+    say(
+        f"  online >= 1,000 envelopes/s with {sizes.clients} clients: {online_best:,.0f}/s: "
+        f"{_met(online_best >= 1000)}"
+    )
     say(f"  batched >= 5,000 envelopes/s: {batched_best:,.0f}/s: {_met(batched_best >= 5000)}")
-    say(f"  the rate at 10 M stored within 20% of the rate at 0 ({best} processes): "
-        f"{scale_note}: {_met(scale_ok)}")  # fmt: skip
+    say(
+        f"  the rate at 10 M stored within 20% of the rate at 0 ({best} processes): "
+        f"{scale_note}: {_met(scale_ok)}"
+    )
     say(f"  the cap race exact ({RACE_CAP} of {RACE_PEOPLE:,}): {_met(cap_exact)}")
-    say(f"online_per_s={online_best:.0f} batched_per_s={batched_best:.0f} "
-        f"cap_exact={'yes' if cap_exact else 'no'}")  # fmt: skip
+    say(
+        f"online_per_s={online_best:.0f} batched_per_s={batched_best:.0f} "
+        f"cap_exact={'yes' if cap_exact else 'no'}"
+    )
 
 
 def _report_profile(profile: Profile) -> None:
     phase = profile.phase
-    say(f"\nProfile: one online run ({phase.items:,} envelopes, {profile.processes} processes; "
-        f"{phase.rate:,.0f} envelopes/s under the profilers)")  # fmt: skip
+    say(
+        f"\nProfile: one online run ({phase.items:,} envelopes, {profile.processes} processes; "
+        f"{phase.rate:,.0f} envelopes/s under the profilers)"
+    )
     if profile.error:
         say(f"  py-spy: {profile.error}")
     else:
         held = profile.samples / (100 * profile.seconds) if profile.seconds else 0.0
-        say(f"  py-spy --gil on one service process: {profile.samples:,} samples holding the "
-            f"GIL (it was held {100 * held:.0f}% of the time); own time by package:")  # fmt: skip
+        say(
+            f"  py-spy --gil on one service process: {profile.samples:,} samples holding the "
+            f"GIL (it was held {100 * held:.0f}% of the time); own time by package:"
+        )
         say("    " + ", ".join(f"{p} {100 * share:.0f}%" for p, share in profile.packages))
         say("  own time by function:")
         for frame, share in profile.own:
@@ -1532,8 +1645,10 @@ def _report_profile(profile: Profile) -> None:
             say(f"    {100 * share:5.1f}%  {_short(frame)}")
     per = profile.statement_ms / phase.items if phase.items else 0.0
     calls = profile.statement_calls / phase.items if phase.items else 0.0
-    say(f"  pg_stat_statements: {calls:.1f} statements and {per:.2f} ms of statement "
-        "execution per envelope; the most expensive:")  # fmt: skip
+    say(
+        f"  pg_stat_statements: {calls:.1f} statements and {per:.2f} ms of statement "
+        "execution per envelope; the most expensive:"
+    )
     say(f"    {'calls':>8}{'total ms':>10}{'mean ms':>9}  query")
     for calls, total, mean, query in profile.statements:
         say(f"    {calls:>8,}{total:>10,.0f}{mean:>9.3f}  {query[:150]}")

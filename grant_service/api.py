@@ -25,8 +25,9 @@ from grant_service.http import (
 )
 from grant_service.refusals import Refused, validation_detail
 from grant_service.routes import devices, operations, public, submissions
-from grant_service.service import Clock, Service, utc_now
+from grant_service.service import Clock, Service
 from grant_service.settings import Settings
+from mynapoint.dates import utc_now
 from mynapoint.reasons import R
 
 log = logging.getLogger(__name__)

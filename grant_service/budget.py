@@ -18,6 +18,7 @@ The cap may be raised while the service runs; slots then have room again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
@@ -28,14 +29,23 @@ from grant_service.models import BudgetSlot
 SLOTS = 64  # made by migration 0004
 
 
+def has_room(issued: Any, share: Any) -> Any:
+    """The budget's one comparison: a slot may issue another MyKey ID while what it has
+    issued is below its share (the shares add up to the cap). The same expression serves
+    the ledger's count in memory (ints: a bool) and the statements below (a column: SQL,
+    which keeps taking a slot one atomic statement)."""
+    return issued < share
+
+
 def allotment(slot: int, cap: int) -> int:
     """Slot ``slot``'s share of ``cap``: the shares of all slots add up to ``cap``."""
     return cap // SLOTS + (1 if slot < cap % SLOTS else 0)
 
 
-# Statements built once (their parameters: the cap's share per slot, base and extra).
-_HAS_ROOM = BudgetSlot.issued < bindparam("base") + case(
-    (BudgetSlot.slot < bindparam("extra"), 1), else_=0
+# Statements built once (their parameters: the cap's share per slot, base and extra, as
+# ``allotment`` computes it).
+_HAS_ROOM = has_room(
+    BudgetSlot.issued, bindparam("base") + case((BudgetSlot.slot < bindparam("extra"), 1), else_=0)
 )
 _NOT_HELD = BudgetSlot.slot.not_in(bindparam("held", expanding=True))
 _FREE_SLOT = (  # the first slot with room (``scalar`` of it: the slot number)
@@ -98,7 +108,8 @@ def take_slots(session: Session, need: int, cap: int) -> list[HeldSlot]:
 
 def _busy_slot(session: Session, cap: int, held: list[HeldSlot]) -> int | None:
     """A slot with room that this transaction does not hold (another one does)."""
-    return session.scalar(_FREE_SLOT, _room(cap, held))
+    slot: int | None = session.scalar(_FREE_SLOT, _room(cap, held))  # its first column
+    return slot
 
 
 def _wait_for_busy_slot(session: Session, cap: int, held: list[HeldSlot]) -> bool:

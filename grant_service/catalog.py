@@ -1,5 +1,6 @@
-"""The payment-service catalog: loaded from data (each flag citing its seed line), kept in
-the database, served to kiosks with an ETag, and read by the application rules."""
+"""The payment-service catalog: loaded from data (``mynapoint/data/catalog.json``, shared
+with the kiosk, each flag citing its seed line), kept in the database, served to kiosks
+with an ETag, and read by the application rules."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import rfc8785
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -69,7 +70,7 @@ class ServiceData(_Strict):
     selectable_from: dt.date
     fictional: bool
     # The programme's ID and code for this service are the card's number and security
-    # code: no kiosk may ask for them (rules.check_channel; the kiosk's availability).
+    # code: no kiosk may ask for them (mynapoint.availability).
     card_credentials: bool
     # The lengths are the columns' (PostgreSQL refuses a longer value).
     id_label_ja: str = Field(max_length=128)
@@ -159,7 +160,7 @@ class Catalog:
     services: dict[str, PaymentService]
     application_deadline: dt.date
 
-    def public_json(self) -> dict[str, object]:
+    def public_json(self) -> dict[str, JsonValue]:
         """What kiosks download (``GET /v1/payment-services``)."""
         programme = self.programme.model_dump(mode="json", exclude={"sources"})
         programme["application_deadline"] = self.application_deadline.isoformat()

@@ -28,7 +28,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -45,13 +45,12 @@ from grant_service.settings import Settings, load_settings
 from mynapoint.database import make_engine, make_session_factory, read_only_sessions
 from mynapoint.private_files import make_private_directory, write_new_file
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 DEFAULT_PORT = 8700
 
 
-def settings_options(command: Callable[P, T]) -> Callable[..., T]:
+def settings_options(command: Callable[..., T]) -> Callable[..., T]:
     """``--config`` and ``--database-url`` for every command, resolved into ``settings``."""
 
     @click.option(
@@ -66,7 +65,7 @@ def settings_options(command: Callable[P, T]) -> Callable[..., T]:
         except ValidationError as exc:
             raise click.ClickException(f"invalid settings: {exc}") from exc
         try:
-            return command(settings=settings, **kwargs)  # type: ignore[arg-type]
+            return command(settings=settings, **kwargs)
         except OperationalError as exc:
             raise click.ClickException(f"database unavailable: {exc.orig}") from exc
         except SQLAlchemyError as exc:
@@ -145,9 +144,13 @@ def serve(
         if settings.config_file:
             os.environ["GRANT_SERVICE_CONFIG"] = str(settings.config_file)
         uvicorn.run(
-            "grant_service.api:create_app_from_environment", factory=True, host=host,
-            port=port, workers=workers, **tls,
-        )  # fmt: skip
+            "grant_service.api:create_app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **tls,
+        )
     else:
         from grant_service.api import create_app
 
@@ -315,8 +318,10 @@ def _make_credential(settings: Settings, role: str, label: str, service_code: st
 
 def _print_token(token: str, role: str, label: str) -> None:
     click.echo(token)
-    click.echo(f"({role} token for {label}: shown this once; send it as "
-               "'Authorization: Bearer <token>')", err=True)  # fmt: skip
+    click.echo(
+        f"({role} token for {label}: shown this once; send it as 'Authorization: Bearer <token>')",
+        err=True,
+    )
 
 
 @main.command()
@@ -359,8 +364,12 @@ def conflicts(settings: Settings) -> None:
 
 @main.command("resolve-conflict")
 @click.argument("conflict_id", type=int)
-@click.option("--keep", required=True, type=click.Choice(["old", "new"]),
-              help="The MyKey ID the person keeps; the other is merged into it.")  # fmt: skip
+@click.option(
+    "--keep",
+    required=True,
+    type=click.Choice(["old", "new"]),
+    help="The MyKey ID the person keeps; the other is merged into it.",
+)
 @settings_options
 def resolve_conflict(settings: Settings, conflict_id: int, keep: str) -> None:
     """Merge a person's two MyKey IDs into the one they keep."""
@@ -432,9 +441,11 @@ def _checkpoint_name(made_at: dt.datetime) -> str:
 
 @main.command("audit-checkpoint")
 @click.argument("destination", required=False)
-@click.option("--public-key", is_flag=True,
-              help="Print the checkpoint key (base64, raw Ed25519) for auditors to pin; "
-              "nothing else.")  # fmt: skip
+@click.option(
+    "--public-key",
+    is_flag=True,
+    help="Print the checkpoint key (base64, raw Ed25519) for auditors to pin; nothing else.",
+)
 @settings_options
 def audit_checkpoint(settings: Settings, destination: str | None, public_key: bool) -> None:
     """Sign the heads of every audit chain, as committed now, with the service's checkpoint
@@ -475,9 +486,11 @@ def audit_checkpoint(settings: Settings, destination: str | None, public_key: bo
             )
         except OSError as exc:
             raise click.ClickException(f"cannot write in {directory}: {exc}") from exc
-    click.echo(f"Checkpoint of {len(checkpoint.heads)} chains, {checkpoint.entries} entries at "
-               f"{checkpoint.made_at}, key {fingerprint(checkpoint.public_key)}: {where}",
-               err=True)  # fmt: skip
+    click.echo(
+        f"Checkpoint of {len(checkpoint.heads)} chains, {checkpoint.entries} entries at "
+        f"{checkpoint.made_at}, key {fingerprint(checkpoint.public_key)}: {where}",
+        err=True,
+    )
 
 
 def _trusted_key(value: str | None, keys: ServiceKeys) -> ed25519.Ed25519PublicKey:
@@ -511,13 +524,21 @@ def _checkpoint_refused(what: str, why: str) -> NoReturn:
 
 
 @main.command("audit-verify")
-@click.option("--checkpoint", "checkpoint_files", multiple=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="A checkpoint (from audit-checkpoint) whose heads must still be in their "
-              "chains. Repeat for more.")  # fmt: skip
-@click.option("--trusted-key", metavar="BASE64",
-              help="The checkpoint key to trust, as pinned by the auditor (from "
-              "'audit-checkpoint --public-key'). Default: this service's own key.")  # fmt: skip
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A checkpoint (from audit-checkpoint) whose heads must still be in their "
+    "chains. Repeat for more.",
+)
+@click.option(
+    "--trusted-key",
+    metavar="BASE64",
+    help="The checkpoint key to trust, as pinned by the auditor (from "
+    "'audit-checkpoint --public-key'). Default: this service's own key.",
+)
 @settings_options
 def audit_verify(
     settings: Settings, checkpoint_files: tuple[Path, ...], trusted_key: str | None
@@ -532,9 +553,11 @@ def audit_verify(
     trusted = _trusted_key(trusted_key, keys)
     checkpoints = [_read_checkpoint(path, trusted) for path in checkpoint_files]
     for path, checkpoint in zip(checkpoint_files, checkpoints, strict=True):
-        click.echo(f"Checkpoint of {checkpoint.made_at}: {len(checkpoint.heads)} chains, "
-                   f"{checkpoint.entries} entries, key {fingerprint(checkpoint.public_key)} "
-                   f"({path})")  # fmt: skip
+        click.echo(
+            f"Checkpoint of {checkpoint.made_at}: {len(checkpoint.heads)} chains, "
+            f"{checkpoint.entries} entries, key {fingerprint(checkpoint.public_key)} "
+            f"({path})"
+        )
     with audit_snapshot(settings) as session:
         report = audit.verify(session, keys.audit_hmac, checkpoints)
     against = (
@@ -543,11 +566,17 @@ def audit_verify(
         else "no checkpoint"
     )
     if report.ok:
-        click.echo(f"Audit trail intact: {report.entries} entries in {report.chains} chains, "
-                   f"checked against {against}")  # fmt: skip
+        click.echo(
+            f"Audit trail intact: {report.entries} entries in {report.chains} chains, "
+            f"checked against {against}"
+        )
         return
-    click.secho(f"AUDIT TRAIL BROKEN after {report.entries} good entries: {report.problem} "
-                f"(checked against {against})", fg="red", err=True)  # fmt: skip
+    click.secho(
+        f"AUDIT TRAIL BROKEN after {report.entries} good entries: {report.problem} "
+        f"(checked against {against})",
+        fg="red",
+        err=True,
+    )
     if report.entries == 0:
         click.echo(
             f"(or this database was written with another audit key than {settings.data_dir}'s)",

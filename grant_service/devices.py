@@ -40,6 +40,22 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _audit_technician(
+    session: Session, audit_key: bytes, now: dt.datetime, kiosk_id: str, action: str
+) -> None:
+    """The audit entry of a technician's act on a kiosk's enrollment (always accepted)."""
+    audit.append(
+        session,
+        audit_key,
+        at=now,
+        kiosk_id=kiosk_id,
+        actor="technician",
+        action=action,
+        subject=kiosk_id,
+        outcome="accepted",
+    )
+
+
 def create_enrollment_token(
     session: Session,
     audit_key: bytes,
@@ -63,10 +79,7 @@ def create_enrollment_token(
             expires_at=now + valid_for,
         )
     )
-    audit.append(
-        session, audit_key, at=now, kiosk_id=kiosk_id, actor="technician",
-        action="device.enrollment_token", subject=kiosk_id, outcome="accepted",
-    )  # fmt: skip
+    _audit_technician(session, audit_key, now, kiosk_id, "device.enrollment_token")
     return token
 
 
@@ -96,17 +109,20 @@ def enroll(
     device.status = "active"
     device.revoked_at = None
     _set_certificate(device, certificate)
-    audit.append(
-        session, audit_key, at=now, kiosk_id=row.kiosk_id, actor="technician",
-        action="device.enroll", subject=row.kiosk_id, outcome="accepted",
-    )  # fmt: skip
+    _audit_technician(session, audit_key, now, row.kiosk_id, "device.enroll")
     return device, certificate
 
 
 def renew(
-    session: Session, ca: DeviceCa, audit_key: bytes, device: Device, csr_pem: str, *,
-    days: int, now: dt.datetime,
-) -> x509.Certificate:  # fmt: skip
+    session: Session,
+    ca: DeviceCa,
+    audit_key: bytes,
+    device: Device,
+    csr_pem: str,
+    *,
+    days: int,
+    now: dt.datetime,
+) -> x509.Certificate:
     """A new certificate for a new key, asked for with the current key (signed request)."""
     try:
         certificate = ca.issue(csr_pem, device.kiosk_id, device.channel, days)
@@ -114,10 +130,7 @@ def renew(
         raise Refused(R.CSR_INVALID, str(exc)) from exc
     _set_certificate(device, certificate)
     device.renewed_at = now
-    audit.append(
-        session, audit_key, at=now, kiosk_id=device.kiosk_id, actor="technician",
-        action="device.renew", subject=device.kiosk_id, outcome="accepted",
-    )  # fmt: skip
+    _audit_technician(session, audit_key, now, device.kiosk_id, "device.renew")
     return certificate
 
 
@@ -127,10 +140,7 @@ def revoke(session: Session, audit_key: bytes, kiosk_id: str, *, now: dt.datetim
         raise Refused(R.NOT_FOUND, f"no kiosk {echoed(kiosk_id)}")
     device.status = "revoked"
     device.revoked_at = now
-    audit.append(
-        session, audit_key, at=now, kiosk_id=kiosk_id, actor="technician",
-        action="device.revoke", subject=kiosk_id, outcome="accepted",
-    )  # fmt: skip
+    _audit_technician(session, audit_key, now, kiosk_id, "device.revoke")
     return device
 
 
@@ -145,9 +155,13 @@ def _set_certificate(device: Device, certificate: x509.Certificate) -> None:
 # Every signed request reads its device: one statement built once (SQLAlchemy then skips
 # building and keying it per request), and each device key parsed once per process.
 _DEVICE = select(
-    Device.id, Device.kiosk_id, Device.channel, Device.status, Device.public_key_der,
+    Device.id,
+    Device.kiosk_id,
+    Device.channel,
+    Device.status,
+    Device.public_key_der,
     Device.enrolled_at,
-).where(Device.kiosk_id == bindparam("kiosk_id"))  # fmt: skip
+).where(Device.kiosk_id == bindparam("kiosk_id"))
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -156,9 +170,11 @@ def _device_key(der: bytes) -> ec.EllipticCurvePublicKey | None:
     return public_key if isinstance(public_key, ec.EllipticCurvePublicKey) else None
 
 
-def active_device(session: Session, kiosk_id: str) -> tuple[Row[Any], ec.EllipticCurvePublicKey]:
-    """An enrolled, not revoked kiosk (id, kiosk_id, channel, status, enrolled_at) and its
-    device key; ``Refused`` (401) otherwise."""
+def active_device(
+    session: Session, kiosk_id: str
+) -> tuple[Row[int, str, str, str, bytes, dt.datetime], ec.EllipticCurvePublicKey]:
+    """An enrolled, not revoked kiosk (id, kiosk_id, channel, status, public_key_der,
+    enrolled_at) and its device key; ``Refused`` (401) otherwise."""
     device = session.execute(_DEVICE, {"kiosk_id": kiosk_id}).first()
     if device is None:
         raise Refused(R.DEVICE_UNKNOWN, echoed(kiosk_id))
@@ -222,9 +238,12 @@ def authenticate_request(
     with writers.begin() as session:
         _record_nonce(session, signed, now)
     return rules.Device(
-        id=device.id, kiosk_id=device.kiosk_id, channel=device.channel,
-        enrolled_at=device.enrolled_at, request_time=signed.time,
-    )  # fmt: skip
+        id=device.id,
+        kiosk_id=device.kiosk_id,
+        channel=device.channel,
+        enrolled_at=device.enrolled_at,
+        request_time=signed.time,
+    )
 
 
 @functools.cache

@@ -12,7 +12,7 @@ kiosk's clock must not be able to move those dates. The service bounds it:
 - **Queued** envelopes (older than that) were made while the kiosk was offline. Their
   time is believed only as far as it agrees with what the service knows of the kiosk:
   1. not before the kiosk's enrolment (less the skew);
-  2. not older than ``max_queue_age_days`` (``pki.check_validity``: ENVELOPE_TOO_OLD);
+  2. not older than ``max_queue_age_days`` (``rules.check_validity``: ENVELOPE_TOO_OLD);
   3. in the kiosk's order: the kiosk numbers its envelopes (``sequence``) as it makes
      them, so an envelope's time is not earlier (by more than the skew) than that of the
      kiosk's nearest envelope with a lower number, nor later than that of its nearest

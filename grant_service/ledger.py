@@ -1,6 +1,6 @@
 """What the rules read and write, for one batch of envelopes: read once, written once.
 
-The rules (``rules.py``, ``pki.check_validity``) ask questions of a ``Ledger`` ("has this
+The rules (``rules.py``) ask questions of a ``Ledger`` ("has this
 card a MyKey ID?", "is this account taken?") and tell it what to record. The ledger
 loads everything a batch can ask about in a few queries up front, answers from memory
 (including what earlier items of the same batch recorded), and writes all new rows in
@@ -21,7 +21,17 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import String, bindparam, insert, literal, select, tuple_, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    String,
+    bindparam,
+    insert,
+    literal,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from grant_service import budget
@@ -35,17 +45,9 @@ from grant_service.models import (
     RevokedCertificate,
 )
 from grant_service.pki import CardIdentity
-from mynapoint.database import UtcDateTime
+from mynapoint.database import UtcDateTime, in_chunks
 
 CardKey = tuple[str, str]  # issuer, serial (hex)
-
-# Row-value IN lists are cut into chunks well inside every database's parameter limit.
-_CHUNK = 400
-
-
-def _chunks(values: list[tuple[str, str]]) -> Iterable[list[tuple[str, str]]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class ActiveApplication:
 
 # The statements every batch runs, built once with their parameters (SQLAlchemy then
 # neither builds nor keys them again for each request).
-_CARDS = bindparam("cards", expanding=True)
+_CARDS: BindParameter[list[CardKey]] = bindparam("cards", expanding=True)
 _NONE = literal(None, String())
 # In one statement (one round trip): the revocations, the people and the renewals (J-LIS
 # feed) of the batch's cards, and the time of every CA's current CRL (they are few).
@@ -153,7 +155,7 @@ class Ledger:
         self._revoked: dict[CardKey, dt.datetime] = {}
         self._renewals: set[CardKey] = set()
         self._crls: dict[str, dt.datetime] = {}
-        for chunk in _chunks(card_keys) if card_keys else [[]]:
+        for chunk in in_chunks(card_keys) if card_keys else [[]]:
             for kind, issuer, serial, mykey_id, status, at in session.execute(
                 _CARDS_QUERY, {"cards": chunk}
             ):
@@ -167,8 +169,7 @@ class Ledger:
                     self._crls[issuer] = at
         people = sorted({p.mykey_id for p in self._people.values()})
         self._applications: dict[str, ActiveApplication] = {}
-        for start in range(0, len(people), _CHUNK):
-            chunk_of_people = people[start : start + _CHUNK]
+        for chunk_of_people in in_chunks(people):
             for row in session.execute(_APPLICATIONS_QUERY, {"people": chunk_of_people}):
                 self._applications[row.mykey_id] = ActiveApplication(
                     row.mykey_id, row.receipt_number, row.service_code, row.account_hmac,
@@ -176,13 +177,13 @@ class Ledger:
                 )  # fmt: skip
         account_keys = sorted(set(accounts))
         self._accounts: set[tuple[str, str]] = set()
-        for chunk in _chunks(account_keys):
+        for chunk in in_chunks(account_keys):
             self._accounts.update(
                 (service, fingerprint)
                 for service, fingerprint in session.execute(_ACCOUNTS_QUERY, {"accounts": chunk})
             )
         self._failures: dict[tuple[str, str], FailureCount] = {}
-        for chunk in _chunks(sorted(set(failure_keys))):
+        for chunk in in_chunks(sorted(set(failure_keys))):
             for kind, key, failures, window_start in session.execute(
                 _FAILURES_QUERY, {"keys": chunk}
             ):
@@ -227,7 +228,7 @@ class Ledger:
         (the batch held all that was left)."""
         assert self._budget is not None, "prepare_budget first"
         for slot in self._budget:
-            if slot.room > 0:
+            if budget.has_room(slot.issued + slot.taken, slot.share):
                 slot.taken += 1
                 return True
         return False
@@ -267,10 +268,13 @@ class Ledger:
         return person
 
     def add_application(self, application: dict[str, object]) -> None:
+        applied_at = application["applied_at"]
+        if not isinstance(applied_at, dt.datetime):
+            raise TypeError(f"applied_at must be a datetime, not {type(applied_at).__name__}")
         self._applications[str(application["mykey_id"])] = ActiveApplication(
             str(application["mykey_id"]), str(application["receipt_number"]),
             str(application["service_code"]), str(application["account_hmac"]),
-            application["applied_at"], new_row=application,  # type: ignore[arg-type]
+            applied_at, new_row=application,
         )  # fmt: skip
         self._accounts.add((str(application["service_code"]), str(application["account_hmac"])))
         self._new_applications.append(application)

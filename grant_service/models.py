@@ -10,6 +10,7 @@ every submission keeps its card and outcome for My Page.
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     false,
     text,
@@ -30,7 +32,9 @@ from mynapoint.database import UtcDateTime
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model here maps one Table (typed FromClause otherwise: insert(Model.__table__)
+    # is how the service writes rows in bulk without the ORM).
+    __table__: ClassVar[Table]
 
 
 # --- devices --------------------------------------------------------------------------
@@ -250,7 +254,7 @@ class PaymentService(Base):
     selectable_from: Mapped[dt.date] = mapped_column(Date)
     fictional: Mapped[bool] = mapped_column(Boolean)
     # The ID and code are the card's number and security code: no kiosk may take them
-    # (migration 0006; rules.check_channel).
+    # (migration 0006; rules.check_available).
     card_credentials: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # What the kiosk's entry screens need (published, never read by the rules): a kana
     # reading for search, and for the ID and the security code a label, a hint and a

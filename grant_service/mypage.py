@@ -28,6 +28,7 @@ from grant_service.models import (
 from grant_service.pki import CardTrust
 from grant_service.refusals import Refused
 from grant_service.settings import Settings
+from mynapoint.dates import japan_day
 from mynapoint.mypage import StatusQuery
 from mynapoint.reasons import R
 
@@ -77,7 +78,7 @@ def status(
         query.certificate_der, query.signature_bytes, query.signed_bytes()
     )
     ledger = Ledger(session, cards=[identity], accounts=[])
-    pki.check_validity(
+    rules.check_validity(
         ledger, identity, now, now,
         max_queue_age=dt.timedelta(days=settings.max_queue_age_days),
         crl_max_age=dt.timedelta(hours=settings.crl_max_age_hours),
@@ -93,7 +94,7 @@ def status(
     return {
         "card": {"serial_hex": identity.serial_hex, "valid_until": identity.not_after.isoformat()},
         "reservations_open": rules.reservations_open(
-            session, settings.reservation_cap, catalog, rules.japan_day(now)
+            session, settings.reservation_cap, catalog, japan_day(now)
         ),
         "reservation": _reservation(session, person.mykey_id if person else None),
         "application": _application(session, person.mykey_id if person else None, device, now),
@@ -131,7 +132,6 @@ def _application(
     application = active[0] if active else (latest[0] if latest else None)
     if application is None:
         return {"state": "none"}
-    same_day = rules.japan_day(application.applied_at) == rules.japan_day(now)
     return {
         "state": application.status,
         "service_code": application.service_code,
@@ -139,10 +139,9 @@ def _application(
         "receipt_number": application.receipt_number,
         "applied_at": application.applied_at.isoformat(),
         "cancelled_at": application.cancelled_at.isoformat() if application.cancelled_at else None,
-        # Whether this kiosk could cancel it now (same day, city hall).
+        # Whether this kiosk could cancel it now (the rule: same day, city hall).
         "cancellable_here": application.status == "active"
-        and same_day
-        and device.channel == "city_hall",
+        and rules.cancellable(device.channel, application.applied_at, now),
     }
 
 

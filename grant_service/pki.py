@@ -1,26 +1,13 @@
-"""The checks every envelope passes before a rule looks at it, each with its own reason.
+"""Trust in cards: the JPKI user-authentication CAs, card certificates, signatures, CRLs.
 
-Two groups, because they end differently:
+``CardTrust.authenticate``: is this an envelope a JPKI card really signed? A parsed
+certificate from a trusted user-authentication CA, for digital signatures, the signature
+matching, a time not in the future. Failing these is an *error*: nothing is kept under the
+envelope's UUID. ``import_crl`` verifies a CA's CRL and makes it the current one.
 
-- ``authenticate``: is this an envelope a JPKI card really signed? A parsed certificate
-  from a trusted user-authentication CA, the signature matching, a time not in the
-  future. Failing these is an *error*: nothing is kept under the envelope's UUID.
-- ``check_validity``: may this card do a procedure at the envelope's time? Not queued too
-  long, the certificate valid then, at least 24 hours after its notBefore if it renews or
-  replaces an earlier certificate, and not revoked by then per an imported CRL that is
-  fresh enough. Failing is a *final* rejection, except a CRL too old to judge by: then
-  the item stays *pending*.
-
-A certificate is a renewal when the J-LIS feed said so (``people.link_reissue`` records
-every one it is told about). One the feed has not reported yet counts as a card's first
-certificate, usable at once: the service cannot tell them apart, and a person who
-reserves with it before the feed arrives is caught when it does (two MyKey IDs for one
-person go to the link-conflict queue, ``people.py``).
-
-Certificate validity, the 24-hour rule and revocation are all judged at the envelope's
-time (the kiosk's clock, which the device-signed request vouches for), because an
-envelope may arrive days late after an outage. Clock skew is checked on the request,
-not here.
+Whether the card may do a procedure at the envelope's time (not queued too long, the
+certificate valid then, the 24-hour wait after a renewal, not revoked by then per a CRL
+fresh enough) is a rule of the programme: ``rules.check_validity``.
 """
 
 from __future__ import annotations
@@ -28,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -40,12 +26,8 @@ from sqlalchemy.orm import Session
 from grant_service import audit
 from grant_service.models import CrlState, RevokedCertificate
 from grant_service.refusals import Refused
-from mynapoint import card_validity
 from mynapoint.envelope import Envelope
 from mynapoint.reasons import R
-
-if TYPE_CHECKING:
-    from grant_service.ledger import Ledger
 
 CHECKED_CERTIFICATES_KEPT = 10_000
 
@@ -166,37 +148,6 @@ def _for_digital_signature(certificate: x509.Certificate) -> bool:
     except x509.ExtensionNotFound:
         return False
     return usage.digital_signature
-
-
-def check_validity(
-    ledger: Ledger,
-    identity: CardIdentity,
-    at: dt.datetime,
-    now: dt.datetime,
-    *,
-    max_queue_age: dt.timedelta,
-    crl_max_age: dt.timedelta,
-) -> None:
-    """May this card do a procedure at ``at`` (the envelope's time)? Raises ``Refused``."""
-    if now - at > max_queue_age:
-        raise Refused(R.ENVELOPE_TOO_OLD, f"made {now - at} ago, longer than {max_queue_age}")
-    state = card_validity.validity(
-        identity.not_before, identity.not_after, at, renewal=ledger.is_renewal(identity)
-    )
-    if state == "expired":
-        raise Refused(R.CERT_EXPIRED, f"expired {identity.not_after:%Y-%m-%d}")
-    if state == "not_yet_valid":
-        raise Refused(R.CERT_NOT_YET_VALID)
-    if state == "too_recent":
-        raise Refused(R.CERT_TOO_RECENT, f"renewed {identity.not_before:%Y-%m-%d %H:%M} UTC")
-    crl_updated = ledger.crl_updated(identity.issuer)
-    if crl_updated is None:
-        raise Refused(R.CRL_STALE, "no CRL imported for this CA")
-    if now - crl_updated > crl_max_age:
-        raise Refused(R.CRL_STALE, f"the CRL dates from {crl_updated:%Y-%m-%d %H:%M} UTC")
-    revoked_at = ledger.revoked_at(identity)
-    if revoked_at is not None and revoked_at <= at:
-        raise Refused(R.CERT_REVOKED, f"revoked {revoked_at:%Y-%m-%d %H:%M} UTC")
 
 
 def import_crl(

@@ -21,7 +21,6 @@ import datetime as dt
 import hmac
 import json
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -31,13 +30,14 @@ from sqlalchemy.orm import Session
 
 from grant_service import audit, locking, point_answers, rules
 from grant_service.catalog import Catalog
+from grant_service.ledger import Person
 from grant_service.models import Application, MyKey, PointTotal, PointTransactionAnswer
 from grant_service.refusals import Refused
+from mynapoint.database import in_chunks
+from mynapoint.dates import japan_day
 from mynapoint.envelope import TimeText, parse_time
 from mynapoint.payment_ids import normalise_payment_id
 from mynapoint.reasons import R
-
-CHUNK = 400
 
 
 class TransactionIn(BaseModel):
@@ -128,6 +128,8 @@ def ingest(
     in_batch: dict[str, tuple[str, point_answers.Answer]] = {}
     for tx, fingerprint, digest in zip(transactions, fingerprints, digests, strict=True):
         check = point_answers.content_check(fingerprint)
+        first_check: str | None
+        first: point_answers.Answer | None  # None: no answer to replay
         if digest in in_batch:
             first_check, first = in_batch[digest]
         elif digest in seen:
@@ -218,11 +220,9 @@ def _check(
 ) -> None:
     if application is None:
         raise Refused(R.NO_APPLICATION_FOR_ACCOUNT)
-    status = people.get(application.mykey_id, "active")
-    if status == "suspended":
-        raise Refused(R.MYKEY_SUSPENDED)
-    if status == "superseded":
-        raise Refused(R.MYKEY_SUPERSEDED)
+    rules.check_person_active(
+        Person(application.mykey_id, people.get(application.mykey_id, "active"))
+    )
     service = catalog.services.get(tx.service_code)
     if service is None or tx.kind != service.grant_on:
         raise Refused(
@@ -232,7 +232,7 @@ def _check(
     occurred = parse_time(tx.occurred_at)
     if occurred < application.applied_at:
         raise Refused(R.BEFORE_APPLICATION)
-    if not period.start <= rules.japan_day(occurred) <= period.end:
+    if not period.start <= japan_day(occurred) <= period.end:
         raise Refused(R.OUTSIDE_POINTS_PERIOD)
 
 
@@ -263,15 +263,10 @@ def _events(transactions: list[TransactionIn], results: list[dict[str, Any]]) ->
     ]
 
 
-def _chunks(values: list[Any]) -> Iterable[list[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
 def _existing(session: Session, digests: list[str]) -> dict[str, tuple[str, bytes]]:
     """The kept (content check, sealed answer) of the transactions seen before."""
     found: dict[str, tuple[str, bytes]] = {}
-    for chunk in _chunks(sorted(set(digests))):
+    for chunk in in_chunks(sorted(set(digests))):
         for digest, check, sealed in session.execute(
             select(
                 PointTransactionAnswer.tx_digest,
@@ -300,7 +295,7 @@ def _applications(
     session: Session, accounts: set[tuple[str, str]]
 ) -> dict[tuple[str, str], Application]:
     found = {}
-    for chunk in _chunks(sorted(accounts)):
+    for chunk in in_chunks(sorted(accounts)):
         for application in session.scalars(
             select(Application).where(
                 tuple_(Application.service_code, Application.account_hmac).in_(chunk),
@@ -313,7 +308,7 @@ def _applications(
 
 def _statuses(session: Session, mykey_ids: set[str]) -> dict[str, str]:
     found = {}
-    for chunk in _chunks(sorted(mykey_ids)):
+    for chunk in in_chunks(sorted(mykey_ids)):
         rows = session.execute(
             select(MyKey.mykey_id, MyKey.status).where(MyKey.mykey_id.in_(chunk))
         )
@@ -323,7 +318,7 @@ def _statuses(session: Session, mykey_ids: set[str]) -> dict[str, str]:
 
 def _totals(session: Session, mykey_ids: set[str]) -> dict[str, list[int]]:
     found = {}
-    for chunk in _chunks(sorted(mykey_ids)):
+    for chunk in in_chunks(sorted(mykey_ids)):
         for row in session.scalars(
             select(PointTotal)
             .where(PointTotal.mykey_id.in_(chunk))

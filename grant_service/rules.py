@@ -1,9 +1,11 @@
 """The programme's rules, each in one function, each raising ``Refused`` with its reason.
 
-Routes and the submission processor call ``reserve`` and ``apply``; those call the rule
-functions below in the order the checks must happen. Dates are calendar days in Japan
-(JST): "selectable from", "deadline" and (part 2) "same day" are judged on the day the
-envelope was made at the kiosk.
+Routes and the submission processor call ``check_validity`` and then ``reserve``, ``apply``
+or ``cancel``; those call the rule functions below in the order the checks must happen.
+Dates are calendar days in Japan (``mynapoint.dates.japan_day``): "selectable from",
+"deadline" and "same day" are judged on the day the envelope was made at the kiosk. Where
+the kiosk must know a rule too, the rule itself is in ``mynapoint`` (``card_validity``,
+``availability``) and called from here.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from grant_service.models import PaymentService
 from grant_service.operators import OperatorRegistry, OperatorUnavailable
 from grant_service.pki import CardIdentity
 from grant_service.refusals import Refused
+from mynapoint import card_validity
+from mynapoint.availability import Unavailable, unavailable
+from mynapoint.dates import JST, japan_day
 from mynapoint.envelope import ApplicationPayload, CancellationPayload
 from mynapoint.payment_ids import last4, normalise_payment_id
 from mynapoint.reasons import R
-
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 # MyKey IDs: 8 characters, no look-alikes (0/O, 1/I/L), so they can be read out and typed.
 MYKEY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -48,8 +51,52 @@ class Device:
     request_time: dt.datetime | None = None
 
 
-def japan_day(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(JST).date()
+# --- Every envelope ----------------------------------------------------------------------
+
+
+def check_validity(
+    ledger: Ledger,
+    identity: CardIdentity,
+    at: dt.datetime,
+    now: dt.datetime,
+    *,
+    max_queue_age: dt.timedelta,
+    crl_max_age: dt.timedelta,
+) -> None:
+    """May this card do a procedure at ``at`` (the envelope's time)? Not queued too long,
+    the certificate valid then, at least 24 hours after its notBefore if it renews or
+    replaces an earlier certificate (``mynapoint.card_validity``), and not revoked by then
+    per an imported CRL that is fresh enough. Failing is a *final* rejection, except a CRL
+    too old to judge by: then the item stays *pending* (``CRL_STALE``).
+
+    A certificate is a renewal when the J-LIS feed said so (``people.link_reissue`` records
+    every one it is told about). One the feed has not reported yet counts as a card's
+    first certificate, usable at once: the service cannot tell them apart, and a person
+    who reserves with it before the feed arrives is caught when it does (two MyKey IDs for
+    one person go to the link-conflict queue, ``people.py``).
+
+    All is judged at the envelope's time (the kiosk's clock, which the device-signed
+    request vouches for), because an envelope may arrive days late after an outage. Clock
+    skew is checked on the request (``envelope_time``), not here."""
+    if now - at > max_queue_age:
+        raise Refused(R.ENVELOPE_TOO_OLD, f"made {now - at} ago, longer than {max_queue_age}")
+    state = card_validity.validity(
+        identity.not_before, identity.not_after, at, renewal=ledger.is_renewal(identity)
+    )
+    if state == "expired":
+        raise Refused(R.CERT_EXPIRED, f"expired {identity.not_after:%Y-%m-%d}")
+    if state == "not_yet_valid":
+        raise Refused(R.CERT_NOT_YET_VALID)
+    if state == "too_recent":
+        raise Refused(R.CERT_TOO_RECENT, f"renewed {identity.not_before:%Y-%m-%d %H:%M} UTC")
+    crl_updated = ledger.crl_updated(identity.issuer)
+    if crl_updated is None:
+        raise Refused(R.CRL_STALE, "no CRL imported for this CA")
+    if now - crl_updated > crl_max_age:
+        raise Refused(R.CRL_STALE, f"the CRL dates from {crl_updated:%Y-%m-%d %H:%M} UTC")
+    revoked_at = ledger.revoked_at(identity)
+    if revoked_at is not None and revoked_at <= at:
+        raise Refused(R.CERT_REVOKED, f"revoked {revoked_at:%Y-%m-%d %H:%M} UTC")
 
 
 def check_person_active(person: Person) -> None:
@@ -87,6 +134,9 @@ def check_reservation_window(catalog: Catalog, day: dt.date) -> None:
 
 
 def reservations_open(session: Session, cap: int, catalog: Catalog, day: dt.date) -> bool:
+    """Whether a new card reserving on ``day`` could get a MyKey ID: reservations have
+    started and the budget has room (``budget.has_room``, as ``take_reservation_budget``
+    spends it)."""
     return reservations_started(catalog, day) and budget.is_open(session, cap)
 
 
@@ -130,32 +180,46 @@ def reserve(
 # --- Application ----------------------------------------------------------------------
 
 
+def applications_open(catalog: Catalog, day: dt.date) -> bool:
+    """From the catalog's ``application_start`` to its deadline (which may be overridden),
+    on Japan's calendar."""
+    return catalog.programme.application_start <= day <= catalog.application_deadline
+
+
 def check_application_window(catalog: Catalog, day: dt.date) -> None:
+    if applications_open(catalog, day):
+        return
     if day < catalog.programme.application_start:
         raise Refused(
             R.APPLICATIONS_NOT_OPEN, f"applications open {catalog.programme.application_start}"
         )
-    if day > catalog.application_deadline:
-        raise Refused(R.APPLICATIONS_CLOSED, f"the deadline was {catalog.application_deadline}")
+    raise Refused(R.APPLICATIONS_CLOSED, f"the deadline was {catalog.application_deadline}")
 
 
-def check_selectable(service: PaymentService, day: dt.date) -> None:
-    if day < service.selectable_from:
-        raise Refused(
-            R.SERVICE_NOT_YET_SELECTABLE, f"{service.code} from {service.selectable_from}"
-        )
+def check_available(service: PaymentService, channel: str, day: dt.date) -> None:
+    """The service can be chosen on the kiosk's channel on ``day`` (the rule, which the
+    kiosk shows before anything is typed, is ``mynapoint.availability``): not app-only,
+    not one whose ID and code are the card's number and security code, not a service
+    kept from convenience stores at one, and not before its first day. Checked before the
+    operator is asked."""
+    reason = unavailable(
+        channel=channel, day=day, app_only=service.app_only,
+        card_credentials=service.card_credentials,
+        not_at_convenience_store=service.not_at_convenience_store,
+        selectable_from=service.selectable_from,
+    )  # fmt: skip
+    if reason is not None:
+        detail = service.code
+        if reason is Unavailable.NOT_YET_SELECTABLE:
+            detail = f"{service.code} from {service.selectable_from}"
+        raise Refused(R.by_code(reason.value), detail)
 
 
-def check_channel(service: PaymentService, channel: str) -> None:
-    """App-only services cannot be chosen at any kiosk, nor services whose ID and code are
-    the card's number and security code (a public terminal never takes both); some
-    services not at convenience stores. Checked before the operator is asked."""
-    if service.app_only:
-        raise Refused(R.SERVICE_APP_ONLY, service.code)
-    if service.card_credentials:
-        raise Refused(R.SERVICE_CARD_CREDENTIALS, service.code)
-    if channel == "convenience_store" and service.not_at_convenience_store:
-        raise Refused(R.SERVICE_NOT_AT_CONVENIENCE_STORE, service.code)
+def check_one_service_per_person(ledger: Ledger, mykey_id: str) -> None:
+    """One person chooses one payment service, once, for good: a second application is
+    refused while the first stands (cancelling it the same day frees the person)."""
+    if ledger.has_active_application(mykey_id):
+        raise Refused(R.ALREADY_APPLIED, mykey_id)
 
 
 def account_fingerprint(key: bytes, service_code: str, normalised_id: str) -> str:
@@ -261,29 +325,26 @@ def apply(
     if person is None:
         raise Refused(R.NO_RESERVATION)
     check_person_active(person)
-    if ledger.has_active_application(person.mykey_id):
-        raise Refused(R.ALREADY_APPLIED, person.mykey_id)
+    check_one_service_per_person(ledger, person.mykey_id)
     service = catalog.services.get(payload.service_code)
     if service is None:
         raise Refused(R.SERVICE_UNKNOWN, payload.service_code)
     day = japan_day(at)
     check_application_window(catalog, day)
-    check_selectable(service, day)
-    check_channel(service, device.channel)
+    check_available(service, device.channel, day)
     normalised = normalise_payment_id(payload.payment_id)
     fingerprint = account_fingerprint(account_key, service.code, normalised)
-    throttle = {"card_key": card_key, "account": fingerprint, "now": now}
-    check_code_attempts(ledger, attempts, **throttle)
+    check_code_attempts(ledger, attempts, card_key=card_key, account=fingerprint, now=now)
     try:
         check_one_person_per_account(ledger, service.code, fingerprint)
         check_with_operator(registry, service, payload)
     except Refused as refusal:
         if refusal.reason is R.PAYMENT_ID_REJECTED:
-            count_code_failure(ledger, attempts, **throttle)
+            count_code_failure(ledger, attempts, card_key=card_key, account=fingerprint, now=now)
         elif refusal.reason is R.ACCOUNT_ALREADY_USED:
             # Probing for accounts in use counts against the card, not against the
             # account's holder, who did nothing wrong.
-            count_code_failure(ledger, attempts, **{**throttle, "account": None})
+            count_code_failure(ledger, attempts, card_key=card_key, account=None, now=now)
         raise
     ledger.add_application(
         {
@@ -315,22 +376,38 @@ def apply(
 # --- Cancellation ---------------------------------------------------------------------
 
 
-def check_cancellation_channel(channel: str) -> None:
+def cancels_on(channel: str) -> bool:
     """A city-hall terminal counts as a procedure-spot PC (it may cancel); a
-    convenience-store terminal counts as a multi-copier (it may not, and says where to)."""
-    if channel != "city_hall":
+    convenience-store terminal counts as a multi-copier (it may not)."""
+    return channel == "city_hall"
+
+
+def same_day(applied_at: dt.datetime, at: dt.datetime) -> bool:
+    """Whether ``at`` is on the Japan day the application was made."""
+    return japan_day(at) == japan_day(applied_at)
+
+
+def cancellable(channel: str, applied_at: dt.datetime, at: dt.datetime) -> bool:
+    """Whether a kiosk on ``channel`` could cancel, at ``at``, an active application made
+    at ``applied_at`` (what My Page tells the citizen; ``cancel`` refuses the rest)."""
+    return cancels_on(channel) and same_day(applied_at, at)
+
+
+def check_cancellation_channel(channel: str) -> None:
+    """Only where ``cancels_on``; a convenience-store terminal says where to go instead."""
+    if not cancels_on(channel):
         raise Refused(R.CANCEL_NOT_AT_CONVENIENCE_STORE, f"channel {channel}")
 
 
 def check_same_day(application: ActiveApplication, at: dt.datetime) -> None:
-    """Cancelling is possible on the day the application was made (JST); later, only the
-    contact centre can help. A cancellation dated before the application is a wrong (or
-    set back) kiosk clock, never a same-day cancellation."""
+    """Cancelling is possible on the day the application was made (JST, ``same_day``);
+    later, only the contact centre can help. A cancellation dated before the application
+    is a wrong (or set back) kiosk clock, never a same-day cancellation."""
     if at < application.applied_at:
         raise Refused(
             R.CANCEL_BEFORE_APPLICATION, f"applied {application.applied_at:%Y-%m-%d %H:%M} UTC"
         )
-    if japan_day(at) != japan_day(application.applied_at):
+    if not same_day(application.applied_at, at):
         raise Refused(R.CANCEL_TOO_LATE, f"applied {japan_day(application.applied_at)}")
 
 

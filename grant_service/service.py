@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,7 @@ from mynapoint.database import (
     read_only_sessions,
     single_statement_sessions,
 )
+from mynapoint.dates import utc_now
 from mynapoint.private_files import make_private_directory
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,13 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+class _PoolOptions(TypedDict, total=False):
+    """SQLAlchemy's pool options, as ``database_engine`` passes them to ``create_engine``."""
+
+    pool_size: int
+    max_overflow: int
+    pool_timeout: float
+    pool_pre_ping: bool
 
 
 def database_engine(settings: Settings) -> Engine:
@@ -39,11 +46,11 @@ def database_engine(settings: Settings) -> Engine:
     lock, so that a saturated database makes requests fail fast as 503 "busy, retry after"
     (``api.py``) instead of piling up."""
     lock_ms = int(settings.db_lock_timeout_seconds * 1000)
-    pool = {
-        "pool_size": settings.db_pool_size,
-        "max_overflow": settings.db_max_overflow,
-        "pool_timeout": settings.db_pool_timeout_seconds,
-    }
+    pool = _PoolOptions(
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
     if settings.is_sqlite:
         return make_engine(settings.database_url, busy_timeout_ms=lock_ms, **pool)
     # No ping before each use (a round trip per transaction): a connection that died shows

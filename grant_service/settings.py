@@ -17,7 +17,9 @@ from pydantic_settings import SettingsConfigDict
 
 from mynapoint import devpaths
 from mynapoint.layered_settings import LayeredSettings
+from mynapoint.packaged_catalog import PACKAGED_CATALOG
 
+# The simulated operators; the catalog is shared with the kiosk (``mynapoint/data``).
 PACKAGE_DATA = Path(__file__).parent / "data"
 
 
@@ -39,7 +41,7 @@ class Settings(LayeredSettings):
 
     # --- the programme ----------------------------------------------------------------
     reservation_cap: int = Field(default=40_000_000, ge=0)  # budgeted for 40 million people
-    catalog_file: Path = PACKAGE_DATA / "catalog.json"
+    catalog_file: Path = PACKAGED_CATALOG
     operator_registry_file: Path = PACKAGE_DATA / "operators.json"
     # Overrides the catalog's dates (a new edition of the programme, or a test).
     application_deadline: dt.date | None = None

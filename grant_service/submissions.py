@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grant_service import audit, claims, envelope_time, locking, pki, rules
+from grant_service import audit, claims, envelope_time, locking, rules
 from grant_service.catalog import Catalog, CatalogCache
 from grant_service.keys import ServiceKeys
 from grant_service.ledger import Ledger
@@ -168,11 +168,11 @@ class SubmissionProcessor:
         token = secrets.token_hex(16)
         with (self.single_writes or self.sessions).begin() as session:
             claimed = self._claim(session, candidates, results, now, token)
-        events += [
-            self._event(device.kiosk_id, c.envelope, results[c.index])  # type: ignore[arg-type]
-            for c in candidates
-            if c not in claimed
-        ]
+        for candidate in candidates:
+            if candidate not in claimed:
+                answer = results[candidate.index]
+                assert answer is not None, "_claim answers every candidate it leaves"
+                events.append(self._event(device.kiosk_id, candidate.envelope, answer))
         if events:  # errors, replays, conflicts: recorded too
             with self.sessions.begin() as session:
                 audit.append_many(session, self.keys.audit_hmac, events, now)
@@ -397,7 +397,7 @@ class SubmissionProcessor:
     ) -> dict[str, Any]:
         settings = self.settings
         at = envelope.time
-        pki.check_validity(
+        rules.check_validity(
             ledger,
             identity,
             at,

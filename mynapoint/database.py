@@ -14,8 +14,9 @@ cap its size (``max_page_count``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +25,7 @@ from sqlalchemy.types import TypeDecorator
 from mynapoint.private_files import create_private_empty
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -118,6 +120,17 @@ def dialect_insert(dialect_name: str, table: Any) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
     return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
+# IN lists (and row-value IN lists) are cut into chunks well inside every database's
+# parameter limit.
+IN_LIST_CHUNK = 400
+
+
+def in_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``values`` in slices of at most ``IN_LIST_CHUNK``, for one IN list each."""
+    for start in range(0, len(values), IN_LIST_CHUNK):
+        yield values[start : start + IN_LIST_CHUNK]
 
 
 def _create_private_sqlite_file(url: str) -> None:

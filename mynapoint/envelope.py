@@ -19,7 +19,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self, TypedDict, assert_never
 
 import rfc8785
 from pydantic import (
@@ -27,6 +27,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     PrivateAttr,
     TypeAdapter,
     field_validator,
@@ -35,7 +36,7 @@ from pydantic import (
 
 from mynapoint import receipt_numbers
 
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION: Final = 1
 MAX_CERTIFICATE_BYTES = 4096
 MAX_SIGNATURE_BYTES = 512
 
@@ -191,7 +192,7 @@ class _EnvelopeBase(CardSigned):
     def time(self) -> dt.datetime:
         return parse_time(self.kiosk_time)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, JsonValue]:
         """The envelope as sent, and as received: exactly the fields that were given, so that
         an optional field left out is also left out of the signed bytes."""
         return self.model_dump(mode="json", exclude_unset=True)
@@ -227,11 +228,19 @@ Envelope = Annotated[
 ENVELOPE_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(Envelope)
 
 Payload = ReservationPayload | ApplicationPayload | CancellationPayload
-_KIND_OF = {
-    ReservationPayload: (ReservationEnvelope, "reservation"),
-    ApplicationPayload: (ApplicationEnvelope, "application"),
-    CancellationPayload: (CancellationEnvelope, "cancellation"),
-}
+
+
+class _EnvelopeFields(TypedDict):
+    """The fields every kind of envelope has, but its kind, payload and signature."""
+
+    version: Literal[1]
+    uuid: str
+    receipt_number: str
+    kiosk_id: str
+    kiosk_time: str
+    sequence: int
+    for_whom: Literal["self", "minor"]
+    certificate: str
 
 
 def parse_envelope(data: object) -> Envelope:
@@ -251,10 +260,8 @@ def build_envelope(
     receipt_number: str | None = None,
 ) -> Envelope:
     """Build an envelope and have the card sign it (``sign`` is ``JpkiCard.sign``)."""
-    envelope_type, kind = _KIND_OF[type(payload)]
-    unsigned = envelope_type(
+    fields = _EnvelopeFields(
         version=ENVELOPE_VERSION,
-        kind=kind,
         uuid=str(uuid.uuid4()),
         receipt_number=receipt_number or receipt_numbers.new_receipt_number(),
         kiosk_id=kiosk_id,
@@ -262,7 +269,16 @@ def build_envelope(
         sequence=sequence,
         for_whom=for_whom,
         certificate=base64.b64encode(certificate_der).decode("ascii"),
-        payload=payload,
     )
+    unsigned: ReservationEnvelope | ApplicationEnvelope | CancellationEnvelope
+    match payload:
+        case ReservationPayload():
+            unsigned = ReservationEnvelope(kind="reservation", payload=payload, **fields)
+        case ApplicationPayload():
+            unsigned = ApplicationEnvelope(kind="application", payload=payload, **fields)
+        case CancellationPayload():
+            unsigned = CancellationEnvelope(kind="cancellation", payload=payload, **fields)
+        case _:
+            assert_never(payload)
     signature = sign(unsigned.signed_bytes())
     return unsigned.model_copy(update={"signature": base64.b64encode(signature).decode("ascii")})

@@ -56,6 +56,6 @@ class LayeredSettings(BaseSettings):
             (cls,),
             {"model_config": SettingsConfigDict(**{**cls.model_config, "toml_file": config_file})},
         )
-        settings = configured(**overrides)
+        settings: Self = configured(**overrides)  # type() made a subclass of cls
         settings._config_file = config_file
         return settings

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import rfc8785
 from pydantic import Field
 
 from mynapoint.envelope import KIOSK_ID_PATTERN, CardSigned
 
-PURPOSE = "mynapoint-mypage-status-v1"
+PURPOSE: Final = "mynapoint-mypage-status-v1"
 
 
 class StatusQuery(CardSigned):

@@ -13,14 +13,17 @@ the old file or the new one, never a mix.
 ``make_private_directory`` and ``create_private_empty``: a data directory (0700) and a
 file that is private from its creation (a SQLite database, whose ``-wal`` and ``-shm``
 files SQLite then makes with the same mode).
+
+How a file is written whole is ``mynapoint.atomic_files``; here is what is private.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from pathlib import Path
+
+from mynapoint.atomic_files import fsync_directory, replace_file, write_aside
 
 
 def create_private_once(path: Path, content: bytes) -> None:
@@ -28,7 +31,7 @@ def create_private_once(path: Path, content: bytes) -> None:
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    aside = _written_aside(path, content)
+    aside = write_aside(path, content)
     try:
         with contextlib.suppress(FileExistsError):  # another process's file wins
             os.link(aside, path)
@@ -40,12 +43,7 @@ def create_private_once(path: Path, content: bytes) -> None:
 def write_private(path: Path, content: bytes) -> None:
     """Make ``path`` hold ``content``, replacing what it held (new directories: 0700)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    aside = _written_aside(path, content)
-    try:
-        os.replace(aside, path)
-        fsync_directory(path.parent)
-    finally:
-        aside.unlink(missing_ok=True)
+    replace_file(path, content)
 
 
 def make_private_directory(path: Path) -> None:
@@ -59,33 +57,12 @@ def create_private_empty(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _written_aside(path: Path, content: bytes) -> Path:
-    """``content`` on disk (0600, synced) in a new file beside ``path``, to be put in its
-    place by the caller."""
-    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        aside.unlink(missing_ok=True)
-        raise
-    return aside
-
-
 def write_new_file(directory: Path, stem: str, suffix: str, text: str, mode: int = 0o644) -> Path:
     """``text`` in a new file of ``directory`` named ``stem`` + ``suffix`` (``stem-2`` ... when
     taken), whole or not at all: written aside, synced, then linked into place, which never
-    replaces a file. A process killed half-way leaves at most a hidden ``.partial``."""
-    aside = directory / f".{stem}.{os.getpid()}.partial"
-    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    replaces a file. A process killed half-way leaves at most a hidden file aside."""
+    aside = write_aside(directory / f"{stem}{suffix}", text.encode("utf-8"), mode)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
         attempt = 1
         while True:
             path = directory / (f"{stem}{suffix}" if attempt == 1 else f"{stem}-{attempt}{suffix}")
@@ -98,12 +75,3 @@ def write_new_file(directory: Path, stem: str, suffix: str, text: str, mode: int
             return path
     finally:
         aside.unlink(missing_ok=True)
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make the names in ``directory`` (a file linked or renamed there) survive a power cut."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

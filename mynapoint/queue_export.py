@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mynapoint.envelope import BASE64_PATTERN, KIOSK_ID_PATTERN, TimeText, format_time
 
-FORMAT = "mynapoint-queue-export-v1"
+FORMAT: Final = "mynapoint-queue-export-v1"
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 
 

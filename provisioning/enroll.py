@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
@@ -90,8 +91,11 @@ class Enrollment:
 
     @staticmethod
     def _settings(values: dict[str, SettingValue | None]) -> KioskSettings:
+        # Any: the settings check and convert each value. (As dict[str, SettingValue],
+        # mypy would match it against BaseSettings' own keywords: _env_file, _cli_parse_args...)
+        given: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
         try:
-            return _NewSettings(**{k: v for k, v in values.items() if v is not None})
+            return _NewSettings(**given)
         except ValidationError as exc:
             raise ProvisioningError(f"invalid kiosk settings: {settings_problems(exc)}") from None
 

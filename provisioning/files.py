@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from mynapoint.private_files import fsync_directory
+from mynapoint.atomic_files import fsync_directory, write_aside
 from provisioning.errors import ProvisioningError
 from provisioning.locations import Owner, running_as_root
 
@@ -36,13 +35,9 @@ class StagedFile:
 
     def __init__(self, path: Path, content: bytes, owner: Owner | None = None) -> None:
         self.path = path
-        self.aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        self.aside: Path | None = None
         try:
-            fd = os.open(self.aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
+            self.aside = write_aside(path, content)
             if owner is not None:
                 os.chown(self.aside, owner.uid, owner.gid)
         except OSError as exc:
@@ -53,11 +48,13 @@ class StagedFile:
             ) from exc
 
     def commit(self) -> None:
+        assert self.aside is not None, "nothing staged"
         os.replace(self.aside, self.path)
         fsync_directory(self.path.parent)
 
     def discard(self) -> None:
-        self.aside.unlink(missing_ok=True)
+        if self.aside is not None:
+            self.aside.unlink(missing_ok=True)
 
 
 def chown_tree(root: Path, owner: Owner) -> None:

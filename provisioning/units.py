@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from mynapoint.atomic_files import replace_file
+
 DEFAULT_PREFIX = Path("/opt/mynapoint-kiosk/.venv")
 DEFAULT_UNIT_DIR = Path("/etc/systemd/system")
 KIOSK_USER = "mynapoint-kiosk"
@@ -252,10 +254,7 @@ def _write(path: Path, text: str) -> None:
     """Written whole or not at all: a unit half-written by an interrupted run would not
     load at the next boot."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    partial.chmod(0o644)
-    partial.replace(path)
+    replace_file(path, text.encode(), mode=0o644)
 
 
 def ensure_user(account: Account, runner: Runner = _run) -> list[str]:

@@ -8,6 +8,7 @@ Every procedure prints its receipt number in large type and as a QR code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -132,9 +133,7 @@ class _Writer:
     ) -> None:
         for language in self.languages:
             localised = {
-                name.removesuffix("_by_language"): value[language]  # type: ignore[index]
-                if name.endswith("_by_language")
-                else value
+                name.removesuffix("_by_language"): _in_language(name, value, language)
                 for name, value in values.items()
             }
             english = language == "en"
@@ -147,3 +146,12 @@ class _Writer:
                     align=align,
                 )
             )
+
+
+def _in_language(name: str, value: object, language: Language) -> object:
+    """``value`` as said in ``language``: a ``*_by_language`` value maps each language to it."""
+    if not name.endswith("_by_language"):
+        return value
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must map each language to its value, not {value!r}")
+    return value[language]

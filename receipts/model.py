@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from mynapoint import contact, receipt_numbers
+from mynapoint.dates import JST
 from mynapoint.payment_ids import SHOWN_CHARACTERS
 
 Language = Literal["ja", "en"]
@@ -93,6 +94,3 @@ class Slip(_Frozen):
     @property
     def issued_at_jst(self) -> dt.datetime:
         return self.issued_at.astimezone(JST)
-
-
-JST = dt.timezone(dt.timedelta(hours=9), "JST")

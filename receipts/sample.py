@@ -4,16 +4,23 @@ made in one session, confirmed (or, with ``pending``, queued while the network i
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from mynapoint import receipt_numbers
-from receipts.model import Language, PaymentService, Procedure, Slip
+from mynapoint.packaged_catalog import packaged_document
+from receipts.model import Language, PaymentService, Procedure, Slip, State
 
 PAYPAY = PaymentService(
     code="paypay", name_ja="PayPay", name_en="PayPay", account_last4="0001", grant_on="charge"
 )
-# A sample's programme terms (the packaged catalog's at the time of writing); a real slip
-# takes them from the kiosk's catalog (``kiosk.slip.builder.SlipTerms``).
-SAMPLE_RATE_PERCENT, SAMPLE_CAP_YEN = 25, 5000
+
+
+def _programme() -> dict[str, Any]:
+    """The programme's terms as the packaged catalog states them: a sample slip shows the
+    rate and cap of the software's own catalog, as a real slip shows those of the kiosk's
+    catalog (``kiosk.slip.builder.SlipTerms``)."""
+    programme: dict[str, Any] = packaged_document()["programme"]
+    return programme
 
 
 def sample_slip(
@@ -24,15 +31,16 @@ def sample_slip(
     kiosk_id: str = "kiosk-0001",
     now: dt.datetime | None = None,
 ) -> Slip:
-    state = "pending" if pending else "confirmed"
+    state: State = "pending" if pending else "confirmed"
+    programme = _programme()
     return Slip(
         language=language,
         issued_at=now or dt.datetime.now(dt.UTC),
         store_name=store_name,
         kiosk_id=kiosk_id,
         sample=True,
-        grant_rate_percent=SAMPLE_RATE_PERCENT,
-        grant_cap_yen=SAMPLE_CAP_YEN,
+        grant_rate_percent=programme["grant_rate_percent"],
+        grant_cap_yen=programme["grant_cap_yen"],
         procedures=[
             Procedure(
                 kind="reservation",

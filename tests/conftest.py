@@ -8,7 +8,6 @@ driver. Nothing here replaces a part of the card layer with a stand-in.
 from __future__ import annotations
 
 import atexit
-import datetime as dt
 import itertools
 import os
 import shutil
@@ -23,14 +22,12 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from grant_service.testing.postgres import PostgresUnavailable, PrivatePostgres
 from kiosk.devices.jpki import JpkiCard
 from kiosk.devices.sim.pcscd import PcscdUnavailable, PrivatePcscd
 from kiosk.devices.sim.test_ca import JpkiTestCa, Validity
 from kiosk.devices.sim.virtual_card import RemoveAfter, SimulatedCard, VirtualJpkiCard, issue_card
 from kiosk.devices.transport import CardConnection
 from tests.support.kiosk_harness import KioskRig, make_card_and_ca, make_rig
-from tests.support.service_harness import ServiceEnv
 
 pytest_plugins = ["tests.support.skip_report"]
 
@@ -216,7 +213,6 @@ def rsa_key_pool() -> Iterator[None]:
     """Test cards draw their RSA keys from a pool made once: RSA-2048 generation costs
     ~60 ms, and the service tests issue hundreds of cards. Each card still gets its own
     certificate and serial number, which is what identifies a person."""
-    import itertools
 
     from kiosk.devices.sim import test_ca as jpki_test_ca
     from kiosk.devices.sim import virtual_card as virtual_card_module
@@ -226,64 +222,6 @@ def rsa_key_pool() -> Iterator[None]:
     patch.setattr(virtual_card_module, "new_rsa_key", lambda: next(pool))
     yield
     patch.undo()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PrivatePostgres]:
-    """One PostgreSQL server for the session; each test gets a fresh database copied from
-    a migrated template."""
-    from grant_service import migrate
-
-    try:
-        server = PrivatePostgres().start()
-    except PostgresUnavailable as exc:
-        pytest.fail(f"cannot start PostgreSQL for the tests: {exc}")
-    template_url = server.create_database("migrated")
-    # Schema only: the catalog (and its audit entry) is loaded per test, under its own key.
-    migrate.upgrade(template_url)
-    yield server
-    server.stop()
-
-
-_databases = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'grant-service.sqlite3'}"
-    server: PrivatePostgres = request.getfixturevalue("postgres")
-    return server.create_database(f"test_{next(_databases)}", template="migrated")
-
-
-@pytest.fixture(scope="session")
-def service_ca(tmp_path_factory: pytest.TempPathFactory) -> JpkiTestCa:
-    return JpkiTestCa.create(tmp_path_factory.mktemp("service-ca"))
-
-
-@pytest.fixture
-def make_service(
-    tmp_path: Path, database_url: str, service_ca: JpkiTestCa
-) -> Iterator[Callable[..., ServiceEnv]]:
-    """``make_service(now=..., **settings)``: a running service on this test's database."""
-    from tests.support.service_harness import FakeClock, service_env
-
-    opened: list[Iterator[ServiceEnv]] = []
-
-    def make(now: dt.datetime | None = None, **overrides: object) -> ServiceEnv:
-        environment = service_env(tmp_path, database_url, service_ca, FakeClock(now), **overrides)
-        opened.append(environment)
-        return next(environment)
-
-    yield make
-    for environment in opened:
-        for _ in environment:  # runs the cleanup after the yield
-            pass
-
-
-@pytest.fixture
-def service(make_service: Callable[..., ServiceEnv]) -> ServiceEnv:
-    return make_service()
 
 
 @pytest.fixture

@@ -11,15 +11,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.catalog.queries import Catalog
+from kiosk.catalog.store import Freshness, Source
 from kiosk.i18n import en, ja
 from kiosk.settings import KioskSettings
+from mynapoint.packaged_catalog import packaged_document
 from mynapoint.reasons import R
 from receipts.messages import MESSAGES as SLIP
 from receipts.model import Contact
 
 if TYPE_CHECKING:
-    from tests.support.service_harness import ServiceEnv
+    pass
 
 CATALOG = Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "test"))
 
@@ -95,8 +97,16 @@ def test_the_phone_digits_are_not_said_to_check_identity() -> None:
     assert "confirm it is you" not in en.MESSAGES["enter_phone.body"]
 
 
-SCAM_WORDS = ["マイナンバー", "口座番号", "口座の暗証番号", "資産", "家族構成", "通帳",
-              "キャッシュカード", "手数料"]  # fmt: skip
+SCAM_WORDS = [
+    "マイナンバー",
+    "口座番号",
+    "口座の暗証番号",
+    "資産",
+    "家族構成",
+    "通帳",
+    "キャッシュカード",
+    "手数料",
+]
 
 
 @pytest.mark.parametrize("text", [SLIP["note.scam"][0], ja.MESSAGES["help.scam"]])
@@ -124,8 +134,11 @@ def test_no_text_sends_a_citizen_to_my_page_with_a_receipt_number() -> None:
 
 
 def test_english_says_the_pin_locks_not_the_card_and_cancel_for_stop() -> None:
-    assert not [key for key, value in en.MESSAGES.items() if "lock the card" in value
-                or "locks the card" in value]  # fmt: skip
+    assert not [
+        key
+        for key, value in en.MESSAGES.items()
+        if "lock the card" in value or "locks the card" in value
+    ]
     assert en.MESSAGES["button.quit"] == "Cancel"
     assert "Not on a metal surface." not in en.MESSAGES["place_card.tips"]
     assert "Do not place it on a metal surface." in en.MESSAGES["place_card.tips"]
@@ -137,8 +150,10 @@ def test_contacts_follow_the_newer_seed_and_give_every_number() -> None:
     assert "土日祝 9:30〜17:00" in contact.hours_ja
     assert KioskSettings().contact_hours_ja == contact.hours_ja
     assert (contact.phone, contact.navi_dial, contact.ordinary) == (
-        "0120-95-0178", "0570-783-578", "050-3818-1250"
-    )  # fmt: skip
+        "0120-95-0178",
+        "0570-783-578",
+        "050-3818-1250",
+    )
     with_the_line = [r for r in R if "0120-95-0178" in r.value.message_ja]
     assert with_the_line and all("5番" in r.value.message_ja for r in with_the_line)
 
@@ -158,9 +173,16 @@ def test_help_covers_what_a_citizen_cannot_ask_anyone() -> None:
         context = ScreenContext(send=lambda _event: None, channel=channel)
         pages = context.help_pages("ja")
         said = "".join(p.text for page in pages for p in page)
-        for needed in ("再設定", "機能を止めて", "アプリの中で申し込んだ", "ご本人名義",
-                       "マイキープラットフォーム", "0570-783-578", "050-3818-1250",
-                       "口座の暗証番号"):  # fmt: skip
+        for needed in (
+            "再設定",
+            "機能を止めて",
+            "アプリの中で申し込んだ",
+            "ご本人名義",
+            "マイキープラットフォーム",
+            "0570-783-578",
+            "050-3818-1250",
+            "口座の暗証番号",
+        ):
             assert needed in said, (channel, needed)
         assert ("市区町村のマイナンバーカード窓口" in said) == (channel == "city_hall")
         english = "".join(p.text for page in context.help_pages("en") for p in page)
@@ -175,37 +197,12 @@ def test_the_slip_prints_no_grant_rule_of_its_own() -> None:
         assert "25%" not in en_text and "5,000" not in en_text, key
 
 
-def test_the_consent_says_what_goes_to_the_payment_company_as_the_service_does_it(
-    service: ServiceEnv, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_consent_says_what_goes_to_the_payment_company_as_the_service_does_it() -> None:
     """The consent (and the phone screen) say: the payment company receives the payment
     service ID and the security code only, to check them; the last 4 phone digits stay on
-    the application and never go to it. Checked against a real grant service, its calls
-    to the operator recorded (``grant_service/rules.py`` ``check_with_operator``)."""
-    from sqlalchemy import select
-
-    from grant_service.models import Application
-    from mynapoint.envelope import ApplicationPayload
-    from tests.support.service_harness import PAYPAY_ID, SECURITY_CODE
-
-    registry = service.app.state.service.processor.registry
-    calls: list[tuple[object, ...]] = []
-    verify = registry.verify
-
-    def recorded(*args: object, **kwargs: object) -> object:
-        calls.append((*args, *kwargs.values()))
-        return verify(*args, **kwargs)
-
-    monkeypatch.setattr(registry, "verify", recorded)
-    kiosk, card = service.kiosk(), service.card()
-    kiosk.reserve(card)
-    payload = ApplicationPayload(service_code="paypay", payment_id=PAYPAY_ID,
-                                 security_code=SECURITY_CODE, phone_last4="5396")  # fmt: skip
-    assert kiosk.client.submit(kiosk.envelope(payload, card)).status_code == 200
-    assert calls == [("paypay", PAYPAY_ID, SECURITY_CODE)]  # all the operator is told
-    with service.sessions.begin() as session:
-        assert session.scalars(select(Application.phone_last4)).one() == "5396"
-
+    the application and never go to it. That the service does so is
+    ``tests/grant_service/test_privacy.py``'s
+    ``test_the_operator_is_told_the_id_and_the_code_only_and_the_phone_digits_stay``."""
     said = ja.MESSAGES["consent.sent_operator"]
     assert "決済サービスIDとセキュリティコードだけが送られます" in said
     assert re.search(r"電話番号の下4桁[^。]*決済サービスの会社には送られません", said)

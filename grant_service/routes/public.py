@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from grant_service import mypage, rules
 from grant_service.http import PROBLEMS, ServiceDep, SignedDevice
 from grant_service.refusals import Refused
+from mynapoint.dates import japan_day
 from mynapoint.mypage import StatusQuery
 from mynapoint.reasons import R
 
@@ -49,15 +50,13 @@ def programme_status(service: ServiceDep) -> ServiceStatus:
     now = service.clock()
     with service.readers() as session:
         catalog = service.catalogs.get(session)
-        day = rules.japan_day(now)
+        day = japan_day(now)
         reservations = rules.reservations_open(
             session, service.settings.reservation_cap, catalog, day
         )
     return ServiceStatus(
         reservations_open=reservations,
-        applications_open=catalog.programme.application_start
-        <= day
-        <= catalog.application_deadline,
+        applications_open=rules.applications_open(catalog, day),
         catalog_version=catalog.version,
         time=now.isoformat(),
     )

@@ -22,7 +22,8 @@ from grant_service.testing.postgres import PostgresUnavailable, PrivatePostgres
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]  # (host, port) for AF_INET
+        return port
 
 
 class PrivatePgBouncer:

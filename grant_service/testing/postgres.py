@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 
 class PostgresUnavailable(RuntimeError):
@@ -45,7 +46,8 @@ def _quoted(value: str) -> str:
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]  # (host, port) for AF_INET
+        return port
 
 
 class PrivatePostgres:
@@ -106,8 +108,10 @@ class PrivatePostgres:
     def create_database(self, name: str, template: str | None = None) -> str:
         """A new database (copied from ``template`` if given); returns its URL."""
         with self.connect() as connection:
-            clause = f' TEMPLATE "{template}"' if template else ""
-            connection.execute(f'CREATE DATABASE "{name}"{clause}')  # type: ignore[arg-type]
+            statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if template:
+                statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            connection.execute(statement)
         return self.url(name)
 
     def dump(self, database: str) -> str:

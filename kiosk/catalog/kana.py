@@ -3,11 +3,12 @@
 The pad types plain kana (は, つ, や); one key turns the last one into its voiced, p-sound
 or small form (は → ば → ぱ → は, つ → っ → づ → つ), as Japanese phones do. Search folds
 every form back to the plain one (``plain``), so "へいへい" finds ペイペイ and a citizen who
-never finds the ゛ key still finds the service.
+never finds the ゛ key still finds the service; ``fold`` is text as search compares it.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 DAKUTEN, HANDAKUTEN = "\u3099", "\u309a"  # the combining voiced and p-sound marks
@@ -67,3 +68,15 @@ def next_variant(char: str) -> str:
     if char not in forms:
         return char
     return forms[(forms.index(char) + 1) % len(forms)]
+
+
+def fold(text: str) -> str:
+    """Text as search compares it: NFKC (full-width Latin and half-width kana folded),
+    case-folded, kana plain (no voiced marks, none small: ``plain``), hiragana as
+    katakana, without spaces and separators."""
+    folded = plain(unicodedata.normalize("NFKC", text).casefold())
+    folded = "".join(
+        chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" or c in "\u309d\u309e" else c
+        for c in folded
+    )
+    return re.sub(r"[\s・･\-‐‑–—_.]", "", folded)

@@ -30,9 +30,10 @@ from kiosk.cli.sync import drain_once
 from kiosk.link.enrollment import load_identity
 from kiosk.offline_queue.lock import SyncLock
 from kiosk.offline_queue.models import STATES, Alert
-from kiosk.offline_queue.store import QueueStatus, open_queue, utc_now
+from kiosk.offline_queue.store import QueueStatus, open_queue
 from kiosk.offline_queue.sync import Syncer
 from kiosk.settings import KioskSettings
+from mynapoint.dates import utc_now
 from mynapoint.queue_export import seal_export
 
 

@@ -21,7 +21,7 @@ from kiosk.cli.common import with_kiosk_settings
 from kiosk.devices.printer import open_printer
 from kiosk.settings import KioskSettings
 from kiosk.slip.desk import SlipDesk, SlipIssued
-from receipts.model import Language
+from receipts.model import Language, Slip
 from receipts.render import save_preview
 from receipts.sample import sample_slip
 
@@ -31,7 +31,7 @@ def main() -> None:
     """Preview, print and reprint the kiosk's confirmation slip."""
 
 
-def _sample(language: Language, pending: bool, settings: KioskSettings | None = None):
+def _sample(language: Language, pending: bool, settings: KioskSettings | None = None) -> Slip:
     store = settings.store_name if settings else "マイナポイント市役所 1階"
     return sample_slip(language=language, pending=pending, store_name=store)
 

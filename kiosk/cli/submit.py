@@ -21,7 +21,7 @@ from typing import Literal
 import click
 from cryptography.hazmat.primitives import serialization
 
-from kiosk.catalog.catalog import japan_today, load_catalog
+from kiosk.catalog.store import load_catalog
 from kiosk.cli.common import (
     card_session,
     check_pin_tries,
@@ -34,6 +34,7 @@ from kiosk.cli.common import (
 from kiosk.devices.jpki import check_pin_format
 from kiosk.link.submit import Submitted, Submitter
 from kiosk.settings import KioskSettings
+from mynapoint.dates import japan_day
 from mynapoint.envelope import (
     ApplicationPayload,
     CancellationPayload,
@@ -113,7 +114,7 @@ def _refuse_what_no_kiosk_takes(settings: KioskSettings, service_code: str) -> N
     service = catalog.get(service_code)
     if service is None:
         return  # unknown here: the service answers SERVICE_UNKNOWN
-    availability = catalog.availability(service, "city_hall", japan_today())
+    availability = catalog.availability(service, "city_hall", japan_day())
     if not availability.available:
         raise click.UsageError(f"{availability.key}: {availability.text('en')}")
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 from cryptography.hazmat.primitives import serialization
 
 from grant_service import audit
 from grant_service.keys import ServiceKeys
-from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.catalog.queries import Catalog
+from kiosk.catalog.store import Freshness, Source
 from kiosk.cli.common import explain_card_errors
 from kiosk.demo.environment import LocalService, demo_service_settings, prepare_service
 from kiosk.devices.jpki import JpkiCard
@@ -37,8 +38,15 @@ from kiosk.slip.builder import SlipTerms, procedure_for, slip_for
 from kiosk.slip.desk import SlipDesk
 from mynapoint import devpaths
 from mynapoint.database import make_engine, make_session_factory
-from mynapoint.envelope import ApplicationPayload, Envelope, ReservationPayload, build_envelope
+from mynapoint.envelope import (
+    ApplicationPayload,
+    Envelope,
+    Payload,
+    ReservationPayload,
+    build_envelope,
+)
 from mynapoint.mypage import build_status_query
+from mynapoint.packaged_catalog import packaged_document
 
 KIOSK_ID = "kiosk-demo"
 # A demo account of the packaged (simulated) operator registry; see the README.
@@ -131,10 +139,10 @@ def main() -> None:
     finally:
         service.stop()
     with sessions() as session:
-        report = audit.verify(session, audit_key)
+        trail = audit.verify(session, audit_key)
     sessions.kw["bind"].dispose()
-    state = "intact" if report.ok else f"BROKEN: {report.problem}"
-    click.echo(f"10. Audit trail: {state} ({report.entries} entries)")
+    state = "intact" if trail.ok else f"BROKEN: {trail.problem}"
+    click.echo(f"10. Audit trail: {state} ({trail.entries} entries)")
 
 
 def demo_kiosk_dir() -> Path:
@@ -154,24 +162,24 @@ def _card_signs(card_path: Path, submitter: Submitter) -> tuple[Envelope, Envelo
             f"4. Card read: certificate {certificate.serial_number:X}; "
             f"PIN tries left {tries}; PIN verified by the card"
         )
-        common = {
-            "kiosk_id": submitter.kiosk_id,
-            "certificate_der": certificate.public_bytes(serialization.Encoding.DER),
-            "sign": card.sign,
-        }
-        reservation = build_envelope(
-            ReservationPayload(terms_version="2020-07"),
-            sequence=submitter.next_sequence(),
-            **common,
-        )
-        application = build_envelope(
+        certificate_der = certificate.public_bytes(serialization.Encoding.DER)
+
+        def signed(payload: Payload) -> Envelope:
+            return build_envelope(
+                payload,
+                kiosk_id=submitter.kiosk_id,
+                sequence=submitter.next_sequence(),
+                certificate_der=certificate_der,
+                sign=card.sign,
+            )
+
+        reservation = signed(ReservationPayload(terms_version="2020-07"))
+        application = signed(
             ApplicationPayload(
                 service_code=DEMO_SERVICE,
                 payment_id=DEMO_PAYMENT_ID,
                 security_code=DEMO_SECURITY_CODE,
-            ),
-            sequence=submitter.next_sequence(),
-            **common,
+            )
         )
     return reservation, application
 
@@ -203,6 +211,7 @@ def _issue_slip(
 
 
 def _settled(receipt_number: str, result: dict[str, Any]) -> Submitted:
+    state: Literal["confirmed", "rejected"]
     state = "confirmed" if result.get("status") == "accepted" else "rejected"
     return Submitted(state, receipt_number, result)
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from cryptography.hazmat.primitives import serialization
@@ -40,7 +41,8 @@ class DemoError(RuntimeError):
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]  # (host, port) for AF_INET
+        return port
 
 
 class LocalService:
@@ -129,7 +131,7 @@ class DemoEnvironment:
 @contextmanager
 def demo_environment(
     base: Path, *, kiosk_id: str = "kiosk-demo", channel: str = "convenience_store",
-    **kiosk_settings: object,
+    **kiosk_settings: Any,  # more settings, checked by KioskSettings
 ) -> Iterator[DemoEnvironment]:  # fmt: skip
     """A fresh service (its data under ``base``, wiped first) with the kiosk enrolled;
     the service runs until the block ends."""
@@ -143,7 +145,7 @@ def demo_environment(
     try:
         settings = KioskSettings(
             data_dir=base / "kiosk", service_url=service.url, online_timeout_seconds=2.0,
-            **kiosk_settings,  # type: ignore[arg-type]
+            **kiosk_settings,
         )  # fmt: skip
         enroll(settings, token)
         yield DemoEnvironment(base, service, settings)

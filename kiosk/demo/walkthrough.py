@@ -119,7 +119,7 @@ class Walkthrough:
         self.tap("button.next")
         self.tap("button.skip")  # no phone number
         self.expect(Step.CONFIRM)
-        self.ui.tap(i18n.text("button.submit", self.ui.language))  # type: ignore[arg-type]
+        self.ui.tap(i18n.text("button.submit", self.ui.language))
         self.ui.wait_for(Step.SLIP)
         self.shot()
 

@@ -34,6 +34,7 @@ EF_AUTH_KEY = 0x0017
 EF_AUTH_PIN = 0x0018
 
 PIN_LENGTH = 4
+AUTH_PIN_TRIES = 3  # wrong PINs in a row that lock the user-authentication PIN
 
 # DER prefix of a DigestInfo for SHA-256 (RFC 8017, section 9.2, note 1).
 SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")

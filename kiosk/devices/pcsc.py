@@ -51,6 +51,7 @@ def list_readers() -> list[str]:
 
 
 def _establish_context() -> int:
+    context: int  # pyscard has no type information
     hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
     if hresult != scard.SCARD_S_SUCCESS:
         raise _service_error(hresult)
@@ -72,19 +73,25 @@ class PcscReader(CardReader):
     def __init__(self, name_filter: str = "") -> None:
         self.name_filter = name_filter
         self.name = f"pcsc:{name_filter}" if name_filter else "pcsc"
-        self._context = _establish_context()
+        self._context: int | None = _establish_context()  # None once closed
         self._card_reader: str | None = None  # the reader the card was found on
         if not self._matching_readers():
             error = self._no_reader_error()
             self.close()
             raise error
 
+    @property
+    def _open_context(self) -> int:
+        if self._context is None:
+            raise errors.ReaderError(f"the {self.name} reader was closed")
+        return self._context
+
     def _matching_readers(self) -> list[str]:
         wanted = self.name_filter.casefold()
-        return [r for r in _list_readers(self._context) if wanted in r.casefold()]
+        return [r for r in _list_readers(self._open_context) if wanted in r.casefold()]
 
     def _no_reader_error(self) -> errors.NoReader:
-        available = _list_readers(self._context)
+        available = _list_readers(self._open_context)
         if self.name_filter:
             listed = ", ".join(available) or "none"
             return errors.NoReader(
@@ -94,11 +101,11 @@ class PcscReader(CardReader):
 
     def _states(self, readers: list[str], timeout_ms: int) -> list[tuple[str, int, list[int]]]:
         states = [(r, scard.SCARD_STATE_UNAWARE) for r in readers]
-        hresult, states = scard.SCardGetStatusChange(self._context, 0, states)
+        hresult, states = scard.SCardGetStatusChange(self._open_context, 0, states)
         if hresult == scard.SCARD_S_SUCCESS and timeout_ms:
             # Now wait for a change from the state just read.
             waiting = [(r, s & ~scard.SCARD_STATE_CHANGED) for r, s, _ in states]
-            hresult, changed = scard.SCardGetStatusChange(self._context, timeout_ms, waiting)
+            hresult, changed = scard.SCardGetStatusChange(self._open_context, timeout_ms, waiting)
             if hresult == scard.SCARD_S_SUCCESS:
                 states = changed
             elif hresult != scard.SCARD_E_TIMEOUT:
@@ -129,7 +136,7 @@ class PcscReader(CardReader):
     def _connect(self, reader: str) -> CardConnection:
         # Exclusive: nothing else may talk to the card during a citizen's session.
         hresult, handle, protocol = scard.SCardConnect(
-            self._context,
+            self._open_context,
             reader,
             scard.SCARD_SHARE_EXCLUSIVE,
             scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from receipts.escpos_library import (
     DeviceNotFoundError,
@@ -423,9 +423,11 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
-class _AppendingFile(File):
+class _AppendingFile(File):  # type: ignore[misc]  # File is Any: python-escpos has no types
     """python-escpos's File truncates the file when it opens it; the kiosk's slip file
     keeps every slip, so this one appends (and makes the directory)."""
+
+    device: IO[bytes] | None  # as File declares it (None: could not be opened)
 
     def open(self, raise_not_found: bool = True) -> None:
         if self._device:

@@ -301,6 +301,12 @@ MESSAGES: dict[str, str] = {
     "choose_service.kind.credit": "Credit",
     "choose_service.kind.debit": "Debit",
     "choose_service.kind.prepaid": "Prepaid",
+    # A kind's full name, where the catalog shows a service's kind (kiosk.catalog.model).
+    "catalog.kind.qr": "QR code payment",
+    "catalog.kind.e_money": "E-money",
+    "catalog.kind.credit": "Credit card",
+    "catalog.kind.debit": "Debit card",
+    "catalog.kind.prepaid": "Prepaid card",
     "choose_service.unavailable": "Not available at this kiosk",
     "choose_service.pre_registration": "Needs pre-registration",
     "choose_service.app_only": "Only in its own app",

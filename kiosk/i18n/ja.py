@@ -303,6 +303,12 @@ MESSAGES: dict[str, str] = {
     "choose_service.kind.credit": "クレジット",
     "choose_service.kind.debit": "デビット",
     "choose_service.kind.prepaid": "プリペイド",
+    # A kind's full name, where the catalog shows a service's kind (kiosk.catalog.model).
+    "catalog.kind.qr": "QRコード決済",
+    "catalog.kind.e_money": "電子マネー",
+    "catalog.kind.credit": "クレジットカード",
+    "catalog.kind.debit": "デビットカード",
+    "catalog.kind.prepaid": "プリペイドカード",
     "choose_service.unavailable": "この端末では選べません",
     "choose_service.pre_registration": "事前登録が必要です",
     "choose_service.app_only": "アプリからのみ申し込めます",
@@ -377,4 +383,14 @@ MESSAGES: dict[str, str] = {
     "technician.test_print": "印刷テスト",
     "technician.queue_status": "送信待ちの件数",
     "technician.sync_now": "今すぐ送信",
+}
+
+# The kinds' readings, so that kana typed on the kiosk's keyboard finds them ("でんしまねー":
+# kiosk.catalog.queries.Catalog.search).
+KIND_READINGS: dict[str, str] = {
+    "qr": "キューアールコードケッサイ",
+    "e_money": "デンシマネー",
+    "credit": "クレジットカード",
+    "debit": "デビットカード",
+    "prepaid": "プリペイドカード",
 }

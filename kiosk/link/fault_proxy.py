@@ -225,6 +225,7 @@ class _Server(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), socketserver.BaseRequestHandler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
+        # typeshed allows a UDP server's (data, socket) too; a TCP server's is its socket.
         self.proxy.handle(cast(socket.socket, request))
 
 
@@ -281,10 +282,10 @@ def _relay(client: socket.socket, upstream: socket.socket) -> None:
     peer = {client: upstream, upstream: client}
     with selectors.DefaultSelector() as selector:
         for sock in peer:
-            selector.register(sock, selectors.EVENT_READ)
+            selector.register(sock, selectors.EVENT_READ, data=sock)
         while selector.get_map():
             for key, _ in selector.select():
-                source = cast(socket.socket, key.fileobj)
+                source: socket.socket = key.data  # registered with it above
                 data = source.recv(CHUNK)
                 if data:
                     peer[source].sendall(data)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, func, select, tuple_, update
+from sqlalchemy import CursorResult, Engine, Result, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from kiosk.offline_queue.cipher import PayloadCipher, UndecryptablePayload
 from kiosk.offline_queue.models import UNSENT, Alert, Counter, QueuedItem, SyncState
 from kiosk.settings import KioskSettings
 from mynapoint.database import make_engine, make_session_factory
+from mynapoint.dates import utc_now
 from mynapoint.envelope import Envelope
 
 Clock = Callable[[], dt.datetime]
@@ -48,10 +49,6 @@ SQLITE_IOERR, SQLITE_FULL = 10, 13  # primary result codes
 # at its claim and at its record (4.1 KB each, measured), and at the claim of the next
 # batch, which overlaps; plus the pages every transaction touches (indexes, sync state).
 LOG_BYTES_PER_ITEM, LOG_BYTES_PER_BATCH = 16 * 1024, 64 * 1024
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class QueueFull(Exception):
@@ -77,6 +74,14 @@ def disk_full(exc: OperationalError | OSError, directory: Path) -> bool:
     return code == SQLITE_FULL or (
         code == SQLITE_IOERR and shutil.disk_usage(directory).free < LOG_BYTES_PER_BATCH
     )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE changed. ``Session.execute`` is typed to return a
+    plain ``Result``; for these statements it is a ``CursorResult``, which has the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
 
 
 def card_of(envelope: Envelope) -> str:
@@ -183,10 +188,10 @@ class QueueStore:
             return None
         return self.ballast if free < max(self.min_free_bytes, self.ballast.size) else None
 
-    def _write(self, action: Callable[[Session], Any]) -> Any:
+    def _write(self, action: Callable[[Session], T]) -> T:
         """Run ``action`` in a write transaction; a full disk becomes ``QueueFull``."""
 
-        def transaction() -> Any:
+        def transaction() -> T:
             with self.sessions.begin() as session:
                 return action(session)
 
@@ -237,9 +242,12 @@ class QueueStore:
             return int(self._write(add))
         except IntegrityError:  # this envelope is already queued
             with self.sessions() as session:
-                return int(
-                    session.scalar(select(QueuedItem.id).where(QueuedItem.uuid == envelope.uuid))
+                queued = session.scalar(
+                    select(QueuedItem.id).where(QueuedItem.uuid == envelope.uuid)
                 )
+            if queued is None:  # another constraint failed: not a replay
+                raise
+            return queued
 
     def _check_free_space(self) -> None:
         """New items stop while the disk has less than ``min_free_bytes`` free (the
@@ -348,12 +356,12 @@ class QueueStore:
         (see ``kiosk.offline_queue.lock``), so its leases are its own."""
 
         def release(session: Session) -> int:
-            return int(
+            return _rowcount(
                 session.execute(
                     update(QueuedItem)
                     .where(QueuedItem.state == "sending", QueuedItem.lease_owner == SYNC)
                     .values(state="pending", lease_until=None, lease_owner=None)
-                ).rowcount
+                )
             )
 
         return int(self._write(release))
@@ -363,12 +371,12 @@ class QueueStore:
         now = self.clock()
 
         def hurry(session: Session) -> int:
-            return int(
+            return _rowcount(
                 session.execute(
                     update(QueuedItem)
                     .where(QueuedItem.state == "pending", QueuedItem.next_attempt_at > now)
                     .values(next_attempt_at=now)
-                ).rowcount
+                )
             )
 
         return int(self._write(hurry))
@@ -550,13 +558,13 @@ class QueueStore:
         cutoff = self.clock() - retention
         return int(
             self._write(
-                lambda session: (
+                lambda session: _rowcount(
                     session.execute(
                         delete(QueuedItem).where(
                             QueuedItem.state.in_(("accepted", "rejected")),
                             QueuedItem.acknowledged_at < cutoff,
                         )
-                    ).rowcount
+                    )
                 )
             )
         )

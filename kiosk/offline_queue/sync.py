@@ -95,7 +95,7 @@ def judge_item(
 
 def backoff_window(attempts: int, initial: float, maximum: float) -> float:
     """1, 2, 4... times ``initial``, at most ``maximum``."""
-    return min(maximum, initial * 2 ** min(MAX_DOUBLINGS, max(0, attempts - 1)))
+    return min(maximum, initial * 2.0 ** min(MAX_DOUBLINGS, max(0, attempts - 1)))
 
 
 def backoff_delay(

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,6 +35,7 @@ from kiosk.procedure import commands as do
 from kiosk.procedure import events as ev
 from kiosk.procedure.session import Session
 from mynapoint import card_validity
+from mynapoint.dates import JST
 from mynapoint.reasons import R
 
 if TYPE_CHECKING:
@@ -41,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 Channel = Literal["convenience_store", "city_hall"]
 
 # Refusals the citizen can fix by typing again (the ID or the security code): the
@@ -144,7 +145,7 @@ class Flow:
         clock: Any = None,
         reader_location: ReaderLocation | None = None,
     ) -> None:
-        """``catalog``: ``kiosk.catalog.catalog.Catalog`` (search, availability, ID checks);
+        """``catalog``: ``kiosk.catalog.queries.Catalog`` (search, availability, ID checks);
         ``clock``: returns the aware current time; ``reader_location``: where the card
         reader is (``KioskSettings.reader_location``), for the place-card step's words,
         drawing and script (None: not said)."""
@@ -159,6 +160,7 @@ class Flow:
         # start screen says so, before anyone begins.
         self.network_up: bool | None = None
         self._blocked_by_card = False  # a card left on the reader blocks new sessions
+        self._handlers = self._step_handlers()
 
     # --- public -------------------------------------------------------------------------
 
@@ -192,7 +194,7 @@ class Flow:
             return self._trouble(event)
         if isinstance(event, ev.CardRemoved) and self.step not in (Step.TAKE_CARD, Step.CARD_LEFT):
             return self._removed_mid_procedure()
-        handler = getattr(self, f"_on_{self.step.value}", None)
+        handler = self._handlers.get(self.step)
         commands = handler(event) if handler else None
         if commands is None:
             log.debug("%s: %s ignored", self.step, type(event).__name__)
@@ -215,7 +217,7 @@ class Flow:
         return self._restart()
 
     def _restart(self) -> list[do.Command]:
-        language = "ja"  # the next citizen starts in Japanese
+        language: ev.Language = "ja"  # the next citizen starts in Japanese
         self.session.wipe()
         self.session.language = language
         self._go(Step.WELCOME)
@@ -250,6 +252,43 @@ class Flow:
         return [do.Wipe()]
 
     # --- the steps: each answers the events it understands; None = ignored --------------
+
+    def _step_handlers(self) -> dict[Step, Callable[[ev.Event], list[do.Command] | None]]:
+        """Each step's handler. A step missing here ignores every event."""
+        return {
+            Step.WELCOME: self._on_welcome,
+            Step.CONSENT: self._on_consent,
+            Step.FOR_WHOM: self._on_for_whom,
+            Step.PLACE_CARD: self._on_place_card,
+            Step.READING: self._on_reading,
+            Step.CARD_PROBLEM: self._on_card_problem,
+            Step.CERT_EXPIRED: self._notice_ends,
+            Step.CERT_TOO_RECENT: self._notice_ends,
+            Step.PIN: self._on_pin,
+            Step.VERIFYING: self._on_verifying,
+            Step.PIN_LOCKED: self._notice_ends,
+            Step.CHECKING: self._on_checking,
+            Step.OFFLINE_NOTICE: self._on_offline_notice,
+            Step.ALREADY_APPLIED: self._on_already_applied,
+            Step.NOT_ME: self._on_not_me,
+            Step.CANCELLED: self._on_cancelled,
+            Step.RESERVATIONS_CLOSED: self._notice_ends,
+            Step.NOTICE: self._notice_ends,
+            Step.CHOOSE_SERVICE: self._on_choose_service,
+            Step.ENTER_ID: self._on_enter_id,
+            Step.ENTER_CODE: self._on_enter_code,
+            Step.ENTER_PHONE: self._on_enter_phone,
+            Step.CONFIRM: self._on_confirm,
+            Step.SUBMITTING: self._on_submitting,
+            Step.REFUSED: self._on_refused,
+            Step.SLIP: self._on_slip,
+            Step.MY_PAGE: self._on_my_page,
+            Step.TAKE_CARD: self._on_take_card,
+            Step.CARD_LEFT: self._on_card_left,
+            Step.CARD_REMOVED: self._on_card_removed,
+            Step.TECHNICIAN_PIN: self._on_technician_pin,
+            Step.TECHNICIAN: self._on_technician,
+        }
 
     def _on_welcome(self, event: ev.Event) -> list[do.Command] | None:
         if isinstance(event, ev.Start) and not self._blocked_by_card:
@@ -334,13 +373,9 @@ class Flow:
         return None
 
     def _notice_ends(self, event: ev.Event) -> list[do.Command] | None:
+        """The notices that only end the session (certificate dates, locked PIN,
+        reservations closed, a refusal or problem to read)."""
         return self._end() if isinstance(event, ev.Continue | ev.Quit) else None
-
-    _on_cert_expired = _notice_ends
-    _on_cert_too_recent = _notice_ends
-    _on_pin_locked = _notice_ends
-    _on_reservations_closed = _notice_ends
-    _on_notice = _notice_ends
 
     def _on_pin(self, event: ev.Event) -> list[do.Command] | None:
         if isinstance(event, ev.PinTyped):

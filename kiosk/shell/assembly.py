@@ -12,14 +12,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from kiosk.catalog.catalog import Catalog, CatalogStore
+from kiosk.catalog.queries import Catalog
+from kiosk.catalog.store import CatalogStore
 from kiosk.devices.readers import open_reader
 from kiosk.devices.transport import CardReader
 from kiosk.link.submit import Submitter
 from kiosk.procedure.flow import Channel, Flow
 from kiosk.settings import KioskSettings
 from kiosk.shell.dispatcher import Dispatcher
-from kiosk.shell.runner import KioskParts, Runner
+from kiosk.shell.parts import KioskParts
+from kiosk.shell.runner import Runner
 from kiosk.slip.builder import SlipTerms
 from kiosk.slip.desk import SlipDesk
 
@@ -36,6 +38,16 @@ class Kiosk:
     @property
     def channel(self) -> Channel:
         return self.flow.channel
+
+
+def enrolled_channel(recorded: str) -> Channel:
+    """Where the enrollment put the kiosk: a convenience store when none is recorded (a
+    kiosk enrolled before channels were)."""
+    if recorded in ("", "convenience_store"):
+        return "convenience_store"
+    if recorded == "city_hall":
+        return "city_hall"
+    raise ValueError(f"the kiosk's enrollment names an unknown channel: {recorded!r}")
 
 
 @contextmanager
@@ -55,11 +67,21 @@ def assembled(
         with Submitter.opened(settings) as submitter:
             client = submitter.client
             catalog = CatalogStore(settings, client).load()
-            parts = KioskParts(settings, card_reader, submitter, client, slips,
-                               slip_terms=lambda: SlipTerms.of(catalog), clock=now)  # fmt: skip
-            enrolled_channel = client.identity.channel or "convenience_store"
-            flow = Flow(channel=channel or enrolled_channel, catalog=catalog, clock=now,  # type: ignore[arg-type]
-                        reader_location=settings.reader_location)  # fmt: skip
+            parts = KioskParts(
+                settings,
+                card_reader,
+                submitter,
+                client,
+                slips,
+                slip_terms=lambda: SlipTerms.of(catalog),
+                clock=now,
+            )
+            flow = Flow(
+                channel=channel or enrolled_channel(client.identity.channel),
+                catalog=catalog,
+                clock=now,
+                reader_location=settings.reader_location,
+            )
             runner = Runner(parts)
             kiosk = Kiosk(settings, parts, catalog, flow, runner, Dispatcher(flow, runner))
             try:

@@ -14,29 +14,26 @@ arrives in ``VerifyPin`` and goes to the card; nothing here keeps it.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives import serialization
 
 from kiosk.devices import errors
-from kiosk.devices.jpki import JpkiCard
-from kiosk.devices.transport import CardConnection, CardReader
-from kiosk.link.service_client import ServiceClient
-from kiosk.link.submit import Submitted, Submitter
+from kiosk.devices.jpki import AUTH_PIN_TRIES, JpkiCard
+from kiosk.devices.transport import CardConnection
+from kiosk.link.submit import Submitted
 from kiosk.procedure import commands as do
 from kiosk.procedure import events as ev
-from kiosk.settings import KioskSettings
-from kiosk.slip.builder import SlipTerms, procedure_for, slip_for, status_procedure
-from kiosk.slip.desk import SlipDesk
+from kiosk.shell.parts import KioskParts
+from kiosk.slip.builder import procedure_for, slip_for, status_procedure
+from kiosk.technician.checks import run_check, version_line
 from kiosk.technician.pin import pin_matches
 from mynapoint.envelope import (
     ApplicationPayload,
@@ -51,21 +48,6 @@ log = logging.getLogger(__name__)
 
 TERMS_VERSION = "2020-07"
 POLL = 0.25  # how often a wait for the card looks whether it was cancelled
-
-
-@dataclass
-class KioskParts:
-    """What the runner works with; ``client`` is None when the kiosk is not enrolled."""
-
-    settings: KioskSettings
-    reader: CardReader
-    submitter: Submitter
-    client: ServiceClient | None
-    slips: SlipDesk
-    slip_terms: Callable[[], SlipTerms] = field(default=SlipTerms)  # the catalog's
-    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
-
-
 STAFF_CALLED = "STAFF_CALLED"  # the alert code of a call for staff
 
 
@@ -118,12 +100,14 @@ class Runner:
         try:
             self._card = JpkiCard(self._connection)
             certificate = self._card.read_certificate()
-            tries = self._card.pin_status().tries_left
+            status = self._card.pin_status()
         except errors.CardError as problem:
             self._drop_card()
             yield ev.CardFailed(problem.message_key, problem.detail)
             return
         self._certificate_der = certificate.public_bytes(serialization.Encoding.DER)
+        # No count (9000: the PIN is verified already): a right PIN resets the count to full.
+        tries = AUTH_PIN_TRIES if status.tries_left is None else status.tries_left
         yield ev.CardRead(
             serial_hex=f"{certificate.serial_number:X}",
             not_before=certificate.not_valid_before_utc,
@@ -225,8 +209,9 @@ class Runner:
         body = body if isinstance(body, dict) else {}
         if status >= 500 or "reason_code" not in body:
             return ev.StatusUnavailable(f"HTTP {status}")
-        return ev.StatusRefused(body["reason_code"], body.get("message_ja", ""),
-                                body.get("message_en", ""))  # fmt: skip
+        return ev.StatusRefused(
+            body["reason_code"], body.get("message_ja", ""), body.get("message_en", "")
+        )
 
     def _sign_and_submit(self, command: do.SignAndSubmit) -> Iterator[ev.Event]:
         submitter = self.parts.submitter
@@ -239,8 +224,9 @@ class Runner:
         for envelope in envelopes:
             answer = submitter.submit(envelope)  # durable before it is sent
             self._envelopes[envelope.receipt_number] = envelope
-            outcomes.append(ev.Outcome(envelope.kind, answer.state, answer.receipt_number,
-                                       answer.result))  # fmt: skip
+            outcomes.append(
+                ev.Outcome(envelope.kind, answer.state, answer.receipt_number, answer.result)
+            )
             if envelope.kind == "reservation" and answer.state == "rejected":
                 break  # no application without a MyKey ID (it was signed, never sent)
         yield ev.Submitted(tuple(outcomes))
@@ -251,9 +237,11 @@ class Runner:
             payload = ReservationPayload(terms_version=TERMS_VERSION)
         elif isinstance(item, do.Apply):
             payload = ApplicationPayload(
-                service_code=item.service_code, payment_id=item.payment_id,
-                security_code=item.security_code, phone_last4=item.phone_last4,
-            )  # fmt: skip
+                service_code=item.service_code,
+                payment_id=item.payment_id,
+                security_code=item.security_code,
+                phone_last4=item.phone_last4,
+            )
         else:
             payload = CancellationPayload(
                 application_receipt_number=item.application_receipt_number, reason=item.reason
@@ -279,8 +267,14 @@ class Runner:
         if command.status_page is not None:
             procedures.append(status_procedure(command.status_page, terms))
         kiosk_id = self.parts.submitter.kiosk_id
-        slip = slip_for(procedures, self.parts.settings, language=command.language,
-                        kiosk_id=kiosk_id, now=self.parts.clock(), terms=terms)  # fmt: skip
+        slip = slip_for(
+            procedures,
+            self.parts.settings,
+            language=command.language,
+            kiosk_id=kiosk_id,
+            now=self.parts.clock(),
+            terms=terms,
+        )
         issued = self.parts.slips.issue(slip)  # archived first: a technician can reprint
         problem = issued.problem.message_key if issued.problem else None
         yield ev.SlipIssued(issued.printed, problem, issued.tell_staff, issued.image)
@@ -299,8 +293,11 @@ class Runner:
         path = self.parts.settings.data_dir / "not-me-reports.jsonl"
         with path.open("a") as handle:
             handle.write(json.dumps(record) + "\n")
-        log.warning("citizen reports an application they did not make: %s (cancelled: %s)",
-                    command.application_receipt_number, command.cancelled)  # fmt: skip
+        log.warning(
+            "citizen reports an application they did not make: %s (cancelled: %s)",
+            command.application_receipt_number,
+            command.cancelled,
+        )
         yield from ()
 
     def _alert_staff(self, command: do.AlertStaff) -> Iterator[ev.Event]:
@@ -313,21 +310,14 @@ class Runner:
     def _check_technician_pin(self, command: do.CheckTechnicianPin) -> Iterator[ev.Event]:
         if pin_matches(command.pin, self.parts.settings.technician_pin_hash):
             log.info("technician mode opened")
-            yield ev.TechnicianResult(self._version_lines())
+            yield ev.TechnicianResult((version_line(),))
         else:
             log.warning("wrong technician PIN")
             time.sleep(1.0)  # slows guessing at the screen
             yield ev.TechnicianPinWrong()
 
     def _run_technician_action(self, command: do.RunTechnicianAction) -> Iterator[ev.Event]:
-        from kiosk.technician.checks import run_check
-
-        yield ev.TechnicianResult(tuple(run_check(command.action, self)))
-
-    def _version_lines(self) -> tuple[str, ...]:
-        from importlib.metadata import version
-
-        return (f"mynapoint-kiosk {version('mynapoint-kiosk')}",)
+        yield ev.TechnicianResult(tuple(run_check(command.action, self.parts)))
 
     def _wipe(self, command: do.Wipe) -> Iterator[ev.Event]:
         self.cancel_waits()

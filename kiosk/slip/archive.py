@@ -5,10 +5,10 @@ and receipt numbers are the citizen's: the files are kept no longer than needed.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 from pathlib import Path
 
+from mynapoint.atomic_files import replace_file
 from receipts.model import Slip
 
 KEEP = 300
@@ -24,13 +24,7 @@ class SlipArchive:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         stamp = slip.issued_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.directory / f"slip-{stamp}-{secrets.token_hex(3)}.json"
-        aside = path.with_suffix(".tmp")
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(slip.model_dump_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        aside.rename(path)
+        replace_file(path, slip.model_dump_json().encode())
         self._prune()
         return path
 

@@ -38,7 +38,7 @@ class SlipTerms:
 
     @classmethod
     def of(cls, catalog: Any) -> SlipTerms:
-        """From a ``kiosk.catalog.catalog.Catalog``."""
+        """From a ``kiosk.catalog.queries.Catalog``."""
         programme = catalog.programme or {}
         return cls(
             {s.code: ServiceTerms(s.name_ja, s.name_en, s.grant_on) for s in catalog.services},

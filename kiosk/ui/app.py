@@ -75,8 +75,10 @@ from kiosk.procedure.flow import TECHNICIAN_STEPS, Step, View  # noqa: E402
 from kiosk.procedure.session import IdleTimer  # noqa: E402
 from kiosk.shell import sd_notify  # noqa: E402
 from kiosk.shell.assembly import Kiosk  # noqa: E402
+from kiosk.ui.kit.bars import CountdownBanner  # noqa: E402
 from kiosk.ui.kit.fonts import register_fonts  # noqa: E402
-from kiosk.ui.kit.widgets import CountdownBanner, Translator, ui, use_translator  # noqa: E402
+from kiosk.ui.kit.style import ui  # noqa: E402
+from kiosk.ui.kit.translator import Translator, use_translator  # noqa: E402
 from kiosk.ui.screens.base import FlowScreen, ScreenContext  # noqa: E402
 from kiosk.ui.screens.registry import SCREEN_OF, SCREENS  # noqa: E402
 from kiosk.voice.guide import VoiceGuide, voice_for  # noqa: E402

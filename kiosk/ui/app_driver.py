@@ -66,7 +66,7 @@ class KioskDriver:
 
     def close(self) -> None:
         """Stop the app (its dispatcher ends its waits) and empty the window."""
-        from kiosk.ui.kit.widgets import ui
+        from kiosk.ui.kit.style import ui
 
         self.app.dispatch("on_stop")
         kh.clear()

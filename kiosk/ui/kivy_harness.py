@@ -118,7 +118,7 @@ def open_window(size: tuple[int, int] = (1920, 1080), dpi: float | None = None) 
     if size[0] > MAX_WINDOW_SIZE[0] or size[1] > MAX_WINDOW_SIZE[1]:
         raise KivyHarnessError(f"{size} is larger than the offscreen surface {MAX_WINDOW_SIZE}")
     win = window()
-    from kiosk.ui.kit.widgets import ui
+    from kiosk.ui.kit.style import ui
 
     win.size = size
     ui.follow_window(win, dpi=dpi)
@@ -403,7 +403,7 @@ def touch_targets(root: Any) -> list[Any]:
 def min_touch_px() -> int:
     """20 mm in px at the DPI the theme assumes for the current window."""
     from kiosk.ui.kit import theme
-    from kiosk.ui.kit.widgets import ui
+    from kiosk.ui.kit.style import ui
 
     return theme.mm_to_px(theme.MIN_TOUCH_MM, ui.dpi)
 

@@ -92,7 +92,8 @@ class KivyClock:
         # Kivy counts a timeout from its last tick, which may be long ago (a clock not
         # ticked yet, a slow frame): count it from now.
         since_tick = KivyClock_.time() - KivyClock_.get_time()
-        return KivyClock_.schedule_once(lambda _dt: action(), seconds + since_tick)
+        event: Cancellable = KivyClock_.schedule_once(lambda _dt: action(), seconds + since_tick)
+        return event
 
     def soon(self, action: Callable[[], None]) -> None:
         from kivy.clock import Clock as KivyClock_
@@ -182,7 +183,7 @@ class VoiceGuide:
         for language in ("ja", "en"):
             for service in services:
                 for step in (Step.ENTER_ID, Step.CONFIRM, Step.ALREADY_APPLIED):
-                    view = View(step, language, {"service": service})  # type: ignore[arg-type]
+                    view = View(step, language, {"service": service})
                     found += [(text, language) for text in scripts.pieces(view, self.catalog)]
         return found
 
@@ -400,15 +401,15 @@ class VoiceGuide:
         ahead: list[View] = []
         if view.step == Step.CHOOSE_SERVICE:
             ahead = [  # every ID screen first: it comes first
-                View(step, language, {"service": service})  # type: ignore[arg-type]
+                View(step, language, {"service": service})
                 for step in (Step.ENTER_ID, Step.CONFIRM)
                 for service in _services_shown(data)
             ]
         elif view.step in (Step.ENTER_ID, Step.ENTER_CODE, Step.ENTER_PHONE):
             if data.get("service") is not None:
-                ahead = [View(Step.CONFIRM, language, {"service": data["service"]})]  # type: ignore[arg-type]
+                ahead = [View(Step.CONFIRM, language, {"service": data["service"]})]
         elif view.step == Step.SLIP and data.get("printing"):
-            ahead = [View(Step.SLIP, language, {**data, "printing": False})]  # type: ignore[arg-type]
+            ahead = [View(Step.SLIP, language, {**data, "printing": False})]
         for next_view in ahead:
             texts = scripts.pieces(next_view, self.catalog, headset=self.headset)
             self._mark_citizen(next_view, texts)

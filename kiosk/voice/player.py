@@ -56,7 +56,7 @@ class Sink(Protocol):
 
 
 def seconds_of(path: Path) -> float:
-    with wave.open(str(path)) as audio:
+    with wave.open(str(path), "rb") as audio:
         return audio.getnframes() / audio.getframerate()
 
 
@@ -75,7 +75,8 @@ def resample(samples: np.ndarray, rate: int, to: int) -> np.ndarray:
         kernel = 2 * cutoff * np.sinc(2 * cutoff * taps) * np.hamming(63)
         signal = np.convolve(signal, kernel / kernel.sum(), mode="same")
     positions = np.arange(int(signal.size * to / rate)) * (rate / to)
-    return np.interp(positions, np.arange(signal.size), signal)
+    resampled: np.ndarray = np.interp(positions, np.arange(signal.size), signal)
+    return resampled
 
 
 def copy_path(wav: Path) -> Path:

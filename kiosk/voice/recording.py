@@ -40,7 +40,7 @@ class ScreenRecorder:
         sound = self.guide.sound_of(key)
         if sound is None:
             return b""
-        with wave.open(str(sound.path)) as audio:
+        with wave.open(str(sound.path), "rb") as audio:
             if (audio.getframerate(), audio.getnchannels()) != (MIXER_RATE, 1):
                 raise ValueError(f"{sound.path.name} is not 16-bit mono at {MIXER_RATE} Hz")
             return audio.readframes(audio.getnframes())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kiosk.i18n import speech_en, speech_ja
+from kiosk.i18n import LANGUAGES, Language, speech_en, speech_ja
 from kiosk.procedure.flow import Step, View
 from kiosk.voice.lexicon import spelled
 from mynapoint.dates import JST, date_text
@@ -73,7 +73,7 @@ def _outcomes(data: dict[str, Any], language: str) -> str:
 
 def script_for(view: View, catalog: Any = None, *, headset: bool = False) -> str:
     """The script of ``view``, in its language ("" for the technician's screens);
-    ``catalog``: the kiosk's (``kiosk.catalog.catalog.Catalog``), for the services' readings;
+    ``catalog``: the kiosk's (``kiosk.catalog.queries.Catalog``), for the services' readings;
     ``headset``: the sound is private (a headset), so the PIN screen also says how its pad
     is laid out."""
     language, data, step = view.language, view.data, view.step
@@ -138,14 +138,14 @@ _NAMED = {Step.CERT_TOO_RECENT, Step.ALREADY_APPLIED, Step.ENTER_ID}
 TYPED_MOST = 24  # the longest entry on a pad (payment-service IDs), in digits
 
 
-def _fixed_views(language: str) -> list[View]:
+def _fixed_views(language: Language) -> list[View]:
     views: list[View] = []
     for step in Step:
         if step in _NAMED:
             continue
         if step == Step.PIN:
             views += [
-                View(step, language, {"tries_left": tries, "last_try": tries == 1,  # type: ignore[arg-type]
+                View(step, language, {"tries_left": tries, "last_try": tries == 1,
                                       "wrong": wrong})
                 for wrong in (False, True) for tries in (3, 2, 1)
             ]  # fmt: skip
@@ -153,15 +153,15 @@ def _fixed_views(language: str) -> list[View]:
             prefix = "place_card.reader."
             places = [None, *(k[len(prefix) :] for k in SCRIPTS[language] if k.startswith(prefix))]
             views += [
-                View(step, language, {"for_whom": who, "reader": place})  # type: ignore[arg-type]
+                View(step, language, {"for_whom": who, "reader": place})
                 for who in ("self", "child") for place in places
             ]  # fmt: skip
         elif step == Step.CONFIRM:
-            views.append(View(step, language, {"service": None}))  # type: ignore[arg-type]
+            views.append(View(step, language, {"service": None}))
         elif step == Step.SLIP:
-            views += [View(step, language, {"printing": p, "outcomes": ()}) for p in (True, False)]  # type: ignore[arg-type]
+            views += [View(step, language, {"printing": p, "outcomes": ()}) for p in (True, False)]
         else:
-            views.append(View(step, language, {}))  # type: ignore[arg-type]
+            views.append(View(step, language, {}))
     return views
 
 
@@ -171,7 +171,7 @@ def fixed_scripts(*, headset: bool = False, countdown: int = 20) -> list[tuple[s
     "read", "N digits entered" up to ``TYPED_MOST``, and the idle warning at
     ``countdown`` s."""
     found: dict[tuple[str, str], None] = {}
-    for language in ("ja", "en"):
+    for language in LANGUAGES:
         for view in _fixed_views(language):
             for script in pieces(view, headset=False):
                 found[(script, language)] = None

@@ -96,9 +96,12 @@ def verify(service: ServiceEnv, *checkpoints: audit.Checkpoint) -> audit.VerifyR
 
 def cli(service: ServiceEnv, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(
-        "grant-service", *args, "--database-url", service.settings.database_url,
+        "grant-service",
+        *args,
+        "--database-url",
+        service.settings.database_url,
         env={"GRANT_SERVICE_DATA_DIR": str(service.settings.data_dir)},
-    )  # fmt: skip
+    )
 
 
 def cli_verify(
@@ -149,8 +152,12 @@ def without_append_only_triggers(service: ServiceEnv, *statements: str, **params
             ]:
                 session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
         else:
-            for trigger in ("audit_log_no_update", "audit_log_no_delete", "audit_log_no_replace",
-                            "audit_chains_no_delete"):  # fmt: skip
+            for trigger in (
+                "audit_log_no_update",
+                "audit_log_no_delete",
+                "audit_log_no_replace",
+                "audit_chains_no_delete",
+            ):
                 session.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
         for statement in statements:
             session.execute(text(statement), params)
@@ -316,8 +323,9 @@ def test_a_cut_tail_with_its_head_rewound_is_detected(service: ServiceEnv) -> No
         "DELETE FROM audit_log WHERE chain = :chain AND seq > :seq",
         "UPDATE audit_chains SET last_seq = :seq, last_hash = (SELECT hash FROM audit_log "
         "WHERE chain = :chain AND seq = :seq) WHERE chain = :chain",
-        chain=chain, seq=last_seq - 2,
-    )  # fmt: skip
+        chain=chain,
+        seq=last_seq - 2,
+    )
     report = verify(service)
     assert not report.ok and f"chain {chain}'s head was rewritten" in report.problem
     assert_broken(cli_verify(service), f"chain {chain}'s head was rewritten")
@@ -350,8 +358,10 @@ def test_an_older_head_put_back_shows_only_against_a_later_checkpoint(
         service,
         "DELETE FROM audit_log WHERE chain = 0 AND seq > :seq",
         "UPDATE audit_chains SET last_seq = :seq, last_hash = :hash, seal = :seal WHERE chain = 0",
-        seq=saved_seq, hash=saved_hash, seal=saved_seal,
-    )  # fmt: skip
+        seq=saved_seq,
+        hash=saved_hash,
+        seal=saved_seal,
+    )
     assert verify(service).ok  # nothing in the database gives it away
     assert_intact(cli_verify(service))
     assert_intact(cli_verify(service, before))  # it saw nothing that is gone

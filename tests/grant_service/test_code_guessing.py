@@ -112,8 +112,9 @@ def test_wrong_codes_sent_at_once_are_all_counted(
     guesses = [kiosk.application(card, "paypay", PAYPAY_ID, security_code="0") for card in cards]
     with running_cluster(service, tmp_path) as cluster:
         clients = [cluster.client(kiosk, i) for i in range(8)]
-        replies = at_once([lambda c=c, g=g: c.submit(g)
-                           for c, g in zip(clients, guesses, strict=True)])  # fmt: skip
+        replies = at_once(
+            [lambda c=c, g=g: c.submit(g) for c, g in zip(clients, guesses, strict=True)]
+        )
     reasons = sorted(str(outcome(r)[1]) for r in replies)
     assert reasons.count("MKCZ374E") == 5 and reasons.count("TOO_MANY_CODE_FAILURES") == 3
     with service.sessions() as session:

@@ -27,6 +27,8 @@ from mynapoint.envelope import ReservationPayload, build_envelope
 from tests.conftest import run_cli
 from tests.grant_service.test_e2e import running_service
 
+pytestmark = pytest.mark.slow
+
 
 def _submit_all(args: tuple[str, str, str, list[dict]]) -> list[tuple[int, str | None]]:  # type: ignore[type-arg]
     """One client process: its own HTTP connection, the shared device key."""
@@ -48,9 +50,14 @@ def _submit_all(args: tuple[str, str, str, list[dict]]) -> list[tuple[int, str |
     [("postgresql", 500, 2000, 64), ("sqlite", 50, 200, 16)],
 )
 def test_the_budget_cap_is_exact_under_concurrency(
-    backend: str, cap: int, people: int, clients: int,
-    request: pytest.FixtureRequest, tmp_path: Path, private_data_home: Path,
-) -> None:  # fmt: skip
+    backend: str,
+    cap: int,
+    people: int,
+    clients: int,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    private_data_home: Path,
+) -> None:
     if backend == "postgresql":
         database_url = request.getfixturevalue("postgres").create_database("budget")
     else:
@@ -69,10 +76,8 @@ def test_the_budget_cap_is_exact_under_concurrency(
         run_cli("grant-service", "import-crl", str(ca.directory / "crl.der"), env=env).returncode
         == 0
     )
-    token = run_cli(
-        "grant-service", "enrollment-token", "--kiosk-id", "kiosk-load", "--channel",
-        "convenience_store", env=env,
-    ).stdout.strip()  # fmt: skip
+    kiosk = ("--kiosk-id", "kiosk-load", "--channel", "convenience_store")
+    token = run_cli("grant-service", "enrollment-token", *kiosk, env=env).stdout.strip()
     with running_service("--workers", "4", env=env) as (url, _output):
         identity = DeviceIdentity.generate("kiosk-load")
         enrolling = ServiceClient(url, identity)
@@ -84,15 +89,19 @@ def test_the_budget_cap_is_exact_under_concurrency(
 
         envelopes = [
             build_envelope(
-                ReservationPayload(terms_version="2020-07"), kiosk_id="kiosk-load",
-                sequence=i, certificate_der=certificate, sign=sign,
+                ReservationPayload(terms_version="2020-07"),
+                kiosk_id="kiosk-load",
+                sequence=i,
+                certificate_der=certificate,
+                sign=sign,
             ).to_json()
             for i, certificate in enumerate(certificates)
-        ]  # fmt: skip
+        ]
         key_pem = identity.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        ).decode()  # fmt: skip
+        ).decode()
         chunks = [(url, "kiosk-load", key_pem, envelopes[i::clients]) for i in range(clients)]
         with multiprocessing.get_context("fork").Pool(clients) as pool:
             outcomes = [o for chunk in pool.map(_submit_all, chunks) for o in chunk]

@@ -45,10 +45,8 @@ def running_service(
 
 
 def enroll(url: str, database_args: list[str], channel: str = "city_hall") -> ServiceClient:
-    token = run_cli(
-        "grant-service", "enrollment-token", "--kiosk-id", "kiosk-e2e", "--channel", channel,
-        *database_args,
-    )  # fmt: skip
+    kiosk = ("--kiosk-id", "kiosk-e2e", "--channel", channel)
+    token = run_cli("grant-service", "enrollment-token", *kiosk, *database_args)
     assert token.returncode == 0, token.stderr
     client = ServiceClient(url, DeviceIdentity.generate("kiosk-e2e"))
     reply = client.enroll(token.stdout.strip())
@@ -97,8 +95,9 @@ def test_serve_on_postgresql_end_to_end(postgres, private_data_home: Path) -> No
     url_db = postgres.create_database("e2e")
     database_args = ["--database-url", url_db]
     with running_service(*database_args, env=NEW_EDITION) as (url, _output):
-        crl = run_cli("grant-service", "import-crl", str(devpaths.test_ca_dir() / "crl.der"),
-                      *database_args)  # fmt: skip
+        crl = run_cli(
+            "grant-service", "import-crl", str(devpaths.test_ca_dir() / "crl.der"), *database_args
+        )
         assert crl.returncode == 0, crl.stderr
         reserve_and_apply(enroll(url, database_args), card)
 
@@ -123,19 +122,28 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     cert_path, key_path = directory / "tls-cert.pem", directory / "tls-key.pem"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ))  # fmt: skip
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -259,14 +267,20 @@ def test_part_two_end_to_end_as_a_new_user(private_data_home: Path) -> None:
         )
         assert waon.status_code == 200, waon.body
 
-        token = run_cli("grant-service", "credential", "create", "--role", "operator",
-                        "--service", "waon", "--label", "WAON operator").stdout.strip()  # fmt: skip
+        operator = ("--role", "operator", "--service", "waon", "--label", "WAON operator")
+        token = run_cli("grant-service", "credential", "create", *operator).stdout.strip()
         now = dt.datetime.now(dt.UTC)
         stream = [
-            {"tx_id": f"w-{i}", "service_code": "waon", "payment_id": "6900-0000-0000-0001",
-             "kind": "charge", "amount_yen": 3_333, "occurred_at": format_time(now)}
+            {
+                "tx_id": f"w-{i}",
+                "service_code": "waon",
+                "payment_id": "6900-0000-0000-0001",
+                "kind": "charge",
+                "amount_yen": 3_333,
+                "occurred_at": format_time(now),
+            }
             for i in range(8)  # 26,664 yen of charges
-        ]  # fmt: skip
+        ]
         headers = {"Authorization": f"Bearer {token}"}
         first = httpx.post(
             f"{url}/v1/points/transactions", json={"transactions": stream}, headers=headers

@@ -28,6 +28,8 @@ from tests.grant_service.test_points import Operator, applied_person
 from tests.support.service_cluster import at_once, copies, outcome, running_cluster
 from tests.support.service_harness import SECURITY_CODE, ServiceEnv
 
+pytestmark = pytest.mark.slow
+
 ROUNDS = 30
 
 
@@ -49,8 +51,11 @@ def processed_once(replies: list[object]) -> dict[str, object]:
     is in flight. Never a 5xx, never a second processing."""
     outcomes = [outcome(r) for r in replies]
     assert all(status < 500 for status, _, _ in outcomes), outcomes
-    fresh = [r for r, (status, _, replayed) in zip(replies, outcomes, strict=True)
-             if status != 409 and not replayed]  # fmt: skip
+    fresh = [
+        r
+        for r, (status, _, replayed) in zip(replies, outcomes, strict=True)
+        if status != 409 and not replayed
+    ]
     assert len(fresh) == 1, f"processed {len(fresh)} times: {outcomes}"
     first = fresh[0].body  # type: ignore[attr-defined]
     for reply, (status, reason, replayed) in zip(replies, outcomes, strict=True):
@@ -67,8 +72,11 @@ def audit_outcomes(service: ServiceEnv, uuid: str) -> Counter[tuple[str, str]]:
         rows = session.execute(
             select(AuditEntry.action, AuditEntry.outcome).where(AuditEntry.subject == uuid)
         ).all()
-    return Counter((action, result) for action, result in rows if not action.endswith(".replay")
-                   and result != "error")  # fmt: skip
+    return Counter(
+        (action, result)
+        for action, result in rows
+        if not action.endswith(".replay") and result != "error"
+    )
 
 
 def test_two_copies_at_the_same_instant_on_two_processes_are_processed_once(
@@ -176,8 +184,10 @@ def test_replays_are_recognised_across_processes(service: ServiceEnv, tmp_path: 
         # A captured request replayed to the other process: its nonce was seen.
         body = json.dumps(kiosk.reservation(card).to_json(), separators=(",", ":")).encode()
         identity = kiosk.client.identity
-        headers = {**sign_request(identity.key, identity.kiosk_id, "POST", "/v1/submissions",
-                                  body), "Content-Type": "application/json"}  # fmt: skip
+        headers = {
+            **sign_request(identity.key, identity.kiosk_id, "POST", "/v1/submissions", body),
+            "Content-Type": "application/json",
+        }
         assert first.http.post("/v1/submissions", content=body, headers=headers).status_code == 200
         replayed = second.http.post("/v1/submissions", content=body, headers=headers)
         assert (replayed.status_code, replayed.json()["reason_code"]) == (401, "REQUEST_REPLAYED")
@@ -193,8 +203,9 @@ def test_the_budget_cap_is_exact_across_processes(
     envelopes = [kiosk.reservation(service.card()) for _ in range(people)]
     with running_cluster(service, tmp_path, processes) as cluster:
         clients = [cluster.client(kiosk, i) for i in range(people)]
-        replies = at_once([lambda c=c, e=e: c.submit(e)
-                           for c, e in zip(clients, envelopes, strict=True)])  # fmt: skip
+        replies = at_once(
+            [lambda c=c, e=e: c.submit(e) for c, e in zip(clients, envelopes, strict=True)]
+        )
     reasons = Counter(outcome(r)[1] for r in replies)
     assert reasons == {None: cap, "RESERVATIONS_CLOSED": people - cap}, reasons
     with service.sessions() as session:
@@ -361,9 +372,13 @@ def test_a_slow_transaction_about_one_person_holds_up_nobody_else(
             for card in others:
                 assert free.submit(other_kiosk.reservation(card)).status_code == 200
             charge = {
-                "tx_id": "T1", "service_code": "paypay", "payment_id": "090-0000-0009",
-                "kind": "charge", "amount_yen": 100, "occurred_at": "2026-12-01T00:00:00Z",
-            }  # fmt: skip
+                "tx_id": "T1",
+                "service_code": "paypay",
+                "payment_id": "090-0000-0009",
+                "kind": "charge",
+                "amount_yen": 100,
+                "occurred_at": "2026-12-01T00:00:00Z",
+            }
             posted = free.http.post(
                 "/v1/points/transactions", json={"transactions": [charge]}, headers=operator
             )

@@ -72,9 +72,12 @@ def test_what_rfc8785_cannot_canonicalise_is_refused_at_validation(
 ) -> None:
     payload = ApplicationPayload(service_code="paypay", payment_id="090", security_code="1234")
     envelope = build_envelope(
-        payload, kiosk_id="kiosk-0001", sequence=1, certificate_der=b"cert",
+        payload,
+        kiosk_id="kiosk-0001",
+        sequence=1,
+        certificate_der=b"cert",
         sign=lambda _data: b"signature",
-    ).to_json()  # fmt: skip
+    ).to_json()
     target = envelope
     for key in where[:-1]:
         target = target[key]
@@ -85,9 +88,12 @@ def test_what_rfc8785_cannot_canonicalise_is_refused_at_validation(
 
 def test_the_largest_json_safe_sequence_is_accepted() -> None:
     envelope = build_envelope(
-        ReservationPayload(terms_version="2020-07"), kiosk_id="kiosk-0001",
-        sequence=2**53 - 1, certificate_der=b"cert", sign=lambda _data: b"signature",
-    )  # fmt: skip
+        ReservationPayload(terms_version="2020-07"),
+        kiosk_id="kiosk-0001",
+        sequence=2**53 - 1,
+        certificate_der=b"cert",
+        sign=lambda _data: b"signature",
+    )
     assert parse_envelope(envelope.to_json()).sequence == 2**53 - 1
 
 
@@ -136,9 +142,13 @@ def test_a_kiosk_time_outside_the_years_2000_to_2999_is_malformed(
 def point_transaction(service: ServiceEnv, occurred_at: str) -> httpx.Response:
     operator = service.as_role(service.credential("operator", "paypay"))
     transaction = {
-        "tx_id": "tx-time", "service_code": "paypay", "payment_id": "090-0000-0001",
-        "kind": "charge", "amount_yen": 1000, "occurred_at": occurred_at,
-    }  # fmt: skip
+        "tx_id": "tx-time",
+        "service_code": "paypay",
+        "payment_id": "090-0000-0001",
+        "kind": "charge",
+        "amount_yen": 1000,
+        "occurred_at": occurred_at,
+    }
     return service.http.post(
         "/v1/points/transactions", json={"transactions": [transaction]}, headers=operator
     )
@@ -161,10 +171,13 @@ def test_a_point_transaction_on_a_day_that_does_not_exist_is_malformed(
 
 def sealed(kiosk: Kiosk, content: bytes, item_count: int) -> dict[str, Any]:
     export = seal_content(
-        content, item_count=item_count, kiosk_id=kiosk.kiosk_id,
+        content,
+        item_count=item_count,
+        kiosk_id=kiosk.kiosk_id,
         device_key=kiosk.client.identity.key,
-        import_public_key=kiosk.client.identity.import_public_key, now=kiosk.clock(),
-    )  # fmt: skip
+        import_public_key=kiosk.client.identity.import_public_key,
+        now=kiosk.clock(),
+    )
     return export.model_dump()
 
 
@@ -198,9 +211,12 @@ def test_an_import_of_more_items_than_max_batch_items_is_413(
     kiosk = service.kiosk()
     envelopes = [kiosk.reservation(service.card()).to_json() for _ in range(3)]
     export = seal_export(
-        envelopes, kiosk_id=kiosk.kiosk_id, device_key=kiosk.client.identity.key,
-        import_public_key=kiosk.client.identity.import_public_key, now=kiosk.clock(),
-    ).model_dump()  # fmt: skip
+        envelopes,
+        kiosk_id=kiosk.kiosk_id,
+        device_key=kiosk.client.identity.key,
+        import_public_key=kiosk.client.identity.import_public_key,
+        now=kiosk.clock(),
+    ).model_dump()
     reply = import_(service, export)
     assert (reply.status_code, reply.json()["reason_code"]) == (413, "BATCH_TOO_LARGE")
 
@@ -296,9 +312,11 @@ def test_a_kiosk_id_header_that_is_no_kiosk_id_is_refused_without_echoing_it(
 
 def test_an_unknown_but_well_formed_kiosk_id_is_echoed_in_full(service: ServiceEnv) -> None:
     stranger = ServiceClient(
-        "http://127.0.0.1", DeviceIdentity.generate("kiosk-" + "9" * 58), http=service.http,
+        "http://127.0.0.1",
+        DeviceIdentity.generate("kiosk-" + "9" * 58),
+        http=service.http,
         clock=service.clock,
-    )  # fmt: skip
+    )
     reply = stranger.challenge()
     assert (reply.status_code, reply.body["reason_code"]) == (401, "DEVICE_UNKNOWN")
     assert reply.body["detail"] == "kiosk-" + "9" * 58
@@ -332,9 +350,11 @@ def test_a_challenge_is_spent_by_a_failed_card_signature(service: ServiceEnv) ->
     )
     assert kiosk.client.card_status(forged).body["reason_code"] == "SIGNATURE_INVALID"
     genuine = build_status_query(
-        challenge, kiosk_id=kiosk.kiosk_id, certificate_der=holder.certificate_der,
+        challenge,
+        kiosk_id=kiosk.kiosk_id,
+        certificate_der=holder.certificate_der,
         sign=holder.sign,
-    )  # fmt: skip
+    )
     again = kiosk.client.card_status(genuine)
     assert (again.status_code, again.body["reason_code"]) == (422, "CHALLENGE_INVALID")
     assert kiosk.my_page(holder).status_code == 200, "a fresh challenge works"
@@ -370,21 +390,27 @@ def test_junk_requests_are_refused_while_another_writer_holds_the_lock(
     unknown kiosk is refused at once, while a genuine request waits for the lock."""
     kiosk = service.kiosk()
     impostor = ServiceClient(
-        "http://127.0.0.1", DeviceIdentity.generate(kiosk.kiosk_id), http=service.http,
+        "http://127.0.0.1",
+        DeviceIdentity.generate(kiosk.kiosk_id),
+        http=service.http,
         clock=service.clock,
-    )  # fmt: skip
+    )
     stranger = ServiceClient(
-        "http://127.0.0.1", DeviceIdentity.generate("kiosk-9999"), http=service.http,
+        "http://127.0.0.1",
+        DeviceIdentity.generate("kiosk-9999"),
+        http=service.http,
         clock=service.clock,
-    )  # fmt: skip
+    )
     holder = sqlite3.connect(
         service.settings.database_url.removeprefix("sqlite:///"), isolation_level=None
     )
     holder.execute("BEGIN IMMEDIATE")
     genuine: dict[str, Any] = {}
     try:
-        for client, expected in ((impostor, "REQUEST_SIGNATURE_INVALID"),
-                                 (stranger, "DEVICE_UNKNOWN")):  # fmt: skip
+        for client, expected in (
+            (impostor, "REQUEST_SIGNATURE_INVALID"),
+            (stranger, "DEVICE_UNKNOWN"),
+        ):
             started = time.monotonic()
             reply = within(2.0, client.challenge)
             assert reply is not None, f"{expected}: still waiting for the write lock after 2 s"

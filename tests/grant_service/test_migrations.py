@@ -26,16 +26,16 @@ from grant_service import audit, budget, migrate, points
 from grant_service.catalog import ENTRY_FIELDS, CatalogCache, CatalogData, store_catalog
 from grant_service.keys import ServiceKeys
 from grant_service.models import AuditChain, AuditEntry, BudgetSlot, CatalogMeta, PaymentService
-from grant_service.settings import PACKAGE_DATA
 from grant_service.testing.postgres import PrivatePostgres
 from kiosk.devices.sim.test_ca import JpkiTestCa
 from mynapoint.database import UtcDateTime, make_engine, make_session_factory
 from mynapoint.envelope import format_time
+from mynapoint.packaged_catalog import PACKAGED_CATALOG
 from mynapoint.private_files import make_private_directory
 from tests.support.leaks import database_rows_text, leaked
 from tests.support.service_harness import MY_SECRET_IDS, FakeClock, ServiceEnv, service_env
 
-PACKAGED = CatalogData.from_file(PACKAGE_DATA / "catalog.json")
+PACKAGED = CatalogData.from_file(PACKAGED_CATALOG)
 BY_CODE = {s.code: s for s in PACKAGED.services}
 BEFORE = "0002"  # the head before the entry fields had columns
 LOADED_AT = dt.datetime(2020, 9, 1, 1, 0, tzinfo=dt.UTC)
@@ -55,9 +55,19 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def _old_services_table() -> sa.TableClause:
     """``payment_services`` as revision 0002 made it."""
-    names = ["code", "name_ja", "name_en", "kind", "grant_on", "app_only",
-             "not_at_convenience_store", "pre_registration", "selectable_from", "fictional",
-             "sources_json"]  # fmt: skip
+    names = [
+        "code",
+        "name_ja",
+        "name_en",
+        "kind",
+        "grant_on",
+        "app_only",
+        "not_at_convenience_store",
+        "pre_registration",
+        "selectable_from",
+        "fictional",
+        "sources_json",
+    ]
     return sa.table("payment_services", *(sa.column(name) for name in names))
 
 
@@ -85,18 +95,25 @@ def _load_catalog_at_0002(url: str, interim: dict[str, dict[str, str]]) -> None:
     local.update(code="local_pay", name_ja="ローカルペイ", name_en="LocalPay")
     rows.append(_old_row(local, json.dumps({"name": "a catalog loaded from another file"})))
     programme = PACKAGED.programme.model_dump_json()
-    meta = sa.table("catalog_meta", *(sa.column(n) for n in
-                    ("id", "version", "etag", "programme_json", "loaded_at")))  # fmt: skip
+    meta = sa.table(
+        "catalog_meta",
+        *(sa.column(n) for n in ("id", "version", "etag", "programme_json", "loaded_at")),
+    )
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
             connection.execute(sa.insert(_old_services_table()), rows)
             # SQLite's UtcDateTime is naive UTC.
             loaded_at = LOADED_AT.replace(tzinfo=None) if url.startswith("sqlite") else LOADED_AT
-            connection.execute(sa.insert(meta).values(
-                id=1, version=PACKAGED.version, etag=OLD_ETAG, programme_json=programme,
-                loaded_at=loaded_at,
-            ))  # fmt: skip
+            connection.execute(
+                sa.insert(meta).values(
+                    id=1,
+                    version=PACKAGED.version,
+                    etag=OLD_ETAG,
+                    programme_json=programme,
+                    loaded_at=loaded_at,
+                )
+            )
     finally:
         engine.dispose()
 
@@ -231,16 +248,30 @@ OLD_EVENTS = [
     ("kiosk-0001", "guardian", "submission.application", "7a1e", "rejected", "MKCZ374E", False),
     ("kiosk-0001", "citizen", "submission.application", "9b2d", "accepted", None, True),
 ]
-OLD_AUDIT_COLUMNS = ("seq", "at", "kiosk_id", "actor", "action", "subject", "outcome",
-                     "reason_code", "flagged", "prev_hash", "hash")  # fmt: skip
+OLD_AUDIT_COLUMNS = (
+    "seq",
+    "at",
+    "kiosk_id",
+    "actor",
+    "action",
+    "subject",
+    "outcome",
+    "reason_code",
+    "flagged",
+    "prev_hash",
+    "hash",
+)
 
 
 def _audit_log_table(*extra: str) -> sa.TableClause:
     """``audit_log`` for plain inserts (``at``: naive UTC on SQLite, as the models store it)."""
-    return sa.table("audit_log", *(
-        sa.column(n, UtcDateTime()) if n == "at" else sa.column(n)
-        for n in (*extra, *OLD_AUDIT_COLUMNS)
-    ))  # fmt: skip
+    return sa.table(
+        "audit_log",
+        *(
+            sa.column(n, UtcDateTime()) if n == "at" else sa.column(n)
+            for n in (*extra, *OLD_AUDIT_COLUMNS)
+        ),
+    )
 
 
 def old_seal(key: bytes, prev_hash: str, row: dict[str, object]) -> str:
@@ -248,8 +279,8 @@ def old_seal(key: bytes, prev_hash: str, row: dict[str, object]) -> str:
     if grant_service/audit.py keeps sealing chain 0 exactly as the old code did."""
     at = row["at"]
     assert isinstance(at, dt.datetime)
-    fields = [row["seq"], at.astimezone(dt.UTC).isoformat(), row["kiosk_id"], row["actor"],
-              row["action"], row["subject"], row["outcome"], row["reason_code"]]  # fmt: skip
+    fields = [row["seq"], at.astimezone(dt.UTC).isoformat()]
+    fields += [row[k] for k in ("kiosk_id", "actor", "action", "subject", "outcome", "reason_code")]
     if row["flagged"]:
         fields.append("flagged")
     message = prev_hash.encode() + json.dumps(fields, separators=(",", ":")).encode()
@@ -269,10 +300,17 @@ def _write_old_audit_trail(url: str) -> list[dict[str, object]]:
         OLD_EVENTS, start=1
     ):
         row: dict[str, object] = {
-            "seq": seq, "at": LOADED_AT + dt.timedelta(minutes=seq), "kiosk_id": kiosk_id,
-            "actor": actor, "action": action, "subject": subject, "outcome": outcome,
-            "reason_code": reason, "flagged": flagged, "prev_hash": prev_hash,
-        }  # fmt: skip
+            "seq": seq,
+            "at": LOADED_AT + dt.timedelta(minutes=seq),
+            "kiosk_id": kiosk_id,
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "outcome": outcome,
+            "reason_code": reason,
+            "flagged": flagged,
+            "prev_hash": prev_hash,
+        }
         row["hash"] = prev_hash = old_seal(AUDIT_KEY, prev_hash, row)
         rows.append(row)
     engine = make_engine(url)
@@ -281,9 +319,12 @@ def _write_old_audit_trail(url: str) -> list[dict[str, object]]:
             connection.execute(sa.insert(_audit_log_table()), rows)
             connection.execute(
                 sa.text("UPDATE audit_head SET last_seq = :seq, last_hash = :hash, seal = :seal"),
-                {"seq": len(rows), "hash": prev_hash,
-                 "seal": old_head_seal(AUDIT_KEY, len(rows), prev_hash)},
-            )  # fmt: skip
+                {
+                    "seq": len(rows),
+                    "hash": prev_hash,
+                    "seal": old_head_seal(AUDIT_KEY, len(rows), prev_hash),
+                },
+            )
             connection.execute(sa.text("UPDATE reservation_budget SET issued = :n"), {"n": ISSUED})
     finally:
         engine.dispose()
@@ -337,9 +378,10 @@ def test_old_audit_entries_verify_as_chain_0_and_the_budget_is_spread_over_slots
             head = session.get(AuditChain, 0)
             assert head is not None
             assert (head.last_seq, head.last_hash, head.seal) == (
-                len(OLD_EVENTS), entries[-1].hash,
+                len(OLD_EVENTS),
+                entries[-1].hash,
                 old_head_seal(AUDIT_KEY, len(OLD_EVENTS), entries[-1].hash),
-            )  # fmt: skip
+            )
             slots = dict(session.execute(sa.select(BudgetSlot.slot, BudgetSlot.issued)).all())
     finally:
         engine.dispose()
@@ -501,16 +543,24 @@ RENEWED_SERIAL = "B7C2"
 OLD_TRANSACTIONS = [
     ("old-tx-4QF-1", "090-8765-4321", 12_345, ("granted", 12_345, 3_086, None, OLD_MYKEY)),
     ("old-tx-4QF-2", "090-8765-4321", 2_357, ("granted", 2_357, 589, None, OLD_MYKEY)),
-    ("old-tx-4QF-3", "090-1111-2222", 7_777,
-     ("not_counted", 0, 0, "NO_APPLICATION_FOR_ACCOUNT", None)),
-]  # fmt: skip
+    (
+        "old-tx-4QF-3",
+        "090-1111-2222",
+        7_777,
+        ("not_counted", 0, 0, "NO_APPLICATION_FOR_ACCOUNT", None),
+    ),
+]
 
 
 def _old_transaction(tx_id: str, payment_id: str, amount: int) -> dict[str, object]:
     return {
-        "tx_id": tx_id, "service_code": "paypay", "payment_id": payment_id, "kind": "charge",
-        "amount_yen": amount, "occurred_at": format_time(OLD_PAID),
-    }  # fmt: skip
+        "tx_id": tx_id,
+        "service_code": "paypay",
+        "payment_id": payment_id,
+        "kind": "charge",
+        "amount_yen": amount,
+        "occurred_at": format_time(OLD_PAID),
+    }
 
 
 def _naive(url: str, moment: dt.datetime) -> dt.datetime:
@@ -526,38 +576,66 @@ def _write_old_points(url: str, account_key: bytes, *, transactions: bool = True
     command.upgrade(migrate.alembic_config(url), "0004")
     t = functools.partial(_naive, url)
     statements: list[tuple[str, dict[str, object] | list[dict[str, object]]]] = [
-        ("INSERT INTO devices (id, kiosk_id, channel, status, certificate_pem, public_key_der, "
-         "certificate_serial, enrolled_at) VALUES (1, 'kiosk-old', 'city_hall', 'active', "
-         "'-', :der, '1', :at)", {"der": b"-", "at": t(LOADED_AT)}),
-        ("INSERT INTO mykeys (mykey_id, status, reserved_at, received_at, device_id, "
-         "receipt_number) VALUES (:m, 'active', :at, :at, 1, '20200901000001')",
-         {"m": OLD_MYKEY, "at": t(LOADED_AT)}),
-        ("INSERT INTO card_certificates (issuer, serial_hex, mykey_id, not_before, not_after, "
-         "linked_at, reissued_from_issuer, reissued_from_serial) VALUES "
-         "('CN=old CA', 'A1', :m, :nb, :na, :at, NULL, NULL), "
-         "('CN=old CA', :s, :m, :nb, :na, :at, 'CN=old CA', 'A1')",
-         {"m": OLD_MYKEY, "s": RENEWED_SERIAL, "nb": t(LOADED_AT - dt.timedelta(days=30)),
-          "na": t(LOADED_AT + dt.timedelta(days=900)), "at": t(LOADED_AT)}),
-        ("INSERT INTO point_totals (mykey_id, counted_yen, points, updated_at) "
-         "VALUES (:m, 14702, 3675, :at)", {"m": OLD_MYKEY, "at": t(OLD_RECEIVED)}),
-    ]  # fmt: skip
+        (
+            "INSERT INTO devices (id, kiosk_id, channel, status, certificate_pem, public_key_der, "
+            "certificate_serial, enrolled_at) VALUES (1, 'kiosk-old', 'city_hall', 'active', "
+            "'-', :der, '1', :at)",
+            {"der": b"-", "at": t(LOADED_AT)},
+        ),
+        (
+            "INSERT INTO mykeys (mykey_id, status, reserved_at, received_at, device_id, "
+            "receipt_number) VALUES (:m, 'active', :at, :at, 1, '20200901000001')",
+            {"m": OLD_MYKEY, "at": t(LOADED_AT)},
+        ),
+        (
+            "INSERT INTO card_certificates (issuer, serial_hex, mykey_id, not_before, not_after, "
+            "linked_at, reissued_from_issuer, reissued_from_serial) VALUES "
+            "('CN=old CA', 'A1', :m, :nb, :na, :at, NULL, NULL), "
+            "('CN=old CA', :s, :m, :nb, :na, :at, 'CN=old CA', 'A1')",
+            {
+                "m": OLD_MYKEY,
+                "s": RENEWED_SERIAL,
+                "nb": t(LOADED_AT - dt.timedelta(days=30)),
+                "na": t(LOADED_AT + dt.timedelta(days=900)),
+                "at": t(LOADED_AT),
+            },
+        ),
+        (
+            "INSERT INTO point_totals (mykey_id, counted_yen, points, updated_at) "
+            "VALUES (:m, 14702, 3675, :at)",
+            {"m": OLD_MYKEY, "at": t(OLD_RECEIVED)},
+        ),
+    ]
     rows = []
     for tx_id, payment_id, amount, (outcome, counted, points_, reason, mykey) in (
         OLD_TRANSACTIONS if transactions else []
     ):
         sent = points.TransactionIn.model_validate(_old_transaction(tx_id, payment_id, amount))
-        rows.append({
-            "s": "paypay", "tx": tx_id, "f": points._fingerprint(account_key, sent),
-            "a": "0" * 64, "k": "charge", "amount": amount, "o": t(OLD_PAID),
-            "r": t(OLD_RECEIVED), "m": mykey, "c": counted, "p": points_, "out": outcome,
-            "reason": reason,
-        })  # fmt: skip
-    statements.extend([(
+        rows.append(
+            {
+                "s": "paypay",
+                "tx": tx_id,
+                "f": points._fingerprint(account_key, sent),
+                "a": "0" * 64,
+                "k": "charge",
+                "amount": amount,
+                "o": t(OLD_PAID),
+                "r": t(OLD_RECEIVED),
+                "m": mykey,
+                "c": counted,
+                "p": points_,
+                "out": outcome,
+                "reason": reason,
+            }
+        )
+    insert_transactions = (
         "INSERT INTO point_transactions (service_code, operator_tx_id, fingerprint, "
         "account_hmac, kind, amount_yen, occurred_at, received_at, mykey_id, counted_yen, "
         "points, outcome, reason_code) VALUES (:s, :tx, :f, :a, :k, :amount, :o, :r, :m, :c, "
-        ":p, :out, :reason)", rows,
-    )] if rows else [])  # fmt: skip
+        ":p, :out, :reason)"
+    )
+    if rows:
+        statements.append((insert_transactions, rows))
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
@@ -605,20 +683,21 @@ def test_old_point_transactions_keep_their_answers_and_lose_their_purchases(
 
         def post(*transactions: dict[str, object]) -> list[dict[str, object]]:
             reply = service.http.post(
-                "/v1/points/transactions", json={"transactions": list(transactions)},
+                "/v1/points/transactions",
+                json={"transactions": list(transactions)},
                 headers=operator,
-            )  # fmt: skip
+            )
             assert reply.status_code == 200, reply.text
             return reply.json()["results"]
 
         sent = [_old_transaction(tx_id, pid, amount) for tx_id, pid, amount, _ in OLD_TRANSACTIONS]
         replays = post(*sent)
-        assert [(r["status"], r["counted_yen"], r["points"], r["reason_code"], r["total_points"],
-                 r["replayed"]) for r in replays] == [
+        shown = ("status", "counted_yen", "points", "reason_code", "total_points", "replayed")
+        assert [tuple(r[k] for k in shown) for r in replays] == [
             ("granted", 12_345, 3_086, None, 3_675, True),
             ("granted", 2_357, 589, None, 3_675, True),
             ("not_counted", 0, 0, "NO_APPLICATION_FOR_ACCOUNT", None, True),
-        ]  # fmt: skip
+        ]
         reused = post({**sent[0], "amount_yen": 12_346})[0]
         assert (reused["status"], reused["reason_code"]) == ("error", "TX_ID_REUSED")
         kept = database_rows_text(old_points)

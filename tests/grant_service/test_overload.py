@@ -21,6 +21,8 @@ from grant_service.models import MyKey
 from tests.support.service_cluster import at_once, outcome, running_cluster
 from tests.support.service_harness import ServiceEnv
 
+pytestmark = pytest.mark.slow
+
 STALL = {
     "db_lock_timeout_seconds": 1,
     "db_pool_size": 2,
@@ -112,8 +114,9 @@ def test_requests_beyond_the_admission_limit_are_refused_without_waiting(
                 timed.append(time.monotonic() - started)
 
         with _stalled(engine):
-            replies = at_once([lambda c=c, e=e: timed_call(c, e)
-                               for c, e in zip(clients, envelopes, strict=True)])  # fmt: skip
+            replies = at_once(
+                [lambda c=c, e=e: timed_call(c, e) for c, e in zip(clients, envelopes, strict=True)]
+            )
     assert all(busy(r) for r in replies), [outcome(r) for r in replies]
     quick = [t for t in timed if t < 1.0]
     assert len(quick) >= len(envelopes) - 2, sorted(timed)  # all but the two admitted

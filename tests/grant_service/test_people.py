@@ -62,15 +62,21 @@ def test_a_reissued_card_carries_the_mykey_id_the_application_and_the_points(
     assert kiosk.apply(lost).status_code == 200
     operator = service.as_role(service.credential("operator", "paypay"))
     charge = {
-        "tx_id": "before-loss", "service_code": "paypay", "payment_id": PAYPAY_ID, "kind": "charge",
-        "amount_yen": 4000, "occurred_at": format_time(service.clock() + dt.timedelta(minutes=1)),
-    }  # fmt: skip
+        "tx_id": "before-loss",
+        "service_code": "paypay",
+        "payment_id": PAYPAY_ID,
+        "kind": "charge",
+        "amount_yen": 4000,
+        "occurred_at": format_time(service.clock() + dt.timedelta(minutes=1)),
+    }
     service.http.post("/v1/points/transactions", json={"transactions": [charge]}, headers=operator)
     renewed = service.card()
     assert feed(service, lost, renewed) == {
-        "new_serial_hex": renewed.serial_hex, "old_serial_hex": lost.serial_hex,
-        "outcome": "linked", "mykey_id": mykey_id,
-    }  # fmt: skip
+        "new_serial_hex": renewed.serial_hex,
+        "old_serial_hex": lost.serial_hex,
+        "outcome": "linked",
+        "mykey_id": mykey_id,
+    }
     assert feed(service, lost, renewed)["outcome"] == "already_linked"  # idempotent
     again = kiosk.reserve(renewed).body["result"]
     assert again == {"mykey_id": mykey_id, "already_reserved": True}

@@ -44,11 +44,10 @@ def test_a_tampered_payload_breaks_the_signature(service: ServiceEnv) -> None:
     kiosk, card = service.kiosk(), service.card()
     kiosk.reserve(card)
     envelope = kiosk.application(card)
-    tampered = envelope.model_copy(
-        update={"payload": ApplicationPayload(
-            service_code="waon", payment_id="6977665544332211", security_code="7QX4ZK"
-        )}
-    )  # fmt: skip
+    other = ApplicationPayload(
+        service_code="waon", payment_id="6977665544332211", security_code="7QX4ZK"
+    )
+    tampered = envelope.model_copy(update={"payload": other})
     refused = kiosk.client.submit(tampered)
     assert (refused.status_code, reason(refused)) == (422, "SIGNATURE_INVALID")
     assert stored(service, envelope.uuid) is None

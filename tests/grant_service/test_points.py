@@ -13,11 +13,10 @@ from sqlalchemy import text
 
 from grant_service import point_answers
 from grant_service.points import grant_increment
+from mynapoint.dates import JST
 from mynapoint.envelope import format_time
 from tests.support.leaks import database_rows_text, leaked
 from tests.support.service_harness import MY_SECRET_IDS, PAYPAY_ID, ServiceEnv
-
-JST = dt.timezone(dt.timedelta(hours=9))
 
 
 @pytest.mark.parametrize(
@@ -57,13 +56,23 @@ class Operator:
             headers=self.headers,
         )
 
-    def tx(self, tx_id: str, amount: int, *, payment_id: str = PAYPAY_ID, kind: str = "charge",
-           at: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    def tx(
+        self,
+        tx_id: str,
+        amount: int,
+        *,
+        payment_id: str = PAYPAY_ID,
+        kind: str = "charge",
+        at: dt.datetime | None = None,
+    ) -> dict[str, Any]:
         return {
-            "tx_id": tx_id, "service_code": self.service_code, "payment_id": payment_id,
-            "kind": kind, "amount_yen": amount,
+            "tx_id": tx_id,
+            "service_code": self.service_code,
+            "payment_id": payment_id,
+            "kind": kind,
+            "amount_yen": amount,
             "occurred_at": format_time(at or self.service.clock() + dt.timedelta(minutes=1)),
-        }  # fmt: skip
+        }
 
 
 def applied_person(service: ServiceEnv) -> tuple[Any, Any]:
@@ -119,9 +128,11 @@ def test_what_does_not_count(make_service: Callable[..., ServiceEnv]) -> None:
         operator.tx("d", 1000, at=dt.datetime(2100, 1, 1, tzinfo=JST)),  # after the period
     ).json()["results"]
     assert [r["reason_code"] for r in results] == [
-        "WRONG_GRANT_TYPE", "BEFORE_APPLICATION", "NO_APPLICATION_FOR_ACCOUNT",
+        "WRONG_GRANT_TYPE",
+        "BEFORE_APPLICATION",
+        "NO_APPLICATION_FOR_ACCOUNT",
         "OUTSIDE_POINTS_PERIOD",
-    ]  # fmt: skip
+    ]
     assert all(r["status"] == "not_counted" and r["points"] == 0 for r in results)
 
 
@@ -163,9 +174,10 @@ def test_operators_post_only_for_their_own_service(service: ServiceEnv) -> None:
     )
     assert (anonymous.status_code, anonymous.json()["reason_code"]) == (401, "CREDENTIAL_INVALID")
     kiosk_token = service.http.post(
-        "/v1/points/transactions", json={"transactions": [waon.tx("z", 1)]},
+        "/v1/points/transactions",
+        json={"transactions": [waon.tx("z", 1)]},
         headers=service.as_role(service.credential("admin")),
-    )  # fmt: skip
+    )
     assert kiosk_token.status_code == 401, "an admin token is not an operator token"
 
 
@@ -217,26 +229,34 @@ def test_the_database_keeps_no_purchase_history(service: ServiceEnv) -> None:
     service.clock.advance(hours=5, minutes=17, seconds=29)
     received = service.clock()  # the batch's time of receipt
     amounts = [12_345, 6_789, 2_468, 3_579]  # the third crosses the 20,000-yen base
-    times = [applied + dt.timedelta(hours=1, minutes=2 * i + 1, seconds=7 * i + 13)
-             for i in range(len(amounts))]  # fmt: skip
+    times = [
+        applied + dt.timedelta(hours=1, minutes=2 * i + 1, seconds=7 * i + 13)
+        for i in range(len(amounts))
+    ]
     tx_ids = [f"op-7QZ-{i}-X9" for i in range(len(amounts))]
     stream = [operator.tx(i, a, at=t) for i, a, t in zip(tx_ids, amounts, times, strict=True)]
-    nobody = operator.tx("op-7QZ-nobody-X9", 11_213, at=times[0],
-                         payment_id=MY_SECRET_IDS["paypay"][2])  # fmt: skip
+    nobody = operator.tx(
+        "op-7QZ-nobody-X9", 11_213, at=times[0], payment_id=MY_SECRET_IDS["paypay"][2]
+    )
     first = operator.post(*stream, nobody).json()["results"]
     assert [(r["status"], r["counted_yen"], r["points"]) for r in first] == [
-        ("granted", 12_345, 3_086), ("granted", 6_789, 1_697), ("granted", 866, 217),
-        ("not_counted", 0, 0), ("not_counted", 0, 0),
-    ]  # fmt: skip
+        ("granted", 12_345, 3_086),
+        ("granted", 6_789, 1_697),
+        ("granted", 866, 217),
+        ("not_counted", 0, 0),
+        ("not_counted", 0, 0),
+    ]
     assert [r["reason_code"] for r in first[3:]] == [
-        "POINTS_CAP_REACHED", "NO_APPLICATION_FOR_ACCOUNT",
-    ]  # fmt: skip
+        "POINTS_CAP_REACHED",
+        "NO_APPLICATION_FOR_ACCOUNT",
+    ]
     service.clock.advance(minutes=3)
     replay = operator.post(*stream, nobody).json()["results"]
     # The first answers again (total_points is the person's total now, as it always was).
     same = [{k: v for k, v in r.items() if k not in ("replayed", "total_points")} for r in first]
-    assert [{k: v for k, v in r.items() if k not in ("replayed", "total_points")}
-            for r in replay] == same  # fmt: skip
+    assert [
+        {k: v for k, v in r.items() if k not in ("replayed", "total_points")} for r in replay
+    ] == same
     assert all(r["replayed"] for r in replay)
     assert [r["total_points"] for r in replay] == [5_000] * 4 + [None]
     reused = operator.post({**stream[0], "amount_yen": 12_346}).json()["results"][0]

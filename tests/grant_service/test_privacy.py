@@ -58,19 +58,26 @@ def use_the_service(service: ServiceEnv) -> None:
     kiosk.my_page(card)
     operator = service.as_role(service.credential("operator", "paypay"))
     charge = {
-        "tx_id": "t-1", "service_code": "paypay", "payment_id": PAYPAY_ID, "kind": "charge",
-        "amount_yen": 1000, "occurred_at": format_time(service.clock() + dt.timedelta(minutes=1)),
-    }  # fmt: skip
+        "tx_id": "t-1",
+        "service_code": "paypay",
+        "payment_id": PAYPAY_ID,
+        "kind": "charge",
+        "amount_yen": 1000,
+        "occurred_at": format_time(service.clock() + dt.timedelta(minutes=1)),
+    }
     service.http.post("/v1/points/transactions", json={"transactions": [charge]}, headers=operator)
     exported = seal_export(
-        [kiosk.reservation(service.card()).to_json()], kiosk_id=kiosk.kiosk_id,
+        [kiosk.reservation(service.card()).to_json()],
+        kiosk_id=kiosk.kiosk_id,
         device_key=kiosk.client.identity.key,
-        import_public_key=kiosk.client.identity.import_public_key, now=service.clock(),
-    )  # fmt: skip
+        import_public_key=kiosk.client.identity.import_public_key,
+        now=service.clock(),
+    )
     service.http.post(
-        "/v1/submissions/import", json=exported.model_dump(),
+        "/v1/submissions/import",
+        json=exported.model_dump(),
         headers=service.as_role(service.credential("admin")),
-    )  # fmt: skip
+    )
 
 
 def test_the_database_holds_no_secret(
@@ -103,3 +110,36 @@ def test_refusals_never_echo_what_was_sent(make_service: Callable[..., ServiceEn
     assert reply.status_code == 400
     assert SECURITY_CODE not in json.dumps(reply.body)
     assert PAYPAY_ID not in json.dumps(reply.body)
+
+
+def test_the_operator_is_told_the_id_and_the_code_only_and_the_phone_digits_stay(
+    service: ServiceEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the consent says (``tests/test_citizen_texts.py``), as the service does it: the
+    payment company receives the payment service ID and the security code only; the last 4
+    phone digits stay on the application. Its calls to the operator recorded
+    (``grant_service/rules.py`` ``check_with_operator``)."""
+    from sqlalchemy import select
+
+    from grant_service.models import Application
+    from mynapoint.envelope import ApplicationPayload
+    from tests.support.service_harness import PAYPAY_ID, SECURITY_CODE
+
+    registry = service.app.state.service.processor.registry
+    calls: list[tuple[object, ...]] = []
+    verify = registry.verify
+
+    def recorded(*args: object, **kwargs: object) -> object:
+        calls.append((*args, *kwargs.values()))
+        return verify(*args, **kwargs)
+
+    monkeypatch.setattr(registry, "verify", recorded)
+    kiosk, card = service.kiosk(), service.card()
+    kiosk.reserve(card)
+    payload = ApplicationPayload(
+        service_code="paypay", payment_id=PAYPAY_ID, security_code=SECURITY_CODE, phone_last4="5396"
+    )
+    assert kiosk.client.submit(kiosk.envelope(payload, card)).status_code == 200
+    assert calls == [("paypay", PAYPAY_ID, SECURITY_CODE)]  # all the operator is told
+    with service.sessions.begin() as session:
+        assert session.scalars(select(Application.phone_last4)).one() == "5396"

@@ -7,9 +7,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from mynapoint.dates import JST
 from tests.support.service_harness import MY_SECRET_IDS, PAYPAY_ID, ServiceEnv
-
-JST = dt.timezone(dt.timedelta(hours=9))
 
 
 def reason(reply: object) -> str:
@@ -49,9 +48,9 @@ def test_reservations_close_at_the_budget_cap(make_service: Callable[..., Servic
 
 def catalog_with(directory: Path, **programme: str) -> Path:
     """The packaged catalog with other programme dates."""
-    from grant_service.settings import PACKAGE_DATA
+    from mynapoint.packaged_catalog import PACKAGED_CATALOG
 
-    document = json.loads((PACKAGE_DATA / "catalog.json").read_text(encoding="utf-8"))
+    document = json.loads(PACKAGED_CATALOG.read_text(encoding="utf-8"))
     document["programme"].update(programme)
     path = directory / "catalog-edited.json"
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
@@ -171,9 +170,10 @@ def test_applications_have_a_start_and_a_deadline(
     # The catalog's programme (seed 001/002): applications from 2020-07-01 to 2021-09-30;
     # reservations here from June, so that a reserved card can try to apply too early.
     service = make_service(
-        now=dt.datetime(2020, 6, 30, 12, 0, tzinfo=JST), application_deadline=None,
+        now=dt.datetime(2020, 6, 30, 12, 0, tzinfo=JST),
+        application_deadline=None,
         catalog_file=catalog_with(tmp_path, reservation_start="2020-06-01"),
-    )  # fmt: skip
+    )
     kiosk, card = service.kiosk(), service.card()
     kiosk.reserve(card)
     assert reason(kiosk.apply(card)) == "APPLICATIONS_NOT_OPEN"

@@ -21,6 +21,8 @@ from kiosk.devices.sim.test_ca import JpkiTestCa
 from mynapoint.request_signing import sign_request
 from tests.support.service_harness import FakeClock, Kiosk, ServiceEnv, service_env
 
+pytestmark = pytest.mark.slow
+
 TOKENS: dict[str, str] = {}
 ROLE_OF_PATH = [
     ("/v1/points/", "operator"),
@@ -40,9 +42,13 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServiceEn
     with service.sessions.begin() as session:
         for role, service_code in (("admin", None), ("operator", "paypay"), ("jlis_feed", None)):
             TOKENS[role] = credentials.create(
-                session, service.audit_key, role, f"fuzz {role}", service.clock(),
+                session,
+                service.audit_key,
+                role,
+                f"fuzz {role}",
+                service.clock(),
                 service_code=service_code,
-            )  # fmt: skip
+            )
     yield service, service.kiosk()
     for _ in environment:
         pass
@@ -100,8 +106,13 @@ def check_case(service: ServiceEnv, kiosk: Kiosk, case: schemathesis.Case) -> in
 def test_the_spec_is_published(fuzzed: tuple[ServiceEnv, Kiosk], tmp_path: Path) -> None:
     spec = fuzzed[0].http.get("/openapi.json").json()
     assert spec["info"]["title"] == "Mynapoint grant service"
-    for path in ("/v1/submissions", "/v1/submissions/batch", "/v1/devices/enroll",
-                 "/v1/payment-services", "/v1/status"):  # fmt: skip
+    for path in (
+        "/v1/submissions",
+        "/v1/submissions/batch",
+        "/v1/devices/enroll",
+        "/v1/payment-services",
+        "/v1/status",
+    ):
         assert path in spec["paths"]
     envelope_schemas = {"ReservationEnvelope", "ApplicationEnvelope", "CancellationEnvelope"}
     assert envelope_schemas <= set(spec["components"]["schemas"])

@@ -134,9 +134,11 @@ def test_a_pending_item_holds_back_the_later_items_of_its_card_only(
         kept = dict(session.execute(select(Submission.uuid, Submission.state)).all())
     # Pending items are given back (no result kept): the kiosk's retry takes them over.
     assert kept == {
-        items[0].uuid: "done", items[1].uuid: "pending", items[2].uuid: "pending",
+        items[0].uuid: "done",
+        items[1].uuid: "pending",
+        items[2].uuid: "pending",
         items[3].uuid: "done",
-    }  # fmt: skip
+    }
 
 
 def test_a_batch_too_large_is_413(make_service: Callable[..., ServiceEnv]) -> None:
@@ -284,9 +286,11 @@ def test_renewal_replaces_the_key(service: ServiceEnv) -> None:
     assert renewed.status_code == 200, renewed.body
     assert kiosk.reserve(service.card()).status_code == 200  # the new key works
     stale = ServiceClient(
-        "http://127.0.0.1", DeviceIdentity(kiosk.kiosk_id, old_key), http=service.http,
+        "http://127.0.0.1",
+        DeviceIdentity(kiosk.kiosk_id, old_key),
+        http=service.http,
         clock=service.clock,
-    )  # fmt: skip
+    )
     assert reason(stale.submit(kiosk.reservation(service.card()))) == "REQUEST_SIGNATURE_INVALID"
 
 
@@ -331,7 +335,9 @@ def test_the_catalog_loads_and_publishes_which_services_take_card_credentials(
     """The flag goes from the catalog file to its column, to what kiosks download, to the
     kiosk's own catalog, which then offers none of those services."""
     from grant_service.models import PaymentService
-    from kiosk.catalog.catalog import Catalog, Freshness, Source, Unavailable
+    from kiosk.catalog.queries import Catalog
+    from kiosk.catalog.store import Freshness, Source
+    from mynapoint.availability import Unavailable
 
     with service.sessions() as session:
         stored = {s.code: s.card_credentials for s in session.scalars(select(PaymentService))}
@@ -348,11 +354,11 @@ def test_the_catalog_loads_and_publishes_which_services_take_card_credentials(
 
 def test_a_new_catalog_changes_the_etag(service: ServiceEnv) -> None:
     from grant_service.catalog import CatalogData, store_catalog
-    from grant_service.settings import PACKAGE_DATA
+    from mynapoint.packaged_catalog import PACKAGED_CATALOG
 
     kiosk = service.kiosk()
     etag = kiosk.client.payment_services().headers["ETag"]
-    data = CatalogData.from_file(PACKAGE_DATA / "catalog.json")
+    data = CatalogData.from_file(PACKAGED_CATALOG)
     data.services = [s for s in data.services if s.code != "waon"]
     data.version = "test-edition"
     with service.sessions.begin() as session:
@@ -380,9 +386,13 @@ def test_malformed_json_and_wrong_types_are_400_with_a_reason(service: ServiceEn
     kiosk = service.kiosk()
     for body in (b"{not json", b"[]", b'{"uuid": 5}', b'"text"'):
         headers = sign_request(
-            kiosk.client.identity.key, kiosk.kiosk_id, "POST", "/v1/submissions", body,
+            kiosk.client.identity.key,
+            kiosk.kiosk_id,
+            "POST",
+            "/v1/submissions",
+            body,
             service.clock(),
-        )  # fmt: skip
+        )
         headers["Content-Type"] = "application/json"
         reply = service.http.post("/v1/submissions", content=body, headers=headers)
         assert (reply.status_code, reply.json()["reason_code"]) == (400, "MALFORMED"), body

@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 from grant_service.models import Submission
 from kiosk.devices.sim.test_ca import Validity
+from mynapoint.dates import JST
 from mynapoint.envelope import format_time
 from tests.support.service_harness import PAYPAY_ID, Kiosk, ServiceEnv
 
 DAY = dt.timedelta(days=1)
-JST = dt.timezone(dt.timedelta(hours=9))
 
 
 def reason(reply: object) -> tuple[int, str | None]:
@@ -123,9 +123,13 @@ def test_an_application_cannot_be_dated_back_to_earn_points_on_earlier_charges(
     assert reason(backdated) == (422, "ENVELOPE_TIME_INCONSISTENT")
     operator = service.as_role(service.credential("operator", "paypay"))
     charge = {
-        "tx_id": "T-10-days-ago", "service_code": "paypay", "payment_id": PAYPAY_ID,
-        "kind": "charge", "amount_yen": 20_000, "occurred_at": format_time(now - 10 * DAY),
-    }  # fmt: skip
+        "tx_id": "T-10-days-ago",
+        "service_code": "paypay",
+        "payment_id": PAYPAY_ID,
+        "kind": "charge",
+        "amount_yen": 20_000,
+        "occurred_at": format_time(now - 10 * DAY),
+    }
     posted = service.http.post(
         "/v1/points/transactions", json={"transactions": [charge]}, headers=operator
     )

@@ -58,8 +58,9 @@ class Grant:
         return self.home / "xdg" / "mynapoint-kiosk" / "virtual-card.json"
 
     def token(self, kiosk_id: str, *args: str) -> str:
-        made = self.service.cli("enrollment-token", "--kiosk-id", kiosk_id,
-                                "--channel", "convenience_store", *args)  # fmt: skip
+        made = self.service.cli(
+            "enrollment-token", "--kiosk-id", kiosk_id, "--channel", "convenience_store", *args
+        )
         assert made.returncode == 0, made.stderr
         return made.stdout.strip()
 
@@ -84,8 +85,14 @@ def grant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Grant]:
     home = tmp_path_factory.mktemp("provisioning")
     env = {**os.environ, "XDG_DATA_HOME": str(home / "xdg")}
     for args in (("make-ca",), ("issue", "--pin", CARD_PIN)):
-        made = subprocess.run([str(BIN / "kiosk-card-sim"), *args], capture_output=True,
-                              text=True, env=env, timeout=60, check=False)  # fmt: skip
+        made = subprocess.run(
+            [str(BIN / "kiosk-card-sim"), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
         assert made.returncode == 0, made.stderr
     service = start_service(home)
     crl = home / "xdg" / "mynapoint-kiosk" / "test-ca" / "crl.der"
@@ -119,12 +126,11 @@ class Kiosk:
     def enroll(
         self, token: str, *args: str, service: str | None = None, pin: str = TECHNICIAN_PIN
     ) -> subprocess.CompletedProcess[str]:
-        return self.run(
-            "enroll", "--service", service or self.grant.service.url, "--token-stdin",
-            "--store-id", "FM-0042", "--reader", "virtual", "--config", str(self.config),
-            "--data-dir", str(self.data_dir), "--technician-pin-stdin", *args,
-            stdin=f"{token}\n{pin}\n",
-        )  # fmt: skip
+        url = service or self.grant.service.url
+        where = ["--service", url, "--token-stdin", "--store-id", "FM-0042", "--reader", "virtual"]
+        paths = ["--config", str(self.config), "--data-dir", str(self.data_dir)]
+        stdin = f"{token}\n{pin}\n"
+        return self.run("enroll", *where, *paths, "--technician-pin-stdin", *args, stdin=stdin)
 
     def command(
         self, name: str, *args: str, stdin: str | None = None
@@ -215,33 +221,71 @@ def processed_by_service(grant: Grant, uuids: list[str]) -> set[str]:
     ("spec", "settings"),
     [
         ("file:/tmp/slips.bin", {"printer_backend": "file", "printer_file": "/tmp/slips.bin"}),
-        ("network:192.168.1.50", {"printer_backend": "network",
-                                  "printer_host": "192.168.1.50", "printer_port": 9100}),
-        ("network:printer.local:9101", {"printer_backend": "network",
-                                        "printer_host": "printer.local", "printer_port": 9101}),
-        ("network:[fe80::1]:9100", {"printer_backend": "network",
-                                    "printer_host": "fe80::1", "printer_port": 9100}),
-        ("network:fe80::1", {"printer_backend": "network",
-                             "printer_host": "fe80::1", "printer_port": 9100}),
-        ("usb:04b8:0E15", {"printer_backend": "usb", "printer_usb_vendor_id": "04b8",
-                           "printer_usb_product_id": "0e15"}),
-        ("usb:0x4b8:e15", {"printer_backend": "usb", "printer_usb_vendor_id": "04b8",
-                           "printer_usb_product_id": "0e15"}),
-        ("serial:/dev/ttyUSB0", {"printer_backend": "serial",
-                                 "printer_serial_device": "/dev/ttyUSB0"}),
-        ("serial:/dev/ttyS1:38400", {"printer_backend": "serial", "printer_serial_device":
-                                     "/dev/ttyS1", "printer_serial_baudrate": 38400}),
+        (
+            "network:192.168.1.50",
+            {"printer_backend": "network", "printer_host": "192.168.1.50", "printer_port": 9100},
+        ),
+        (
+            "network:printer.local:9101",
+            {"printer_backend": "network", "printer_host": "printer.local", "printer_port": 9101},
+        ),
+        (
+            "network:[fe80::1]:9100",
+            {"printer_backend": "network", "printer_host": "fe80::1", "printer_port": 9100},
+        ),
+        (
+            "network:fe80::1",
+            {"printer_backend": "network", "printer_host": "fe80::1", "printer_port": 9100},
+        ),
+        (
+            "usb:04b8:0E15",
+            {
+                "printer_backend": "usb",
+                "printer_usb_vendor_id": "04b8",
+                "printer_usb_product_id": "0e15",
+            },
+        ),
+        (
+            "usb:0x4b8:e15",
+            {
+                "printer_backend": "usb",
+                "printer_usb_vendor_id": "04b8",
+                "printer_usb_product_id": "0e15",
+            },
+        ),
+        (
+            "serial:/dev/ttyUSB0",
+            {"printer_backend": "serial", "printer_serial_device": "/dev/ttyUSB0"},
+        ),
+        (
+            "serial:/dev/ttyS1:38400",
+            {
+                "printer_backend": "serial",
+                "printer_serial_device": "/dev/ttyS1",
+                "printer_serial_baudrate": 38400,
+            },
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_printer_string_becomes_the_printer_settings(spec: str, settings: dict) -> None:
     assert parse_printer_spec(spec) == settings
 
 
 @pytest.mark.parametrize(
     "spec",
-    ["epson", "file:", "network:", "network:host:99999", "network:host:abc", "usb:04b8",
-     "usb:zz:0e15", "usb:12345:0e15", "serial:", "network:[::1"],
-)  # fmt: skip
+    [
+        "epson",
+        "file:",
+        "network:",
+        "network:host:99999",
+        "network:host:abc",
+        "usb:04b8",
+        "usb:zz:0e15",
+        "usb:12345:0e15",
+        "serial:",
+        "network:[::1",
+    ],
+)
 def test_a_wrong_printer_string_is_refused_with_the_forms_it_could_take(spec: str) -> None:
     with pytest.raises(ProvisioningError, match="cannot read the printer"):
         parse_printer_spec(spec)
@@ -255,10 +299,9 @@ def test_enroll_show_check_then_decommission_with_the_queue_drained_first(
 ) -> None:
     second_token = grant.token("kiosk-e2e-2")
     with LoopbackPrinter(port=0, state=PrinterState.OK) as printer:
-        enrolled = kiosk.enroll(
-            grant.token("kiosk-e2e"), "--store-name", "ファミリーマート 霞が関店",
-            "--printer", f"network:127.0.0.1:{printer.port}",
-        )  # fmt: skip
+        store = ("--store-name", "ファミリーマート 霞が関店")
+        printer_spec = f"network:127.0.0.1:{printer.port}"
+        enrolled = kiosk.enroll(grant.token("kiosk-e2e"), *store, "--printer", printer_spec)
         assert enrolled.returncode == 0, enrolled.stderr
         assert "enrolled kiosk-e2e (convenience_store)" in enrolled.stdout
 
@@ -278,17 +321,33 @@ def test_enroll_show_check_then_decommission_with_the_queue_drained_first(
 
         shown = kiosk.command("show")
         assert shown.returncode == 0, shown.stderr
-        expected = ["kiosk-e2e (convenience_store)", "FM-0042 ファミリーマート 霞が関店",
-                    grant.service.url, f"network:127.0.0.1:{printer.port}", "valid until",
-                    "technician PIN: set", "empty (no queue yet)", str(kiosk.config)]  # fmt: skip
+        expected = [
+            "kiosk-e2e (convenience_store)",
+            "FM-0042 ファミリーマート 霞が関店",
+            grant.service.url,
+            f"network:127.0.0.1:{printer.port}",
+            "valid until",
+            "technician PIN: set",
+            "empty (no queue yet)",
+            str(kiosk.config),
+        ]
         for line in expected:
             assert line in shown.stdout, shown.stdout
         assert "scrypt" not in shown.stdout
 
         status, rows = kiosk.check()
         assert status == 0, rows
-        for name in ("card reader", "printer", "device identity", "grant service", "clock",
-                     "disk", "queue", "technician PIN"):  # fmt: skip
+        passed = [
+            "card reader",
+            "printer",
+            "device identity",
+            "grant service",
+            "clock",
+            "disk",
+            "queue",
+            "technician PIN",
+        ]
+        for name in passed:
             assert rows[name]["result"] == "ok", rows[name]
         assert rows["kiosk-sync"]["result"] == "warn"  # not running here: exit status 0
         table = kiosk.command("check", "--wait-card", "1")
@@ -318,8 +377,10 @@ def test_enroll_show_check_then_decommission_with_the_queue_drained_first(
     assert slip.exists() and (device / "device-key.pem").exists()
 
     # With kiosk-sync running, --drain asks it (SIGUSR1), and nothing is erased under it.
-    sync = start_cli("kiosk-sync", env={**grant.env, "KIOSK_CONFIG": str(kiosk.config),
-                                        "KIOSK_SYNC_INTERVAL_SECONDS": "3600"})  # fmt: skip
+    sync = start_cli(
+        "kiosk-sync",
+        env={**grant.env, "KIOSK_CONFIG": str(kiosk.config), "KIOSK_SYNC_INTERVAL_SECONDS": "3600"},
+    )
     wait_for_line(sync, "kiosk-sync started")
     later = kiosk.queue_reservations(1)  # waits: the sync's next round is an hour away
     asked = kiosk.command("decommission", "--drain", "--yes")
@@ -332,8 +393,15 @@ def test_enroll_show_check_then_decommission_with_the_queue_drained_first(
 
     retired = kiosk.command("decommission", stdin="y\n")
     assert retired.returncode == 0, retired.stderr
-    for erased in ("the queue key", "the queue ", "the slip archive", "the not-me reports",
-                   "the device key and certificate", "the technician PIN's hash"):  # fmt: skip
+    erased_parts = [
+        "the queue key",
+        "the queue ",
+        "the slip archive",
+        "the not-me reports",
+        "the device key and certificate",
+        "the technician PIN's hash",
+    ]
+    for erased in erased_parts:
         assert f"erased {erased}" in retired.stdout, retired.stdout
     assert "grant-service device-revoke kiosk-e2e" in retired.stdout
     assert not device.exists() and not slip.parent.exists()
@@ -402,8 +470,9 @@ def test_a_kiosk_that_cannot_reach_the_service_is_retired_with_discard_unsent(
 ) -> None:
     """The last way out: the queue exported for an operator, then given up, said loudly."""
     service = start_service(tmp_path / "service")  # its own, to stop for good
-    token = service.cli("enrollment-token", "--kiosk-id", "kiosk-gone",
-                        "--channel", "city_hall").stdout.strip()  # fmt: skip
+    token = service.cli(
+        "enrollment-token", "--kiosk-id", "kiosk-gone", "--channel", "city_hall"
+    ).stdout.strip()
     assert kiosk.enroll(token, service=service.url).returncode == 0
     kiosk.queue_reservations(2)
     service.stop()
@@ -446,8 +515,9 @@ def test_check_fails_when_the_grant_service_is_down(
 ) -> None:
     service = start_service(tmp_path / "service")  # its own, to stop
     try:
-        token = service.cli("enrollment-token", "--kiosk-id", "kiosk-down",
-                            "--channel", "city_hall").stdout.strip()  # fmt: skip
+        token = service.cli(
+            "enrollment-token", "--kiosk-id", "kiosk-down", "--channel", "city_hall"
+        ).stdout.strip()
         assert kiosk.enroll(token, service=service.url).returncode == 0
         status, rows = kiosk.check()
         assert status == 0 and rows["grant service"]["result"] == "ok", rows
@@ -549,8 +619,10 @@ def test_rotate_key_replaces_the_key_the_service_accepts_and_finishes_an_interru
     assert running.identity.key_pem() == new.key_pem()
     running.close()
 
-    submitted = run_cli("kiosk-submit", "reservation", "--pin-stdin", stdin=f"{CARD_PIN}\n",
-                        env={**grant.env, "KIOSK_CONFIG": str(kiosk.config)})  # fmt: skip
+    env = {**grant.env, "KIOSK_CONFIG": str(kiosk.config)}
+    submitted = run_cli(
+        "kiosk-submit", "reservation", "--pin-stdin", stdin=f"{CARD_PIN}\n", env=env
+    )
     assert submitted.returncode == 0, submitted.stderr
     assert submitted.stdout.startswith("confirmed: receipt ")
 
@@ -606,10 +678,8 @@ def test_the_default_places_follow_root_and_the_environment(
 
 
 def test_install_units_writes_the_units_into_an_image(tmp_path: Path) -> None:
-    done = run_cli(
-        "kiosk-provision", "install-units", "--root", str(tmp_path), "--no-create-user",
-        "--no-systemctl",
-    )  # fmt: skip
+    offline = ("--no-create-user", "--no-systemctl")  # an image: no user, no running systemd
+    done = run_cli("kiosk-provision", "install-units", "--root", str(tmp_path), *offline)
     assert done.returncode == 0, done.stderr
     for unit in ("kiosk.service", "kiosk-sync.service"):
         assert (tmp_path / "etc/systemd/system" / unit).is_file(), done.stdout

@@ -34,8 +34,11 @@ TIMERS = ("grant-service-audit-checkpoint",)  # a oneshot and the .timer that st
 # The daemons' exposure ceiling (0 is locked down, 10 is wide open); the kiosk's sandbox
 # has to let in the GPU, the VT and the devices: reported, not limited.
 EXPOSURE_LIMIT = {
-    "kiosk-sync": 3.0, "grant-service": 3.0, "grant-service-audit-checkpoint": 3.0, "kiosk": None,
-}  # fmt: skip
+    "kiosk-sync": 3.0,
+    "grant-service": 3.0,
+    "grant-service-audit-checkpoint": 3.0,
+    "kiosk": None,
+}
 
 needs_systemd_analyze = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None,
@@ -74,22 +77,29 @@ def test_the_unit_passes_systemd_analyze_verify(installed: Path, name: str) -> N
     paths = [str(installed / "etc/systemd/system" / file) for file in unit_files(name)]
     result = subprocess.run(
         ["systemd-analyze", "verify", "--man=no", "--generators=no", *paths],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     # Warnings (an unknown key, a missing program) leave the status 0: read them too. Lines
     # about other units of this machine are not this unit's business.
     ours = [
-        line for line in (result.stdout + result.stderr).splitlines()
+        line
+        for line in (result.stdout + result.stderr).splitlines()
         if any(file in line for file in unit_files(name))
-    ]  # fmt: skip
+    ]
     assert result.returncode == 0 and ours == [], result.stdout + result.stderr
 
 
 def exposure(path: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
     result = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", "--threshold=30", str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert found, result.stdout + result.stderr
     return float(found.group(1)), result
@@ -150,12 +160,20 @@ def test_the_sandbox_is_what_the_units_say(sandboxes: dict[str, UnitSandbox]) ->
     assert "setrlimit" not in sync.syscalls  # @resources is out
     assert sorted(sync.families) == sorted([socket.AF_UNIX, socket.AF_INET, socket.AF_INET6])
     probe = subprocess.run(
-        [sys.executable, "-c", REFUSALS], preexec_fn=sync, capture_output=True, text=True,
+        [sys.executable, "-c", REFUSALS],
+        preexec_fn=sync,
+        capture_output=True,
+        text=True,
         check=False,
-    )  # fmt: skip
+    )
     assert probe.stdout.split() == [
-        "write+execute:", "refused", "netlink:", "refused", "setpriority:", "refused",
-    ], probe  # fmt: skip
+        "write+execute:",
+        "refused",
+        "netlink:",
+        "refused",
+        "setpriority:",
+        "refused",
+    ], probe
 
 
 def test_kiosk_sync_runs_in_its_units_sandbox(
@@ -163,10 +181,14 @@ def test_kiosk_sync_runs_in_its_units_sandbox(
 ) -> None:
     kiosk_rig.queue(2)  # HTTP, SQLite, the queue's cipher, the device's signature
     result = subprocess.run(
-        [str(BIN / "kiosk-sync"), "--once"], preexec_fn=sandboxes["kiosk-sync"],
-        env={**os.environ, **kiosk_rig.env}, capture_output=True, text=True, timeout=60,
+        [str(BIN / "kiosk-sync"), "--once"],
+        preexec_fn=sandboxes["kiosk-sync"],
+        env={**os.environ, **kiosk_rig.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     assert "sent 2: 2 accepted" in result.stdout
 
@@ -179,8 +201,11 @@ def test_grant_service_serves_in_its_units_sandbox(
     log = (tmp_path / "serve.log").open("w+")
     service = subprocess.Popen(
         [str(BIN / "grant-service"), "serve", "--port", str(port), "--workers", "2"],
-        preexec_fn=sandboxes["grant-service"], stdout=log, stderr=subprocess.STDOUT, env=env,
-    )  # fmt: skip
+        preexec_fn=sandboxes["grant-service"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -214,15 +239,25 @@ def test_the_audit_checkpoint_runs_in_its_units_sandbox(
     sandbox = sandboxes["grant-service-audit-checkpoint"]
     for args in (["migrate"], ["audit-checkpoint", str(checkpoints)]):
         result = subprocess.run(
-            [str(BIN / "grant-service"), *args], preexec_fn=sandbox, env=env,
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            [str(BIN / "grant-service"), *args],
+            preexec_fn=sandbox,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
     (checkpoint,) = checkpoints.iterdir()
     result = subprocess.run(
         [str(BIN / "grant-service"), "audit-verify", "--checkpoint", str(checkpoint)],
-        preexec_fn=sandbox, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        preexec_fn=sandbox,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0 and "Audit trail intact" in result.stdout, result.stderr
 
 
@@ -301,25 +336,38 @@ def test_the_checkpoint_timer_is_what_gets_enabled(tmp_path: Path) -> None:
     assert (system / "multi-user.target.wants/grant-service.service").is_symlink()
     assert (system / "grant-service-audit-checkpoint.service").is_file()
     assert not list(system.glob("*.wants/grant-service-audit-checkpoint.service"))
-    assert any("grant-service.service grant-service-audit-checkpoint.timer" in line
-               for line in lines)  # fmt: skip
+    assert any(
+        "grant-service.service grant-service-audit-checkpoint.timer" in line for line in lines
+    )
 
 
 def test_the_service_user_is_created_as_a_system_user_in_its_device_groups() -> None:
     account = units.kiosk_account("mynapoint-test-nobody")
     assert units.useradd_command(account) == [
-        "useradd", "--system", "--user-group", "--no-create-home",
-        "--home-dir", "/var/lib/mynapoint-kiosk", "--shell", "/usr/sbin/nologin",
-        "--comment", "Mynapoint kiosk", "mynapoint-test-nobody",
-    ]  # fmt: skip
+        "useradd",
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--home-dir",
+        "/var/lib/mynapoint-kiosk",
+        "--shell",
+        "/usr/sbin/nologin",
+        "--comment",
+        "Mynapoint kiosk",
+        "mynapoint-test-nobody",
+    ]
     ran: list[Sequence[str]] = []
     lines = units.ensure_user(account, runner=ran.append)
     assert ran[0] == units.useradd_command(account)
     existing = [g for g in units.KIOSK_DEVICE_GROUPS if group_exists(g)]
     if existing:
         assert ran[1] == [
-            "usermod", "--append", "--groups", ",".join(existing), "mynapoint-test-nobody",
-        ]  # fmt: skip
+            "usermod",
+            "--append",
+            "--groups",
+            ",".join(existing),
+            "mynapoint-test-nobody",
+        ]
     assert "input" not in units.KIOSK_DEVICE_GROUPS  # seatd opens the touch panel for cage
     assert lines[0] == "user mynapoint-test-nobody: created (system user, no login)"
 

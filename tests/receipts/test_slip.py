@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.catalog.queries import Catalog
+from kiosk.catalog.store import Freshness, Source
 from kiosk.link.submit import Submitted
 from kiosk.settings import KioskSettings
 from kiosk.slip.builder import SlipTerms, procedure_for, slip_for
 from mynapoint.envelope import ApplicationPayload, ReservationPayload, build_envelope
+from mynapoint.packaged_catalog import packaged_document
 from receipts.layout import layout
 from receipts.model import Slip
 from receipts.render import save_preview
@@ -27,6 +29,8 @@ from receipts.sample import sample_slip
 from tests.conftest import PIN, CardFactory, run_cli
 from tests.support.paths import TEST_DATA
 from tests.support.service_harness import TestCard
+
+pytestmark = pytest.mark.slow
 
 PAYMENT_ID, SECURITY_CODE, MY_NUMBER = "090-7351-2468", "8642", "123456789012"
 SECRETS = [PIN, SECURITY_CODE, PAYMENT_ID, PAYMENT_ID.replace("-", ""), MY_NUMBER]
@@ -41,34 +45,57 @@ PACKAGED_CATALOG = Catalog.from_document(packaged_document(), Freshness(Source.P
 
 def session_slip(card: TestCard, *, language: str = "ja", pending: bool = False) -> Slip:
     """A reservation and an application, as the flow makes them, then the slip."""
-    common = {"kiosk_id": "kiosk-0001", "certificate_der": card.certificate_der,
-              "sign": card.sign, "now": NOW}  # fmt: skip
-    reservation = build_envelope(ReservationPayload(terms_version="2020-07"), sequence=1,
-                                 receipt_number=RESERVATION_RECEIPT, **common)  # fmt: skip
+    common = {
+        "kiosk_id": "kiosk-0001",
+        "certificate_der": card.certificate_der,
+        "sign": card.sign,
+        "now": NOW,
+    }
+    reservation = build_envelope(
+        ReservationPayload(terms_version="2020-07"),
+        sequence=1,
+        receipt_number=RESERVATION_RECEIPT,
+        **common,
+    )
     payload = ApplicationPayload(
         service_code="paypay", payment_id=PAYMENT_ID, security_code=SECURITY_CODE
     )
-    application = build_envelope(payload, sequence=2, receipt_number=APPLICATION_RECEIPT,
-                                 **common)  # fmt: skip
+    application = build_envelope(payload, sequence=2, receipt_number=APPLICATION_RECEIPT, **common)
     if pending:
-        answers = [Submitted("pending", RESERVATION_RECEIPT),
-                   Submitted("pending", APPLICATION_RECEIPT)]  # fmt: skip
+        answers = [
+            Submitted("pending", RESERVATION_RECEIPT),
+            Submitted("pending", APPLICATION_RECEIPT),
+        ]
     else:
         answers = [
-            Submitted("confirmed", RESERVATION_RECEIPT,
-                      {"status": "accepted", "result": {"mykey_id": "K7QM3XPA"}}),
-            Submitted("confirmed", APPLICATION_RECEIPT, {"status": "accepted", "result": {
-                "mykey_id": "K7QM3XPA", "service_name_ja": "PayPay", "service_name_en": "PayPay",
-                "account_last4": "2468"}}),
-        ]  # fmt: skip
+            Submitted(
+                "confirmed",
+                RESERVATION_RECEIPT,
+                {"status": "accepted", "result": {"mykey_id": "K7QM3XPA"}},
+            ),
+            Submitted(
+                "confirmed",
+                APPLICATION_RECEIPT,
+                {
+                    "status": "accepted",
+                    "result": {
+                        "mykey_id": "K7QM3XPA",
+                        "service_name_ja": "PayPay",
+                        "service_name_en": "PayPay",
+                        "account_last4": "2468",
+                    },
+                },
+            ),
+        ]
     terms = SlipTerms.of(PACKAGED_CATALOG)
     procedures = [
         procedure_for(envelope, answer, terms)
         for envelope, answer in zip((reservation, application), answers, strict=True)
     ]
     settings = KioskSettings(store_name="ローソン 霞が関店")
-    return slip_for(procedures, settings, language=language, kiosk_id="kiosk-0001", now=NOW,
-                    terms=terms)  # fmt: skip
+    return slip_for(
+        procedures, settings, language=language, kiosk_id="kiosk-0001", now=NOW, terms=terms
+    )
 
 
 def squeeze(text: str) -> str:
@@ -94,34 +121,59 @@ def ocr(path: Path, language: str) -> str:
     languages = "jpn" if language == "ja" else "jpn+eng"
     # --psm 4, one column of text of mixed sizes: a slip. The automatic page layout
     # sometimes takes a large-type slip for two columns and interleaves them.
-    done = subprocess.run(["tesseract", str(path), "-", "-l", languages, "--psm", "4"],
-                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["tesseract", str(path), "-", "-l", languages, "--psm", "4"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return squeeze(done.stdout)
 
 
 def qr_codes(path: Path) -> list[str]:
-    done = subprocess.run(["zbarimg", "--quiet", "--raw", str(path)],
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return sorted(done.stdout.split())
 
 
-EXPECTED_JA = ["マイナポイント", "手続きの控え", "受付番号", RESERVATION_RECEIPT,
-               APPLICATION_RECEIPT, "決済サービスPayPay", "決済サービスID末尾2468", "0120-95-0178",
-               "ローソン霞が関店", "2026年11月22日14:30",
-               # the corrected lines (issue 13): PayPay's own rule from the catalog, how
-               # checking really works, the whole fraud warning, option 5, the other numbers
-               "PayPayは、チャージ（前払）の金額の25%分のポイントが付与されます（上限5,000円分）。",
-               "申込状況の確認", "口座の暗証番号", "通帳やキャッシュカード",
-               "手数料の振込み", "音声ガイダンスで5番", "9:30〜17:00", "0570-783-578",
-               "050-3818-1250"]  # fmt: skip
+EXPECTED_JA = [
+    "マイナポイント",
+    "手続きの控え",
+    "受付番号",
+    RESERVATION_RECEIPT,
+    APPLICATION_RECEIPT,
+    "決済サービスPayPay",
+    "決済サービスID末尾2468",
+    "0120-95-0178",
+    "ローソン霞が関店",
+    "2026年11月22日14:30",
+    # the corrected lines (issue 13): PayPay's own rule from the catalog, how
+    # checking really works, the whole fraud warning, option 5, the other numbers
+    "PayPayは、チャージ（前払）の金額の25%分のポイントが付与されます（上限5,000円分）。",
+    "申込状況の確認",
+    "口座の暗証番号",
+    "通帳やキャッシュカード",
+    "手数料の振込み",
+    "音声ガイダンスで5番",
+    "9:30〜17:00",
+    "0570-783-578",
+    "050-3818-1250",
+]
 EXPECTED = {
     ("ja", False): [*EXPECTED_JA, "受付完了", "マイキーIDK7QM3XPA"],
     ("ja", True): [*EXPECTED_JA, "送信待ち", "通信が回復すると自動で送信されます"],
     ("en", False): [*EXPECTED_JA, "Receiptnumber", "MyKeyIDK7QM3XPA", "ending2468"],
     ("en", True): [*EXPECTED_JA, "Pending", "issuedoncethisissent", "ending2468"],
 }
-VARIANTS = [(lang, paper, large) for lang in ("ja", "en") for paper in (58, 80)
-            for large in (False, True)]  # fmt: skip
+VARIANTS = [
+    (lang, paper, large) for lang in ("ja", "en") for paper in (58, 80) for large in (False, True)
+]
 
 
 @needs_tools
@@ -190,8 +242,10 @@ def test_the_preview_matches_the_reference_image(make_card: CardFactory, tmp_pat
 def reference_slip() -> Slip:
     slip = sample_slip(now=NOW, store_name="ローソン 霞が関店")
     fixed = [RESERVATION_RECEIPT, APPLICATION_RECEIPT]
-    procedures = [p.model_copy(update={"receipt_number": n})
-                  for p, n in zip(slip.procedures, fixed, strict=True)]  # fmt: skip
+    procedures = [
+        p.model_copy(update={"receipt_number": n})
+        for p, n in zip(slip.procedures, fixed, strict=True)
+    ]
     return slip.model_copy(update={"procedures": procedures})
 
 
@@ -220,5 +274,4 @@ def test_a_slip_cannot_hold_a_whole_payment_service_id() -> None:
     from receipts.model import PaymentService
 
     with pytest.raises(ValidationError):
-        PaymentService(code="paypay", name_ja="PayPay", name_en="PayPay",
-                       account_last4=PAYMENT_ID)  # fmt: skip
+        PaymentService(code="paypay", name_ja="PayPay", name_en="PayPay", account_last4=PAYMENT_ID)

@@ -291,6 +291,20 @@ def _forked_daemon(env: dict[str, str], log_path: Path, board: Any) -> None:
         os._exit(code)
 
 
+def _other_threads_after(timeout: float) -> list[str]:
+    """The names of this process's other threads still running after up to ``timeout`` s.
+
+    A fork copies only the calling thread, and a lock another thread held stays locked in
+    the child. A test before this one may leave a thread that is ending (an HTTP server's
+    handler thread while its client closes a kept-alive connection): wait for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+        if not others or time.monotonic() >= deadline:
+            return [t.name for t in others]
+        others[0].join(0.1)
+
+
 class Daemon:
     """One run of the sync daemon, to be SIGKILLed."""
 
@@ -305,8 +319,12 @@ class Daemon:
         sys.stdout.flush()
         sys.stderr.flush()
         if mode == "fork":
-            if threading.active_count() > 1:
-                raise RuntimeError("fork with other threads running: use mode 'exec'")
+            others = _other_threads_after(10.0)
+            if others:
+                raise RuntimeError(
+                    f"fork with other threads running ({', '.join(others)}): use mode "
+                    "'exec', or stop them"
+                )
             pid = os.fork()
             if pid == 0:
                 _forked_daemon(rig.env, log_path, self.board)  # never returns

@@ -30,7 +30,7 @@ from kiosk.slip.desk import SlipDesk
 from tests.support.kiosk_harness import KioskRig
 
 CARD_PIN = "4827"
-# Demo accounts of the simulated operators (README, "demo accounts").
+# Demo accounts of the simulated operators (docs/service.md, "demo accounts").
 PAYPAY_ID, PAYPAY_CODE = "090-0000-0001", "1234"
 
 

@@ -43,7 +43,7 @@ def kivy_window() -> Iterator[object]:
 def kivy_ui(kivy_window: object) -> Iterator[ModuleType]:
     """The harness (``kiosk.ui.kivy_harness``) on an empty window; the window is
     emptied again, and the process's translator dropped, after the test."""
-    from kiosk.ui.kit.widgets import ui
+    from kiosk.ui.kit.style import ui
 
     kivy_harness.clear()
     yield kivy_harness

@@ -11,7 +11,7 @@ nothing would bring them in by itself: ``prepare_database`` (``serve``) loads th
 only into a database that has none, and until an operator runs ``grant-service
 load-catalog`` the kiosks would get no reading to search by, no labels and no formats to
 check an ID against. So each row whose service code is in the catalog packaged with this
-release (``grant_service/data/catalog.json``) gets that catalog's values for the code: the
+release (``mynapoint/data/catalog.json``) gets that catalog's values for the code: the
 values belong to the service (they are the simulated operators' formats), not to a
 catalog edition. A row whose code the packaged catalog lacks (a catalog loaded from
 another file) keeps NULLs until its catalog is loaded again. The file is read as plain
@@ -40,7 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from grant_service.settings import PACKAGE_DATA
+from mynapoint.packaged_catalog import PACKAGED_CATALOG
 
 revision = "0003"
 down_revision = "0002"
@@ -73,7 +73,7 @@ def upgrade() -> None:
 
 def _packaged_values() -> dict[str, dict[str, str]]:
     """Per service code, the packaged catalog's values for the new columns."""
-    document = json.loads((PACKAGE_DATA / "catalog.json").read_text(encoding="utf-8"))
+    document = json.loads(PACKAGED_CATALOG.read_text(encoding="utf-8"))
     return {
         service["code"]: {n: service[n] for n in NAMES if isinstance(service.get(n), str)}
         for service in document.get("services", [])

@@ -3,7 +3,7 @@
 Adds ``payment_services.card_credentials``: the programme's payment-service ID and
 security code for this service are the card's number and the security code printed on
 it. No kiosk may take those two together (a public terminal; PCI DSS keeps no security
-code after authorisation), so ``rules.check_channel`` refuses such a service from every
+code after authorisation), so ``rules.check_available`` refuses such a service from every
 kiosk (``SERVICE_CARD_CREDENTIALS``) and the kiosks show it as not selectable.
 
 Backfill. ``serve`` loads the catalog only into an empty database, so a row left false
@@ -29,7 +29,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from grant_service.settings import PACKAGE_DATA
+from mynapoint.packaged_catalog import PACKAGED_CATALOG
 
 revision = "0006"
 down_revision = "0005"
@@ -47,7 +47,7 @@ def upgrade() -> None:
 
 
 def _packaged_flagged() -> set[str]:
-    document = json.loads((PACKAGE_DATA / "catalog.json").read_text(encoding="utf-8"))
+    document = json.loads(PACKAGED_CATALOG.read_text(encoding="utf-8"))
     return {
         service["code"]
         for service in document.get("services", [])

@@ -209,9 +209,9 @@ class LoopbackPrinter:
                     continue
                 if not chunk:
                     break
-                cut = self.cut_after is not None and carried + len(chunk) >= self.cut_after
-                if cut:
-                    chunk = chunk[: self.cut_after - carried]
+                room = None if self.cut_after is None else self.cut_after - carried
+                cut = room is not None and len(chunk) >= room
+                chunk = chunk[:room]  # all of it while there is room
                 carried += len(chunk)
                 with self._lock:
                     self._received += chunk

@@ -31,7 +31,7 @@ def free_port_pair() -> int:
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+            port: int = probe.getsockname()[1]  # (host, port) for AF_INET
         if port < 65535 and _port_free(port) and _port_free(port + 1):
             return port
     raise PcscdUnavailable("no free pair of TCP ports for vpcd")

@@ -19,9 +19,7 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -33,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from kiosk.devices import apdu as sw
 from kiosk.devices.apdu import CommandAPDU, MalformedAPDU
 from kiosk.devices.jpki import (
+    AUTH_PIN_TRIES,
     EF_AUTH_CA_CERT,
     EF_AUTH_CERT,
     EF_AUTH_KEY,
@@ -43,6 +42,7 @@ from kiosk.devices.jpki import (
 )
 from kiosk.devices.sim.test_ca import JpkiTestCa, Validity, new_rsa_key
 from mynapoint import devpaths
+from mynapoint.atomic_files import replace_file
 
 # The ATR of a My Number Card (T=1). The kiosk ignores it (it SELECTs the applet);
 # OpenSC's JPKI driver matches on it, which lets OpenSC read the virtual card.
@@ -75,7 +75,7 @@ class PinRule:
 
 
 PIN_RULES = {
-    AUTH_PIN: PinRule(4, 4, 3),  # user authentication: 4 digits, 3 tries
+    AUTH_PIN: PinRule(PIN_LENGTH, PIN_LENGTH, AUTH_PIN_TRIES),  # user authentication
     SIGN_PIN: PinRule(6, 16, 5),  # digital signature: 6-16 letters and digits, 5 tries
     HELPER_PIN: PinRule(4, 4, 3),  # input helper: 4 digits, 3 tries
 }
@@ -157,7 +157,7 @@ def issue_card(
         "my_number": my_number or random_my_number(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, json.dumps(state, indent=2).encode())
+    replace_file(path, json.dumps(state, indent=2).encode())
     return certificate
 
 
@@ -188,21 +188,6 @@ def _pin_hash(pin: bytes, salt: bytes) -> bytes:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _atomic_write(path: Path, content: bytes) -> None:
-    """Replace ``path`` so that a crash leaves either the old or the new file, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- The card --------------------------------------------------------------------------
@@ -419,7 +404,7 @@ class VirtualJpkiCard:
 
     def _set_tries(self, pin: str, tries: int) -> None:
         self._state["pins"][pin]["tries_left"] = tries
-        _atomic_write(self.path, json.dumps(self._state, indent=2).encode())
+        replace_file(self.path, json.dumps(self._state, indent=2).encode())
 
     def _sign(self, c: CommandAPDU) -> tuple[bytes, int]:
         if (c.p1, c.p2) != (0x00, 0x80):

@@ -1,6 +1,6 @@
 """The kiosk's look as numbers: the high-contrast palette, contrast ratios, and sizes in px.
 
-Pure Python (no Kivy), so the rules can be read and tested on their own. ``widgets.py``
+Pure Python (no Kivy), so the rules can be read and tested on their own. ``style.py``
 turns them into Kivy properties that follow the window.
 
 Sizes follow two rules at once (see docs/ui.md):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step, View
-from kiosk.ui.screens.base import Action, Para, StandardScreen, load_kv
+from kiosk.ui.kit.style import load_kv
+from kiosk.ui.screens.base import Action, Para, StandardScreen
 
 
 class AlreadyAppliedScreen(StandardScreen):
@@ -17,7 +18,12 @@ class AlreadyAppliedScreen(StandardScreen):
     steps = (Step.ALREADY_APPLIED, Step.NOT_ME, Step.CANCELLED)
 
     def fill(self, view: View, same_step: bool) -> None:
-        getattr(self, f"_{view.step.value}")(view.data)
+        fill_step = {
+            Step.ALREADY_APPLIED: self._already_applied,
+            Step.NOT_ME: self._not_me,
+            Step.CANCELLED: self._cancelled,
+        }[view.step]
+        fill_step(view.data)
 
     def _service(self, data: dict) -> str:
         return str(data.get(f"service_name_{self.language}") or data.get("service_code") or "")

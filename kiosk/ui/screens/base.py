@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
-from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
@@ -38,14 +37,10 @@ from kiosk.procedure.flow import TECHNICIAN_STEPS, Step, View
 from kiosk.procedure.progress import progress_of
 from kiosk.slip.archive import KEEP as SLIPS_KEPT
 from kiosk.ui.kit import theme
-from kiosk.ui.kit.widgets import (
-    BodyLabel,
-    HelpBar,
-    KioskButton,
-    PrimaryButton,
-    SecondaryButton,
-    ui,
-)
+from kiosk.ui.kit.bars import HelpBar
+from kiosk.ui.kit.buttons import KioskButton, PrimaryButton, SecondaryButton
+from kiosk.ui.kit.labels import BodyLabel
+from kiosk.ui.kit.style import load_kv, ui
 from receipts.model import Contact
 
 Tone = Literal["body", "strong", "error", "alert", "muted"]
@@ -688,13 +683,4 @@ class StandardScreen(FlowScreen):
         self.ids.actions.show(actions, self.run)
 
 
-KV_FILE = Path(__file__).with_name("base.kv")
-
-
-def load_kv(path: Path | str) -> None:
-    """Load a screen's kv file once."""
-    if str(path) not in Builder.files:
-        Builder.load_file(str(path))
-
-
-load_kv(KV_FILE)
+load_kv(Path(__file__).with_suffix(".kv"))

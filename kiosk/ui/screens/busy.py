@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiosk.procedure.flow import Step, View
-from kiosk.ui.screens.base import Para, StandardScreen, load_kv
+from kiosk.ui.kit.style import load_kv
+from kiosk.ui.screens.base import Para, StandardScreen
 
 TITLES = {
     Step.READING: "reading.title",

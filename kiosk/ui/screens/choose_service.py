@@ -22,19 +22,15 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 
 from kiosk import i18n
-from kiosk.catalog.catalog import Unavailable
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step, View, shown_services
 from kiosk.ui.kit import theme
-from kiosk.ui.kit.widgets import (
-    AlphaPad,
-    BodyLabel,
-    KanaPad,
-    PrimaryButton,
-    SecondaryButton,
-    ui,
-)
-from kiosk.ui.screens.base import Action, FlowScreen, ToolButton, load_kv
+from kiosk.ui.kit.buttons import PrimaryButton, SecondaryButton
+from kiosk.ui.kit.labels import BodyLabel
+from kiosk.ui.kit.pads import AlphaPad, KanaPad
+from kiosk.ui.kit.style import load_kv, ui
+from kiosk.ui.screens.base import Action, FlowScreen, ToolButton
+from mynapoint.availability import Unavailable
 from mynapoint.dates import date_text
 from mynapoint.linebreak import break_lines
 

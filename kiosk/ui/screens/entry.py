@@ -38,21 +38,10 @@ from kiosk.procedure.entry_format import (
     id_format,
 )
 from kiosk.procedure.flow import Step, View
-from kiosk.ui.kit.widgets import (
-    AlphaPad,
-    DigitPad,
-    EntryDisplay,
-    LocalizedLabel,
-    ui,
-)
-from kiosk.ui.screens.base import (
-    Action,
-    ButtonRow,
-    FlowScreen,
-    Para,
-    ScrollingText,
-    load_kv,
-)
+from kiosk.ui.kit.labels import LocalizedLabel
+from kiosk.ui.kit.pads import AlphaPad, DigitPad, EntryDisplay
+from kiosk.ui.kit.style import load_kv, ui
+from kiosk.ui.screens.base import Action, ButtonRow, FlowScreen, Para, ScrollingText
 
 MAX_LENGTH = {Step.ENTER_ID: 24, Step.ENTER_CODE: 16, Step.ENTER_PHONE: 4}
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step, View
-from kiosk.ui.screens.base import Action, Para, StandardScreen, load_kv
+from kiosk.ui.kit.style import load_kv
+from kiosk.ui.screens.base import Action, Para, StandardScreen
 
 
 class MyPageScreen(StandardScreen):

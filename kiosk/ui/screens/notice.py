@@ -9,7 +9,8 @@ from pathlib import Path
 
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step, View
-from kiosk.ui.screens.base import Action, Para, StandardScreen, load_kv
+from kiosk.ui.kit.style import load_kv
+from kiosk.ui.screens.base import Action, Para, StandardScreen
 from mynapoint.dates import date_text, time_text
 
 OK = Action("button.ok", ev.Continue(), primary=True)
@@ -33,8 +34,20 @@ class NoticeScreen(StandardScreen):
     )
 
     def fill(self, view: View, same_step: bool) -> None:
-        handler = getattr(self, f"_{view.step.value}")
-        title, paragraphs, actions = handler(view.data)
+        notice_of = {
+            Step.CARD_PROBLEM: self._card_problem,
+            Step.CERT_EXPIRED: self._cert_expired,
+            Step.CERT_TOO_RECENT: self._cert_too_recent,
+            Step.PIN_LOCKED: self._pin_locked,
+            Step.OFFLINE_NOTICE: self._offline_notice,
+            Step.RESERVATIONS_CLOSED: self._reservations_closed,
+            Step.NOTICE: self._notice,
+            Step.REFUSED: self._refused,
+            Step.CARD_REMOVED: self._card_removed,
+            Step.CARD_LEFT: self._card_left,
+            Step.TAKE_CARD: self._take_card,
+        }
+        title, paragraphs, actions = notice_of[view.step](view.data)
         self.present(self.text(title), paragraphs, actions=actions)
 
     def _counter(self) -> list[Para]:

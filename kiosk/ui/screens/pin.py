@@ -11,7 +11,9 @@ from pathlib import Path
 
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step, View
-from kiosk.ui.screens.base import Action, FlowScreen, Para, load_kv
+from kiosk.ui.kit import pads  # noqa: F401 (registers PinPad and PinDisplay for pin.kv)
+from kiosk.ui.kit.style import load_kv
+from kiosk.ui.screens.base import Action, FlowScreen, Para
 
 
 class PinScreen(FlowScreen):

@@ -18,8 +18,8 @@ from kivy.uix.widget import Widget
 
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step, View
-from kiosk.ui.kit.widgets import ui
-from kiosk.ui.screens.base import Action, Para, StandardScreen, load_kv
+from kiosk.ui.kit.style import load_kv, ui
+from kiosk.ui.screens.base import Action, Para, StandardScreen
 
 Box = tuple[float, float, float, float]  # x, y, width, height
 Point = tuple[float, float]

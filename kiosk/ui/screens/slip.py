@@ -14,7 +14,8 @@ from PIL import Image
 
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step, View
-from kiosk.ui.screens.base import Action, Para, StandardScreen, load_kv
+from kiosk.ui.kit.style import load_kv
+from kiosk.ui.screens.base import Action, Para, StandardScreen
 
 
 def texture_of(image: Image.Image) -> Texture:

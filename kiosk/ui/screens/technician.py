@@ -7,8 +7,10 @@ from pathlib import Path
 
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step, View
-from kiosk.ui.kit.widgets import SecondaryButton
-from kiosk.ui.screens.base import Action, FlowScreen, Para, load_kv
+from kiosk.ui.kit import pads  # noqa: F401 (registers PinPad and PinDisplay for technician.kv)
+from kiosk.ui.kit.buttons import SecondaryButton
+from kiosk.ui.kit.style import load_kv
+from kiosk.ui.screens.base import Action, FlowScreen, Para
 
 CHECKS = ("device_status", "test_read", "test_print", "queue_status", "sync_now")
 

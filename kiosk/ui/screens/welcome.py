@@ -10,7 +10,8 @@ from pathlib import Path
 
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step, View
-from kiosk.ui.screens.base import Action, Para, StandardScreen, load_kv
+from kiosk.ui.kit.style import load_kv
+from kiosk.ui.screens.base import Action, Para, StandardScreen
 
 SERVICES_PER_PAGE = 3  # a page of "where to find the ID" fits a 1280x800 panel in large text
 

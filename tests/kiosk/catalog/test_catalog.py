@@ -16,36 +16,25 @@ from typing import Any
 import httpx
 import pytest
 
-from grant_service import rules
 from grant_service.catalog import ENTRY_FIELDS, CatalogData, ServiceData
-from grant_service.models import PaymentService
 from grant_service.operators import OperatorRegistry
-from grant_service.refusals import Refused
 from grant_service.settings import PACKAGE_DATA
 from kiosk.catalog import kana
-from kiosk.catalog.catalog import (
-    CATALOG_FILE,
-    Catalog,
-    CatalogFormatError,
-    CatalogService,
-    CatalogStore,
-    Freshness,
-    Source,
-    Unavailable,
-    load_catalog,
-    packaged_document,
-    parse_catalog,
-)
+from kiosk.catalog.model import CatalogFormatError, CatalogService, parse_catalog
+from kiosk.catalog.queries import Catalog
+from kiosk.catalog.store import CATALOG_FILE, CatalogStore, Freshness, Source, load_catalog
 from kiosk.link.device_identity import DeviceIdentity
 from kiosk.link.enrollment import load_identity, service_client
 from kiosk.link.service_client import ServiceClient
 from kiosk.settings import KioskSettings
+from mynapoint.availability import Unavailable
+from mynapoint.packaged_catalog import PACKAGED_CATALOG, packaged_document
 from mynapoint.reasons import R
 from tests.support.kiosk_harness import KioskRig, free_port
 from tests.support.paths import REPO
 
-README = REPO / "README.md"
-PACKAGED = CatalogData.from_file(PACKAGE_DATA / "catalog.json")
+SERVICE_DOC = REPO / "docs" / "service.md"  # its demo-account table
+PACKAGED = CatalogData.from_file(PACKAGED_CATALOG)
 BY_CODE = {s.code: s for s in PACKAGED.services}
 OPERATORS = json.loads((PACKAGE_DATA / "operators.json").read_text())["operators"]
 CODES = [s.code for s in PACKAGED.services]
@@ -86,8 +75,12 @@ def test_every_new_value_cites_its_seed_or_says_what_it_is() -> None:
 
 def test_a_service_entry_is_checked_when_the_catalog_is_loaded() -> None:
     good = PACKAGED.services[0].model_dump()
-    for bad in ({"reading_ja": "Suica"}, {"id_pattern": "(["}, {"id_example": "JE1"},
-                {"id_example": "je12345678901234"}):  # fmt: skip
+    for bad in (
+        {"reading_ja": "Suica"},
+        {"id_pattern": "(["},
+        {"id_example": "JE1"},
+        {"id_example": "je12345678901234"},
+    ):
         with pytest.raises(ValueError):
             ServiceData.model_validate({**good, **bad})
 
@@ -133,19 +126,21 @@ def test_no_card_number_with_its_security_code_can_be_entered_at_a_kiosk() -> No
             assert "PCI DSS" in source and "seed 004 line 46" in source, service.code
 
 
-# The README's demo accounts (section "demo accounts") and those the README does not list:
+# The demo accounts docs/service.md lists ("demo accounts") and those it does not list:
 # app-only services, and services no kiosk takes (card number with its security code).
 # Recovered from operators.json's digests.
-UNLISTED_DEMO_ACCOUNTS = [("rakuten_pay", "1000000000001", "1234"),
-                          ("rakuten_card", "5200000000000001", "123"),
-                          ("d_card", "5300000000000001", "123"),
-                          ("aeon_card", "5400000000000001", "123")]  # fmt: skip
+UNLISTED_DEMO_ACCOUNTS = [
+    ("rakuten_pay", "1000000000001", "1234"),
+    ("rakuten_card", "5200000000000001", "123"),
+    ("d_card", "5300000000000001", "123"),
+    ("aeon_card", "5400000000000001", "123"),
+]
 
 
 def readme_demo_accounts() -> list[tuple[str, str, str]]:
     """(service code, payment-service ID, security code) for each account in the
-    README's demo-account table."""
-    text = README.read_text()
+    demo-account table of docs/service.md."""
+    text = SERVICE_DOC.read_text()
     start = text.lower().index("demo accounts for trying the service")
     rows: list[list[str]] = []
     for line in text[start:].splitlines()[1:]:
@@ -174,12 +169,12 @@ def readme_demo_accounts() -> list[tuple[str, str, str]]:
         assert len(codes) == len(ids), name_cell
         pairs = zip(codes, ids, strict=True)
         accounts += [(code, payment_id, code_cell.strip()) for code, payment_id in pairs]
-    assert len(accounts) >= 15, "the README's demo-account table was not found"
+    assert len(accounts) >= 15, "docs/service.md's demo-account table was not found"
     return accounts
 
 
 def test_the_demo_accounts_fit_the_published_formats(catalog: Catalog) -> None:
-    """Every demo account (README) exists at the simulated operator, and the kiosk's
+    """Every demo account (docs/service.md) exists at the simulated operator, and the kiosk's
     format checks accept its ID and its security code."""
     registry = OperatorRegistry.from_file(PACKAGE_DATA / "operators.json")
     accounts = readme_demo_accounts() + UNLISTED_DEMO_ACCOUNTS
@@ -217,23 +212,40 @@ def codes(services: list[CatalogService]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("query", "first"),
-    [("PayPay", "paypay"), ("paypay", "paypay"), ("ｐａｙｐａｙ", "paypay"),
-     ("ＰＡＹＰＡＹ", "paypay"), ("waon", "waon"), ("ＷＡＯＮ", "waon"),
-     ("楽天カード", "rakuten_card"), ("d払い", "d_barai"),
-     ("au pay", "au_pay"), ("aupay", "au_pay"), ("Rakuten Edy", "rakuten_edy"),
-     ("イオン", "aeon_card")],
-)  # fmt: skip
+    [
+        ("PayPay", "paypay"),
+        ("paypay", "paypay"),
+        ("ｐａｙｐａｙ", "paypay"),
+        ("ＰＡＹＰＡＹ", "paypay"),
+        ("waon", "waon"),
+        ("ＷＡＯＮ", "waon"),
+        ("楽天カード", "rakuten_card"),
+        ("d払い", "d_barai"),
+        ("au pay", "au_pay"),
+        ("aupay", "au_pay"),
+        ("Rakuten Edy", "rakuten_edy"),
+        ("イオン", "aeon_card"),
+    ],
+)
 def test_search_by_name_ignores_case_and_width(catalog: Catalog, query: str, first: str) -> None:
     assert codes(catalog.search(query))[0] == first
 
 
 @pytest.mark.parametrize(
     ("query", "found"),
-    [("すいか", ["suica"]), ("スイカ", ["suica"]), ("ｽｲｶ", ["suica"]), ("ぺいぺい", ["paypay"]),
-     ("わおん", ["waon"]), ("ななこ", ["nanaco"]), ("きゃっしゅ", ["kyash"]),
-     ("らくてん", ["rakuten_edy", "rakuten_pay", "rakuten_card"]), ("でぃーばらい", ["d_barai"]),
-     ("みらい", ["fictional_future_pay"])],
-)  # fmt: skip
+    [
+        ("すいか", ["suica"]),
+        ("スイカ", ["suica"]),
+        ("ｽｲｶ", ["suica"]),
+        ("ぺいぺい", ["paypay"]),
+        ("わおん", ["waon"]),
+        ("ななこ", ["nanaco"]),
+        ("きゃっしゅ", ["kyash"]),
+        ("らくてん", ["rakuten_edy", "rakuten_pay", "rakuten_card"]),
+        ("でぃーばらい", ["d_barai"]),
+        ("みらい", ["fictional_future_pay"]),
+    ],
+)
 def test_search_by_reading_takes_hiragana_and_katakana(
     catalog: Catalog, query: str, found: list[str]
 ) -> None:
@@ -242,9 +254,14 @@ def test_search_by_reading_takes_hiragana_and_katakana(
 
 @pytest.mark.parametrize(
     ("query", "found"),
-    [("へいへい", ["paypay"]), ("きやつしゆ", ["kyash"]), ("ていーはらい", ["d_barai"]),
-     ("ﾃﾞｨｰﾊﾞﾗｲ", ["d_barai"]), ("すいか", ["suica"])],
-)  # fmt: skip
+    [
+        ("へいへい", ["paypay"]),
+        ("きやつしゆ", ["kyash"]),
+        ("ていーはらい", ["d_barai"]),
+        ("ﾃﾞｨｰﾊﾞﾗｲ", ["d_barai"]),
+        ("すいか", ["suica"]),
+    ],
+)
 def test_search_by_reading_without_voiced_marks_or_small_kana(
     catalog: Catalog, query: str, found: list[str]
 ) -> None:
@@ -362,24 +379,6 @@ def test_a_service_is_not_selectable_before_its_date(catalog: Catalog) -> None:
         assert catalog.availability("fictional_future_pay", channel, dt.date(2020, 10, 1)).available
 
 
-@pytest.mark.parametrize("channel", ["convenience_store", "city_hall"])
-@pytest.mark.parametrize("day", [dt.date(2020, 7, 1), dt.date(2020, 10, 1)])
-def test_the_kiosk_refuses_what_the_service_would(
-    catalog: Catalog, channel: str, day: dt.date
-) -> None:
-    """For every service, the kiosk's availability says what the grant service's rules
-    would answer (the same reason code), so the citizen learns it before typing."""
-    for data in PACKAGED.services:
-        row = PaymentService(**data.model_dump(exclude={"sources", *ENTRY_FIELDS}))
-        try:
-            rules.check_selectable(row, day)
-            rules.check_channel(row, channel)
-            expected = None
-        except Refused as refusal:
-            expected = refusal.reason.value.code
-        assert catalog.availability(data.code, channel, day).key == expected, data.code  # type: ignore[arg-type]
-
-
 def test_notices_for_pre_registration_and_the_grant(catalog: Catalog) -> None:
     needing = [s.code for s in catalog.services if catalog.pre_registration_notice(s)]
     assert needing == ["suica", "kyash"]
@@ -409,8 +408,14 @@ def test_each_service_accepts_its_example_however_it_is_typed(catalog: Catalog, 
     service = catalog.service(code)
     example = service.id_example
     assert example is not None and service.id_pattern is not None
-    for typed in (example, _spaced(example), "-".join(_spaced(example).split()),
-                  _full_width(example), example.lower(), f"  {example}\n"):  # fmt: skip
+    for typed in (
+        example,
+        _spaced(example),
+        "-".join(_spaced(example).split()),
+        _full_width(example),
+        example.lower(),
+        f"  {example}\n",
+    ):
         checked = catalog.check_id(service, typed)
         assert checked.ok and checked.value == example, typed
 
@@ -481,9 +486,15 @@ def test_an_older_catalog_without_entry_fields_still_works() -> None:
 
 @pytest.mark.parametrize(
     "document",
-    [None, [], {"version": "x"}, {"version": "x", "services": []}, {"raw": "<html>"},
-     {"version": "x", "services": [{"code": "a"}]}],
-)  # fmt: skip
+    [
+        None,
+        [],
+        {"version": "x"},
+        {"version": "x", "services": []},
+        {"raw": "<html>"},
+        {"version": "x", "services": [{"code": "a"}]},
+    ],
+)
 def test_a_document_that_is_no_catalog_is_refused(document: Any) -> None:
     with pytest.raises(CatalogFormatError):
         parse_catalog(document)
@@ -551,7 +562,7 @@ def test_a_new_catalog_on_the_service_replaces_the_cached_one(
     """A changed hint changes the ETag: the kiosk gets the new catalog, not a 304."""
     store = _store(kiosk_rig, client, Clock())
     assert store.load().service("waon").id_hint_en.startswith("The 16 digits")
-    edition = json.loads((PACKAGE_DATA / "catalog.json").read_text())
+    edition = json.loads((PACKAGED_CATALOG).read_text())
     edition["version"] = "2021-02-01"
     waon = next(s for s in edition["services"] if s["code"] == "waon")
     waon["id_hint_en"] = "The 16 digits on the back of your WAON card."
@@ -571,7 +582,7 @@ def test_the_cached_copy_is_used_while_the_service_is_down(
     fetched = _store(kiosk_rig, client, clock).load()
     kiosk_rig.service.stop()
     clock.now = T0 + dt.timedelta(hours=2, minutes=5)
-    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.catalog"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.store"):
         cached = _store(kiosk_rig, client, clock).load()
     assert cached.freshness.source is Source.CACHED
     assert cached.freshness.age == dt.timedelta(hours=2, minutes=5)
@@ -611,7 +622,7 @@ def test_cache_troubles_never_cost_the_fresh_catalog(
 ) -> None:
     path = kiosk_rig.settings.data_dir / CATALOG_FILE
     path.write_text('{"format": 1, "etag": "\\"x\\"", "catalog": {"services": [')  # cut short
-    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.catalog"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.store"):
         fresh = _store(kiosk_rig, client, Clock()).load()
     assert fresh.freshness.source is Source.FRESH and fresh.freshness.cache == "corrupt"
     messages = [r.getMessage() for r in caplog.records]
@@ -624,7 +635,7 @@ def test_cache_troubles_never_cost_the_fresh_catalog(
     blocked.write_text("")
     store = CatalogStore(kiosk_rig.settings, client, path=blocked / CATALOG_FILE)
     caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="kiosk.catalog.catalog"):
+    with caplog.at_level(logging.ERROR, logger="kiosk.catalog.store"):
         unsaved = store.load()
     assert unsaved.freshness.source is Source.FRESH and unsaved.freshness.cache == "unwritable"
     assert any("cannot save the catalog" in r.getMessage() for r in caplog.records)
@@ -648,7 +659,7 @@ def test_no_cache_and_no_service_falls_back_to_the_packaged_catalog(
     nowhere: tuple[KioskSettings, ServiceClient], caplog: pytest.LogCaptureFixture
 ) -> None:
     settings, client = nowhere
-    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.catalog"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.store"):
         packaged = CatalogStore(settings, client).load()
     assert packaged.freshness.source is Source.PACKAGED
     assert packaged.freshness.cache == "missing"
@@ -664,10 +675,16 @@ def test_no_cache_and_no_service_falls_back_to_the_packaged_catalog(
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"\x00\xff garbage", b"[]", b'{"format": 99}', b'{"format": 1, "etag": null}',
-     b'{"format": 1, "etag": 5, "fetched_at": "2020-09-01T00:00:00+00:00",'
-     b' "confirmed_at": "2020-09-01T00:00:00+00:00", "catalog": {"version": "x"}}'],
-)  # fmt: skip
+    [
+        b"",
+        b"\x00\xff garbage",
+        b"[]",
+        b'{"format": 99}',
+        b'{"format": 1, "etag": null}',
+        b'{"format": 1, "etag": 5, "fetched_at": "2020-09-01T00:00:00+00:00",'
+        b' "confirmed_at": "2020-09-01T00:00:00+00:00", "catalog": {"version": "x"}}',
+    ],
+)
 def test_a_corrupt_cache_without_a_service_gives_the_packaged_catalog(
     nowhere: tuple[KioskSettings, ServiceClient],
     caplog: pytest.LogCaptureFixture,
@@ -676,7 +693,7 @@ def test_a_corrupt_cache_without_a_service_gives_the_packaged_catalog(
     settings, client = nowhere
     settings.data_dir.mkdir(parents=True)
     (settings.data_dir / CATALOG_FILE).write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.catalog"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.catalog.store"):
         catalog = CatalogStore(settings, client).load()
     assert catalog.freshness.source is Source.PACKAGED and catalog.freshness.cache == "corrupt"
     messages = [r.getMessage() for r in caplog.records]

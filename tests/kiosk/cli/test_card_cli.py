@@ -26,10 +26,10 @@ def assert_clean_failure(result: subprocess.CompletedProcess[str], *phrases: str
 
 
 def sign(card: Path, data: Path, pin: str) -> subprocess.CompletedProcess[str]:
+    reader = ("--reader", f"virtual:{card}")
     return run_cli(
-        "kiosk-card", "sign", "--reader", f"virtual:{card}", "--pin-stdin",
-        "--data-file", str(data), stdin=f"{pin}\n",
-    )  # fmt: skip
+        "kiosk-card", "sign", *reader, "--pin-stdin", "--data-file", str(data), stdin=f"{pin}\n"
+    )
 
 
 @pytest.fixture
@@ -129,10 +129,8 @@ def test_sim_issues_fresh_and_revoked_cards(tmp_path: Path) -> None:
     ca_dir = tmp_path / "ca"
     run_cli("kiosk-card-sim", "make-ca", "--ca", str(ca_dir))
     fresh = tmp_path / "fresh.json"
-    result = run_cli(
-        "kiosk-card-sim", "issue", "--ca", str(ca_dir), "--card", str(fresh), "--fresh",
-        "--pin-stdin", stdin=f"{PIN}\n",
-    )  # fmt: skip
+    files = ("--ca", str(ca_dir), "--card", str(fresh))
+    result = run_cli("kiosk-card-sim", "issue", *files, "--fresh", "--pin-stdin", stdin=f"{PIN}\n")
     assert result.returncode == 0, result.stderr
     age = dt.datetime.now(dt.UTC) - VirtualJpkiCard(fresh).certificate.not_valid_before_utc
     assert dt.timedelta(0) < age < dt.timedelta(hours=24)

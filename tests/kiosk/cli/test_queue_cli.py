@@ -32,10 +32,9 @@ def kiosk(rig: KioskRig, *args: str, stdin: str | None = None) -> subprocess.Com
 
 
 def apply_unknown_account(rig: KioskRig) -> subprocess.CompletedProcess[str]:
-    return kiosk(
-        rig, "kiosk-submit", "application", "--service", "paypay", "--payment-id", UNKNOWN_ID,
-        "--pin-stdin", stdin=f"{CARD_PIN}\n{UNKNOWN_CODE}\n",
-    )  # fmt: skip
+    account = ("--service", "paypay", "--payment-id", UNKNOWN_ID)
+    stdin = f"{CARD_PIN}\n{UNKNOWN_CODE}\n"
+    return kiosk(rig, "kiosk-submit", "application", *account, "--pin-stdin", stdin=stdin)
 
 
 def test_kiosk_submit_confirms_refuses_or_queues_and_never_shows_a_secret(
@@ -60,10 +59,9 @@ def test_kiosk_submit_never_takes_a_card_number_with_its_security_code(
 ) -> None:
     """The technician's tool applies the catalog's availability as the screens do: no PIN
     and no code is read, and nothing is queued."""
-    done = kiosk(
-        kiosk_rig, "kiosk-submit", "application", "--service", "d_card",
-        "--payment-id", "5300123456789012", "--pin-stdin", stdin=f"{CARD_PIN}\n123\n",
-    )  # fmt: skip
+    account = ("--service", "d_card", "--payment-id", "5300123456789012")
+    stdin = f"{CARD_PIN}\n123\n"
+    done = kiosk(kiosk_rig, "kiosk-submit", "application", *account, "--pin-stdin", stdin=stdin)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "SERVICE_CARD_CREDENTIALS" in done.stderr and "Traceback" not in done.stderr
     assert sum(kiosk_rig.store().status().counts.values()) == 0
@@ -73,9 +71,12 @@ def test_kiosk_submit_says_clearly_when_the_kiosk_is_not_enrolled(
     kiosk_rig: KioskRig, tmp_path: Path
 ) -> None:
     result = run_cli(
-        "kiosk-submit", "reservation", "--pin-stdin", stdin=f"{CARD_PIN}\n",
+        "kiosk-submit",
+        "reservation",
+        "--pin-stdin",
+        stdin=f"{CARD_PIN}\n",
         env={**kiosk_rig.env, "KIOSK_DATA_DIR": str(tmp_path / "new-kiosk")},
-    )  # fmt: skip
+    )
     assert result.returncode == 1
     assert "this kiosk is not enrolled" in result.stderr
     assert "Traceback" not in result.stderr
@@ -215,9 +216,12 @@ def notify_socket(tmp_path: Path) -> tuple[socket.socket, str]:
 
 def start_sync(rig: KioskRig, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [str(BIN / "kiosk-sync")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [str(BIN / "kiosk-sync")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, **rig.env, **env},
-    )  # fmt: skip
+    )
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:

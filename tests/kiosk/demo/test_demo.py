@@ -1,4 +1,4 @@
-"""The README's first command: the kiosk end to end on its embedded defaults."""
+"""`.venv/bin/kiosk-demo` (README): the kiosk end to end on its embedded defaults, in text."""
 
 from __future__ import annotations
 

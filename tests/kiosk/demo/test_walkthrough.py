@@ -17,10 +17,19 @@ from PIL import Image
 
 from tests.receipts.test_slip import needs_tools, ocr, qr_codes, read_back
 
+pytestmark = pytest.mark.slow
+
+KIOSK = str(Path(sys.executable).parent / "kiosk")  # the console script beside this Python
 RECEIPT = r"([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})"
-CORRECTED = ["PayPayは、チャージ（前払）の金額の25%分のポイントが付与されます", "申込状況の確認",
-             "口座の暗証番号", "通帳やキャッシュカード", "音声ガイダンスで5番", "9:30〜17:00",
-             "0570-783-578"]  # fmt: skip
+CORRECTED = [
+    "PayPayは、チャージ（前払）の金額の25%分のポイントが付与されます",
+    "申込状況の確認",
+    "口座の暗証番号",
+    "通帳やキャッシュカード",
+    "音声ガイダンスで5番",
+    "9:30〜17:00",
+    "0570-783-578",
+]
 
 
 def receipts(line: str) -> list[str]:
@@ -31,12 +40,22 @@ def receipts(line: str) -> list[str]:
 def test_without_a_display_the_demo_walks_through_online_offline_and_the_sync(
     tmp_path: Path, private_data_home: Path
 ) -> None:
-    """The README's first command on a machine with no screen: ``kiosk demo``."""
-    env = {name: value for name, value in os.environ.items()
-           if name not in ("DISPLAY", "WAYLAND_DISPLAY")}  # fmt: skip
-    done = subprocess.run([str(Path(sys.executable).parent / "kiosk"), "demo"], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=120,
-                          check=False)  # fmt: skip
+    """The README's first command, ``./scripts/demo``, on a machine with no screen: the
+    ``kiosk demo`` it runs after the bootstrap."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("DISPLAY", "WAYLAND_DISPLAY")
+    }
+    done = subprocess.run(
+        [KIOSK, "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no display here: running the headless walkthrough instead" in done.stdout
     outdir = tmp_path / "kiosk-walkthrough"
@@ -46,12 +65,15 @@ def test_without_a_display_the_demo_walks_through_online_offline_and_the_sync(
     assert "reservation confirmed" in online and "application confirmed" in online
     assert "reservation pending" in offline and "application pending" in offline
     assert "the sync sent 2 queued item(s), 2 accepted, 0 rejected" in done.stdout
-    assert re.search(r"the second citizen's status: MyKey ID [0-9A-Z]{8}, paypay active",
-                     done.stdout)  # fmt: skip
+    assert re.search(
+        r"the second citizen's status: MyKey ID [0-9A-Z]{8}, paypay active", done.stdout
+    )
 
     # A screenshot of every screen the citizens saw, drawn (not blank), in order.
-    steps = {part: [p.stem.split("-", 1)[1] for p in sorted((outdir / part).glob("*.png"))]
-             for part in ("1-online", "2-offline", "3-status-in-english")}  # fmt: skip
+    steps = {
+        part: [p.stem.split("-", 1)[1] for p in sorted((outdir / part).glob("*.png"))]
+        for part in ("1-online", "2-offline", "3-status-in-english")
+    }
     assert steps["1-online"][:5] == ["welcome", "consent", "for_whom", "place_card", "pin"]
     assert steps["1-online"][-3:] == ["confirm", "slip", "take_card"]
     assert "offline_notice" in steps["2-offline"] and "offline_notice" not in steps["1-online"]
@@ -89,14 +111,18 @@ def test_the_walkthrough_with_voice_writes_what_each_screen_said(
     outdir, stream = tmp_path / "walk", tmp_path / "device.raw"
     env = {**os.environ, "SDL_AUDIODRIVER": "disk", "SDL_DISKAUDIOFILE": str(stream)}
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "kiosk"), "demo", "--headless", "--walkthrough",
-         str(outdir), "--voice"], env=env, capture_output=True, text=True, timeout=280,
+        [KIOSK, "demo", "--headless", "--walkthrough", str(outdir), "--voice"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
         check=False,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     shots = sorted(p.relative_to(outdir).with_suffix("") for p in outdir.glob("[123]-*/*.png"))
-    voiced = sorted(p.relative_to(outdir / "voice").with_suffix("") for p in
-                    (outdir / "voice").glob("*/*.wav"))  # fmt: skip
+    voiced = sorted(
+        p.relative_to(outdir / "voice").with_suffix("") for p in (outdir / "voice").glob("*/*.wav")
+    )
     assert voiced == shots and len(shots) > 30
     assert f"{len(shots)} screens' voice (WAV and words) in {outdir / 'voice'}" in done.stdout
     for name in voiced:
@@ -109,8 +135,9 @@ def test_the_walkthrough_with_voice_writes_what_each_screen_said(
     assert words["1-online/01-welcome"].startswith("マイナポイントの手続きができる端末です")
     pin = next(text for name, text in words.items() if name.startswith("1-online/05-pin"))
     assert pin.startswith("[beep]\n読み取りました。\n暗証番号、数字4桁を")
-    slip = next(text for name, text in words.items() if name.startswith("1-online/1") and
-                "slip" in name)  # fmt: skip
+    slip = next(
+        text for name, text in words.items() if name.startswith("1-online/1") and "slip" in name
+    )
     assert "受付完了" in slip and "受付番号は" in slip
     english = [text for name, text in words.items() if name.startswith("3-") and "01-" not in name]
     assert english and all(text.isascii() for text in english)  # after the language switch

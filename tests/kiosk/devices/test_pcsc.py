@@ -68,10 +68,8 @@ def test_kiosk_card_sign_through_pcscd(
 ) -> None:
     data = tmp_path / "consent.txt"
     data.write_bytes(b"I apply for Mynapoint")
-    result = run_cli(
-        "kiosk-card", "sign", "--reader", "pcsc:kiosk test", "--pin-stdin",
-        "--data-file", str(data), stdin=f"{PIN}\n", env=pcscd.environment(),
-    )  # fmt: skip
+    signing = ("sign", "--reader", "pcsc:kiosk test", "--pin-stdin", "--data-file", str(data))
+    result = run_cli("kiosk-card", *signing, stdin=f"{PIN}\n", env=pcscd.environment())
     assert result.returncode == 0, result.stderr
     signature = base64.b64decode(result.stdout.strip())
     VirtualJpkiCard(vpcd_card).certificate.public_key().verify(
@@ -142,10 +140,8 @@ def test_an_unknown_reader_name_lists_the_readers(pcscd: PrivatePcscd) -> None:
 
 
 def test_pcscd_not_running_says_how_to_start_it(tmp_path: Path) -> None:
-    result = run_cli(
-        "kiosk-card", "info", "--reader", "pcsc",
-        env={"PCSCLITE_CSOCK_NAME": str(tmp_path / "no-pcscd-here.comm")},
-    )  # fmt: skip
+    nowhere = {"PCSCLITE_CSOCK_NAME": str(tmp_path / "no-pcscd-here.comm")}
+    result = run_cli("kiosk-card", "info", "--reader", "pcsc", env=nowhere)
     assert result.returncode == 1
     assert "pcscd" in result.stderr and "start" in result.stderr
     assert "Traceback" not in result.stderr
@@ -160,8 +156,12 @@ def test_opensc_reads_the_virtual_card_independently(
     env = {**os.environ, **pcscd.environment()}
     read = subprocess.run(
         ["pkcs15-tool", "--read-certificate", "01"],
-        capture_output=True, text=True, env=env, timeout=30, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
     assert read.returncode == 0, read.stderr
     assert (
         x509.load_pem_x509_certificate(read.stdout.encode())
@@ -169,17 +169,27 @@ def test_opensc_reads_the_virtual_card_independently(
     )
     pins = subprocess.run(
         ["pkcs15-tool", "--list-pins"],
-        capture_output=True, text=True, env=env, timeout=30, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
     assert "User Authentication PIN" in pins.stdout
     assert "Tries left     : 3" in pins.stdout
     digest = tmp_path / "digest"
     digest.write_bytes(hashlib.sha256(b"consent").digest())
+    sign = ["pkcs15-crypt", "--sign", "--key", "01", "--sha-256", "--pkcs1", "--raw", "--pin", "-"]
+    files = ["--input", str(digest), "--output", str(tmp_path / "signature")]
     signed = subprocess.run(
-        ["pkcs15-crypt", "--sign", "--key", "01", "--sha-256", "--pkcs1", "--raw",
-         "--pin", "-", "--input", str(digest), "--output", str(tmp_path / "signature")],
-        input=f"{PIN}\n", capture_output=True, text=True, env=env, timeout=30, check=False,
-    )  # fmt: skip
+        [*sign, *files],
+        input=f"{PIN}\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
     assert signed.returncode == 0, signed.stderr
     VirtualJpkiCard(vpcd_card).certificate.public_key().verify(
         (tmp_path / "signature").read_bytes(), b"consent", padding.PKCS1v15(), hashes.SHA256()
@@ -199,10 +209,8 @@ def test_kiosk_card_sim_serve_puts_the_card_in_pcscd(
     card_file: Path, pcscd: PrivatePcscd, start_cli: Callable[..., subprocess.Popen[str]]
 ) -> None:
     """As a technician does it: serve the card with the CLI, read it with the other CLI."""
-    sim = start_cli(
-        "kiosk-card-sim", "serve", "--card", str(card_file),
-        "--vpcd", f"127.0.0.1:{pcscd.vpcd_port}",
-    )  # fmt: skip
+    vpcd = ("--vpcd", f"127.0.0.1:{pcscd.vpcd_port}")
+    sim = start_cli("kiosk-card-sim", "serve", "--card", str(card_file), *vpcd)
     with PcscReader(pcscd.reader_name) as reader:
         assert wait_until(reader.card_present), "the served card never reached pcscd"
         info = run_cli("kiosk-card", "info", "--reader", "pcsc", env=pcscd.environment())
@@ -216,10 +224,10 @@ def test_kiosk_card_sim_serve_puts_the_card_in_pcscd(
 def test_kiosk_card_sim_remove_after_pulls_the_card_mid_read(
     card_file: Path, pcscd: PrivatePcscd, start_cli: Callable[..., subprocess.Popen[str]]
 ) -> None:
+    vpcd = ("--vpcd", f"127.0.0.1:{pcscd.vpcd_port}")
     sim = start_cli(
-        "kiosk-card-sim", "serve", "--card", str(card_file),
-        "--vpcd", f"127.0.0.1:{pcscd.vpcd_port}", "--remove-after", "3",
-    )  # fmt: skip
+        "kiosk-card-sim", "serve", "--card", str(card_file), *vpcd, "--remove-after", "3"
+    )
     with PcscReader(pcscd.reader_name) as reader:
         assert wait_until(reader.card_present)
         info = run_cli("kiosk-card", "info", "--reader", "pcsc", env=pcscd.environment())

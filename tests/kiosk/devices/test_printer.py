@@ -391,24 +391,26 @@ def test_importing_the_printer_leaves_no_directory_in_tmp(tmp_path: Path) -> Non
     )
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     env.pop("ESCPOS_CAPABILITIES_PICKLE_DIR", None)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith(str(tmp_path))  # it was there while it ran
     assert list(tmp_path.iterdir()) == []
 
 
 def test_the_loopback_printer_from_a_shell(tmp_path: Path) -> None:
-    """As the README runs it: in the background, stopped with kill, the bytes saved."""
+    """As docs/slip.md runs it: in the background, stopped with kill, the bytes saved."""
     saved = tmp_path / "received.bin"
-    command = [sys.executable, "-m", "kiosk.devices.sim.escpos_printer", "--port", "0",
-               "--state", "near_end", "--save", str(saved)]  # fmt: skip
+    emulator = [sys.executable, "-m", "kiosk.devices.sim.escpos_printer"]
+    command = [*emulator, "--port", "0", "--state", "near_end", "--save", str(saved)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
         assert server.stdout is not None
         banner = server.stdout.readline()
         port = int(banner.split("127.0.0.1:")[1].split()[0])
-        config = KioskSettings(printer_backend="network", printer_port=port,
-                               printer_timeout_seconds=TIMEOUT)  # fmt: skip
+        config = KioskSettings(
+            printer_backend="network", printer_port=port, printer_timeout_seconds=TIMEOUT
+        )
         with open_printer(config) as printer:
             assert printer.print_slip(b"slip\n").paper == "near_end"
         server.terminate()

@@ -212,9 +212,13 @@ def other_card(rig: KioskRig, home: Path) -> TestCard:
     path = home / "other-card.json"
     issue = [str(BIN / "kiosk-card-sim"), "issue", "--card", str(path), "--pin", CARD_PIN]
     issued = subprocess.run(
-        issue, capture_output=True, text=True, timeout=60, check=False,
+        issue,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "XDG_DATA_HOME": str(home)},
-    )  # fmt: skip
+    )
     assert issued.returncode == 0, issued.stderr
     return TestCard(path)
 

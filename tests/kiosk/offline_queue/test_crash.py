@@ -48,6 +48,8 @@ from tests.support.crash_torture import (
 )
 from tests.support.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 
+pytestmark = pytest.mark.slow
+
 
 def seed() -> int:
     chosen = os.environ.get("CRASH_TORTURE_SEED")
@@ -117,9 +119,14 @@ def test_sync_and_service_both_killed_at_random_moments(
     shorten_service_leases(rig, 3)
     rig.queue(200)
     report = torture(
-        rig, kills=25, seed=seed(), log_dir=tmp_path, mode="fork", service_kill_share=0.6,
+        rig,
+        kills=25,
+        seed=seed(),
+        log_dir=tmp_path,
+        mode="fork",
+        service_kill_share=0.6,
         budget=60,
-    )  # fmt: skip
+    )
     verdict = final_check(rig)
     summary = show(report, verdict)
 

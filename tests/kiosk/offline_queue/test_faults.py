@@ -44,9 +44,12 @@ def proxied_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KioskRig]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_DATA_HOME", str(home))  # where the card and its CA are made
         rig = make_rig(
-            home, make_card_and_ca(), via_proxy=True, online_timeout_seconds=CLIENT_TIMEOUT,
+            home,
+            make_card_and_ca(),
+            via_proxy=True,
+            online_timeout_seconds=CLIENT_TIMEOUT,
             sync_timeout_seconds=CLIENT_TIMEOUT,
-        )  # fmt: skip
+        )
     assert rig.proxy is not None
     rig.proxy.delay_seconds = 30 * CLIENT_TIMEOUT
     yield rig

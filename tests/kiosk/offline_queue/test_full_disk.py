@@ -23,6 +23,8 @@ from tests.support.full_disk import fill, tmpfs
 from tests.support.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 from tests.support.service_harness import CARD_PIN
 
+pytestmark = pytest.mark.slow
+
 QUEUE_FULL = 5  # the tools' exit status for a full queue (kiosk/cli/common.py)
 QUEUED = 24
 # The reserve below which new items are refused, and the part of it held in the ballast.
@@ -35,9 +37,12 @@ def rig(private_data_home: Path, tmp_path: Path) -> Iterator[KioskRig]:
     tmpfs, in front of a grant service whose data is elsewhere."""
     with tmpfs(tmp_path / "disk", "2m") as disk:
         rig = make_rig(
-            private_data_home, make_card_and_ca(), data_dir=disk / "kiosk",
-            queue_min_free_mib=RESERVE_MIB, queue_ballast_mib=BALLAST_MIB,
-        )  # fmt: skip
+            private_data_home,
+            make_card_and_ca(),
+            data_dir=disk / "kiosk",
+            queue_min_free_mib=RESERVE_MIB,
+            queue_ballast_mib=BALLAST_MIB,
+        )
         try:
             yield rig
         finally:
@@ -76,9 +81,13 @@ def test_on_a_full_disk_every_tool_that_opens_the_queue_says_so_in_one_line(
         "kiosk run": run_cli("kiosk", "run", env=rig.env),
     }
     for args in (
-        ["status"], ["status", "--json"], ["list"], ["retry", made[0].receipt_number],
-        ["clear-alert", "SERVICE_BUSY"], ["export", str(tmp_path / "export.json")],
-    ):  # fmt: skip
+        ["status"],
+        ["status", "--json"],
+        ["list"],
+        ["retry", made[0].receipt_number],
+        ["clear-alert", "SERVICE_BUSY"],
+        ["export", str(tmp_path / "export.json")],
+    ):
         runs[f"kiosk-queue {args[0]}"] = run_cli("kiosk-queue", *args, env=rig.env)
     for name, run in runs.items():
         assert_one_clear_line(name, run)
@@ -101,8 +110,9 @@ def test_on_a_full_disk_kiosk_sync_once_starts_and_drains_the_queue(rig: KioskRi
 
     # Nothing lost or sent twice; and still no new item (the reserve holds).
     rig.assert_exactly_once([envelope.uuid for envelope in made])
-    refused = run_cli("kiosk-submit", "reservation", "--pin-stdin", stdin=f"{CARD_PIN}\n",
-                      env=rig.env)  # fmt: skip
+    refused = run_cli(
+        "kiosk-submit", "reservation", "--pin-stdin", stdin=f"{CARD_PIN}\n", env=rig.env
+    )
     assert refused.returncode == QUEUE_FULL, refused.stdout + refused.stderr
     assert "queue cannot be written" in refused.stderr.splitlines()[-1]
 

@@ -47,9 +47,12 @@ def signed(store: QueueStore, card: TestCard, kind: str = "reservation") -> Enve
         )
     )
     return build_envelope(
-        payload, kiosk_id="kiosk-0001", sequence=store.next_sequence(),
-        certificate_der=card.certificate_der, sign=card.sign,
-    )  # fmt: skip
+        payload,
+        kiosk_id="kiosk-0001",
+        sequence=store.next_sequence(),
+        certificate_der=card.certificate_der,
+        sign=card.sign,
+    )
 
 
 def test_the_key_file_is_made_once_and_private(tmp_path: Path) -> None:
@@ -272,8 +275,9 @@ def test_a_full_queue_cap_leaves_the_ballast_to_a_full_disk(
     """Even the sync's store keeps the ballast when its cap, not its disk, is full."""
     cipher = PayloadCipher.load_or_create(tmp_path / "queue.key")
     ballast = Ballast(tmp_path / "queue.ballast", 64 * 1024)
-    store = QueueStore(tmp_path / "queue.sqlite3", cipher, max_pages=40, ballast=ballast,
-                       sending=True)  # fmt: skip
+    store = QueueStore(
+        tmp_path / "queue.sqlite3", cipher, max_pages=40, ballast=ballast, sending=True
+    )
     try:
         check_full_and_intact(store, TestCard(make_card()))
         assert ballast.held == 64 * 1024  # made with the first item, still there

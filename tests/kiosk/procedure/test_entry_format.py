@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.catalog.queries import Catalog
+from kiosk.catalog.store import Freshness, Source
 from kiosk.procedure.entry_format import (
     PHONE_DIGITS,
     code_format,
@@ -14,6 +15,7 @@ from kiosk.procedure.entry_format import (
     id_format,
     pattern_length,
 )
+from mynapoint.packaged_catalog import packaged_document
 from mynapoint.payment_ids import normalise_payment_id
 
 CATALOG = Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "test"))

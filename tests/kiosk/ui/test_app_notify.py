@@ -25,7 +25,7 @@ from tests.support.kiosk_harness import BIN, KioskRig
 from tests.support.unit_sandbox import UnitSandbox
 
 pytest_plugins = ["tests.support.kivy_fixtures"]
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 # Kivy is imported inside the tests (kiosk.ui.app_driver): the plugin sets Kivy's
 # environment first.

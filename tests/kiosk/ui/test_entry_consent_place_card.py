@@ -15,14 +15,16 @@ from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Flow, Step, View
 
 pytest_plugins = ["tests.support.kivy_fixtures"]
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 SIZES = [(1280, 800), (1920, 1080)]
 LOCATIONS = ["right_of_screen", "below_screen", "left_of_screen", "handheld"]
 
 
 def catalog() -> Any:
-    from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+    from kiosk.catalog.queries import Catalog
+    from kiosk.catalog.store import Freshness, Source
+    from mynapoint.packaged_catalog import packaged_document
 
     return Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "test"))
 
@@ -32,7 +34,7 @@ def shown_screen(
 ) -> tuple[Any, list[ev.Event]]:
     """One screen of the kiosk alone in the window, and the events it sends."""
     from kiosk import i18n
-    from kiosk.ui.kit.widgets import Translator, use_translator
+    from kiosk.ui.kit.translator import Translator, use_translator
     from kiosk.ui.screens.base import ScreenContext
     from kiosk.ui.screens.registry import SCREENS
 
@@ -61,7 +63,7 @@ def entry_view(step: Step, code: str = "paypay", language: str = "ja") -> View:
 def test_the_id_is_grouped_and_counted_as_it_is_typed_and_sent_as_typed(
     kivy_ui: ModuleType, size: tuple[int, int]
 ) -> None:
-    from kiosk.ui.kit.widgets import EntryDisplay
+    from kiosk.ui.kit.pads import EntryDisplay
 
     screen, sent = shown_screen(kivy_ui, "entry", entry_view(Step.ENTER_ID), size)
     display = next(w for w in screen.walk() if isinstance(w, EntryDisplay))

@@ -18,7 +18,7 @@ from tests.support.flow_harness import CARD_PIN
 from tests.support.kiosk_harness import KioskRig
 
 pytest_plugins = ["tests.support.kivy_fixtures"]
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 # Steps outside both procedures: no step bar.
 OUTSIDE = {Step.WELCOME, Step.NOTICE, Step.CARD_LEFT, Step.CARD_REMOVED, Step.TECHNICIAN_PIN,
@@ -48,7 +48,7 @@ def test_a_session_shows_its_step_enlarges_its_text_and_calls_staff(
     rig: KioskRig,
     card: Path,  # noqa: F811
 ) -> None:
-    from kiosk.ui.kit.widgets import ui as look
+    from kiosk.ui.kit.style import ui as look
 
     with kiosk_ui(rig, card) as ui:
         assert not any(text.startswith("1/8") for text in ui.texts())  # none on the start

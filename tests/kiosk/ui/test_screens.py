@@ -32,7 +32,7 @@ from tests.support.kiosk_harness import KioskRig, make_card_and_ca, make_rig
 from tests.support.leaks import leaked
 
 pytest_plugins = ["tests.support.kivy_fixtures"]
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 # Kivy is imported inside the functions (kiosk.ui.app_driver, kiosk.ui.screens): the
 # plugin sets Kivy's environment first.
@@ -514,7 +514,9 @@ def test_the_place_card_screen_says_where_this_kiosks_reader_is(rig: KioskRig, c
 def every_view() -> list[tuple[str, View]]:
     """A view of every step (and the variants that change a layout), with real catalog
     services and a real slip picture."""
-    from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+    from kiosk.catalog.queries import Catalog
+    from kiosk.catalog.store import Freshness, Source
+    from mynapoint.packaged_catalog import packaged_document
     from receipts.render import slip_image
     from receipts.sample import sample_slip
 
@@ -615,7 +617,7 @@ def layout_problems(kivy_ui: ModuleType, root: Any, where: str) -> list[str]:
     1920x1080, text under 32 px or a heading under 48 px."""
     from kivy.uix.label import Label
 
-    from kiosk.ui.kit.widgets import HeadingLabel
+    from kiosk.ui.kit.labels import HeadingLabel
 
     problems = []
     if tuple(kivy_ui.window().size) == (1920, 1080):
@@ -683,11 +685,14 @@ def test_every_screen_fits_at_both_panel_sizes_in_both_languages(
     from kivy.uix.screenmanager import NoTransition, ScreenManager
 
     from kiosk import i18n
-    from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+    from kiosk.catalog.queries import Catalog
+    from kiosk.catalog.store import Freshness, Source
     from kiosk.procedure.flow import TECHNICIAN_STEPS
-    from kiosk.ui.kit.widgets import Translator, ui, use_translator
+    from kiosk.ui.kit.style import ui
+    from kiosk.ui.kit.translator import Translator, use_translator
     from kiosk.ui.screens.base import ScreenContext
     from kiosk.ui.screens.registry import SCREEN_OF, SCREENS
+    from mynapoint.packaged_catalog import packaged_document
 
     kivy_ui.resize(size)
     ui.text_scale = text_scale
@@ -772,10 +777,12 @@ def screen_for(
 ) -> Any:
     """One screen of the kiosk, shown alone in the window (1920x1080)."""
     from kiosk import i18n
-    from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
-    from kiosk.ui.kit.widgets import Translator, use_translator
+    from kiosk.catalog.queries import Catalog
+    from kiosk.catalog.store import Freshness, Source
+    from kiosk.ui.kit.translator import Translator, use_translator
     from kiosk.ui.screens.base import ScreenContext
     from kiosk.ui.screens.registry import SCREENS
+    from mynapoint.packaged_catalog import packaged_document
 
     kivy_ui.resize((1920, 1080))
     use_translator(Translator(i18n.TABLES))
@@ -792,7 +799,7 @@ def test_the_screens_say_it_as_an_elderly_first_time_user_needs(kivy_ui: ModuleT
     """Issue 13's screen fixes: the irreversible warning is the loud one, the offline note
     calm; the ● boxes sit right above the pad; a disabled 確定 is quieter than the keys;
     the child's-card note only for a child's procedure; "help" opens without a step."""
-    from kiosk.ui.kit.widgets import PadKey
+    from kiosk.ui.kit.buttons import PadKey
     from kiosk.ui.screens.base import AlertText
 
     confirm = screen_for(
@@ -844,7 +851,7 @@ def test_the_screens_say_it_as_an_elderly_first_time_user_needs(kivy_ui: ModuleT
 def test_the_overlap_check_catches_a_block_pushed_over_another(kivy_ui: ModuleType) -> None:
     from kivy.uix.boxlayout import BoxLayout
 
-    from kiosk.ui.kit.widgets import BodyLabel, HeadingLabel
+    from kiosk.ui.kit.labels import BodyLabel, HeadingLabel
 
     kivy_ui.resize((1280, 800))
     root = BoxLayout(orientation="vertical")
@@ -875,7 +882,7 @@ def test_the_keys_screens_build_from_data_exist_in_both_languages() -> None:
     import typing
 
     from kiosk import i18n
-    from kiosk.catalog.catalog import KIND_LABELS
+    from kiosk.catalog.model import KINDS
     from kiosk.settings import ReaderLocation
     from kiosk.ui.screens.technician import CHECKS
 
@@ -884,7 +891,7 @@ def test_the_keys_screens_build_from_data_exist_in_both_languages() -> None:
     keys += [f"slip.state.{state}" for state in typing.get_args(hints["state"])]
     keys += [f"confirm.grant_on_{on}" for on in ("charge", "purchase")]
     keys += [f"technician.{check}" for check in CHECKS]
-    keys += [f"choose_service.kind.{kind}" for kind in KIND_LABELS]
+    keys += [f"choose_service.kind.{kind}" for kind in KINDS]
     keys += [f"place_card.reader.{where}" for where in typing.get_args(ReaderLocation)]
     for table in i18n.TABLES.values():
         assert [key for key in keys if key not in table] == []

@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.catalog.queries import Catalog
+from kiosk.catalog.store import Freshness, Source
 from kiosk.procedure.flow import Step, View
 from kiosk.voice import lexicon, scripts, tones
 from kiosk.voice.guide import ALERT_STEPS, GAP_SECONDS, REMINDER_STEPS, VoiceGuide, voice_for
 from kiosk.voice.player import MIXER_RATE, SdlSink
+from mynapoint.packaged_catalog import packaged_document
 from tests.kiosk.ui.test_screens import (
     PAYPAY_DIGITS,
     every_view,
@@ -39,7 +41,7 @@ from tests.support.paths import REPO
 from tests.support.voice_child import MARK
 
 pytest_plugins = ["tests.support.kivy_fixtures"]  # Kivy's environment (and SDL's dummy sound) first
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 CATALOG = Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "test"))
 VIEWS = dict(every_view())

@@ -13,12 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.catalog.catalog import Catalog, Freshness, Source, packaged_document
+from kiosk.catalog.queries import Catalog
+from kiosk.catalog.store import Freshness, Source
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Flow, Step, View
 from kiosk.voice import lexicon
 from kiosk.voice.scripts import SCRIPTS, script_for, typed
 from kiosk.voice.synth import Synthesizer
+from mynapoint.packaged_catalog import packaged_document
 from tests.kiosk.ui.test_screens import every_view
 
 CATALOG = Catalog.from_document(packaged_document(), Freshness(Source.PACKAGED, "test"))
@@ -180,6 +182,7 @@ def rms_and_seconds(path: Path) -> tuple[float, float]:
     return float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0, seconds
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_every_script_becomes_speech_once(tmp_path: Path) -> None:
     """Real synthesis, offline: every distinct script of every step, in both languages,

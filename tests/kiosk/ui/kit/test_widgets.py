@@ -13,7 +13,7 @@ from kiosk.ui.kit import theme
 
 pytest_plugins = ["tests.support.kivy_fixtures"]
 
-# pytest loads the plugin after importing this module: Kivy (kiosk.ui.kit.widgets) is
+# pytest loads the plugin after importing this module: Kivy (the kit's widget modules) is
 # imported inside the functions, once the plugin has set Kivy's environment.
 
 PIN = "4827"
@@ -60,7 +60,7 @@ SIZES = [(1280, 800), (1920, 1080)]
 
 @pytest.fixture
 def translator(kivy_ui: ModuleType) -> object:
-    from kiosk.ui.kit.widgets import Translator, use_translator
+    from kiosk.ui.kit.translator import Translator, use_translator
 
     translator = Translator(MESSAGES)
     use_translator(translator)
@@ -72,27 +72,30 @@ def pin_demo() -> dict[str, object]:
     from kivy.uix.boxlayout import BoxLayout
     from kivy.uix.widget import Widget
 
-    from kiosk.ui.kit import widgets as w
+    from kiosk.ui.kit.bars import CountdownBanner, HelpBar
+    from kiosk.ui.kit.buttons import PrimaryButton, SecondaryButton
+    from kiosk.ui.kit.labels import BodyLabel, HeadingLabel
+    from kiosk.ui.kit.pads import PinDisplay, PinPad
+    from kiosk.ui.kit.style import ui
 
-    ui = w.ui
     root = BoxLayout(orientation="vertical", padding=ui.spacing, spacing=ui.spacing)
-    pad = w.PinPad()
-    display = w.PinDisplay(pad=pad)
-    banner = w.CountdownBanner(key="demo.timeout", seconds=30)
-    help_bar = w.HelpBar(key="demo.help", show_call_button=True)
+    pad = PinPad()
+    display = PinDisplay(pad=pad)
+    banner = CountdownBanner(key="demo.timeout", seconds=30)
+    help_bar = HelpBar(key="demo.help", show_call_button=True)
     left = BoxLayout(orientation="vertical", spacing=ui.spacing)
-    left.add_widget(w.BodyLabel(key="demo.pin.body"))
+    left.add_widget(BodyLabel(key="demo.pin.body"))
     left.add_widget(display)
     left.add_widget(banner)
     left.add_widget(Widget())  # what is left of the height
     buttons = BoxLayout(spacing=ui.spacing, size_hint_y=None, height=ui.button_height)
-    buttons.add_widget(w.SecondaryButton(key="demo.back"))
-    buttons.add_widget(w.PrimaryButton(key="demo.next"))
+    buttons.add_widget(SecondaryButton(key="demo.back"))
+    buttons.add_widget(PrimaryButton(key="demo.next"))
     left.add_widget(buttons)
     middle = BoxLayout(spacing=ui.spacing * 2)
     middle.add_widget(left)
     middle.add_widget(pad)
-    root.add_widget(w.HeadingLabel(key="demo.pin.title"))
+    root.add_widget(HeadingLabel(key="demo.pin.title"))
     root.add_widget(middle)
     root.add_widget(help_bar)
     return {"root": root, "pad": pad, "display": display, "banner": banner, "help": help_bar}
@@ -103,21 +106,23 @@ def alpha_demo(masked: bool = False, max_length: int = 16) -> dict[str, object]:
     from kivy.uix.boxlayout import BoxLayout
     from kivy.uix.widget import Widget
 
-    from kiosk.ui.kit import widgets as w
+    from kiosk.ui.kit.bars import HelpBar
+    from kiosk.ui.kit.labels import HeadingLabel
+    from kiosk.ui.kit.pads import AlphaPad, EntryDisplay
+    from kiosk.ui.kit.style import ui
 
-    ui = w.ui
     root = BoxLayout(orientation="vertical", padding=ui.spacing, spacing=ui.spacing)
-    pad = w.AlphaPad(masked=masked, max_length=max_length)
-    display = w.EntryDisplay(pad=pad)
+    pad = AlphaPad(masked=masked, max_length=max_length)
+    display = EntryDisplay(pad=pad)
     top = BoxLayout(spacing=ui.spacing * 2, size_hint_y=None)
     top.bind(minimum_height=top.setter("height"))
-    top.add_widget(w.HeadingLabel(key="demo.alpha.title", pos_hint={"center_y": 0.5}))
+    top.add_widget(HeadingLabel(key="demo.alpha.title", pos_hint={"center_y": 0.5}))
     top.add_widget(display)
     display.pos_hint = {"center_y": 0.5}
     root.add_widget(top)
     root.add_widget(Widget())
     root.add_widget(pad)
-    help_bar = w.HelpBar(key="demo.help", show_call_button=True)
+    help_bar = HelpBar(key="demo.help", show_call_button=True)
     root.add_widget(help_bar)
     return {"root": root, "pad": pad, "display": display, "help": help_bar}
 
@@ -231,7 +236,7 @@ def test_pin_pad_clear_and_short_pin(kivy_ui: ModuleType, translator: object) ->
 
 
 def test_pin_pad_wipe_and_max_length(kivy_ui: ModuleType, translator: object) -> None:
-    from kiosk.ui.kit.widgets import PinDisplay, PinPad
+    from kiosk.ui.kit.pads import PinDisplay, PinPad
 
     pad = PinPad(max_length=6, min_length=4)
     display = PinDisplay(pad=pad)
@@ -255,7 +260,7 @@ def test_pin_pad_wipe_and_max_length(kivy_ui: ModuleType, translator: object) ->
 
 
 def test_pin_pad_layout_is_fixed(kivy_ui: ModuleType, translator: object) -> None:
-    from kiosk.ui.kit.widgets import PinPad
+    from kiosk.ui.kit.pads import PinPad
 
     layouts = []
     for _ in range(3):
@@ -339,7 +344,8 @@ def test_language_switch_rerenders_live(kivy_ui: ModuleType, translator: object)
 
 
 def test_widget_values_and_own_translator(kivy_ui: ModuleType, translator: object) -> None:
-    from kiosk.ui.kit.widgets import BodyLabel, Translator
+    from kiosk.ui.kit.labels import BodyLabel
+    from kiosk.ui.kit.translator import Translator
 
     label = BodyLabel(key="demo.timeout", values={"seconds": 10})
     assert label.text == "あと 10 秒で最初の画面に戻ります"
@@ -377,7 +383,7 @@ def test_countdown_banner_one_touch_extends(kivy_ui: ModuleType, translator: obj
 
 
 def test_help_bar_call_staff(kivy_ui: ModuleType, translator: object) -> None:
-    from kiosk.ui.kit.widgets import HelpBar
+    from kiosk.ui.kit.bars import HelpBar
 
     bar = HelpBar(key="demo.help", show_call_button=True)
     calls: list[int] = []
@@ -395,7 +401,7 @@ def test_dropped_widgets_are_freed(kivy_ui: ModuleType, translator: object) -> N
     import gc
     import weakref
 
-    from kiosk.ui.kit.widgets import PinPad
+    from kiosk.ui.kit.pads import PinPad
 
     pad = PinPad()
     ref = weakref.ref(pad)
@@ -520,7 +526,7 @@ def test_layout_fits_at_panel_size(
 
 
 def test_widgets_follow_a_window_resize_live(kivy_ui: ModuleType, translator: object) -> None:
-    from kiosk.ui.kit.widgets import ui
+    from kiosk.ui.kit.style import ui
 
     kivy_ui.resize((1920, 1080))
     demo = pin_demo()
@@ -547,7 +553,8 @@ def test_nothing_asks_for_a_system_keyboard(kivy_ui: ModuleType, translator: obj
 def test_the_kiosk_catalogue_plugs_in(kivy_ui: ModuleType) -> None:
     """kiosk.i18n's tables are a Translator's messages as they are."""
     from kiosk import i18n
-    from kiosk.ui.kit.widgets import HelpBar, Translator
+    from kiosk.ui.kit.bars import HelpBar
+    from kiosk.ui.kit.translator import Translator
 
     translator = Translator(i18n.TABLES)
     bar = HelpBar(translator=translator, show_call_button=True, language_key="button.language")
