@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
+from grant_service.console import pages as console
 from grant_service.http import (
     UNSTORABLE,
     AdmissionLimit,
@@ -24,7 +25,7 @@ from grant_service.http import (
     unstorable,
 )
 from grant_service.refusals import Refused, validation_detail
-from grant_service.routes import devices, operations, public, submissions
+from grant_service.routes import devices, fleet, operations, public, submissions
 from grant_service.service import Clock, Service
 from grant_service.settings import Settings
 from mynapoint.dates import utc_now
@@ -90,8 +91,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         log.warning("a value the database cannot store: %s", type(error.orig).__name__)
         return problem_response(Refused(R.MALFORMED, UNSTORABLE))
 
-    for module in (devices, submissions, public, operations):
+    for module in (devices, fleet, submissions, public, operations):
         app.include_router(module.router)
+    console.install(app)  # the operators' web console, /console (docs/console.md)
     return app
 
 

@@ -2,7 +2,8 @@
 
 ``admin``: technicians and programme operators (revoke a kiosk, suspend a MyKey ID,
 import a kiosk's queue file); ``operator``: a payment operator, for its own service's
-transactions; ``jlis_feed``: the feed of re-issued certificates. Only a token's SHA-256
+transactions; ``jlis_feed``: the feed of re-issued certificates; ``console``: an operator
+signing in to the fleet console (/console). Only a token's SHA-256
 is kept; the token is printed once, when it is made.
 """
 
@@ -23,7 +24,7 @@ from grant_service.models import ApiCredential
 from grant_service.refusals import Refused
 from mynapoint.reasons import R
 
-Role = Literal["admin", "operator", "jlis_feed"]
+Role = Literal["admin", "operator", "jlis_feed", "console"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -398,3 +399,99 @@ class LinkConflict(Base):
     opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     kept_mykey_id: Mapped[str | None] = mapped_column(String(8), nullable=True)
+
+
+# --- the fleet: what kiosks report, and the console's sign-ins ------------------------------
+
+
+class KioskStatus(Base):
+    """The latest heartbeat of each kiosk (one row per kiosk, overwritten only by a newer
+    one). ``received_at`` is when the service last heard from it: the console shows a
+    kiosk silent for ``SILENT_AFTER_INTERVALS`` of its intervals as silent, never its old
+    figures as current."""
+
+    __tablename__ = "kiosk_status"
+    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))  # from the enrollment, not the kiosk
+    store_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    store_name: Mapped[str] = mapped_column(String(100), default="")
+    municipality: Mapped[str] = mapped_column(String(60), default="", index=True)
+    app_version: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12))  # idle | in_use | technician
+    queue_depth: Mapped[int] = mapped_column(Integer)
+    oldest_unsent_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    paper: Mapped[str] = mapped_column(String(10))  # ok | near_end | out | offline | unknown
+    reader_present: Mapped[bool] = mapped_column(Boolean)
+    card_on_reader: Mapped[bool] = mapped_column(Boolean)
+    disk_free_bytes: Mapped[int] = mapped_column(BigInteger)
+    clock_skew_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_sync_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    observed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # the kiosk's clock
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # the service's clock
+
+
+class KioskStatusPoint(Base):
+    """A kiosk's bounded history: one point per kiosk per ``fleet_history_bucket_minutes``
+    (the latest heartbeat of that bucket), kept ``fleet_history_days``."""
+
+    __tablename__ = "kiosk_status_history"
+    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket_start: Mapped[dt.datetime] = mapped_column(UtcDateTime, primary_key=True, index=True)
+    state: Mapped[str] = mapped_column(String(12))
+    queue_depth: Mapped[int] = mapped_column(Integer)
+    oldest_unsent_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    paper: Mapped[str] = mapped_column(String(10))
+    observed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class FleetAlert(Base):
+    """An alert a kiosk raised (``mynapoint.fleet.AlertKind``), and what operators did
+    with it: open, then acknowledged (somebody is on it), then resolved."""
+
+    __tablename__ = "fleet_alerts"
+    __table_args__ = (
+        Index("ix_fleet_alerts_kiosk_uuid", "kiosk_id", "uuid", unique=True),
+        Index("ix_fleet_alerts_state_raised", "state", "raised_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64), index=True)
+    uuid: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20))
+    raised_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # the kiosk's clock
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    receipt_number: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open | acknowledged | resolved
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in console user (only the session id's hash is kept). Expires after
+    ``console_idle_minutes`` without use, and ``console_session_hours`` after sign-in."""
+
+    __tablename__ = "console_sessions"
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2), default="ja")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class ConsoleSignInFailures(Base):
+    """Failed console sign-ins in a window, per name and per client address: past the
+    limit, sign-in is refused until ``locked_until``, even with the right credential."""
+
+    __tablename__ = "console_sign_in_failures"
+    key: Mapped[str] = mapped_column(String(140), primary_key=True)  # name:<label> | addr:<ip>
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)

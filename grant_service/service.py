@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 from sqlalchemy import Engine
@@ -82,6 +82,8 @@ class Service:
     # Sessions for one-statement writes (a request's nonce).
     single_writes: sessionmaker[Session]
     nonce_sweep: NonceSweep
+    # When this process last pruned the fleet's history: at most once a minute.
+    history_sweep: NonceSweep = field(default_factory=lambda: NonceSweep(every_seconds=60.0))
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = utc_now) -> Service:

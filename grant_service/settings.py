@@ -89,6 +89,18 @@ class Settings(LayeredSettings):
     # docs/deployment.md).
     db_behind_pgbouncer: bool = False
 
+    # --- the fleet and its console ------------------------------------------------------------
+    # A kiosk's history: one point per bucket, kept this long (7 days of 5 minutes: 2,016
+    # rows per kiosk).
+    fleet_history_bucket_minutes: int = Field(default=5, ge=1, le=60)
+    fleet_history_days: float = Field(default=7.0, gt=0)
+    # Console sessions end after this long unused, and this long after sign-in at most.
+    console_idle_minutes: float = Field(default=30.0, gt=0)
+    console_session_hours: float = Field(default=12.0, gt=0)
+    # Failed sign-ins (per name, and per client address) before sign-in is locked.
+    console_lockout_failures: int = Field(default=5, ge=1)
+    console_lockout_minutes: float = Field(default=15.0, gt=0)
+
     @model_validator(mode="after")
     def _defaults_from_data_dir(self) -> Settings:
         if not self.database_url:

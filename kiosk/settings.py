@@ -112,6 +112,15 @@ class KioskSettings(LayeredSettings):
     contact_hours_ja: str = contact.HOURS_JA
     contact_hours_en: str = contact.HOURS_EN
 
+    # --- the fleet: heartbeats and alerts (kiosk/health/) -------------------------------
+    # The municipality the kiosk stands in, as the operators' console groups kiosks.
+    municipality: str = ""
+    # A heartbeat at least this often (sooner when something that matters changes); the
+    # service calls a kiosk silent after 3 intervals without one.
+    heartbeat_interval_seconds: int = Field(default=60, ge=5, le=3600)
+    # The oldest unsent item waiting this long raises a QUEUE_STUCK alert (once).
+    queue_stuck_alert_minutes: float = Field(default=30.0, gt=0)
+
     @field_validator("printer_usb_vendor_id", "printer_usb_product_id", mode="before")
     @classmethod
     def _usb_id_in_hex(cls, value: object) -> object:
@@ -146,6 +155,11 @@ class KioskSettings(LayeredSettings):
     @property
     def queue_ballast_file(self) -> Path:
         return self.data_dir / "queue.ballast"
+
+    @property
+    def live_state_file(self) -> Path:
+        """What the kiosk app is doing now (kiosk/health/live_state.py), for kiosk-sync."""
+        return self.data_dir / "live-state.json"
 
     @property
     def sync_lock_file(self) -> Path:

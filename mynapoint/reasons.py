@@ -156,6 +156,35 @@ class R(Enum):
         message_ja="この操作はできません。",
         message_en="Method not allowed.",
     )
+    # --- the fleet: heartbeats, alerts and what operators do with them ---------------
+    HEARTBEAT_IN_FUTURE = Reason(
+        code="HEARTBEAT_IN_FUTURE",
+        outcome="error",
+        http_status=422,
+        message_ja="端末の時計が正しくありません。",
+        message_en="The heartbeat's time is in the future: check the kiosk clock.",
+    )
+    ALERT_INVALID = Reason(
+        code="ALERT_INVALID",
+        outcome="error",
+        http_status=422,
+        message_ja="送信内容に誤りがあります。",
+        message_en="An alert does not carry what its kind allows.",
+    )
+    ALERT_NOT_FOUND = Reason(
+        code="ALERT_NOT_FOUND",
+        outcome="error",
+        http_status=404,
+        message_ja="該当するアラートはありません。",
+        message_en="No such alert.",
+    )
+    ALERT_ALREADY_HANDLED = Reason(
+        code="ALERT_ALREADY_HANDLED",
+        outcome="error",
+        http_status=409,
+        message_ja="このアラートは既に対応されています。",
+        message_en="The alert was already handled.",
+    )
     KIOSK_MISMATCH = Reason(
         code="KIOSK_MISMATCH",
         outcome="error",

@@ -3,6 +3,10 @@
     kiosk-sync            # runs until SIGTERM; systemd's Type=notify and WatchdogSec work
     kiosk-sync --once     # drain what is due now, then exit (status 0 when all was sent)
 
+Beside the queue it sends the kiosk's heartbeats and pending alerts to the operators'
+console (``kiosk/health/reporter.py``, a thread of its own; ``--once``: the alerts
+pending and one heartbeat).
+
 One runs per kiosk (a lock in the data directory). On start it sends again whatever a
 crashed predecessor left in flight. SIGUSR1 makes it drain at once, backoff or not
 (``kiosk-queue drain`` sends it). Logs name items by receipt number only. It starts and
@@ -16,11 +20,13 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import threading
 from types import FrameType
 
 import click
 
 from kiosk.cli.common import with_kiosk_settings
+from kiosk.health.reporter import Reporter
 from kiosk.offline_queue.lock import SyncLock
 from kiosk.offline_queue.store import QueueStore
 from kiosk.offline_queue.sync import DrainReport, Syncer, SyncLoop
@@ -54,10 +60,16 @@ def main(settings: KioskSettings, once: bool, verbose: bool) -> None:
     # default action would end the process: until the loop runs, keep the request.
     asked_early: list[int] = []
     signal.signal(signal.SIGUSR1, lambda number, _frame: asked_early.append(number))
-    with SyncLock(settings.sync_lock_file), Syncer.opened(settings) as syncer:
+    with (
+        SyncLock(settings.sync_lock_file),
+        Syncer.opened(settings) as syncer,
+        Reporter.opened(settings) as reporter,
+    ):
         if once:
-            sys.exit(drain_once(syncer))
-        _serve(syncer, drain_at_once=bool(asked_early))
+            status = drain_once(syncer)
+            reporter.once()
+            sys.exit(status)
+        _serve(syncer, reporter, drain_at_once=bool(asked_early))
 
 
 def drain_once(syncer: Syncer) -> int:
@@ -74,7 +86,7 @@ def drain_once(syncer: Syncer) -> int:
     return 0 if status.unsent == 0 else 1
 
 
-def _serve(syncer: Syncer, *, drain_at_once: bool = False) -> None:
+def _serve(syncer: Syncer, reporter: Reporter, *, drain_at_once: bool = False) -> None:
     def ping(report: DrainReport) -> None:
         sd_notify.notify("WATCHDOG=1")
 
@@ -94,6 +106,7 @@ def _serve(syncer: Syncer, *, drain_at_once: bool = False) -> None:
             loop.drain_now()
         else:
             loop.stop()
+            reporter.stop()
 
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
         signal.signal(number, on_signal)
@@ -101,6 +114,12 @@ def _serve(syncer: Syncer, *, drain_at_once: bool = False) -> None:
         loop.drain_now()
     sd_notify.notify("READY=1", f"STATUS={status_line(syncer.store)}")
     log.info("kiosk-sync started, sending to %s", syncer.settings.service_url)
-    loop.run()
+    reporting = threading.Thread(target=reporter.run, name="reporter")
+    reporting.start()
+    try:
+        loop.run()
+    finally:
+        reporter.stop()
+        reporting.join()
     sd_notify.notify("STOPPING=1")
     log.info("kiosk-sync stopped")

@@ -21,6 +21,7 @@ import httpx
 
 from kiosk.link.device_identity import DeviceIdentity
 from mynapoint.envelope import Envelope
+from mynapoint.fleet import AlertBatch, Heartbeat
 from mynapoint.mypage import StatusQuery
 from mynapoint.request_signing import sign_request
 
@@ -174,6 +175,14 @@ class ServiceClient:
         """Many envelopes (or their JSON, as the queue keeps them); a result per item."""
         items = [e if isinstance(e, dict) else e.to_json() for e in envelopes]
         return self._signed("POST", "/v1/submissions/batch", {"items": items})
+
+    def heartbeat(self, beat: Heartbeat) -> Reply:
+        """The kiosk's state now (kiosk/health/heartbeat.py); answers its server_time."""
+        return self._signed("POST", "/v1/devices/heartbeat", beat.model_dump(mode="json"))
+
+    def alerts(self, batch: AlertBatch) -> Reply:
+        """Alerts for the operators; an outcome per uuid ("recorded" or "duplicate")."""
+        return self._signed("POST", "/v1/devices/alerts", batch.model_dump(mode="json"))
 
     def challenge(self) -> Reply:
         """A one-time challenge for the card to sign, to open My Page."""

@@ -71,3 +71,31 @@ class SyncState(Base):
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_success_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class OutboxAlert(Base):
+    """An alert for the operators' console (``mynapoint.fleet.KioskAlert``), kept until the
+    service has answered for its ``uuid`` (kiosk/health/alerts.py)."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (Index("ix_alert_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    raised_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    receipt_number: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(8))  # pending | sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class AlertLatch(Base):
+    """An alert raised that must not be raised again until its condition clears (paper out
+    until paper is seen again) or ever (one per quarantined item): see kiosk/health/alerts.py."""
+
+    __tablename__ = "alert_latches"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    set_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -197,6 +197,11 @@ class QueueStore:
 
         return self._guarded(transaction)
 
+    def write(self, action: Callable[[Session], T]) -> T:
+        """``action`` in one write transaction, as the queue's own writes are (busy timeout,
+        a full disk as ``QueueFull``): for the alert outbox (kiosk/health/alerts.py)."""
+        return self._write(action)
+
     # --- adding ------------------------------------------------------------------------
 
     def next_sequence(self) -> int:

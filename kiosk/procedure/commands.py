@@ -100,6 +100,14 @@ class AlertStaff(Command):
 
 
 @dataclass(frozen=True)
+class ReportCardLeft(Command):
+    """A card was left on the reader (an alert for the operators, on every channel);
+    ``call_staff``: the kiosk also calls the staff (a city hall's, who come to the kiosk)."""
+
+    call_staff: bool
+
+
+@dataclass(frozen=True)
 class CheckTechnicianPin(Command):
     pin: str = field(repr=False)
 

@@ -711,9 +711,9 @@ class Flow:
             self.session.wipe()
             self._go(Step.CARD_LEFT, channel=self.channel)
             if self.channel == "city_hall":
-                return [do.AlertStaff("a card was left on the reader")]
+                return [do.ReportCardLeft(call_staff=True)]
             self._blocked_by_card = True  # no new session until it is taken
-            return []
+            return [do.ReportCardLeft(call_staff=False)]
         return None
 
     def _on_card_left(self, event: ev.Event) -> list[do.Command] | None:

@@ -50,6 +50,7 @@ class Dispatcher:
     def send(self, event: ev.Event) -> None:
         """Give ``event`` to the flow and start the commands it answers."""
         commands = self.flow.handle(event)
+        self.runner.note_step(self.flow.step)  # the live state kiosk-sync reports
         if self.on_view is not None:
             self.on_view(self.flow.view)
         for command in commands:

@@ -27,13 +27,17 @@ from cryptography.hazmat.primitives import serialization
 
 from kiosk.devices import errors
 from kiosk.devices.jpki import AUTH_PIN_TRIES, JpkiCard
+from kiosk.devices.printer import PrinterError
 from kiosk.devices.transport import CardConnection
+from kiosk.health.alerts import AlertOutbox, note_paper
+from kiosk.health.live_state import LiveStateWriter, activity_of, paper_state
 from kiosk.link.submit import Submitted
 from kiosk.procedure import commands as do
 from kiosk.procedure import events as ev
+from kiosk.procedure.flow import Step
 from kiosk.shell.parts import KioskParts
 from kiosk.slip.builder import procedure_for, slip_for, status_procedure
-from kiosk.technician.checks import run_check, version_line
+from kiosk.technician.checks import printer_status, run_check, version_line
 from kiosk.technician.pin import pin_matches
 from mynapoint.envelope import (
     ApplicationPayload,
@@ -42,6 +46,7 @@ from mynapoint.envelope import (
     ReservationPayload,
     build_envelope,
 )
+from mynapoint.fleet import AlertKind, PaperState
 from mynapoint.mypage import build_status_query
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,7 @@ log = logging.getLogger(__name__)
 TERMS_VERSION = "2020-07"
 POLL = 0.25  # how often a wait for the card looks whether it was cancelled
 STAFF_CALLED = "STAFF_CALLED"  # the alert code of a call for staff
+PAPER_CHECK_SECONDS = 300.0  # how often an idle kiosk asks its printer about the paper
 
 
 class Runner:
@@ -62,6 +68,12 @@ class Runner:
         # Each watch for the card's removal belongs to one placing of the card: a new
         # placing, the "take your card" wait or the session's end retire the old one.
         self._watch = 0
+        # For the operators: alerts (kept in the queue's database), and the live state
+        # kiosk-sync reads for its heartbeat.
+        self.alerts = AlertOutbox(parts.submitter.store, clock=parts.clock)
+        self.live = LiveStateWriter(parts.settings.live_state_file, clock=parts.clock)
+        self._printer = threading.Lock()  # a slip, or a status request: one at a time
+        self._paper_asked_at: float | None = None
 
     # --- public -------------------------------------------------------------------------
 
@@ -70,6 +82,38 @@ class Runner:
             self, "_" + _snake(type(command).__name__)
         )  # WaitForCard -> _wait_for_card
         yield from handler(command)
+
+    def note_step(self, step: Step) -> None:
+        """The flow moved to ``step`` (the live state says idle, in use or technician)."""
+        self.live.update(state=activity_of(step))
+
+    def tend_live_state(self) -> None:
+        """Refresh the live state; an idle kiosk also asks its printer about the paper, at
+        start and every ``PAPER_CHECK_SECONDS`` (from the app's ``Refresher`` thread)."""
+        self.live.refresh()
+        due = self._paper_asked_at is None or (
+            time.monotonic() - self._paper_asked_at >= PAPER_CHECK_SECONDS
+        )
+        if due and self.live.current.state == "idle":
+            self.check_paper()
+
+    def check_paper(self) -> None:
+        """Ask the printer now, unless it is printing (the next check will)."""
+        if not self._printer.acquire(blocking=False):
+            return
+        try:
+            self._paper_asked_at = time.monotonic()
+            try:
+                paper = paper_state(printer_status(self.parts.slips.printer), None)
+            except PrinterError as problem:
+                paper = paper_state(problem.status, problem)
+        finally:
+            self._printer.release()
+        self._note_paper(paper)
+
+    def _note_paper(self, paper: PaperState) -> None:
+        self.live.update(paper=paper)
+        note_paper(self.alerts, paper)
 
     def cancel_waits(self) -> None:
         """Stop waiting for a card, or for its removal (the session ended)."""
@@ -86,10 +130,14 @@ class Runner:
             try:
                 self._connection = self.parts.reader.wait_for_card(POLL)
             except errors.NoCard:
+                self.live.update(reader_present=True)
                 continue
             except errors.CardError as problem:
+                if isinstance(problem, errors.NoReader | errors.ReaderServiceUnavailable):
+                    self.live.update(reader_present=False)
                 yield ev.CardFailed(problem.message_key, problem.detail)
                 return
+            self.live.update(reader_present=True, card_on_reader=True)
             yield ev.CardPlaced()
             return
 
@@ -141,6 +189,7 @@ class Runner:
         mine = self._watch
         while mine == self._watch:
             if self.parts.reader.wait_for_removal(POLL):
+                self.live.update(card_on_reader=False)
                 if mine == self._watch:
                     yield ev.CardRemoved()
                 return
@@ -153,6 +202,7 @@ class Runner:
         told = False
         while mine == self._watch:
             if self.parts.reader.wait_for_removal(POLL):
+                self.live.update(card_on_reader=False)
                 yield ev.CardRemoved()
                 return
             if not told and time.monotonic() > left_after:
@@ -275,7 +325,9 @@ class Runner:
             now=self.parts.clock(),
             terms=terms,
         )
-        issued = self.parts.slips.issue(slip)  # archived first: a technician can reprint
+        with self._printer:
+            issued = self.parts.slips.issue(slip)  # archived first: a technician can reprint
+        self._note_paper(paper_state(issued.status, issued.problem))
         problem = issued.problem.message_key if issued.problem else None
         yield ev.SlipIssued(issued.printed, problem, issued.tell_staff, issued.image)
 
@@ -298,6 +350,10 @@ class Runner:
             command.application_receipt_number,
             command.cancelled,
         )
+        # To the operators too: the receipt number and the time, nothing else.
+        self.alerts.raise_alert(
+            AlertKind.NOT_ME_REPORT, receipt_number=command.application_receipt_number
+        )
         yield from ()
 
     def _alert_staff(self, command: do.AlertStaff) -> Iterator[ev.Event]:
@@ -305,6 +361,18 @@ class Runner:
         the fleet view will): one alert, counted, with the latest reason."""
         log.warning("STAFF CALLED: %s", command.reason)
         self.parts.submitter.store.raise_alert(STAFF_CALLED, command.reason)
+        self.alerts.raise_alert(AlertKind.STAFF_CALLED, detail=_headline(command.reason))
+        yield from ()
+
+    def _report_card_left(self, command: do.ReportCardLeft) -> Iterator[ev.Event]:
+        """One CARD_LEFT alert per card left; a city hall's staff are called as well."""
+        reason = "a card was left on the reader"
+        if command.call_staff:
+            log.warning("STAFF CALLED: %s", reason)
+            self.parts.submitter.store.raise_alert(STAFF_CALLED, reason)
+        else:
+            log.warning("%s: new sessions wait until it is taken", reason)
+        self.alerts.raise_alert(AlertKind.CARD_LEFT, detail=reason)
         yield from ()
 
     def _check_technician_pin(self, command: do.CheckTechnicianPin) -> Iterator[ev.Event]:
@@ -325,6 +393,12 @@ class Runner:
         self._certificate_der = b""
         self._envelopes.clear()
         yield from ()
+
+
+def _headline(reason: str) -> str:
+    """A staff call's reason as the operators see it: up to its second colon ("kiosk
+    trouble: VerifyPin"), since an error's own text may quote what was typed."""
+    return ": ".join(reason.split(": ")[:2])
 
 
 def _snake(name: str) -> str:

@@ -66,8 +66,13 @@ def printer_status(printer: SlipPrinter) -> PrinterStatus:
 # --- technician mode ------------------------------------------------------------------------
 
 
+def app_version() -> str:
+    """The installed kiosk package's version (technician mode and the heartbeat say it)."""
+    return version("mynapoint-kiosk")
+
+
 def version_line() -> str:
-    return f"mynapoint-kiosk {version('mynapoint-kiosk')}"
+    return f"mynapoint-kiosk {app_version()}"
 
 
 def run_check(action: str, parts: KioskParts) -> list[str]:

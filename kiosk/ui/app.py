@@ -70,6 +70,7 @@ from kivy.uix.floatlayout import FloatLayout  # noqa: E402
 from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
 
 from kiosk import i18n  # noqa: E402
+from kiosk.health.live_state import Refresher  # noqa: E402
 from kiosk.procedure import events as ev  # noqa: E402
 from kiosk.procedure.flow import TECHNICIAN_STEPS, Step, View  # noqa: E402
 from kiosk.procedure.session import IdleTimer  # noqa: E402
@@ -131,6 +132,11 @@ class KioskApp(App):
         self._clock_events: list[Any] = []
         self._window: Any = None
         self.voice: VoiceGuide | None = None  # made in build(), from the settings
+        # Keeps the live state fresh for kiosk-sync's heartbeat (and asks the printer about
+        # its paper while idle), off Kivy's thread.
+        self.live_state = Refresher(
+            kiosk.runner.tend_live_state, every=settings.heartbeat_interval_seconds / 3
+        )
 
     # --- building -----------------------------------------------------------------------
 
@@ -168,9 +174,11 @@ class KioskApp(App):
         self._schedule(lambda: self._schedule(self._report_ready))
         self._schedule(self.check_network)
         self._schedule(self.check_network, NETWORK_CHECK_SECONDS)
+        self.live_state.start()
 
     def on_stop(self) -> None:
         sd_notify.notify("STOPPING=1", "STATUS=stopping")
+        self.live_state.stop()
         for event in self._clock_events:
             event.cancel()
         self._clock_events = []

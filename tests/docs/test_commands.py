@@ -288,6 +288,9 @@ RUN_HERE: dict[str, Run | tuple[Run, ...]] = {
 # What a doc shows -> the test that runs it (its source holds the command verbatim).
 RUN_BY = {
     "kiosk demo --headless --walkthrough DIR --voice": "tests/kiosk/demo/test_walkthrough.py",
+    '.venv/bin/grant-service credential create --role console --label "Sato Hanako"': (
+        "tests/grant_service/console/test_sign_in.py"
+    ),
 }
 
 

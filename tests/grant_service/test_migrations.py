@@ -5,7 +5,8 @@ migration 0004 turns the single audit chain into chain 0 of many (the old entrie
 as they did) and spreads the budget's counter over its slots; migration 0005 keeps of each
 point transaction only what answers its replay (no amount, time or operator id) and
 records the re-issued certificates already linked as renewals; migration 0006 flags the
-services whose ID and code are a card's number and security code, without a reload."""
+services whose ID and code are a card's number and security code, without a reload;
+migration 0007 adds the fleet's tables (heartbeats, alerts, console sign-ins)."""
 
 from __future__ import annotations
 
@@ -807,3 +808,35 @@ def test_0005_goes_down_and_up_again_with_no_transactions(empty_database_url: st
     command.upgrade(config, "head")
     assert _version(url) == _head(url)
     assert _rows(url, "certificate_renewals") == 1
+
+
+# --- 0007: the fleet -----------------------------------------------------------------------
+
+FLEET_TABLES = {
+    "kiosk_status",
+    "kiosk_status_history",
+    "fleet_alerts",
+    "console_sessions",
+    "console_sign_in_failures",
+}
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_0007_adds_the_fleets_tables_and_goes_down_and_up_again(empty_database_url: str) -> None:
+    """Down to 0006 the five tables go and nothing else changes; up again they are back."""
+    url, config = empty_database_url, migrate.alembic_config(empty_database_url)
+    command.upgrade(config, "head")
+    at_head = _tables(url)
+    assert at_head >= FLEET_TABLES
+    command.downgrade(config, "0006")
+    assert _tables(url) == at_head - FLEET_TABLES
+    assert _version(url) == "0006"
+    command.upgrade(config, "head")
+    assert _tables(url) == at_head and _version(url) == _head(url)
