@@ -150,6 +150,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "cancel": ("やめる", "Cancel"),
     "revoked_done": ("端末 {kiosk} を失効させました。", "Kiosk {kiosk} is revoked."),
     "enrollment": ("登録用トークンの発行", "Enrollment token for a technician"),
+    "enrollment_new": ("新しい端末の登録用トークン", "Enrollment token for a new kiosk"),
     "valid_for": ("有効期間", "Valid for"),
     "issue_token": ("発行する", "Issue"),
     "token_title": ("登録用トークン", "Enrollment token"),

@@ -261,7 +261,9 @@ def fleet_page(visit: Signed) -> HTMLResponse:
         response = render("fleet_fragment.html", visit.language, **context)
         response.headers["X-Console-Fragment"] = "fleet"
         return response
-    return visit.page("fleet.html", nav="fleet", **context)
+    return visit.page(
+        "fleet.html", nav="fleet", channels=devices.CHANNELS, token_hours=TOKEN_HOURS, **context
+    )
 
 
 # --- a kiosk --------------------------------------------------------------------------------
@@ -312,6 +314,12 @@ def revoke(kiosk_id: str, visit: Signed) -> Response:
     except Refused as refusal:
         raise visit.error(404, "not_found_title") from refusal
     return _done(f"{PREFIX}/kiosks/{kiosk_id}", done="revoked")
+
+
+@router.post("/enrollment-token")
+def new_kiosk_token(visit: Signed) -> HTMLResponse:
+    """A token for a kiosk not enrolled yet (the technician's new installation)."""
+    return enrollment_token(visit.form.get("kiosk_id", ""), visit)
 
 
 @router.post("/kiosks/{kiosk_id}/enrollment-token")

@@ -111,9 +111,11 @@ def report_status(kiosk: object) -> int:
 def test_an_enrollment_token_is_shown_once_and_enrolls_the_kiosk(
     console: Console, service: ServiceEnv
 ) -> None:
+    fleet_page = console.get("/console/fleet").text
+    assert 'action="/console/enrollment-token"' in fleet_page  # a new kiosk's, on the fleet page
     issued = console.post(
-        "/console/kiosks/kiosk-new-01/enrollment-token",
-        {"channel": "convenience_store", "hours": "24"},
+        "/console/enrollment-token",
+        {"kiosk_id": "kiosk-new-01", "channel": "convenience_store", "hours": "24"},
     )
     assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
     token = re.search(r'<code class="token">([^<]+)</code>', issued.text).group(1)  # type: ignore[union-attr]
@@ -133,6 +135,9 @@ def test_an_enrollment_token_is_shown_once_and_enrolls_the_kiosk(
     assert later.status_code == 200 and token not in later.text
     assert console.post(
         "/console/kiosks/kiosk-new-01/enrollment-token", {"channel": "moon", "hours": "24"}
+    ).status_code == 400  # fmt: skip
+    assert console.post(
+        "/console/enrollment-token", {"kiosk_id": "../x", "channel": "city_hall", "hours": "24"}
     ).status_code == 400  # fmt: skip
     (entry,) = audit_entries(service, "console.enrollment_token")
     assert entry.subject == f"{NAME}:kiosk-new-01"

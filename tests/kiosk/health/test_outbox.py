@@ -5,31 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kiosk.health.alerts import AlertOutbox, note_paper, note_queue
-from kiosk.offline_queue.cipher import PayloadCipher
 from kiosk.offline_queue.store import QueueStatus, QueueStore
 from mynapoint.fleet import AlertKind
 from tests.support.service_harness import FakeClock
 
 RECEIPT = "RA9C-A7HQ-J9JV"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(dt.datetime(2026, 12, 10, 9, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> Iterator[QueueStore]:
-    cipher = PayloadCipher.load_or_create(tmp_path / "queue.key")
-    store = QueueStore(tmp_path / "queue.sqlite3", cipher, clock=clock)
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -25,19 +25,6 @@ from tests.support.service_harness import FakeClock, TestCard
 LEASE = dt.timedelta(seconds=60)
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> Iterator[QueueStore]:
-    cipher = PayloadCipher.load_or_create(tmp_path / "queue.key")
-    store = QueueStore(tmp_path / "queue.sqlite3", cipher, clock=clock)
-    yield store
-    store.close()
-
-
 def signed(store: QueueStore, card: TestCard, kind: str = "reservation") -> Envelope:
     payload = (
         ReservationPayload(terms_version="2020-07")
