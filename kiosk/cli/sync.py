@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import threading
 from types import FrameType
 
 import click
@@ -114,12 +113,7 @@ def _serve(syncer: Syncer, reporter: Reporter, *, drain_at_once: bool = False) -
         loop.drain_now()
     sd_notify.notify("READY=1", f"STATUS={status_line(syncer.store)}")
     log.info("kiosk-sync started, sending to %s", syncer.settings.service_url)
-    reporting = threading.Thread(target=reporter.run, name="reporter")
-    reporting.start()
-    try:
+    with reporter.running():
         loop.run()
-    finally:
-        reporter.stop()
-        reporting.join()
     sd_notify.notify("STOPPING=1")
     log.info("kiosk-sync stopped")

@@ -5,6 +5,10 @@ what a demonstration cannot do with its hands.
     N   a new citizen (a new virtual card, taken away from the reader)
     O   the store's network off, or back on (the local grant service stops or starts)
 
+The operators' console of the local service shows this kiosk as its kiosk-sync reports
+it (state, paper, queue, alerts such as "call staff"): the demo prints its address and
+the demo operator's name and key.
+
 Each run starts afresh (a new local service and kiosk under ``base``); the slips are
 kept as PNG files in ``base/slips``. The card's PIN is ``1234``; the technician's (five
 taps in the top-left corner) is ``DEMO_TECHNICIAN_PIN``.
@@ -18,9 +22,10 @@ from typing import Any
 
 import click
 
-from kiosk.demo.environment import DemoEnvironment, demo_environment
+from kiosk.demo.environment import CONSOLE_USER, DemoEnvironment, demo_environment
 from kiosk.devices.sim.loopback import VirtualReader
 from kiosk.devices.sim.virtual_card import DEMO_PIN
+from kiosk.health.reporter import Reporter
 from kiosk.technician.pin import hash_pin
 
 DEMO_TECHNICIAN_PIN = "24681357"
@@ -78,7 +83,15 @@ def run_demo_app(base: Path, *, channel: str = "convenience_store") -> int:
         reader.remove()
         click.echo(__doc__.split("\n\n")[1])
         click.echo(f"card PIN {DEMO_PIN}; technician PIN {DEMO_TECHNICIAN_PIN}; slips in {slips}")
-        with assembled(env.kiosk, reader=reader) as kiosk:
+        click.echo(
+            f"operators' console: {env.service.url}/console/ "
+            f"(name {CONSOLE_USER!r}, key {env.console_key})"
+        )
+        with (
+            assembled(env.kiosk, reader=reader) as kiosk,
+            Reporter.opened(env.kiosk) as reporter,
+            reporter.running(),
+        ):
             app = KioskApp(kiosk)
             keys = DemoKeys(env, reader)
             from kivy.core.window import Window

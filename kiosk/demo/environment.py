@@ -22,7 +22,7 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy.orm import Session, sessionmaker
 
-from grant_service import devices, pki
+from grant_service import credentials, devices, pki
 from grant_service.api import create_app
 from grant_service.cli import prepare_database
 from grant_service.keys import ServiceKeys
@@ -112,11 +112,27 @@ def prepare_service(settings: Settings, kiosk_id: str, channel: str) -> str:
         sessions.kw["bind"].dispose()
 
 
+CONSOLE_USER = "demo operator"
+
+
+def console_key(settings: Settings) -> str:
+    """The access key of the demo's operator, to sign in to the service's console."""
+    sessions: sessionmaker[Session] = make_session_factory(make_engine(settings.database_url))
+    audit_key = ServiceKeys.load(settings.data_dir).audit_hmac
+    try:
+        with sessions.begin() as session:
+            now = dt.datetime.now(dt.UTC)
+            return credentials.create(session, audit_key, "console", CONSOLE_USER, now)
+    finally:
+        sessions.kw["bind"].dispose()
+
+
 @dataclass
 class DemoEnvironment:
     base: Path
     service: LocalService
     kiosk: KioskSettings
+    console_key: str = field(repr=False, default="")
     cards: list[Path] = field(default_factory=list)
 
     def new_card(self) -> Path:
@@ -140,6 +156,7 @@ def demo_environment(
     ensure_demo_card()  # makes the development test CA on first use
     service_settings = demo_service_settings(base / "grant-service")
     token = prepare_service(service_settings, kiosk_id, channel)
+    key = console_key(service_settings)
     service = LocalService(service_settings)
     service.start()
     try:
@@ -148,6 +165,6 @@ def demo_environment(
             **kiosk_settings,
         )  # fmt: skip
         enroll(settings, token)
-        yield DemoEnvironment(base, service, settings)
+        yield DemoEnvironment(base, service, settings, console_key=key)
     finally:
         service.stop()

@@ -97,6 +97,17 @@ class Reporter:
         """Safe from a signal handler: the loop ends after its current round."""
         self._stop.set()
 
+    @contextmanager
+    def running(self) -> Iterator[threading.Thread]:
+        """The loop in a thread of its own for the block; stopped and joined after it."""
+        thread = threading.Thread(target=self.run, name="reporter")
+        thread.start()
+        try:
+            yield thread
+        finally:
+            self.stop()
+            thread.join()
+
     def round(self) -> None:
         """Alerts due, a QUEUE_STUCK if the queue is, and a heartbeat if one is due."""
         status = self.store.status()
