@@ -16,6 +16,7 @@ from typing import Any
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.support.paths import REPO
 
@@ -58,7 +59,7 @@ def chromium(profile: Path) -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
-def axe_violations(driver: webdriver.Chrome) -> list[dict[str, Any]]:
+def axe_violations(driver: WebDriver) -> list[dict[str, Any]]:
     """axe-core's violations on the page now (WCAG 2.x A and AA rules)."""
     driver.execute_script(AXE.read_text(encoding="utf-8"))
     result = driver.execute_async_script(
@@ -82,7 +83,7 @@ def describe(violations: list[dict[str, Any]]) -> str:
     )
 
 
-def screenshot(driver: webdriver.Chrome, name: str) -> Path:
+def screenshot(driver: WebDriver, name: str) -> Path:
     """Keep the page as a test artefact (test-artifacts/browser/NAME.png)."""
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTEFACTS / f"{name}.png"

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -28,15 +30,21 @@ from grant_service.models import FleetAlert
 from tests.grant_service.console.conftest import raise_alert, report
 from tests.support.browser import axe_violations, chromium, describe, screenshot
 from tests.support.service_cluster import running_cluster
-from tests.support.service_harness import ServiceEnv, jlis_entry
+from tests.support.service_harness import Kiosk, ServiceEnv, jlis_entry
 
 OPERATOR = "山田 太郎"
 PAGES = ("/console/fleet", "/console/alerts", "/console/programme", "/console/conflicts",
          "/console/kiosks/kiosk-fine")  # fmt: skip
 
 
+@dataclass
+class World:
+    service: ServiceEnv
+    fine: Kiosk  # the kiosk that reports "all well", until the test says otherwise
+
+
 @pytest.fixture
-def world(make_service: Callable[..., ServiceEnv]) -> ServiceEnv:
+def world(make_service: Callable[..., ServiceEnv]) -> World:
     """Three kiosks and a conflict; the service's clock is the real one, as the served
     process's is (the silent kiosk reported an hour ago)."""
     service = make_service(now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
@@ -57,12 +65,12 @@ def world(make_service: Callable[..., ServiceEnv]) -> ServiceEnv:
         "/v1/jlis/reissues", json={"entries": [jlis_entry(lost, renewed)]}, headers=feed
     )
     assert reply.json()["results"][0]["outcome"] == "conflict"
-    return service
+    return World(service, fine)
 
 
 @pytest.fixture
-def served(world: ServiceEnv, tmp_path: Path) -> Iterator[str]:
-    with running_cluster(world, tmp_path, processes=1) as cluster:
+def served(world: World, tmp_path: Path) -> Iterator[str]:
+    with running_cluster(world.service, tmp_path, processes=1) as cluster:
         yield cluster.urls[0]
 
 
@@ -85,10 +93,11 @@ def wait_for(driver: WebDriver, text: str) -> None:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_operator_runs_the_fleet_from_the_console(
-    world: ServiceEnv, served: str, driver: WebDriver
+    world: World, served: str, driver: WebDriver
 ) -> None:
-    with world.sessions.begin() as session:
-        key = credentials.create(session, world.audit_key, "console", OPERATOR, world.clock())
+    service = world.service
+    with service.sessions.begin() as session:
+        key = credentials.create(session, service.audit_key, "console", OPERATOR, service.clock())
 
     # Without a session every page leads to the sign-in page.
     for page in PAGES:
@@ -116,13 +125,30 @@ def test_an_operator_runs_the_fleet_from_the_console(
     assert "時点" in silent_row.text  # its figures are "as of" an hour ago, not current
     accessible(driver, "02-fleet")
 
+    # The table refreshes itself: the fine kiosk runs out of paper, and its row says so
+    # without a reload (the page's script fetches the rows every 15 seconds).
+    driver.execute_script("window.notReloaded = true;")
+    later = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    service.clock.now = max(later, service.clock.now + dt.timedelta(seconds=1))
+    report(world.fine, paper="out")
+
+    def fine_is_out_of_paper(driver: WebDriver) -> bool:
+        rows = driver.find_elements(By.CSS_SELECTOR, "#fleet-rows tr")
+        row = next(r for r in rows if r.find_element(By.TAG_NAME, "th").text == "kiosk-fine")
+        return row.find_element(By.CSS_SELECTOR, ".condition").text == "用紙切れ"
+
+    WebDriverWait(driver, 25, ignored_exceptions=(StaleElementReferenceException,)).until(
+        fine_is_out_of_paper
+    )
+    assert driver.execute_script("return window.notReloaded === true;")
+
     # A CSRF-less POST with the operator's own session cookie is refused; nothing changes.
     cookies = {c["name"]: c["value"] for c in driver.get_cookies()}
-    with world.sessions() as session:
+    with service.sessions() as session:
         (alert,) = session.query(FleetAlert).all()
     refused = httpx.post(f"{served}/console/alerts/{alert.id}/acknowledge", cookies=cookies)
     assert refused.status_code == 403
-    with world.sessions() as session:
+    with service.sessions() as session:
         assert session.get(FleetAlert, alert.id).state == "open"  # type: ignore[union-attr]
 
     # The kiosk out of paper: its page, with its charts and its alert.
@@ -136,7 +162,7 @@ def test_an_operator_runs_the_fleet_from_the_console(
     acknowledge = f"form[action$='/alerts/{alert.id}/acknowledge'] button"
     driver.find_element(By.CSS_SELECTOR, acknowledge).click()
     wait_for(driver, OPERATOR)
-    with world.sessions() as session:
+    with service.sessions() as session:
         handled = session.get(FleetAlert, alert.id)
         assert handled is not None and handled.state == "acknowledged"
         assert handled.acknowledged_by == OPERATOR
@@ -147,7 +173,7 @@ def test_an_operator_runs_the_fleet_from_the_console(
     driver.find_element(By.CSS_SELECTOR, "input[name=keep][value=new]").click()
     driver.find_element(By.CSS_SELECTOR, "form[action*='/conflicts/'] button").click()
     wait_for(driver, "を解決しました")
-    with world.sessions() as session:
+    with service.sessions() as session:
         assert people.open_conflicts(session) == []
     accessible(driver, "05-conflicts")
 
