@@ -4,7 +4,6 @@ over the real, device-signed API."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,8 @@ from sqlalchemy import select
 
 from grant_service import credentials
 from grant_service.models import AuditEntry
-from mynapoint.fleet import AlertBatch, Heartbeat, KioskAlert
+from mynapoint.fleet import AlertBatch, KioskAlert
+from tests.support.fleet_reports import heartbeat
 from tests.support.service_harness import Kiosk, ServiceEnv
 
 NAME = "佐藤 花子"  # a console user's name is the credential's label: any text
@@ -77,19 +77,8 @@ def console(browser: Console, key: str) -> Console:
     return browser
 
 
-def beat(clock: dt.datetime, **fields: Any) -> Heartbeat:
-    values: dict[str, Any] = {
-        "observed_at": clock, "interval_seconds": 60, "app_version": "1.4.2",
-        "store_id": "S-0001", "store_name": "ファミマ 本町店", "municipality": "渋谷区",
-        "state": "idle", "queue_depth": 0, "paper": "ok", "reader_present": True,
-        "card_on_reader": False, "disk_free_bytes": 8_000_000_000,
-    }  # fmt: skip
-    values.update(fields)
-    return Heartbeat(**values)
-
-
 def report(kiosk: Kiosk, **fields: Any) -> None:
-    reply = kiosk.client.heartbeat(beat(kiosk.clock(), **fields))
+    reply = kiosk.client.heartbeat(heartbeat(kiosk.clock(), **fields))
     assert reply.status_code == 200, reply.body
 
 

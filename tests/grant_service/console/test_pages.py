@@ -13,7 +13,8 @@ from grant_service.models import Device, EnrollmentToken, FleetAlert
 from kiosk.link.device_identity import DeviceIdentity
 from kiosk.link.service_client import ServiceClient
 from tests.grant_service.console.conftest import NAME, Console, audit_entries, raise_alert, report
-from tests.support.service_harness import ServiceEnv, jlis_entry
+from tests.support.fleet_reports import heartbeat
+from tests.support.service_harness import Kiosk, ServiceEnv, jlis_entry
 
 
 def rows_of(html: str) -> list[str]:
@@ -101,11 +102,8 @@ def test_revoking_a_kiosk_asks_first_and_is_audited_with_the_users_name(
     assert entry.subject == f"{NAME}:{kiosk.kiosk_id}"
 
 
-def report_status(kiosk: object) -> int:
-    from tests.grant_service.console.conftest import beat
-
-    reply = kiosk.client.heartbeat(beat(kiosk.clock()))  # type: ignore[attr-defined]
-    return int(reply.status_code)
+def report_status(kiosk: Kiosk) -> int:
+    return int(kiosk.client.heartbeat(heartbeat(kiosk.clock())).status_code)
 
 
 def test_an_enrollment_token_is_shown_once_and_enrolls_the_kiosk(
