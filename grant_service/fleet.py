@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from grant_service import audit, rules
@@ -65,21 +65,31 @@ def bucket_start(observed_at: dt.datetime, bucket_minutes: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
-def _newer_wins(dialect_name: str, table: Any, key: list[str]) -> Any:
-    """INSERT, or on ``key``'s conflict UPDATE only if the new row was observed later;
-    RETURNING a row only when something was written."""
+def _newer_wins(dialect_name: str, table: Any, key: list[str], *, or_: Any = None) -> Any:
+    """INSERT, or on ``key``'s conflict UPDATE only if the new row was observed later (or
+    ``or_`` holds); RETURNING a row only when something was written."""
     insert = dialect_insert(dialect_name, table)
     columns = [c.name for c in table.columns if c.name not in key]
+    newer = table.c.observed_at < insert.excluded.observed_at
     return insert.on_conflict_do_update(
         index_elements=key,
         set_={name: insert.excluded[name] for name in columns},
-        where=table.c.observed_at < insert.excluded.observed_at,
+        where=newer if or_ is None else or_(newer, table.c.received_at < _HEARD_BEFORE),
     ).returning(table.c[key[0]])
+
+
+# A kiosk's heartbeats are ordered by its own clock, except when the one kept arrived
+# longer ago than any two requests of one kiosk can overlap (the kiosk's request timeout):
+# the new one is then later in fact, even if the kiosk's clock stepped back (a kiosk
+# without a clock battery, set by NTP), which would otherwise look silent until its clock
+# caught up.
+HEARD_IN_ORDER_AFTER = dt.timedelta(seconds=60)
+_HEARD_BEFORE = bindparam("heard_before", type_=KioskStatus.__table__.c.received_at.type)
 
 
 @functools.cache
 def _status_upsert(dialect_name: str) -> Any:
-    return _newer_wins(dialect_name, KioskStatus.__table__, ["kiosk_id"])
+    return _newer_wins(dialect_name, KioskStatus.__table__, ["kiosk_id"], or_=or_)
 
 
 @functools.cache
@@ -110,7 +120,10 @@ def record_heartbeat(
     dialect = session.get_bind().dialect.name
     reported = beat.model_dump(exclude={"version"})
     status = {**reported, "kiosk_id": device.kiosk_id, "channel": device.channel}
-    recorded = session.scalar(_status_upsert(dialect), {**status, "received_at": now})
+    heard_before = now - HEARD_IN_ORDER_AFTER
+    recorded = session.scalar(
+        _status_upsert(dialect), {**status, "received_at": now, "heard_before": heard_before}
+    )
     if recorded is None:
         return False
     point = {name: reported[name] for name in _POINT_FIELDS}

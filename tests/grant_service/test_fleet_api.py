@@ -161,6 +161,26 @@ def test_an_older_heartbeat_after_a_newer_one_changes_nothing(service: ServiceEn
     assert [depth for _, depth in points_of(service, kiosk.kiosk_id)] == [5]
 
 
+def test_a_kiosk_whose_clock_stepped_back_is_heard_once_its_last_heartbeat_is_old(
+    service: ServiceEnv,
+) -> None:
+    """A kiosk's clock ran 4 minutes fast, then NTP set it right: its heartbeats now say
+    an earlier time than the one kept. A minute after the last one arrived, a new one is
+    later in fact and is kept: the kiosk is not shown silent until its clock catches up."""
+    kiosk = service.kiosk()
+    fast = service.clock() + dt.timedelta(minutes=4)
+    assert send_heartbeat(kiosk.client, heartbeat_json(fast)).body["recorded"] is True
+    service.clock.advance(seconds=30)  # inside the window two requests may overlap
+    early = send_heartbeat(kiosk.client, heartbeat_json(service.clock(), paper="out"))
+    assert early.body["recorded"] is False
+    service.clock.advance(seconds=60)
+    stepped_back = send_heartbeat(kiosk.client, heartbeat_json(service.clock(), paper="out"))
+    assert stepped_back.body["recorded"] is True
+    row = fleet_row(service, kiosk.kiosk_id)
+    assert (row.condition, row.silent_for) == ("paper_out", None)
+    assert row.status.observed_at == service.clock()
+
+
 def test_the_latest_heartbeat_of_a_bucket_is_its_history_point(service: ServiceEnv) -> None:
     kiosk = service.kiosk()
     minutes = service.settings.fleet_history_bucket_minutes
