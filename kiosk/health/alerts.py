@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import uuid as uuids
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, literal, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,8 @@ from mynapoint.fleet import AlertKind, KioskAlert, PaperState
 log = logging.getLogger(__name__)
 
 PENDING, SENT = "pending", "sent"
+QUARANTINED_LATCH = "quarantined:"  # + the receipt number: one alert per quarantined item
+REASON_CODE = re.compile(r"[A-Z][A-Z0-9_]{2,39}")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ RULES: dict[AlertKind, Rule] = {
     # Once while the oldest unsent item waits too long; again only after it cleared.
     AlertKind.QUEUE_STUCK: Rule(lambda receipt: "queue_stuck", clears=True),
     # One per item, one per report: the receipt number and the time, nothing else.
-    AlertKind.QUARANTINED: Rule(lambda receipt: f"quarantined:{receipt}"),
+    AlertKind.QUARANTINED: Rule(lambda receipt: f"{QUARANTINED_LATCH}{receipt}"),
     AlertKind.NOT_ME_REPORT: Rule(lambda receipt: f"not_me:{receipt}", detail=False),
 }
 
@@ -232,16 +235,20 @@ def note_queue(
         outbox.clear(AlertKind.QUEUE_STUCK)
 
 
-def note_quarantined(outbox: AlertOutbox, reasons: dict[int, str]) -> None:
-    """Items just quarantined (queue id -> the service's reason code): one QUARANTINED
-    alert each, by receipt number, with the reason code only."""
-    if not reasons:
-        return
+def note_quarantined(outbox: AlertOutbox) -> None:
+    """Every quarantined item not alerted yet, whoever quarantined it (the sync on the
+    service's answer, or the store for a row it cannot read): one QUARANTINED alert each,
+    by receipt number, with its reason code only (its error's text stays on the kiosk)."""
+    latched = exists().where(
+        AlertLatch.key == literal(QUARANTINED_LATCH) + QueuedItem.receipt_number
+    )
     with outbox.store.sessions() as session:
         rows = session.execute(
-            select(QueuedItem.id, QueuedItem.receipt_number).where(
-                QueuedItem.id.in_(list(reasons)), QueuedItem.state == "quarantined"
+            select(QueuedItem.receipt_number, QueuedItem.last_error).where(
+                QueuedItem.state == "quarantined", ~latched
             )
         ).all()
-    for item_id, receipt in rows:
-        outbox.raise_alert(AlertKind.QUARANTINED, receipt_number=receipt, detail=reasons[item_id])
+    for receipt, error in rows:
+        code = (error or "").split(":", 1)[0].strip()
+        detail = code if REASON_CODE.fullmatch(code) else ""
+        outbox.raise_alert(AlertKind.QUARANTINED, receipt_number=receipt, detail=detail)

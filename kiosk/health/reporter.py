@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from kiosk.health.alerts import AlertOutbox, note_queue
+from kiosk.health.alerts import AlertOutbox, note_quarantined, note_queue
 from kiosk.health.heartbeat import compose_heartbeat, significant
 from kiosk.health.live_state import read_live_state
 from kiosk.link.enrollment import load_identity, service_client
@@ -113,6 +113,8 @@ class Reporter:
         status = self.store.status()
         stuck_after = dt.timedelta(minutes=self.settings.queue_stuck_alert_minutes)
         note_queue(self.outbox, status, self.clock(), stuck_after)
+        if status.counts.get("quarantined"):
+            note_quarantined(self.outbox)
         self.send_alerts()
         beat = self.heartbeat(status)
         if self._heartbeat_due(beat):
@@ -123,6 +125,7 @@ class Reporter:
 
     def once(self) -> None:
         """``kiosk-sync --once``: the pending alerts (due or not) and one heartbeat."""
+        note_quarantined(self.outbox)
         self.send_alerts(everything=True)
         self.send_heartbeat()
 

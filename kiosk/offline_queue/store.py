@@ -340,7 +340,8 @@ class QueueStore:
                     try:
                         envelope = json.loads(self.cipher.decrypt(row.uuid, row.payload or b""))
                     except (UndecryptablePayload, ValueError) as exc:
-                        row.state, row.last_error, row.lease_until = "quarantined", str(exc), None
+                        row.state, row.lease_until = "quarantined", None
+                        row.last_error = f"QUEUE_ROW_UNREADABLE: {exc}"[:500]
                         self._raise_alert(
                             session, "QUEUE_ROW_UNREADABLE",
                             f"queued item {row.receipt_number} cannot be read: {exc}", now,

@@ -43,7 +43,6 @@ from typing import Any
 
 import httpx
 
-from kiosk.health.alerts import AlertOutbox, note_quarantined
 from kiosk.link.enrollment import load_identity, service_client
 from kiosk.link.service_client import Reply, ServiceClient
 from kiosk.offline_queue.store import Outcome, QueueFull, QueueStore, ReadyItem, open_queue
@@ -198,7 +197,6 @@ class Syncer:
         self.resume_at: dt.datetime | None = None
         # When the service's unbroken run of busy answers began (for its alert).
         self.busy_since: dt.datetime | None = None
-        self.alerts = AlertOutbox(store, clock=self.clock)  # for the operators' console
 
     @classmethod
     @contextmanager
@@ -320,10 +318,6 @@ class Syncer:
             (item.id, self._outcome(item, by_uuid.get(item.uuid), report)) for item in ready
         ]
         self.store.record(outcomes, sync_succeeded=True, clear_alerts=CLEARED_BY_SUCCESS)
-        # The reason code only (before its colon): the service's detail stays on the kiosk.
-        quarantined = {i: (o.error or "").split(":", 1)[0] for i, o in outcomes
-                       if o.state == "quarantine"}  # fmt: skip
-        note_quarantined(self.alerts, quarantined)
         return True
 
     def _outcome(
