@@ -173,6 +173,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "alert_acknowledged": ("対応中", "acknowledged"),
     "alert_resolved": ("解決", "resolved"),
     "by_at": ("{by}（{at}）", "{by} ({at})"),
+    "acknowledged_by": ("確認", "Acknowledged by"),
+    "resolved_by": ("解決", "Resolved by"),
     "acknowledge": ("対応する", "Acknowledge"),
     "resolve": ("解決にする", "Resolve"),
     # the programme

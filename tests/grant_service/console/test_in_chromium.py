@@ -12,6 +12,7 @@ in test-artifacts/browser/.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from grant_service import credentials, people
 from grant_service.models import FleetAlert
 from tests.grant_service.console.conftest import raise_alert, report
-from tests.support.browser import axe_violations, chromium, describe, screenshot
+from tests.support.browser import ARTEFACTS, axe_violations, chromium, describe, screenshot
 from tests.support.service_cluster import running_cluster
 from tests.support.service_harness import Kiosk, ServiceEnv, jlis_entry
 
@@ -76,6 +77,7 @@ def served(world: World, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def driver(tmp_path: Path) -> Iterator[WebDriver]:
+    shutil.rmtree(ARTEFACTS, ignore_errors=True)  # this run's screenshots only
     with chromium(tmp_path / "profile") as browser:
         yield browser
 
@@ -157,6 +159,15 @@ def test_an_operator_runs_the_fleet_from_the_console(
     assert driver.find_elements(By.CSS_SELECTOR, "svg[role=img]")
     accessible(driver, "03-kiosk")
 
+    # Its revocation asks first (not confirmed here); a technician's token is shown once.
+    driver.find_element(By.LINK_TEXT, "この端末を失効させる").click()
+    accessible(driver, "03-revoke-confirm")
+    driver.back()
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/enrollment-token'] button").click()
+    token = driver.find_element(By.CSS_SELECTOR, "code.token").text
+    assert len(token) >= 24
+    accessible(driver, "03-enrollment-token")
+
     # The alert acknowledged, in the operator's name.
     driver.find_element(By.LINK_TEXT, "アラート").click()
     acknowledge = f"form[action$='/alerts/{alert.id}/acknowledge'] button"
@@ -170,23 +181,24 @@ def test_an_operator_runs_the_fleet_from_the_console(
 
     # The conflict resolved from its page: the person keeps the new MyKey ID.
     driver.get(f"{served}/console/conflicts")
+    accessible(driver, "05-conflict-open")
     driver.find_element(By.CSS_SELECTOR, "input[name=keep][value=new]").click()
     driver.find_element(By.CSS_SELECTOR, "form[action*='/conflicts/'] button").click()
     wait_for(driver, "を解決しました")
     with service.sessions() as session:
         assert people.open_conflicts(session) == []
-    accessible(driver, "05-conflicts")
+    accessible(driver, "06-conflict-resolved")
 
     driver.get(f"{served}/console/programme")
     assert driver.find_elements(By.CSS_SELECTOR, "svg[role=img]")
-    accessible(driver, "06-programme")
+    accessible(driver, "07-programme")
 
     # English, then signed out: the pages are closed again.
     driver.find_element(By.CSS_SELECTOR, "button[name=language][value=en]").click()
     WebDriverWait(driver, 10).until(
         lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     )
-    accessible(driver, "07-programme-english")
+    accessible(driver, "08-programme-english")
     driver.find_element(By.CSS_SELECTOR, "form[action$='/sign-out'] button").click()
     WebDriverWait(driver, 10).until(lambda d: "/console/sign-in" in d.current_url)
     for page in PAGES:
