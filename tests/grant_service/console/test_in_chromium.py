@@ -19,10 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -89,8 +90,23 @@ def accessible(driver: WebDriver, name: str) -> None:
     assert not violations, f"{name}:\n{describe(violations)}"
 
 
+# What a look at a page that is being replaced can raise: looked at again.
+MID_NAVIGATION = (StaleElementReferenceException, WebDriverException)
+
+
+def shown(driver: WebDriver, css: str) -> WebElement:
+    """The element once the page that has it is there (a click's navigation takes time)."""
+    element: WebElement = WebDriverWait(driver, 10, ignored_exceptions=MID_NAVIGATION).until(
+        seen.presence_of_element_located((By.CSS_SELECTOR, css))
+    )
+    return element
+
+
 def wait_for(driver: WebDriver, text: str) -> None:
-    WebDriverWait(driver, 10).until(seen.text_to_be_present_in_element((By.TAG_NAME, "main"), text))
+    main = (By.TAG_NAME, "main")
+    WebDriverWait(driver, 10, ignored_exceptions=MID_NAVIGATION).until(
+        seen.text_to_be_present_in_element(main, text)
+    )
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -139,9 +155,7 @@ def test_an_operator_runs_the_fleet_from_the_console(
         row = next(r for r in rows if r.find_element(By.TAG_NAME, "th").text == "kiosk-fine")
         return row.find_element(By.CSS_SELECTOR, ".condition").text == "用紙切れ"
 
-    WebDriverWait(driver, 25, ignored_exceptions=(StaleElementReferenceException,)).until(
-        fine_is_out_of_paper
-    )
+    WebDriverWait(driver, 25, ignored_exceptions=MID_NAVIGATION).until(fine_is_out_of_paper)
     assert driver.execute_script("return window.notReloaded === true;")
 
     # A CSRF-less POST with the operator's own session cookie is refused; nothing changes.
@@ -155,23 +169,23 @@ def test_an_operator_runs_the_fleet_from_the_console(
 
     # The kiosk out of paper: its page, with its charts and its alert.
     driver.find_element(By.LINK_TEXT, "kiosk-paper-out").click()
-    wait_for(driver, "用紙切れ")
-    assert driver.find_elements(By.CSS_SELECTOR, "svg[role=img]")
+    shown(driver, "svg[role=img]")  # the fleet page has no chart: this is the kiosk's page
+    assert "用紙切れ" in driver.find_element(By.TAG_NAME, "main").text
     accessible(driver, "03-kiosk")
 
     # Its revocation asks first (not confirmed here); a technician's token is shown once.
     driver.find_element(By.LINK_TEXT, "この端末を失効させる").click()
+    shown(driver, "form[action$='/revoke'] button.danger")
     accessible(driver, "03-revoke-confirm")
-    driver.back()
+    driver.get(f"{served}/console/kiosks/kiosk-paper-out")
     driver.find_element(By.CSS_SELECTOR, "form[action$='/enrollment-token'] button").click()
-    token = driver.find_element(By.CSS_SELECTOR, "code.token").text
+    token = shown(driver, "code.token").text
     assert len(token) >= 24
     accessible(driver, "03-enrollment-token")
 
     # The alert acknowledged, in the operator's name.
     driver.find_element(By.LINK_TEXT, "アラート").click()
-    acknowledge = f"form[action$='/alerts/{alert.id}/acknowledge'] button"
-    driver.find_element(By.CSS_SELECTOR, acknowledge).click()
+    shown(driver, f"form[action$='/alerts/{alert.id}/acknowledge'] button").click()
     wait_for(driver, OPERATOR)
     with service.sessions() as session:
         handled = session.get(FleetAlert, alert.id)
@@ -189,16 +203,21 @@ def test_an_operator_runs_the_fleet_from_the_console(
         assert people.open_conflicts(session) == []
     accessible(driver, "06-conflict-resolved")
 
+    driver.get(f"{served}/console/kiosks/no-such-kiosk")  # the error page, signed in
+    wait_for(driver, "見つかりません")
+    accessible(driver, "07-not-found")
+
     driver.get(f"{served}/console/programme")
     assert driver.find_elements(By.CSS_SELECTOR, "svg[role=img]")
-    accessible(driver, "07-programme")
+    accessible(driver, "08-programme")
 
     # English, then signed out: the pages are closed again.
     driver.find_element(By.CSS_SELECTOR, "button[name=language][value=en]").click()
-    WebDriverWait(driver, 10).until(
+    # (the old page's element goes stale while the new one loads: looked up again)
+    WebDriverWait(driver, 10, ignored_exceptions=MID_NAVIGATION).until(
         lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     )
-    accessible(driver, "08-programme-english")
+    accessible(driver, "09-programme-english")
     driver.find_element(By.CSS_SELECTOR, "form[action$='/sign-out'] button").click()
     WebDriverWait(driver, 10).until(lambda d: "/console/sign-in" in d.current_url)
     for page in PAGES:
