@@ -13,6 +13,7 @@ import collections
 import os
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -41,6 +42,15 @@ from mynapoint.envelope import (
     build_envelope,
 )
 from tests.support.service_harness import CARD_PIN, TestCard
+
+
+def flip_a_bit(database: Path, uuid: str) -> None:
+    """A flipped bit in a queued item's encrypted payload, as a failing disk makes one."""
+    with sqlite3.connect(database) as raw:
+        [blob] = raw.execute("SELECT payload FROM queue WHERE uuid = ?", (uuid,)).fetchone()
+        flipped = blob[:20] + bytes([blob[20] ^ 0x01]) + blob[21:]
+        raw.execute("UPDATE queue SET payload = ? WHERE uuid = ?", (flipped, uuid))
+
 
 BIN = Path(sys.executable).parent
 # A test account of the packaged operator registry, and a security code no output could

@@ -7,7 +7,6 @@ import base64
 import json
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -37,7 +36,7 @@ from tests.support.flow_harness import (
     KioskUnderTest,
     issue_rig_card,
 )
-from tests.support.kiosk_harness import KioskRig
+from tests.support.kiosk_harness import KioskRig, flip_a_bit
 
 
 @pytest.fixture
@@ -170,22 +169,8 @@ def test_a_row_the_kiosk_cannot_read_is_a_quarantined_alert_too(
 ) -> None:
     """Quarantined by the kiosk's own store (a flipped bit on the disk), not by an answer
     of the service: the console hears of it all the same, with the reason code only."""
-    store = rig.store()
-    try:
-        envelope = build_envelope(
-            ReservationPayload(terms_version="2020-07"), kiosk_id=rig.kiosk_id,
-            sequence=store.next_sequence(), certificate_der=rig.card.certificate_der,
-            sign=rig.card.sign,
-        )  # fmt: skip
-        store.enqueue(envelope)
-    finally:
-        store.close()
-    with sqlite3.connect(rig.settings.queue_database) as raw:
-        [blob] = raw.execute(
-            "SELECT payload FROM queue WHERE uuid = ?", (envelope.uuid,)
-        ).fetchone()
-        flipped = blob[:20] + bytes([blob[20] ^ 0x01]) + blob[21:]
-        raw.execute("UPDATE queue SET payload = ? WHERE uuid = ?", (flipped, envelope.uuid))
+    [envelope] = rig.queue(1)
+    flip_a_bit(rig.settings.queue_database, envelope.uuid)
     with Syncer.opened(rig.settings) as syncer:
         assert syncer.drain().sent == 0  # the store quarantined it while claiming
     reporter.round()

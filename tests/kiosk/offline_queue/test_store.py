@@ -20,6 +20,7 @@ from kiosk.offline_queue.store import Outcome, QueueFull, QueueStore, ReadyItem
 from mynapoint.envelope import ApplicationPayload, Envelope, ReservationPayload, build_envelope
 from tests.conftest import CardFactory
 from tests.support.full_disk import fill, tmpfs
+from tests.support.kiosk_harness import flip_a_bit
 from tests.support.service_harness import FakeClock, TestCard
 
 LEASE = dt.timedelta(seconds=60)
@@ -174,10 +175,7 @@ def test_a_row_that_does_not_decrypt_is_quarantined_and_reported(
     broken, good = signed(store, card), signed(store, TestCard(make_card()))
     store.enqueue(broken)
     store.enqueue(good)
-    with sqlite3.connect(store.database) as raw:  # a flipped bit on the disk
-        [blob] = raw.execute("SELECT payload FROM queue WHERE uuid = ?", (broken.uuid,)).fetchone()
-        flipped = blob[:20] + bytes([blob[20] ^ 0x01]) + blob[21:]
-        raw.execute("UPDATE queue SET payload = ? WHERE uuid = ?", (flipped, broken.uuid))
+    flip_a_bit(store.database, broken.uuid)
     ready = store.claim_ready(10, LEASE)
     assert [r.uuid for r in ready] == [good.uuid]
     status = store.status()
