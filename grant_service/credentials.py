@@ -35,8 +35,15 @@ class Caller:
     service_code: str | None = None
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What is kept of a secret handed out once (a token, a console session id)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def live(session: Session, token: str) -> ApiCredential | None:
+    """The unrevoked credential behind ``token``, whatever its role, or None."""
+    row = session.get(ApiCredential, token_digest(token.strip()))
+    return row if row is not None and row.revoked_at is None else None
 
 
 def create(
@@ -54,7 +61,7 @@ def create(
     token = secrets.token_urlsafe(32)
     session.add(
         ApiCredential(
-            token_sha256=_digest(token), role=role, service_code=service_code, label=label,
+            token_sha256=token_digest(token), role=role, service_code=service_code, label=label,
             created_at=now,
         )
     )  # fmt: skip
@@ -88,15 +95,14 @@ def authenticate(
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Refused(R.CREDENTIAL_INVALID, "expected Authorization: Bearer <token>")
-    digest = _digest(token.strip())
     # The admin token in the settings lets a new installation make its first credentials.
     if (
         role == "admin"
         and bootstrap_admin_sha256
-        and hmac.compare_digest(digest, bootstrap_admin_sha256.lower())
+        and hmac.compare_digest(token_digest(token.strip()), bootstrap_admin_sha256.lower())
     ):
         return Caller("admin", "bootstrap")
-    row = session.get(ApiCredential, digest)
-    if row is None or row.revoked_at is not None or row.role != role:
+    row = live(session, token)
+    if row is None or row.role != role:
         raise Refused(R.CREDENTIAL_INVALID, f"not a valid {role} token")
     return Caller(row.role, row.label, row.service_code)

@@ -202,12 +202,7 @@ def check_available(service: PaymentService, channel: str, day: dt.date) -> None
     not one whose ID and code are the card's number and security code, not a service
     kept from convenience stores at one, and not before its first day. Checked before the
     operator is asked."""
-    reason = unavailable(
-        channel=channel, day=day, app_only=service.app_only,
-        card_credentials=service.card_credentials,
-        not_at_convenience_store=service.not_at_convenience_store,
-        selectable_from=service.selectable_from,
-    )  # fmt: skip
+    reason = unavailable(service, channel=channel, day=day)
     if reason is not None:
         detail = service.code
         if reason is Unavailable.NOT_YET_SELECTABLE:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Literal
+from typing import Literal, Protocol
 
 Channel = Literal["convenience_store", "city_hall"]
 
@@ -33,23 +33,29 @@ class Unavailable(Enum):
     NOT_YET_SELECTABLE = "SERVICE_NOT_YET_SELECTABLE"
 
 
-def unavailable(
-    *,
-    channel: str,
-    day: dt.date,
-    app_only: bool,
-    card_credentials: bool,
-    not_at_convenience_store: bool,
-    selectable_from: dt.date,
-) -> Unavailable | None:
-    """Why a service with these flags cannot be chosen on ``channel`` on ``day`` (a Japan
-    date), the first reason in the order above; None when it can."""
-    if app_only:
+class Offered(Protocol):
+    """What the rule reads of a service: its published flags and first day (the kiosk's
+    catalog entry and the service's row both have them)."""
+
+    @property
+    def app_only(self) -> bool: ...
+    @property
+    def card_credentials(self) -> bool: ...
+    @property
+    def not_at_convenience_store(self) -> bool: ...
+    @property
+    def selectable_from(self) -> dt.date: ...
+
+
+def unavailable(service: Offered, *, channel: str, day: dt.date) -> Unavailable | None:
+    """Why ``service`` cannot be chosen on ``channel`` on ``day`` (a Japan date), the
+    first reason in the order above; None when it can."""
+    if service.app_only:
         return Unavailable.APP_ONLY
-    if card_credentials:
+    if service.card_credentials:
         return Unavailable.CARD_CREDENTIALS
-    if channel == "convenience_store" and not_at_convenience_store:
+    if channel == "convenience_store" and service.not_at_convenience_store:
         return Unavailable.NOT_AT_CONVENIENCE_STORE
-    if day < selectable_from:
+    if day < service.selectable_from:
         return Unavailable.NOT_YET_SELECTABLE
     return None

@@ -22,7 +22,6 @@ name typed, never the key.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -30,7 +29,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from grant_service import audit
+from grant_service import audit, credentials
+from grant_service.credentials import token_digest
 from grant_service.models import ApiCredential, ConsoleSession, ConsoleSignInFailures
 from grant_service.settings import Settings
 from mynapoint.database import dialect_insert
@@ -64,10 +64,6 @@ class SignInResult:
     outcome: str  # accepted | refused | locked
     session_id: str | None = None
     locked_until: dt.datetime | None = None
-
-
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def new_token() -> str:
@@ -120,10 +116,8 @@ def _count_failure(
 
 def _holder(session: Session, name: str, key: str) -> ApiCredential | None:
     """The live console or admin credential with this label and token, if any."""
-    row = session.get(ApiCredential, digest(key.strip()))
-    if row is None or row.revoked_at is not None or row.role not in CONSOLE_ROLES:
-        return None
-    return row if row.label == name else None
+    row = credentials.live(session, key)
+    return row if row is not None and row.role in CONSOLE_ROLES and row.label == name else None
 
 
 def sign_in(
@@ -151,7 +145,7 @@ def sign_in(
         session_id = new_token()
         session.add(
             ConsoleSession(
-                id_sha256=digest(session_id), label=name, role=holder.role,
+                id_sha256=token_digest(session_id), label=name, role=holder.role,
                 csrf_token=new_token(), language="ja", created_at=now, last_seen_at=now,
                 expires_at=_expiry(settings, created=now, last_seen=now),
             )
@@ -181,7 +175,7 @@ def current_user(
     refresh), so it keeps the session from going idle."""
     if not session_id:
         return None
-    row = session.get(ConsoleSession, digest(session_id))
+    row = session.get(ConsoleSession, token_digest(session_id))
     if row is None:
         return None
     if now >= row.expires_at or not _still_held(session, row):

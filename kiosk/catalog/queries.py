@@ -187,12 +187,7 @@ class Catalog:
         Japan date), and if not why and what to do instead. The rule, which the service
         applies too, is ``mynapoint.availability``; here is what it means for the citizen."""
         s = self._resolve(service)
-        reason = unavailable(
-            channel=channel, day=today, app_only=s.app_only,
-            card_credentials=s.card_credentials,
-            not_at_convenience_store=s.not_at_convenience_store,
-            selectable_from=s.selectable_from,
-        )  # fmt: skip
+        reason = unavailable(s, channel=channel, day=today)
         if reason is None:
             return AVAILABLE
         if reason is Unavailable.APP_ONLY:

@@ -14,6 +14,7 @@ citizen's data (a test read shows the certificate's validity, never its serial n
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import signal
 from collections.abc import Callable
@@ -66,6 +67,7 @@ def printer_status(printer: SlipPrinter) -> PrinterStatus:
 # --- technician mode ------------------------------------------------------------------------
 
 
+@functools.cache  # read from the installed metadata once: the reporter asks every second
 def app_version() -> str:
     """The installed kiosk package's version (technician mode and the heartbeat say it)."""
     return version("mynapoint-kiosk")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from types import SimpleNamespace
 
 import pytest
 
@@ -25,9 +26,9 @@ CHANNELS = ("convenience_store", "city_hall")
 def reason(channel: str, day: dt.date, **changed: bool) -> Unavailable | None:
     """The rule for a service that can be chosen anywhere from ``FIRST_DAY``, but for
     the flags ``changed``."""
-    service = {"app_only": False, "card_credentials": False, "not_at_convenience_store": False}
-    service.update(changed)
-    return unavailable(channel=channel, day=day, selectable_from=FIRST_DAY, **service)
+    flags = {"app_only": False, "card_credentials": False, "not_at_convenience_store": False}
+    service = SimpleNamespace(selectable_from=FIRST_DAY, **{**flags, **changed})
+    return unavailable(service, channel=channel, day=day)
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
@@ -107,14 +108,7 @@ def test_the_kiosk_refuses_what_the_service_would(
     kiosk's availability shows and what the grant service's rules refuse with (the same
     reason code), so the citizen learns it before typing."""
     for data in CatalogData.from_file(PACKAGED_CATALOG).services:
-        expected = unavailable(
-            channel=channel,
-            day=day,
-            app_only=data.app_only,
-            card_credentials=data.card_credentials,
-            not_at_convenience_store=data.not_at_convenience_store,
-            selectable_from=data.selectable_from,
-        )
+        expected = unavailable(data, channel=channel, day=day)
         code = None if expected is None else expected.value
         row = PaymentService(**data.model_dump(exclude={"sources", *ENTRY_FIELDS}))
         try:

@@ -33,6 +33,14 @@ BACKSPACE = "backspace"
 PIN_LAYOUT = ("1", "2", "3", "4", "5", "6", "7", "8", "9", CLEAR, "0", OK)
 
 
+def forget(typed: list[str]) -> None:
+    """Forget what was typed (a PIN, a security code): overwrite the list's slots, then
+    empty it, so no copy of the entry stays behind in it."""
+    for index in range(len(typed)):
+        typed[index] = ""
+    typed.clear()
+
+
 class PinPad(TranslatedChildren, GridLayout):
     """The PIN pad: ten digits, 訂正 (clear) and 確定 (OK); never a system keyboard.
 
@@ -95,10 +103,8 @@ class PinPad(TranslatedChildren, GridLayout):
         self.wipe()
 
     def wipe(self) -> None:
-        """Forget every digit: overwrite the list's slots, then empty it."""
-        for index in range(len(self._digits)):
-            self._digits[index] = ""
-        self._digits.clear()
+        """Forget every digit."""
+        forget(self._digits)
         self._changed()
 
     def submit(self) -> None:
@@ -290,10 +296,8 @@ class AlphaPad(TranslatedChildren, BoxLayout):
             self._changed()
 
     def wipe(self) -> None:
-        """Forget every character: overwrite the list's slots, then empty it."""
-        for index in range(len(self._chars)):
-            self._chars[index] = ""
-        self._chars.clear()
+        """Forget every character."""
+        forget(self._chars)
         self._changed()
 
     def on_change(self) -> None:

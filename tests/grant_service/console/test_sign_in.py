@@ -18,6 +18,7 @@ from grant_service import credentials
 from grant_service.console import auth
 from grant_service.console.pages import PUBLIC_PATHS, router
 from grant_service.console.rendering import SECURITY_HEADERS
+from grant_service.credentials import token_digest
 from grant_service.models import ConsoleSession, Device
 from tests.grant_service.console.conftest import NAME, Console, audit_entries
 from tests.support.paths import REPO
@@ -44,7 +45,7 @@ def test_the_right_name_and_key_sign_in_and_only_the_session_hash_is_kept(
     assert "Secure" not in cookie  # no TLS in this service
     with service.sessions() as session:
         (row,) = session.scalars(select(ConsoleSession)).all()
-    assert row.id_sha256 == auth.digest(session_id) and row.label == NAME
+    assert row.id_sha256 == token_digest(session_id) and row.label == NAME
     assert browser.get("/console/fleet").status_code == 200
     (entry,) = audit_entries(service)
     assert (entry.action, entry.subject, entry.outcome) == ("console.sign_in", NAME, "accepted")
