@@ -7,6 +7,9 @@ malformed input is a 4xx, never a 500 (a database outage is 503: nobody's fault,
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +31,7 @@ from grant_service.refusals import Refused, validation_detail
 from grant_service.routes import devices, fleet, operations, public, submissions
 from grant_service.service import Clock, Service
 from grant_service.settings import Settings
+from mynapoint import sd_notify
 from mynapoint.dates import utc_now
 from mynapoint.reasons import R
 
@@ -44,6 +48,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         description="Reservations (MyKey IDs), applications, My Page and points for "
         "Mynapoint kiosks and payment operators.",
         openapi_url="/openapi.json",
+        lifespan=_tell_systemd,
     )
     app.state.service = service
     # Bodies over the limit get 413: counted as the bytes arrive (Starlette's limiter, whose
@@ -95,6 +100,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         app.include_router(module.router)
     console.install(app)  # the operators' web console, /console (docs/console.md)
     return app
+
+
+@asynccontextmanager
+async def _tell_systemd(_app: FastAPI) -> AsyncIterator[None]:
+    """READY=1 once this worker serves (grant-service.service is Type=notify with
+    NotifyAccess=all: uvicorn's workers are children of the unit's main process). The first
+    worker up makes the unit active; the listening socket is open before any worker starts,
+    so nothing is refused meanwhile. A worker uvicorn starts again later just repeats it."""
+    sd_notify.notify("READY=1", f"STATUS=serving (worker {os.getpid()} up)")
+    yield
 
 
 def create_app_from_environment() -> FastAPI:

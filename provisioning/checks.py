@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import subprocess
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,6 +41,14 @@ from kiosk.technician.checks import printer_status, read_card
 from provisioning.errors import ProvisioningError
 from provisioning.queue_state import queue_status
 from provisioning.rotation import NEXT_KEY_FILE
+from provisioning.unit_state import (
+    Show,
+    read_unit_states,
+    systemctl_show,
+    systemd_running,
+    unit_verdict,
+)
+from provisioning.units import UNITS
 
 Result = Literal["ok", "warn", "FAIL", "skip"]
 MiB = 1024 * 1024
@@ -84,6 +93,7 @@ def run_checks(settings: KioskSettings, *, wait_card: float) -> list[Check]:
         disk(settings),
         *queue(settings),
         sync_daemon(settings),
+        *systemd_units(),
         technician_pin(settings),
     ]
 
@@ -408,6 +418,21 @@ def sync_daemon(settings: KioskSettings) -> Check:
         "not running: queued submissions wait until it runs",
         "systemctl enable --now kiosk-sync",
     )
+
+
+KIOSK_UNITS = (UNITS["kiosk"].name, UNITS["kiosk-sync"].name)
+
+
+def systemd_units(show: Show = systemctl_show) -> list[Check]:
+    """A row per kiosk unit: running, restarting after a crash, or given up on."""
+    if not systemd_running():
+        return [skip("units", "systemd is not running here: no unit to ask")]
+    try:
+        states = read_unit_states(KIOSK_UNITS, show)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return [warn("units", f"cannot ask systemd: {exc}", "systemctl status kiosk kiosk-sync")]
+    verdicts = [(state.name, unit_verdict(state)) for state in states]
+    return [Check(name, v.result, v.detail, v.next_step) for name, v in verdicts]
 
 
 def technician_pin(settings: KioskSettings) -> Check:

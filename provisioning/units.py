@@ -19,7 +19,6 @@ import grp
 import os
 import pwd
 import re
-import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from mynapoint.atomic_files import replace_file
+from provisioning.unit_state import systemd_running
 
 DEFAULT_PREFIX = Path("/opt/mynapoint-kiosk/.venv")
 DEFAULT_UNIT_DIR = Path("/etc/systemd/system")
@@ -318,7 +318,7 @@ def _systemctl(
         # Enabling only makes the symlinks: systemctl does it in another root offline.
         runner(["systemctl", f"--root={root}", "enable", *names])
         return [f"enabled {' '.join(names)} under {root} (no daemon-reload: not this machine)"]
-    if not _systemd_running():
+    if not systemd_running():
         return [f"systemctl: skipped (systemd is not PID 1 here); to finish: {by_hand}"]
     runner(["systemctl", "daemon-reload"])
     runner(["systemctl", "enable", *names])
@@ -326,8 +326,3 @@ def _systemctl(
         "systemctl daemon-reload: done",
         f"enabled {' '.join(names)}; start now with: systemctl start {' '.join(names)}",
     ]
-
-
-def _systemd_running() -> bool:
-    """sd_booted(): systemd, as PID 1, makes this directory."""
-    return Path("/run/systemd/system").is_dir() and shutil.which("systemctl") is not None

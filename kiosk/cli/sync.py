@@ -30,7 +30,7 @@ from kiosk.offline_queue.lock import SyncLock
 from kiosk.offline_queue.store import QueueStore
 from kiosk.offline_queue.sync import DrainReport, Syncer, SyncLoop
 from kiosk.settings import KioskSettings
-from kiosk.shell import sd_notify
+from mynapoint import sd_notify
 
 log = logging.getLogger("kiosk.sync")
 

@@ -30,6 +30,12 @@ a connection of its own, and a schedule applies per request.
 - ``REFUSE``: the connection is closed as soon as it is accepted, nothing read: the
   network is down.
 
+``applies_to`` (with ``keep_alive=False``) picks the requests a fault may act on, by
+their head (``lambda head: head.startswith(b"POST /v1/submissions/batch ")``); the
+others pass. ``on_fire(fault)`` runs when a fault acts on a processed request, before the
+client can notice (to kill the service at that moment, say). ``port`` fixes the port
+listened on (default: any free one).
+
 ``connections`` counts the connections accepted; ``fired`` counts, per kind, the
 connections on which it acted, counted before the client can notice (a DROP_RESPONSE
 once the service's answer is in hand; a kept-alive PASS when its relay ends): a test
@@ -78,11 +84,17 @@ class FaultProxy:
         fault: Fault | Schedule = Fault.PASS,
         delay_seconds: float = 30.0,
         keep_alive: bool = True,
+        port: int = 0,
+        applies_to: Callable[[bytes], bool] | None = None,
+        on_fire: Callable[[Fault], None] | None = None,
     ) -> None:
         self.target = target
         self.fault = fault
         self.delay_seconds = delay_seconds
         self.keep_alive = keep_alive
+        self.listen_port = port
+        self.applies_to = applies_to
+        self.on_fire = on_fire
         self.connections = 0
         self.upstream_errors = 0
         self.fired: collections.Counter[Fault] = collections.Counter()
@@ -175,6 +187,8 @@ class FaultProxy:
                 _reset(client)
                 return
             head = _read_head(client, head)
+            if self.applies_to is not None and not self.applies_to(head):
+                fault = Fault.PASS
             upstream = self._connect()
             if upstream is None:
                 return
@@ -207,6 +221,8 @@ class FaultProxy:
     def _answer(self, fault: Fault, client: socket.socket, response: bytes) -> None:
         """Do to the client what ``fault`` says, with the service's whole response."""
         self._fired(fault)
+        if fault is not Fault.PASS and self.on_fire is not None:
+            self.on_fire(fault)
         if fault is Fault.PASS:
             client.sendall(response)
         elif fault is Fault.CUT_MID_BODY:
@@ -222,7 +238,7 @@ class _Server(socketserver.ThreadingTCPServer):
 
     def __init__(self, proxy: FaultProxy) -> None:
         self.proxy = proxy
-        super().__init__(("127.0.0.1", 0), socketserver.BaseRequestHandler)
+        super().__init__(("127.0.0.1", proxy.listen_port), socketserver.BaseRequestHandler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # typeshed allows a UDP server's (data, socket) too; a TCP server's is its socket.

@@ -318,6 +318,12 @@ class Syncer:
             (item.id, self._outcome(item, by_uuid.get(item.uuid), report)) for item in ready
         ]
         self.store.record(outcomes, sync_succeeded=True, clear_alerts=CLEARED_BY_SUCCESS)
+        replayed = sum(1 for result in by_uuid.values() if result.get("replayed") is True)
+        if replayed:
+            # Sent before, but the answer was lost (a cut link, a service that died after
+            # committing): the service answers from its record, and nothing counts twice.
+            log.info("sync: %d of %d items answered as replays (the service had them)",
+                     replayed, len(ready))  # fmt: skip
         return True
 
     def _outcome(

@@ -15,7 +15,7 @@ What it does, and nothing else:
   flow allows it (``flow.idle_allowed``: never while reading, checking or sending);
 - the technician's gesture: five taps within 3 s in the top-left corner (an invisible
   20 mm square) send ``TechnicianGesture`` (the flow asks for the technician PIN);
-- systemd (``kiosk/shell/sd_notify.py``; the unit is ``systemd/kiosk.service``): ``READY=1``
+- systemd (``mynapoint/sd_notify.py``; the unit is ``systemd/kiosk.service``): ``READY=1``
   once the first frame is drawn, ``WATCHDOG=1`` with a ``STATUS=`` line (the step shown)
   from Kivy's clock, and ``STOPPING=1`` on stop. The pings come from the main loop, so a
   frozen screen stops them and systemd restarts the kiosk;
@@ -74,7 +74,6 @@ from kiosk.health.live_state import Refresher  # noqa: E402
 from kiosk.procedure import events as ev  # noqa: E402
 from kiosk.procedure.flow import TECHNICIAN_STEPS, Step, View  # noqa: E402
 from kiosk.procedure.session import IdleTimer  # noqa: E402
-from kiosk.shell import sd_notify  # noqa: E402
 from kiosk.shell.assembly import Kiosk  # noqa: E402
 from kiosk.ui.kit.bars import CountdownBanner  # noqa: E402
 from kiosk.ui.kit.fonts import register_fonts  # noqa: E402
@@ -83,6 +82,7 @@ from kiosk.ui.kit.translator import Translator, use_translator  # noqa: E402
 from kiosk.ui.screens.base import FlowScreen, ScreenContext  # noqa: E402
 from kiosk.ui.screens.registry import SCREEN_OF, SCREENS  # noqa: E402
 from kiosk.voice.guide import VoiceGuide, voice_for  # noqa: E402
+from mynapoint import sd_notify  # noqa: E402
 
 # Steps shown in the usual text size whatever was asked before: the start (a new
 # citizen) and the technician's.

@@ -10,6 +10,7 @@ on the kiosk: none lost, none twice. Each test also checks that its fault did ha
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import signal
@@ -139,7 +140,7 @@ def test_the_proxy_does_what_each_fault_says(rig: KioskRig, fault: Fault) -> Non
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("fault", FAULTS, ids=[fault.name for fault in FAULTS])
 def test_a_batch_lost_to_a_fault_is_sent_again_and_accepted_once(
-    rig: KioskRig, fault: Fault
+    rig: KioskRig, fault: Fault, caplog: pytest.LogCaptureFixture
 ) -> None:
     uuids = [envelope.uuid for envelope in rig.queue(5)]
     proxy = proxy_of(rig)
@@ -152,9 +153,14 @@ def test_a_batch_lost_to_a_fault_is_sent_again_and_accepted_once(
     assert_seen_as_failure(rig, uuids, fault)
 
     proxy.fault = Fault.PASS
-    drain_until_empty(rig)
+    with caplog.at_level(logging.INFO, logger="kiosk.offline_queue.sync"):
+        drain_until_empty(rig)
     assert proxy.fired[fault] == 1
     assert_settled_once(rig, uuids, fault)
+    # The journal says when the service answered from its record.
+    replays = [r.getMessage() for r in caplog.records if "answered as replays" in r.getMessage()]
+    assert replays == (["sync: 5 of 5 items answered as replays (the service had them)"]
+                       if fault in AFTER_PROCESSING else [])  # fmt: skip
 
 
 @pytest.mark.timeout(60)

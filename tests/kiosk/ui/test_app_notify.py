@@ -1,4 +1,4 @@
-"""The touchscreen app reports to systemd (``kiosk.ui.app`` through ``kiosk/shell/sd_notify.py``):
+"""The touchscreen app reports to systemd (``kiosk.ui.app`` through ``mynapoint/sd_notify.py``):
 ``READY=1`` once it is up, ``WATCHDOG=1`` from Kivy's main loop only (a frozen loop goes
 silent, which is what lets systemd restart a frozen kiosk), and ``STOPPING=1`` on stop.
 A real ``AF_UNIX`` datagram socket stands where systemd's notify socket would be."""
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.devices.sim.loopback import VirtualReader
-from kiosk.shell import sd_notify
 from kiosk.shell.assembly import assembled
+from mynapoint import sd_notify
 from provisioning import units
 from tests.support import unit_sandbox
 from tests.support.flow_harness import issue_rig_card

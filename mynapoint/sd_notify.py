@@ -1,6 +1,7 @@
-"""systemd notifications (``sd_notify``) for the kiosk's daemons, the sync and the app:
-readiness, watchdog pings, a status line, stopping. The protocol is one datagram to
-``$NOTIFY_SOCKET``; without it (not run by systemd) this does nothing.
+"""systemd notifications (``sd_notify``) for the daemons (the kiosk app, kiosk-sync, the
+grant service's workers): readiness, watchdog pings, a status line, stopping. The
+protocol is one datagram to ``$NOTIFY_SOCKET``; without it (not run by systemd) this does
+nothing.
 
 ``$WATCHDOG_PID`` is not checked, as ``sd_watchdog_enabled()`` would: the app runs under
 cage, whose PID is the one systemd watches, and pings through ``NotifyAccess=all``.
