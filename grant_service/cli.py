@@ -37,9 +37,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grant_service import audit, catalog, credentials, devices, migrate, people, pki, reporting
+from grant_service import (
+    audit,
+    catalog,
+    credentials,
+    crl_inbox,
+    devices,
+    migrate,
+    people,
+    pki,
+    reporting,
+)
 from grant_service.keys import DeviceCa, ServiceKeys, fingerprint, public_key_base64
-from grant_service.models import ApiCredential
+from grant_service.models import ApiCredential, CrlState
 from grant_service.refusals import Refused
 from grant_service.settings import Settings, load_settings
 from mynapoint.database import make_engine, make_session_factory, read_only_sessions
@@ -204,21 +214,56 @@ def load_catalog(settings: Settings, file: Path | None) -> None:
 
 
 @main.command("import-crl")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--inbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Import every CRL dropped into this directory (oldest first), move each to "
+    "imported/ or refused/, then check each CA's CRL is fresh (exit 1 if not).",
+)
 @settings_options
-def import_crl(settings: Settings, file: Path) -> None:
+def import_crl(settings: Settings, file: Path | None, inbox: Path | None) -> None:
     """Import a JPKI CRL (DER or PEM), verified against its trusted CA."""
+    if (file is None) == (inbox is None):
+        raise click.UsageError("give a CRL FILE, or --inbox DIR")
     prepare_database(settings)
     trust = pki.CardTrust.from_files(settings.trusted_ca_files)
-    try:
-        with _sessions(settings) as sessions, sessions.begin() as session:
-            keys = ServiceKeys.load(settings.data_dir)
-            issuer, count = pki.import_crl(
-                session, keys.audit_hmac, trust, file.read_bytes(), _now()
-            )
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"CRL imported for {issuer}: {count} revoked certificates")
+    keys = ServiceKeys.load(settings.data_dir)
+    with _sessions(settings) as sessions:
+
+        def import_one(data: bytes) -> str:
+            with sessions.begin() as session:
+                issuer, count = pki.import_crl(session, keys.audit_hmac, trust, data, _now())
+            return f"CRL imported for {issuer}: {count} revoked certificates"
+
+        if file is not None:
+            try:
+                click.echo(import_one(file.read_bytes()))
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from exc
+            return
+        assert inbox is not None
+        make_private_directory(inbox)
+        handled = crl_inbox.import_inbox(inbox, import_one)
+        with sessions() as session:
+            states = list(session.scalars(select(CrlState)))
+    for item in handled:
+        if item.imported:
+            click.echo(f"{item.name}: {item.detail}")
+        else:
+            click.echo(f"{item.name}: refused (moved to refused/): {item.detail}", err=True)
+    max_age = dt.timedelta(hours=settings.crl_max_age_hours)
+    ages = crl_inbox.crl_ages(trust.issuers, states, _now(), max_age)
+    for age in ages:
+        if age.problem:
+            level = "error" if age.fatal else "warning"
+            click.echo(f"{level}: {age.issuer}: {age.problem}", err=True)
+    if not handled:
+        click.echo(f"no CRL waiting in {inbox}")
+    if any(not item.imported for item in handled) or any(age.fatal for age in ages):
+        sys.exit(1)
 
 
 @main.command("enrollment-token")

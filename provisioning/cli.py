@@ -466,8 +466,9 @@ def _still_waiting(waiting: int, *, drained: bool) -> str:
     multiple=True,
     default=("kiosk", "kiosk-sync"),
     show_default=True,
-    help="A unit to install: kiosk, kiosk-sync, grant-service or "
-    "grant-service-audit-checkpoint (its hourly timer) (repeat for more).",
+    help="A unit to install: kiosk, kiosk-sync, grant-service, "
+    "grant-service-audit-checkpoint (its hourly timer) or grant-service-crl-import (its "
+    "ten-minute timer) (repeat for more).",
 )
 @click.option(
     "--root",

@@ -5,6 +5,7 @@ directories, then ``systemctl daemon-reload`` and ``enable``.
     lines = install_units(prefix=Path("/opt/mynapoint-kiosk/.venv"))            # a kiosk
     lines = install_units(prefix=venv, which=["grant-service"])                # the service
     lines = install_units(prefix=venv, which=["grant-service-audit-checkpoint"])  # its timer
+    lines = install_units(prefix=venv, which=["grant-service-crl-import"])        # its timer
     lines = install_units(prefix=venv, root=tmp, create_user=False)            # a test
 
 The unit files are real units for the default virtualenv (``/opt/mynapoint-kiosk/.venv``)
@@ -97,6 +98,9 @@ UNITS = {
     "grant-service-audit-checkpoint": UnitSpec(
         "grant-service-audit-checkpoint.service", GRANT_USER, grant_account, timer=True
     ),
+    "grant-service-crl-import": UnitSpec(
+        "grant-service-crl-import.service", GRANT_USER, grant_account, timer=True
+    ),
 }
 
 _USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
@@ -110,7 +114,8 @@ _OWNER_LINE = re.compile(r"^(User|Group)=.*$", re.MULTILINE)
 
 def template(name: str) -> str:
     """The unit file as shipped (``kiosk``, ``kiosk-sync``, ``grant-service``,
-    ``grant-service-audit-checkpoint``; ``NAME.timer`` for a unit's timer)."""
+    ``grant-service-audit-checkpoint``, ``grant-service-crl-import``; ``NAME.timer`` for a
+    unit's timer)."""
     spec = _spec(name)
     file = spec.timer_name if name.endswith(".timer") else spec.name
     return resources.files("provisioning").joinpath("systemd", file).read_text()
@@ -298,6 +303,7 @@ _PROGRAMS = {
     "kiosk-sync.service": ("bin/kiosk-sync",),
     "grant-service.service": ("bin/grant-service",),
     "grant-service-audit-checkpoint.service": ("bin/grant-service",),
+    "grant-service-crl-import.service": ("bin/grant-service",),
 }
 
 

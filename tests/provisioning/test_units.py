@@ -29,14 +29,17 @@ from tests.support.paths import REPO
 from tests.support.unit_sandbox import UnitSandbox
 
 VENV = Path(sys.prefix)  # this checkout's virtualenv: its programs exist, as ExecStart needs
-ALL_UNITS = ("kiosk", "kiosk-sync", "grant-service", "grant-service-audit-checkpoint")
-TIMERS = ("grant-service-audit-checkpoint",)  # a oneshot and the .timer that starts it
+ALL_UNITS = ("kiosk", "kiosk-sync", "grant-service", "grant-service-audit-checkpoint",
+             "grant-service-crl-import")  # fmt: skip
+# A oneshot and the .timer that starts it.
+TIMERS = ("grant-service-audit-checkpoint", "grant-service-crl-import")
 # The daemons' exposure ceiling (0 is locked down, 10 is wide open); the kiosk's sandbox
 # has to let in the GPU, the VT and the devices: reported, not limited.
 EXPOSURE_LIMIT = {
     "kiosk-sync": 3.0,
     "grant-service": 3.0,
     "grant-service-audit-checkpoint": 3.0,
+    "grant-service-crl-import": 3.0,
     "kiosk": None,
 }
 

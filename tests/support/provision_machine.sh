@@ -11,7 +11,8 @@ bin=/opt/mynapoint-kiosk/.venv/bin
 # 1. Install: the Debian packages are in the root already; the venv, the kiosk's units
 #    and user. Then the service's units and user (a service host would run only this).
 ./scripts/install-kiosk
-$bin/kiosk-provision install-units --which grant-service --which grant-service-audit-checkpoint
+$bin/kiosk-provision install-units --which grant-service --which grant-service-audit-checkpoint \
+    --which grant-service-crl-import
 
 # A test CA and a virtual My Number Card (PIN 4827), the kiosk's: the card file is
 # written on every PIN try, by the kiosk's user.

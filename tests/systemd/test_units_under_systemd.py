@@ -17,6 +17,7 @@ import pytest
 from tests.support.kiosk_machine import (
     BIN,
     CARD_PIN,
+    CARD_READER,
     GRANT_USER,
     INSTALL_DIR,
     KIOSK_USER,
@@ -344,3 +345,33 @@ def probe_report(output: str | list[str]) -> dict:
     text = output if isinstance(output, str) else "\n".join(output)
     line = next(line for line in text.splitlines() if "SANDBOX-PROBE " in line)
     return json.loads(line.split("SANDBOX-PROBE ", 1)[1])
+
+
+CRL_IMPORT = "grant-service-crl-import.service"
+INBOX = "/var/lib/mynapoint-grant/crl-inbox"
+
+
+@pytest.mark.timeout(300)
+def test_a_crl_dropped_into_the_inbox_is_imported_by_its_timers_unit(
+    machine: KioskMachine,
+) -> None:
+    timer = machine.show("grant-service-crl-import.timer", "ActiveState", "UnitFileState")
+    assert timer == {"ActiveState": "active", "UnitFileState": "enabled"}
+    # The card is revoked: its CA's new CRL goes where the operator's fetcher puts CRLs.
+    card = CARD_READER.removeprefix("virtual:")
+    ca = str(Path(card).parent / "test-ca")
+    machine.kiosk_command("kiosk-card-sim", "revoke", "--ca", ca, "--card", card)
+    machine.sh(
+        f"install -d -o {GRANT_USER} -m 0700 {INBOX}; "
+        f"install -o {GRANT_USER} -m 0600 {ca}/crl.der {INBOX}/crl.der.partial; "
+        f"mv {INBOX}/crl.der.partial {INBOX}/revoked-one.der"
+    )
+    machine.systemctl("start", CRL_IMPORT)  # as the timer does, every ten minutes
+
+    assert machine.journal_lines(CRL_IMPORT, r"revoked-one.der: CRL imported for .*: 1 revoked")
+    assert machine.show(CRL_IMPORT, "Result")["Result"] == "success"
+    moved = machine.run(["ls", f"{INBOX}/imported"], user=GRANT_USER).stdout.split()
+    assert moved == ["revoked-one.der"]
+    # In force at once: the revoked card is refused.
+    refused = machine.submit_reservation()
+    assert refused["state"] == "rejected" and refused["reason_code"] == "CERT_REVOKED"
