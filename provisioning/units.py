@@ -54,6 +54,7 @@ class Account:
     state_dir: Path  # the user's home: 0700, owned by it
     config_dir: Path  # 0750, root and the user's group
     device_groups: tuple[str, ...] = ()
+    reads_cards: bool = False  # it talks to pcscd: a polkit rule lets it
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class UnitSpec:
 def kiosk_account(user: str) -> Account:
     return Account(
         user, "Mynapoint kiosk", Path("/var/lib/mynapoint-kiosk"),
-        Path("/etc/mynapoint-kiosk"), KIOSK_DEVICE_GROUPS,
+        Path("/etc/mynapoint-kiosk"), KIOSK_DEVICE_GROUPS, reads_cards=True,
     )  # fmt: skip
 
 
@@ -148,6 +149,30 @@ def _check_prefix(prefix: Path) -> None:
 def _check_user(user: str) -> None:
     if not _USER_NAME.fullmatch(user):
         raise UnitInstallError(f"not a system user name: {user!r}")
+
+
+# --- the card reader ----------------------------------------------------------------------
+
+POLKIT_RULES_DIR = Path("/etc/polkit-1/rules.d")
+READER_RULE_FILE = "60-mynapoint-kiosk-pcscd.rules"
+
+
+def reader_rule(user: str) -> str:
+    """A polkit rule letting ``user`` use the card readers through pcscd. A pcscd built
+    with polkit (upstream's default since pcsc-lite 1.8.9; not Debian 12's) serves only
+    active login sessions, and the kiosk's screen runs under seatd without one. Without
+    polkit installed the rule is inert."""
+    return f"""// Written by kiosk-provision install-units. The kiosk's user ({user}) has no login
+// session (its screen runs under seatd), so pcscd's default polkit policy, which serves
+// active sessions only, would refuse it the card reader.
+polkit.addRule(function(action, subject) {{
+    if ((action.id == "org.debian.pcsc-lite.access_pcsc" ||
+         action.id == "org.debian.pcsc-lite.access_card") &&
+        subject.user == "{user}") {{
+        return polkit.Result.YES;
+    }}
+}});
+"""
 
 
 # --- users --------------------------------------------------------------------------------
@@ -244,6 +269,10 @@ def install_units(
         else:
             lines.append(f"user {account.name}: not created (asked not to)")
         lines += _make_directories(account, root, set_owners=on_this_machine)
+        if account.reads_cards:
+            path = _under(root, POLKIT_RULES_DIR) / READER_RULE_FILE
+            _write(path, reader_rule(account.name))
+            lines.append(f"wrote {path} (pcscd may serve {account.name} without a session)")
 
     if on_this_machine:
         lines += _missing_programs(specs, prefix)

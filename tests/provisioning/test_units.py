@@ -298,6 +298,10 @@ def test_installing_writes_the_units_for_the_virtualenv_and_the_directories(
     ]:
         assert stat.S_IMODE((tmp_path / directory).stat().st_mode) == mode, directory
     assert not list(tmp_path.rglob("*.partial"))
+    # pcscd may serve the kiosk's user without a login session (where it asks polkit).
+    rule = tmp_path / "etc/polkit-1/rules.d/60-mynapoint-kiosk-pcscd.rules"
+    assert stat.S_IMODE(rule.stat().st_mode) == 0o644
+    assert 'subject.user == "mynapoint-kiosk"' in rule.read_text()
     text = "\n".join(lines)
     assert "user mynapoint-kiosk: not created (asked not to)" in text
     assert "systemctl: skipped (asked not to)" in text
@@ -305,7 +309,7 @@ def test_installing_writes_the_units_for_the_virtualenv_and_the_directories(
     # A timed oneshot is started by its timer: the timer is what is enabled.
     assert (
         "systemctl enable kiosk.service kiosk-sync.service grant-service.service "
-        "grant-service-audit-checkpoint.timer\n" in f"{text}\n"
+        "grant-service-audit-checkpoint.timer grant-service-crl-import.timer\n" in f"{text}\n"
     )
 
 

@@ -32,9 +32,14 @@ from tests.support.paths import REPO
 CACHE = Path(os.environ.get("MYNAPOINT_TEST_CACHE", "/var/cache/mynapoint-tests")) / "nspawn"
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
-# Besides the kiosk's packages: PID 1 and systemctl's bus (systemd, dbus), and ps for a
-# test looking into the container (procps).
-CONTAINER_PACKAGES = ("systemd", "dbus", "procps")
+# Besides the kiosk's packages: PID 1 and systemctl's bus (systemd, dbus); ps for a test
+# looking into the container (procps); a virtual card reader for the system's pcscd
+# (vsmartcard-vpcd).
+CONTAINER_PACKAGES = ("systemd", "dbus", "procps", "vsmartcard-vpcd")
+# Installed by apt in the new root (their set-up needs a running system: polkitd's fails
+# under debootstrap): polkit, which pcscd asks whether a client may use a reader, as on a
+# kiosk whose Debian has a desktop.
+APT_PACKAGES = ("polkitd",)
 # Bump to rebuild every cached root (a change in how it is made, not in what it holds).
 RECIPE = "1"
 DONE = "build-seconds"  # written last: a root without it is a build that was cut short
@@ -57,7 +62,7 @@ def kiosk_packages() -> list[str]:
 def base_root() -> Path:
     """The cached Debian root (built on first use, about 80 s and 1.3 GB)."""
     packages = sorted({*kiosk_packages(), *CONTAINER_PACKAGES})
-    key = _digest(RECIPE, SUITE, MIRROR, *packages)
+    key = _digest(RECIPE, SUITE, MIRROR, *packages, "then", *APT_PACKAGES)
     path = CACHE / f"debian-{SUITE}-{key}"
     with _cache_lock():
         if not (path / DONE).exists():
@@ -91,15 +96,26 @@ def _debootstrap(path: Path, packages: list[str]) -> None:
         "debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
         SUITE, str(building), MIRROR,
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
-    if done.returncode != 0:
-        shutil.rmtree(building, ignore_errors=True)
-        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
-        raise RootUnavailable(f"debootstrap failed ({done.returncode}): {' / '.join(tail)}")
+    _must_build(command, building, "debootstrap")
+    apt = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *APT_PACKAGES]
+    env = "--setenv=DEBIAN_FRONTEND=noninteractive"
+    nspawn = ["systemd-nspawn", "--quiet", "--register=no", "--keep-unit", env, "--pipe"]
+    _must_build([*nspawn, f"--directory={building}", *apt], building, "apt-get in the root")
+    _must_build([*nspawn, f"--directory={building}", "apt-get", "clean"], building, "apt-get")
     # The container's own name resolution, not the build host's.
     (building / "etc" / "hostname").write_text("kiosk-under-test\n")
     (building / DONE).write_text(f"{time.monotonic() - started:.0f}\n")
     building.rename(path)
+
+
+def _must_build(command: list[str], building: Path, what: str) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    if done.returncode != 0:
+        log = building / "debootstrap" / "debootstrap.log"
+        details = log.read_text(errors="replace") if log.exists() else ""
+        shutil.rmtree(building, ignore_errors=True)
+        tail = (done.stdout + done.stderr + details).strip().splitlines()[-8:]
+        raise RootUnavailable(f"{what} failed ({done.returncode}): {' / '.join(tail)}")
 
 
 def _frozen_versions() -> list[str]:

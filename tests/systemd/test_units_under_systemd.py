@@ -375,3 +375,82 @@ def test_a_crl_dropped_into_the_inbox_is_imported_by_its_timers_unit(
     # In force at once: the revoked card is refused.
     refused = machine.submit_reservation()
     assert refused["state"] == "rejected" and refused["reason_code"] == "CERT_REVOKED"
+
+
+# The actions a pcscd built with polkit asks for, with its defaults (pcsc-lite's
+# org.debian.pcsc-lite.policy): any process of an active login session, nobody else.
+PCSCD_POLICY = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE policyconfig PUBLIC "-//freedesktop//DTD PolicyKit Policy Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/PolicyKit/1.0/policyconfig.dtd">
+<policyconfig>
+  <action id="org.debian.pcsc-lite.access_pcsc">
+    <description>Access to the PC/SC daemon</description>
+    <defaults><allow_any>no</allow_any><allow_inactive>no</allow_inactive>
+      <allow_active>yes</allow_active></defaults>
+  </action>
+  <action id="org.debian.pcsc-lite.access_card">
+    <description>Access to the smart card</description>
+    <defaults><allow_any>no</allow_any><allow_inactive>no</allow_inactive>
+      <allow_active>yes</allow_active></defaults>
+  </action>
+</policyconfig>
+"""
+
+
+@pytest.mark.timeout(300)
+def test_the_kiosks_user_reads_a_card_through_the_systems_pcscd(machine: KioskMachine) -> None:
+    # The virtual card placed on vpcd's reader, as the kiosk's user (its card file).
+    card = CARD_READER.removeprefix("virtual:")
+    machine.run(
+        [
+            "systemd-run",
+            "--unit=card-on-reader",
+            f"--property=User={KIOSK_USER}",
+            f"{BIN}/kiosk-card-sim",
+            "serve",
+            "--vpcd",
+            "127.0.0.1:35963",
+            "--card",
+            card,
+        ]
+    )
+    assert machine.systemctl("is-active", "pcscd.service", check=False).stdout.strip() != "active"
+    # The first client starts Debian's pcscd through its socket; the card is read, the PIN
+    # checked and the envelope signed through it, by the kiosk's user.
+    done = machine.kiosk_command(
+        "kiosk-submit",
+        "reservation",
+        "--reader",
+        "pcsc",
+        "--pin-stdin",
+        "--json",
+        input=f"{CARD_PIN}\n",
+    )
+    assert json.loads(done.stdout)["state"] == "confirmed"
+    assert machine.show("pcscd.service", "ActiveState", "TriggeredBy") == {
+        "ActiveState": "active",
+        "TriggeredBy": "pcscd.socket",
+    }
+
+    # Debian 12's pcscd asks no one; a pcscd built with polkit asks polkit, which serves
+    # only login sessions, and the kiosk has none. The rule install-units wrote lets the
+    # kiosk's user, and nobody else.
+    machine.run(
+        ["sh", "-c", "cat > /usr/share/polkit-1/actions/org.debian.pcsc-lite.policy"],
+        input=PCSCD_POLICY,
+    )
+    machine.systemctl("restart", "polkit")
+    assert machine.journal_lines("polkit", r"Finished loading, compiling and executing")
+    assert not machine.journal_lines("polkit", r"Error compiling")
+    for unit, allowed in ((SYNC, True), (SERVICE, False)):
+        asked = machine.run(
+            [
+                "pkcheck",
+                "--action-id",
+                "org.debian.pcsc-lite.access_card",
+                "--process",
+                str(machine.main_pid(unit)),
+            ],
+            check=False,
+        )
+        assert (asked.returncode == 0) is allowed, (unit, asked.stdout, asked.stderr)
