@@ -150,6 +150,11 @@ RUN_HERE: dict[str, Run | tuple[Run, ...]] = {
     ".venv/bin/grant-service migrate": Run(shows=("Schema up to date",)),
     ".venv/bin/grant-service load-catalog [FILE]": Run(shows=("payment services",)),
     f".venv/bin/grant-service import-crl {DATA}/test-ca/crl.der": Run(shows=("CRL imported",)),
+    ".venv/bin/grant-service import-crl --inbox DIR": Run(
+        before=f"mkdir inbox && cp {DATA}/test-ca/crl.der inbox/today.der",
+        fill=(("DIR", "inbox"),),
+        shows=("today.der: CRL imported",),
+    ),
     ".venv/bin/grant-service enrollment-token --kiosk-id kiosk-0001 --channel city_hall": Run(
         shows=("one-time token for kiosk-0001",)
     ),
