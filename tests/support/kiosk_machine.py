@@ -49,7 +49,9 @@ def installed_layers() -> list[Path]:
     path = CACHE / f"installed-{key.hexdigest()[:12]}"
     with _cache_lock():
         if not (path / DONE).exists():
-            for old in CACHE.glob("installed-*"):
+            # The newest two stay: a machine of another test run may still boot on one.
+            older = sorted(CACHE.glob("installed-*"), key=lambda p: p.stat().st_mtime)[:-2]
+            for old in older:
                 shutil.rmtree(old, ignore_errors=True)
             _install(path, base, wheels, files)
     return [path / "upper", base]
