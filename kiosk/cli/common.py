@@ -115,6 +115,14 @@ reader_option = click.option(
     envvar="KIOSK_CARD_READER",
     help=f"Card reader: {', '.join(READER_SPECS)}.",
 )
+# kiosk-submit's, on an enrolled kiosk: its own reader unless told otherwise.
+kiosk_reader_option = click.option(
+    "--reader",
+    "reader_spec",
+    default=None,
+    show_default="the kiosk's card_reader setting",
+    help=f"Card reader: {', '.join(READER_SPECS)}.",
+)
 wait_option = click.option(
     "--wait",
     default=20.0,

@@ -4,7 +4,9 @@
     kiosk-submit application --service paypay --payment-id 090-0000-0001 [--pin-stdin]
     kiosk-submit cancellation --receipt R2611220123456 --reason wrong_entry
 
-The card signs the envelope; the envelope is committed to the kiosk's queue, then tried
+The card is read on the kiosk's own reader (its ``card_reader`` setting) unless
+``--reader`` names another. It signs the envelope; the envelope is committed to the
+kiosk's queue, then tried
 online. The answer is *confirmed*, *rejected* (with the reason), or *pending* (queued:
 ``kiosk-sync`` sends it when the service can be reached). With ``--pin-stdin`` the PIN
 is the first line of standard input and, for an application, the security code the
@@ -26,8 +28,8 @@ from kiosk.cli.common import (
     card_session,
     check_pin_tries,
     explain_card_errors,
+    kiosk_reader_option,
     read_secret,
-    reader_option,
     wait_option,
     with_kiosk_settings,
 )
@@ -57,14 +59,14 @@ def main() -> None:
 
 
 @main.command()
-@reader_option
+@kiosk_reader_option
 @wait_option
 @pin_stdin_option
 @json_option
 @explain_card_errors
 @with_kiosk_settings
 def reservation(
-    settings: KioskSettings, reader_spec: str, wait: float, pin_stdin: bool, as_json: bool
+    settings: KioskSettings, reader_spec: str | None, wait: float, pin_stdin: bool, as_json: bool
 ) -> None:
     """Set up the card holder's MyKey ID."""
     pin = _read_pin(pin_stdin)
@@ -76,7 +78,7 @@ def reservation(
 @click.option("--service", "service_code", required=True, help="Payment service code.")
 @click.option("--payment-id", required=True, help="The account ID with that service.")
 @click.option("--phone-last4", help="Last 4 digits of the phone, if the service asks.")
-@reader_option
+@kiosk_reader_option
 @wait_option
 @pin_stdin_option
 @json_option
@@ -87,7 +89,7 @@ def application(
     service_code: str,
     payment_id: str,
     phone_last4: str | None,
-    reader_spec: str,
+    reader_spec: str | None,
     wait: float,
     pin_stdin: bool,
     as_json: bool,
@@ -124,7 +126,7 @@ def _refuse_what_no_kiosk_takes(settings: KioskSettings, service_code: str) -> N
 @click.option(
     "--reason", type=click.Choice(["wrong_entry", "not_made_by_me"]), default="wrong_entry"
 )
-@reader_option
+@kiosk_reader_option
 @wait_option
 @pin_stdin_option
 @json_option
@@ -134,7 +136,7 @@ def cancellation(
     settings: KioskSettings,
     receipt: str,
     reason: Literal["wrong_entry", "not_made_by_me"],
-    reader_spec: str,
+    reader_spec: str | None,
     wait: float,
     pin_stdin: bool,
     as_json: bool,
@@ -154,13 +156,13 @@ def _read_pin(from_stdin: bool) -> str:
 def _submit(
     settings: KioskSettings,
     payload: Payload,
-    reader_spec: str,
+    reader_spec: str | None,
     wait: float,
     pin: str,
     as_json: bool,
 ) -> None:
     with Submitter.opened(settings) as submitter:
-        with card_session(reader_spec, wait) as card:
+        with card_session(reader_spec or settings.card_reader, wait) as card:
             certificate = card.read_certificate().public_bytes(serialization.Encoding.DER)
             check_pin_tries(card)
             card.verify_pin(pin)

@@ -32,6 +32,7 @@ BIN = f"{INSTALL_DIR}/.venv/bin"
 KIOSK_USER = "mynapoint-kiosk"
 GRANT_USER = "mynapoint-grant"
 KIOSK_ENV = {"KIOSK_CONFIG": "/etc/mynapoint-kiosk/kiosk.toml"}
+# The reader provision_machine.sh enrolls the kiosk with: the virtual card's file.
 CARD_READER = "virtual:/var/lib/mynapoint-kiosk/card/mynapoint-kiosk/virtual-card.json"
 CARD_PIN = "4827"  # provision_machine.sh issues the card with it
 # A demo account of the simulated operators (README): its code is 1234.
@@ -114,33 +115,19 @@ class KioskMachine(Machine):
             check=check,
         )
 
-    def submit_reservation(self) -> dict:
-        done = self.kiosk_command(
-            "kiosk-submit",
-            "reservation",
-            "--reader",
-            CARD_READER,
-            "--pin-stdin",
-            "--json",
-            input=f"{CARD_PIN}\n",
-        )
+    def submit(self, kind: str, *args: str, input: str) -> dict:
+        """``kiosk-submit KIND ARGS`` as a technician would: the card on the kiosk's own
+        reader (its setting), the PIN (and code) on stdin; the JSON answer."""
+        done = self.kiosk_command("kiosk-submit", kind, *args, "--pin-stdin", "--json",
+                                  input=input)  # fmt: skip
         return json.loads(done.stdout)
 
+    def submit_reservation(self) -> dict:
+        return self.submit("reservation", input=f"{CARD_PIN}\n")
+
     def submit_application(self) -> dict:
-        done = self.kiosk_command(
-            "kiosk-submit",
-            "application",
-            "--service",
-            PAYMENT_SERVICE,
-            "--payment-id",
-            PAYMENT_ID,
-            "--reader",
-            CARD_READER,
-            "--pin-stdin",
-            "--json",
-            input=f"{CARD_PIN}\n{SECURITY_CODE}\n",
-        )
-        return json.loads(done.stdout)
+        return self.submit("application", "--service", PAYMENT_SERVICE, "--payment-id",
+                           PAYMENT_ID, input=f"{CARD_PIN}\n{SECURITY_CODE}\n")  # fmt: skip
 
     def queue_status(self) -> dict:
         # Its exit status tells the state (3: items unsent); the JSON says it all.

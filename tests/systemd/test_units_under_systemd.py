@@ -409,16 +409,8 @@ def test_the_kiosks_user_reads_a_card_through_the_systems_pcscd(machine: KioskMa
     assert machine.systemctl("is-active", "pcscd.service", check=False).stdout.strip() != "active"
     # The first client starts Debian's pcscd through its socket; the card is read, the PIN
     # checked and the envelope signed through it, by the kiosk's user.
-    done = machine.kiosk_command(
-        "kiosk-submit",
-        "reservation",
-        "--reader",
-        "pcsc",
-        "--pin-stdin",
-        "--json",
-        input=f"{CARD_PIN}\n",
-    )
-    assert json.loads(done.stdout)["state"] == "confirmed"
+    done = machine.submit("reservation", "--reader", "pcsc", input=f"{CARD_PIN}\n")
+    assert done["state"] == "confirmed"
     assert machine.show("pcscd.service", "ActiveState", "TriggeredBy") == {
         "ActiveState": "active",
         "TriggeredBy": "pcscd.socket",
