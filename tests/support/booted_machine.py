@@ -217,8 +217,9 @@ class Machine:
             )
         return done
 
-    def sh(self, script: str, **options: object) -> subprocess.CompletedProcess[str]:
-        return self.run(["sh", "-euc", script], **options)  # type: ignore[arg-type]
+    def sh(self, script: str) -> subprocess.CompletedProcess[str]:
+        """A shell script in the machine, as root; any failing command fails it."""
+        return self.run(["sh", "-euc", script])
 
     def systemctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(["systemctl", "--no-pager", *args], check=check)

@@ -21,6 +21,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from tests.support.booted_machine import Machine
@@ -69,8 +70,6 @@ def _checkout_files() -> list[str]:
 
 
 def _install(path: Path, base: Path, wheels: Path, files: list[str]) -> None:
-    import time
-
     started = time.monotonic()
     machine = Machine([base], path, name="kiosk-install", binds={wheels: "/wheels"})
     machine.boot()

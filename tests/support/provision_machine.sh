@@ -18,7 +18,11 @@ $bin/kiosk-provision install-units --which grant-service --which grant-service-a
 # written on every PIN try, by the kiosk's user.
 card_home=/var/lib/mynapoint-kiosk/card
 install -d -o mynapoint-kiosk -g mynapoint-kiosk -m 0700 "$card_home"
-as_kiosk() { runuser -u mynapoint-kiosk -- env HOME=/var/lib/mynapoint-kiosk XDG_DATA_HOME="$card_home" "$@"; }
+# setpriv, not runuser: no PAM session journaling the command line (it holds the PIN).
+as_kiosk() {
+    setpriv --reuid=mynapoint-kiosk --regid=mynapoint-kiosk --init-groups -- \
+        env HOME=/var/lib/mynapoint-kiosk XDG_DATA_HOME="$card_home" "$@"
+}
 as_kiosk $bin/kiosk-card-sim make-ca >/dev/null
 as_kiosk $bin/kiosk-card-sim issue --pin 4827 >/dev/null
 ca_dir="$card_home/mynapoint-kiosk/test-ca"
@@ -31,7 +35,8 @@ GRANT_SERVICE_TRUSTED_CA_FILES='["/etc/mynapoint-grant/test-ca.pem"]'
 GRANT_SERVICE_APPLICATION_DEADLINE=2099-12-31
 EOF
 as_grant() {
-    runuser -u mynapoint-grant -- env HOME=/var/lib/mynapoint-grant \
+    setpriv --reuid=mynapoint-grant --regid=mynapoint-grant --init-groups -- \
+        env HOME=/var/lib/mynapoint-grant \
         GRANT_SERVICE_DATA_DIR=/var/lib/mynapoint-grant \
         sh -c 'set -a; . /etc/mynapoint-grant/grant-service.env; set +a; exec "$@"' as-grant "$@"
 }
