@@ -64,7 +64,7 @@ def base_root() -> Path:
     packages = sorted({*kiosk_packages(), *CONTAINER_PACKAGES})
     key = _digest(RECIPE, SUITE, MIRROR, *packages, "then", *APT_PACKAGES)
     path = CACHE / f"debian-{SUITE}-{key}"
-    with _cache_lock():
+    with cache_lock():
         if not (path / DONE).exists():
             _remove_stale("debian-", keep=path)
             _debootstrap(path, packages)
@@ -79,7 +79,7 @@ def wheelhouse() -> Path:
     pinned = _frozen_versions()
     key = _digest(RECIPE, sys.version, *dependencies, *pinned)
     path = CACHE / f"wheels-{key}"
-    with _cache_lock():
+    with cache_lock():
         if not (path / DONE).exists():
             _remove_stale("wheels-", keep=path)
             _build_wheels(path, ["pip", "setuptools", "wheel", *dependencies], pinned)
@@ -152,7 +152,7 @@ def _remove_stale(prefix: str, *, keep: Path) -> None:
 
 
 @contextlib.contextmanager
-def _cache_lock() -> Iterator[None]:
+def cache_lock() -> Iterator[None]:
     """One builder at a time (pytest-xdist's workers share the cache)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / ".lock", "w") as lock:

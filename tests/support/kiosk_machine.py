@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from tests.support.booted_machine import Machine
-from tests.support.debian_root import CACHE, DONE, _cache_lock, base_root, wheelhouse
+from tests.support.debian_root import CACHE, DONE, base_root, cache_lock, wheelhouse
 from tests.support.paths import REPO
 
 INSTALL_DIR = "/opt/mynapoint-kiosk"
@@ -49,7 +49,7 @@ def installed_layers() -> list[Path]:
     for relative in files:
         key.update(relative.encode() + b"\0" + (REPO / relative).read_bytes())
     path = CACHE / f"installed-{key.hexdigest()[:12]}"
-    with _cache_lock():
+    with cache_lock():
         if not (path / DONE).exists():
             # The newest two stay: a machine of another test run may still boot on one.
             older = sorted(CACHE.glob("installed-*"), key=lambda p: p.stat().st_mtime)[:-2]
