@@ -460,7 +460,9 @@ class FlowScreen(Screen):
         bar.bind(on_call_staff=lambda _bar: self.call_staff())
         bar.bind(on_help=lambda _bar: self.show_help())
         self.top_bar = self._build_top()
-        ui.bind(text_scale=lambda *_a: self._show_tools())
+        # A bound method, not a lambda: ``ui`` lives for the process, and bind() keeps a
+        # method weakly but a lambda (and the screen it holds) for ever.
+        ui.bind(text_scale=self._text_scale_changed)
 
     def _build_top(self) -> ScreenTop:
         """The top row, first in the screen's frame. The title (or the row it stands in)
@@ -539,6 +541,9 @@ class FlowScreen(Screen):
             line = self.text("progress.line", number=progress.number, total=progress.total,
                              stage=stage)  # fmt: skip
         self.top_bar.ids.progress.text = line
+
+    def _text_scale_changed(self, *_args: Any) -> None:
+        self._show_tools()
 
     def _show_tools(self) -> None:
         voice = self.context.voice

@@ -795,6 +795,35 @@ def screen_for(
     return screen
 
 
+def test_a_dropped_screen_is_freed_with_its_labels(kivy_ui: ModuleType) -> None:
+    """Nothing process-wide (the ``ui`` style, the translator) keeps a screen alive once
+    it is dropped: each screen kept for ever would be woken by every later change of
+    language or text size, and the CI run of this file grew quadratically until it timed
+    out (a lambda bound to ``ui.text_scale`` held every screen)."""
+    import gc
+    import weakref
+
+    from kiosk import i18n
+    from kiosk.ui.kit.labels import LocalizedLabel
+    from kiosk.ui.kit.translator import Translator, use_translator
+    from kiosk.ui.screens.registry import SCREENS
+
+    welcome = screen_for(kivy_ui, "welcome", View(Step.WELCOME, "ja", {}))
+    context = welcome.context
+    del welcome
+    for cls in SCREENS:
+        kind = cls.kind
+        screen = kivy_ui.show(cls(context))
+        use_translator(Translator(i18n.TABLES))  # what a dropped screen would be woken by
+        labels = [weakref.ref(w) for w in screen.walk() if isinstance(w, LocalizedLabel)]
+        dropped = weakref.ref(screen)
+        del screen
+        kivy_ui.clear()
+        gc.collect()
+        assert dropped() is None, kind
+        assert labels and all(label() is None for label in labels), kind
+
+
 def test_the_screens_say_it_as_an_elderly_first_time_user_needs(kivy_ui: ModuleType) -> None:
     """Issue 13's screen fixes: the irreversible warning is the loud one, the offline note
     calm; the ● boxes sit right above the pad; a disabled 確定 is quieter than the keys;
