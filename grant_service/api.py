@@ -28,7 +28,7 @@ from grant_service.http import (
     unstorable,
 )
 from grant_service.refusals import Refused, validation_detail
-from grant_service.routes import devices, fleet, operations, public, submissions
+from grant_service.routes import devices, fleet, operations, platform, public, submissions
 from grant_service.service import Clock, Service
 from grant_service.settings import Settings
 from mynapoint import sd_notify
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         log.warning("a value the database cannot store: %s", type(error.orig).__name__)
         return problem_response(Refused(R.MALFORMED, UNSTORABLE))
 
-    for module in (devices, fleet, submissions, public, operations):
+    for module in (devices, fleet, submissions, public, operations, platform):
         app.include_router(module.router)
     console.install(app)  # the operators' web console, /console (docs/console.md)
     return app

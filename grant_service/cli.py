@@ -44,15 +44,20 @@ from grant_service import (
     crl_inbox,
     devices,
     migrate,
+    municipal_points,
     people,
     pki,
     reporting,
+    vouchers,
 )
 from grant_service.keys import DeviceCa, ServiceKeys, fingerprint, public_key_base64
 from grant_service.models import ApiCredential, CrlState
 from grant_service.refusals import Refused
 from grant_service.settings import Settings, load_settings
+from mynapoint import vouchers as voucher_codes
 from mynapoint.database import make_engine, make_session_factory, read_only_sessions
+from mynapoint.dates import japan_day
+from mynapoint.platform_catalog import PlatformCatalog
 from mynapoint.private_files import make_private_directory, write_new_file
 
 T = TypeVar("T")
@@ -321,10 +326,21 @@ def credential() -> None:
 @click.option("--role", required=True, type=click.Choice(credentials.ROLES))
 @click.option("--label", required=True, help="Who holds it, e.g. the operator's name.")
 @click.option("--service", "service_code", help="The payment service (operator tokens).")
+@click.option(
+    "--scope",
+    help="The municipality code (municipality and shop tokens) or facility code (facility).",
+)
 @settings_options
-def credential_create(settings: Settings, role: str, label: str, service_code: str | None) -> None:
+def credential_create(
+    settings: Settings, role: str, label: str, service_code: str | None, scope: str | None
+) -> None:
     """Make a token (printed once; only its hash is kept)."""
-    _print_token(_make_credential(settings, role, label, service_code), role, label)
+    if scope is not None:
+        platform = PlatformCatalog.from_file(settings.platform_catalog_file)
+        known = platform.facility(scope) if role == "facility" else platform.municipality(scope)
+        if known is None:
+            raise click.ClickException(f"{scope!r} is not in {settings.platform_catalog_file}")
+    _print_token(_make_credential(settings, role, label, service_code, scope), role, label)
 
 
 @credential.command("list")
@@ -334,7 +350,7 @@ def credential_list(settings: Settings) -> None:
     with _sessions(settings) as sessions, sessions() as session:
         for row in session.scalars(select(ApiCredential).order_by(ApiCredential.created_at)):
             state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-            service = f" ({row.service_code})" if row.service_code else ""
+            service = f" ({row.service_code or row.scope})" if row.service_code or row.scope else ""
             click.echo(f"{row.role:<10} {row.label}{service}: {state}")
 
 
@@ -349,14 +365,17 @@ def credential_revoke(settings: Settings, label: str) -> None:
     click.echo(f"Revoked {count} token(s) labelled {label!r}")
 
 
-def _make_credential(settings: Settings, role: str, label: str, service_code: str | None) -> str:
+def _make_credential(
+    settings: Settings, role: str, label: str, service_code: str | None, scope: str | None = None
+) -> str:
     prepare_database(settings)
     keys = ServiceKeys.load(settings.data_dir)
     try:
         with _sessions(settings) as sessions, sessions.begin() as session:
             return credentials.create(
-                session, keys.audit_hmac, role, label, _now(), service_code=service_code
-            )
+                session, keys.audit_hmac, role, label, _now(), service_code=service_code,
+                scope=scope,
+            )  # fmt: skip
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -482,6 +501,40 @@ def audit_snapshot(settings: Settings) -> Iterator[Session]:
 
 def _checkpoint_name(made_at: dt.datetime) -> str:
     return f"audit-checkpoint-{made_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+
+
+@main.command("expire-points")
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The day to judge by (JST); default: today in Japan.",
+)
+@settings_options
+def expire_points(settings: Settings, today: dt.datetime | None) -> None:
+    """Close the point vouchers past their last day (their points go back to their lots),
+    then lapse the municipal points past theirs (seed 004 #4033). Run daily
+    (grant-service-points-expiry.timer); running it again the same day changes nothing."""
+    prepare_database(settings)
+    keys = ServiceKeys.load(settings.data_dir)
+    now = _now()
+    day = today.date() if today else japan_day(now)
+    with _sessions(settings) as sessions, sessions.begin() as session:
+        closed = vouchers.expire(session, keys.audit_hmac, day, now)
+        lapsed = municipal_points.expire(session, keys.audit_hmac, day, now)
+    click.echo(
+        f"Expired before {day}: {closed} voucher(s) closed, {lapsed.points} point(s) of "
+        f"{lapsed.lots} grant(s) lapsed"
+    )
+
+
+@main.command("voucher-key")
+@settings_options
+def voucher_key(settings: Settings) -> None:
+    """Print the public key that signs point vouchers' QR codes (PEM), for shops to check
+    vouchers with no network (also at GET /v1/platform/voucher-key)."""
+    make_private_directory(settings.data_dir)
+    key = ServiceKeys.load(settings.data_dir).voucher_key.public_key()
+    click.echo(voucher_codes.public_key_pem(key).decode("ascii"), nl=False)
 
 
 @main.command("audit-checkpoint")

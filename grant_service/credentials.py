@@ -3,8 +3,12 @@
 ``admin``: technicians and programme operators (revoke a kiosk, suspend a MyKey ID,
 import a kiosk's queue file); ``operator``: a payment operator, for its own service's
 transactions; ``jlis_feed``: the feed of re-issued certificates; ``console``: an operator
-signing in to the fleet console (/console). Only a token's SHA-256
-is kept; the token is printed once, when it is made.
+signing in to the fleet console (/console). The MyKey platform's (seed 004), each scoped:
+``municipality``: a municipality granting its points (scope: its code); ``shop``: a shop
+redeeming point vouchers (scope: its municipality's code; the label names the shop, and
+is what a second use of a voucher is told); ``facility``: a library or other facility
+asking whether a card is linked (scope: its facility code). Only a token's SHA-256 is
+kept; the token is printed once, when it is made.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from grant_service.models import ApiCredential
 from grant_service.refusals import Refused
 from mynapoint.reasons import R
 
-Role = Literal["admin", "operator", "jlis_feed", "console"]
+Role = Literal["admin", "operator", "jlis_feed", "console", "municipality", "shop", "facility"]
+SCOPED_ROLES = ("municipality", "shop", "facility")
 ROLES: tuple[str, ...] = get_args(Role)
 
 
@@ -33,6 +38,7 @@ class Caller:
     role: str
     label: str
     service_code: str | None = None
+    scope: str | None = None
 
 
 def token_digest(token: str) -> str:
@@ -53,16 +59,21 @@ def create(
     label: str,
     now: dt.datetime,
     service_code: str | None = None,
+    scope: str | None = None,
 ) -> str:
+    """A new token (returned once). The caller checks a scope names a real municipality or
+    facility (``platform_catalog``)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if (role == "operator") != (service_code is not None):
         raise ValueError("an operator token is for exactly one payment service")
+    if (role in SCOPED_ROLES) != (scope is not None):
+        raise ValueError(f"a {' or '.join(SCOPED_ROLES)} token has a scope, and only they do")
     token = secrets.token_urlsafe(32)
     session.add(
         ApiCredential(
-            token_sha256=token_digest(token), role=role, service_code=service_code, label=label,
-            created_at=now,
+            token_sha256=token_digest(token), role=role, service_code=service_code, scope=scope,
+            label=label, created_at=now,
         )
     )  # fmt: skip
     audit.append(
@@ -105,4 +116,4 @@ def authenticate(
     row = live(session, token)
     if row is None or row.role != role:
         raise Refused(R.CREDENTIAL_INVALID, f"not a valid {role} token")
-    return Caller(row.role, row.label, row.service_code)
+    return Caller(row.role, row.label, row.service_code, row.scope)

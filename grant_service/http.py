@@ -177,3 +177,6 @@ def bearer(role: str) -> Callable[..., Awaitable[credentials.Caller]]:
 Admin = Annotated[credentials.Caller, Depends(bearer("admin"))]
 PaymentOperator = Annotated[credentials.Caller, Depends(bearer("operator"))]
 JlisFeed = Annotated[credentials.Caller, Depends(bearer("jlis_feed"))]
+MunicipalityCaller = Annotated[credentials.Caller, Depends(bearer("municipality"))]
+ShopCaller = Annotated[credentials.Caller, Depends(bearer("shop"))]
+FacilityCaller = Annotated[credentials.Caller, Depends(bearer("facility"))]

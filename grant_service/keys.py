@@ -6,6 +6,8 @@
 - the checkpoint key (``audit-checkpoint-key.pem``): Ed25519 key that signs audit
   checkpoints (the heads of every chain, kept outside the database: ``grant-service
   audit-checkpoint``); auditors pin its public half (``audit-checkpoint --public-key``);
+- the voucher key (``voucher-key.pem``): Ed25519 key that signs point vouchers' QR codes;
+  shops check them offline with its public half (``GET /v1/platform/voucher-key``);
 - the device CA: the ECDSA P-256 CA that certifies kiosk device keys at enrollment.
 """
 
@@ -46,6 +48,9 @@ class ServiceKeys:
     import_key: x25519.X25519PrivateKey
     # Ed25519: signs audit checkpoints (grant_service/audit.py make_checkpoint).
     checkpoint_key: ed25519.Ed25519PrivateKey
+    # Ed25519: signs point vouchers' QR codes (mynapoint/vouchers.py); shops hold its
+    # public half and check vouchers with no network.
+    voucher_key: ed25519.Ed25519PrivateKey
 
     @classmethod
     def load(cls, data_dir: Path) -> ServiceKeys:
@@ -60,6 +65,10 @@ class ServiceKeys:
             ),
             _load_or_create_key(
                 data_dir / "audit-checkpoint-key.pem",
+                ed25519.Ed25519PrivateKey,  # type: ignore[type-abstract]  # see above
+            ),
+            _load_or_create_key(
+                data_dir / "voucher-key.pem",
                 ed25519.Ed25519PrivateKey,  # type: ignore[type-abstract]  # see above
             ),
         )

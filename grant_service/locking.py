@@ -5,14 +5,18 @@ them until it ends, so no two transactions can wait for each other in a circle:
 
 1. ``submissions`` rows: a claim inserts or takes over its UUIDs in UUID order, and the
    transaction that applies them locks them again first (``claims.py``);
-2. a payment operator's stream of point transactions (``points.py``);
+2. a payment operator's stream of point transactions (``points.py``), or a
+   municipality's stream of point grants (``municipal_points.py``);
 3. cards (issuer and serial number), then
-4. payment accounts (service and account hash): advisory locks, all taken in one sorted
+4. payment accounts (service and account hash), and facilities' user numbers (a library
+   card being linked): advisory locks, all taken in one sorted
    statement by ``lock_people``, so that the rules about one person (one MyKey ID per
    card, one application per person, one person per account) are decided by one
    transaction at a time, and transactions about other people do not wait;
 5. rows of a person being changed by an operator (``mykeys``, ``point_totals``, link
-   conflicts), by key;
+   conflicts), by key; a person's municipal points (``person_key``), then their point
+   lots in id order, then their vouchers by number (``municipal_points.py``,
+   ``vouchers.py``); a shop's redemption locks only voucher rows, by number;
 6. reservation budget slots (``budget.py``): taken without waiting; a transaction that
    must wait for a slot holds none while it waits;
 7. the head of one audit chain (``audit.py``): always last, taken without waiting while a
@@ -80,11 +84,22 @@ def point_stream_key(service_code: str) -> int:
     return lock_key(RANK_POINT_STREAM, service_code)
 
 
+def municipality_key(municipality_code: str) -> int:
+    return lock_key(RANK_POINT_STREAM, "municipality", municipality_code)
+
+
+def service_id_key(facility_code: str, number_digest: str) -> int:
+    """A facility's user number (keyed digest): two people linking one number take turns."""
+    return lock_key(RANK_ACCOUNT, "service-id", facility_code, number_digest)
+
+
 def lock_people(
     session: Session,
     cards: Iterable[tuple[str, str]],
     accounts: Iterable[tuple[str, str]] = (),
+    service_ids: Iterable[tuple[str, str]] = (),
 ) -> None:
-    """Steps 3 and 4 of the lock order, in one statement."""
+    """Steps 3 and 4 of the lock order (cards, then payment accounts and facilities' user
+    numbers), in one statement."""
     keys = [card_key(*card) for card in cards] + [account_key(*a) for a in accounts]
-    lock_all(session, keys)
+    lock_all(session, keys + [service_id_key(*s) for s in service_ids])

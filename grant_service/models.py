@@ -83,7 +83,8 @@ class MyKey(Base):
     __tablename__ = "mykeys"
     mykey_id: Mapped[str] = mapped_column(String(8), primary_key=True)
     # active | suspended (by an operator: leak or misuse) | superseded (a link conflict
-    # was resolved in favour of another MyKey ID of the same person)
+    # was resolved in favour of another MyKey ID of the same person) | revoked (by its
+    # holder, at city hall: for ever, seed 004 #5016)
     status: Mapped[str] = mapped_column(String(10), default="active")
     status_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -345,6 +346,9 @@ class ApiCredential(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     role: Mapped[str] = mapped_column(String(16))
     service_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # What a municipality, shop or facility token may act for: a municipality code (6
+    # digits) for ``municipality`` and ``shop``, a facility code for ``facility``.
+    scope: Mapped[str | None] = mapped_column(String(32), nullable=True)
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -495,3 +499,94 @@ class ConsoleSignInFailures(Base):
     failures: Mapped[int] = mapped_column(Integer)
     window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+# --- the MyKey platform: municipal points, point vouchers, service IDs (seed 004) --------
+
+
+class MunicipalPointLot(Base):
+    """Points one municipality granted to one MyKey ID at once (行政ポイント), with the
+    expiry set when they were granted (seed 004 #4033). Points are spent oldest grant first
+    (#4028) and never move to another person or municipality (#1013, #4030). Spending
+    leaves no record but ``remaining`` (no purchase history, #4017)."""
+
+    __tablename__ = "municipal_point_lots"
+    __table_args__ = (Index("ix_municipal_point_lots_owner", "mykey_id", "municipality_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mykey_id: Mapped[str] = mapped_column(ForeignKey("mykeys.mykey_id"))
+    municipality_code: Mapped[str] = mapped_column(String(6))
+    points: Mapped[int] = mapped_column(Integer)
+    remaining: Mapped[int] = mapped_column(Integer)
+    granted_on: Mapped[dt.date] = mapped_column(Date)  # the JST day
+    expires_on: Mapped[dt.date] = mapped_column(Date, index=True)  # usable through this day
+    # Points still here when they expired, or when the MyKey ID was revoked.
+    lapsed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MunicipalGrantAnswer(Base):
+    """A municipality's grant, for idempotency: a keyed digest of (municipality, grant id),
+    a check of its content, and the first answer."""
+
+    __tablename__ = "municipal_grant_answers"
+    grant_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_check: Mapped[str] = mapped_column(String(64))
+    answer_json: Mapped[str] = mapped_column(Text)
+
+
+class PointVoucher(Base):
+    """A point voucher (ポイント券), printed at a city-hall kiosk against the balance, its
+    points held until it is used or cancelled (seed 004 #4016, #4021-4027).
+
+    Once used, the voucher forgets whose it was (``mykey_id`` is cleared, its holds are
+    dropped): what remains is that the voucher was used, when and by which shop, so that a
+    second use is told when and where the first was, and no person's spending is kept."""
+
+    __tablename__ = "point_vouchers"
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(String(6))
+    points: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_on: Mapped[dt.date] = mapped_column(Date)
+    issued_by_device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    # Keyed digest of (kiosk, request uuid): a retried issue gets this voucher again.
+    issue_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    issue_check: Mapped[str] = mapped_column(String(64))
+    mykey_id: Mapped[str | None] = mapped_column(ForeignKey("mykeys.mykey_id"), index=True)
+    state: Mapped[str] = mapped_column(String(10))  # issued | used | cancelled | void
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    used_by: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the shop
+    # Keyed digest of (shop, redemption id): the shop's retry is answered as a replay.
+    redemption_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class PointVoucherHold(Base):
+    """The points a voucher holds, lot by lot: cancelling returns them where they came
+    from, with their own expiry."""
+
+    __tablename__ = "point_voucher_holds"
+    voucher_number: Mapped[str] = mapped_column(
+        ForeignKey("point_vouchers.number"), primary_key=True
+    )
+    lot_id: Mapped[int] = mapped_column(ForeignKey("municipal_point_lots.id"), primary_key=True)
+    points: Mapped[int] = mapped_column(Integer)
+
+
+class ServiceLink(Base):
+    """A library card (or another facility's user number) linked to a MyKey ID, per
+    facility, so that one person links several libraries (seed 004 #3006). The number is
+    kept only as a keyed digest (enough to answer "is N linked?") and its last four digits
+    (for the citizen's screen); no loan is ever recorded (#3005)."""
+
+    __tablename__ = "service_links"
+    __table_args__ = (
+        Index("uq_service_links_one_per_facility", "mykey_id", "facility_code", unique=True),
+        Index("uq_service_links_number", "facility_code", "number_digest", unique=True),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mykey_id: Mapped[str] = mapped_column(ForeignKey("mykeys.mykey_id"))
+    facility_code: Mapped[str] = mapped_column(String(32))
+    municipality_code: Mapped[str] = mapped_column(String(6))
+    number_digest: Mapped[str] = mapped_column(String(64))
+    number_last4: Mapped[str] = mapped_column(String(4))
+    linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

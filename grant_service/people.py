@@ -53,6 +53,8 @@ def suspend(
     mykey = _mykey(session, mykey_id)
     if mykey.status == "superseded":
         raise Refused(R.MYKEY_SUPERSEDED, mykey_id)
+    if mykey.status == "revoked":
+        raise Refused(R.MYKEY_REVOKED, mykey_id)
     _set_status(mykey, "suspended", reason[:200], now)
     audit.append(
         session, audit_key, at=now, actor="operator", action="mykey.suspend",

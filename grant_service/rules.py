@@ -101,11 +101,14 @@ def check_validity(
 
 def check_person_active(person: Person) -> None:
     """A suspended MyKey ID (leak or misuse, seed 004 #1022) may do no procedure; one merged
-    into another after a re-issued card's conflict is no longer the person's."""
+    into another after a re-issued card's conflict is no longer the person's; a revoked one
+    is gone for good."""
     if person.status == "suspended":
         raise Refused(R.MYKEY_SUSPENDED, person.mykey_id)
     if person.status == "superseded":
         raise Refused(R.MYKEY_SUPERSEDED, person.mykey_id)
+    if person.status == "revoked":  # for ever (seed 004 #5016; 000: every right is lost)
+        raise Refused(R.MYKEY_REVOKED, person.mykey_id)
 
 
 # --- Reservation ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from mynapoint.database import (
     single_statement_sessions,
 )
 from mynapoint.dates import utc_now
+from mynapoint.platform_catalog import PlatformCatalog
 from mynapoint.private_files import make_private_directory
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Service:
     # Sessions for one-statement writes (a request's nonce).
     single_writes: sessionmaker[Session]
     nonce_sweep: NonceSweep
+    platform: PlatformCatalog
     # When this process last pruned the fleet's history: at most once a minute.
     history_sweep: NonceSweep = field(default_factory=lambda: NonceSweep(every_seconds=60.0))
 
@@ -99,13 +101,14 @@ class Service:
             settings.operator_registry_file, settings.operators_unavailable
         )
         catalogs = CatalogCache(settings.application_deadline)
+        platform = PlatformCatalog.from_file(settings.platform_catalog_file)
         single_writes = single_statement_sessions(engine)
         processor = SubmissionProcessor(
-            sessions, settings, trust, registry, catalogs, keys, clock, single_writes
+            sessions, settings, trust, registry, catalogs, keys, platform, clock, single_writes
         )
         device_ca = DeviceCa.load_or_create(settings.device_ca_dir)
         return cls(
             settings, engine, sessions, trust, keys, device_ca, catalogs, processor, clock,
             readers=read_only_sessions(engine), single_writes=single_writes,
-            nonce_sweep=NonceSweep(),
+            nonce_sweep=NonceSweep(), platform=platform,
         )  # fmt: skip

@@ -47,6 +47,9 @@ class Settings(LayeredSettings):
     application_deadline: dt.date | None = None
     points_period_end: dt.date | None = None
     operators_unavailable: list[str] = Field(default_factory=list)
+    # The MyKey platform: municipalities whose points are kept here, and the libraries and
+    # facilities whose cards can be linked (mynapoint/platform_catalog.py).
+    platform_catalog_file: Path = PACKAGE_DATA / "platform.json"
 
     # --- devices and secrets -------------------------------------------------------------
     admin_token_sha256: str = ""  # hex SHA-256 of the technicians' bearer token

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grant_service import audit, claims, envelope_time, locking, rules
+from grant_service import audit, claims, envelope_time, locking, rules, service_links
 from grant_service.catalog import Catalog, CatalogCache
 from grant_service.keys import ServiceKeys
 from grant_service.ledger import Ledger
@@ -46,9 +46,12 @@ from mynapoint.envelope import (
     CancellationEnvelope,
     Envelope,
     ReservationEnvelope,
+    ServiceLinkEnvelope,
+    ServiceUnlinkEnvelope,
     parse_envelope,
 )
 from mynapoint.payment_ids import normalise_payment_id
+from mynapoint.platform_catalog import PlatformCatalog
 from mynapoint.reasons import R
 
 log = logging.getLogger(__name__)
@@ -100,7 +103,13 @@ class ItemResult(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
-_ENVELOPE_TYPES = (ReservationEnvelope, ApplicationEnvelope, CancellationEnvelope)
+_ENVELOPE_TYPES = (
+    ReservationEnvelope,
+    ApplicationEnvelope,
+    CancellationEnvelope,
+    ServiceLinkEnvelope,
+    ServiceUnlinkEnvelope,
+)
 
 
 @dataclass
@@ -144,6 +153,7 @@ class SubmissionProcessor:
     registry: OperatorRegistry
     catalogs: CatalogCache
     keys: ServiceKeys
+    platform: PlatformCatalog
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     # For the claim: on PostgreSQL each of its statements is atomic on its own, so it runs
     # without a transaction around it (one round trip in the common case).
@@ -310,7 +320,12 @@ class SubmissionProcessor:
                 if c.uuid not in owned
             ]
             accounts = {a for c in mine if (a := self._account_of(c.envelope))}
-            locking.lock_people(session, [c.card for c in mine], accounts)
+            service_ids = {
+                service_links.lock_key_of(self.platform, self.keys.account_hmac, c.envelope.payload)
+                for c in mine
+                if isinstance(c.envelope, ServiceLinkEnvelope)
+            }
+            locking.lock_people(session, [c.card for c in mine], accounts, service_ids)
             earlier = claims.unsettled_before(
                 session, {c.card for c in mine}, device.kiosk_id, owned
             )
@@ -441,6 +456,15 @@ class SubmissionProcessor:
                 at=at,
                 now=now,
                 receipt_number=envelope.receipt_number,
+            )
+        if isinstance(envelope, ServiceLinkEnvelope):
+            return service_links.link(
+                ledger, identity, envelope.payload, device=device, catalog=self.platform,
+                key=self.keys.account_hmac, now=now,
+            )  # fmt: skip
+        if isinstance(envelope, ServiceUnlinkEnvelope):
+            return service_links.unlink(
+                ledger, identity, envelope.payload, device=device, catalog=self.platform
             )
         raise Refused(R.KIND_NOT_SUPPORTED, envelope.kind)
 

@@ -1,4 +1,5 @@
-"""The submission envelope: one citizen's reservation, application or cancellation.
+"""The submission envelope: one citizen's reservation, application or cancellation, or a
+library card linked to (or unlinked from) the MyKey ID.
 
 The kiosk builds it, the card signs it, the grant service checks it. The same envelope
 is sent online and after an outage: offline is just "later". Its ``uuid`` is the
@@ -132,6 +133,21 @@ class CancellationPayload(_Strict):
     reason: Literal["wrong_entry", "not_made_by_me"]
 
 
+class ServiceLinkPayload(_Strict):
+    """Linking a library card (or another facility's user number) to the MyKey ID (seed
+    004 #3002, #3006): the facility from the platform's catalog, and the number as typed or
+    scanned. Linking another number at the same facility replaces the first."""
+
+    facility_code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+    user_number: Annotated[str, Field(min_length=1, max_length=32, repr=False)]
+
+
+class ServiceUnlinkPayload(_Strict):
+    """Unlinking the card of one facility."""
+
+    facility_code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+
+
 class CardSigned(_Strict):
     """A message signed by a My Number Card: its user-authentication certificate and the
     card's signature, both base64."""
@@ -221,13 +237,33 @@ class CancellationEnvelope(_EnvelopeBase):
     payload: CancellationPayload
 
 
+class ServiceLinkEnvelope(_EnvelopeBase):
+    kind: Literal["service_link"]
+    payload: ServiceLinkPayload
+
+
+class ServiceUnlinkEnvelope(_EnvelopeBase):
+    kind: Literal["service_unlink"]
+    payload: ServiceUnlinkPayload
+
+
 Envelope = Annotated[
-    ReservationEnvelope | ApplicationEnvelope | CancellationEnvelope,
+    ReservationEnvelope
+    | ApplicationEnvelope
+    | CancellationEnvelope
+    | ServiceLinkEnvelope
+    | ServiceUnlinkEnvelope,
     Field(discriminator="kind"),
 ]
 ENVELOPE_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(Envelope)
 
-Payload = ReservationPayload | ApplicationPayload | CancellationPayload
+Payload = (
+    ReservationPayload
+    | ApplicationPayload
+    | CancellationPayload
+    | ServiceLinkPayload
+    | ServiceUnlinkPayload
+)
 
 
 class _EnvelopeFields(TypedDict):
@@ -270,7 +306,7 @@ def build_envelope(
         for_whom=for_whom,
         certificate=base64.b64encode(certificate_der).decode("ascii"),
     )
-    unsigned: ReservationEnvelope | ApplicationEnvelope | CancellationEnvelope
+    unsigned: Envelope
     match payload:
         case ReservationPayload():
             unsigned = ReservationEnvelope(kind="reservation", payload=payload, **fields)
@@ -278,6 +314,10 @@ def build_envelope(
             unsigned = ApplicationEnvelope(kind="application", payload=payload, **fields)
         case CancellationPayload():
             unsigned = CancellationEnvelope(kind="cancellation", payload=payload, **fields)
+        case ServiceLinkPayload():
+            unsigned = ServiceLinkEnvelope(kind="service_link", payload=payload, **fields)
+        case ServiceUnlinkPayload():
+            unsigned = ServiceUnlinkEnvelope(kind="service_unlink", payload=payload, **fields)
         case _:
             assert_never(payload)
     signature = sign(unsigned.signed_bytes())

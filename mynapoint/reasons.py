@@ -133,6 +133,13 @@ class R(Enum):
         message_ja="取引IDが重複しています。",
         message_en="This operator transaction id was already used for a different transaction.",
     )
+    GRANT_ID_REUSED = Reason(
+        code="GRANT_ID_REUSED",
+        outcome="error",
+        http_status=422,
+        message_ja="付与IDが重複しています。",
+        message_en="This grant id was already used for a different grant.",
+    )
     EXPORT_INVALID = Reason(
         code="EXPORT_INVALID",
         outcome="error",
@@ -470,6 +477,132 @@ class R(Enum):
         http_status=422,
         message_ja="取り消せる申込が見つかりません。受付番号をご確認ください。",
         message_en="There is no application with this receipt number to cancel for this card.",
+    )
+
+    MYKEY_REVOKED = Reason(
+        code="MYKEY_REVOKED",
+        outcome="rejected",
+        http_status=422,
+        message_ja=(
+            "このマイキーIDは失効しています。失効したマイキーIDは有効に戻せず、マイナポイントの"
+            "予約・申込の権利もありません。"
+        ),
+        message_en=(
+            "This MyKey ID was revoked. A revoked MyKey ID cannot be restored, and the right to "
+            "reserve and apply for Mynapoint is lost."
+        ),
+    )
+
+    # --- the MyKey platform: municipal points, vouchers, service IDs (seed 004) -------
+    NOT_AT_CITY_HALL = Reason(
+        code="NOT_AT_CITY_HALL",
+        outcome="rejected",
+        http_status=422,
+        message_ja="この手続きは市区町村の窓口の端末でのみできます。",
+        message_en="This can be done only at a city-hall terminal.",
+    )
+    MUNICIPALITY_UNKNOWN = Reason(
+        code="MUNICIPALITY_UNKNOWN",
+        outcome="rejected",
+        http_status=422,
+        message_ja="この自治体のポイントは取り扱っていません。",
+        message_en="This municipality's points are not handled here.",
+    )
+    POINTS_NOT_ENOUGH = Reason(
+        code="POINTS_NOT_ENOUGH",
+        outcome="rejected",
+        http_status=422,
+        message_ja="ポイントが足りません。残高をご確認ください。",
+        message_en="Not enough points: please check the balance.",
+    )
+    VOUCHER_UNKNOWN = Reason(
+        code="VOUCHER_UNKNOWN",
+        outcome="rejected",
+        http_status=422,
+        message_ja="このポイント券は見つかりません。番号をご確認ください。",
+        message_en="There is no voucher with this number.",
+    )
+    VOUCHER_FORGED = Reason(
+        code="VOUCHER_FORGED",
+        outcome="rejected",
+        http_status=422,
+        message_ja="このポイント券の署名を確認できません。受け付けないでください。",
+        message_en="This voucher's signature does not verify: do not accept it.",
+    )
+    VOUCHER_ALREADY_USED = Reason(
+        code="VOUCHER_ALREADY_USED",
+        outcome="rejected",
+        http_status=422,
+        message_ja="このポイント券は既に使用されています。",
+        message_en="This voucher was already used.",
+    )
+    VOUCHER_CANCELLED = Reason(
+        code="VOUCHER_CANCELLED",
+        outcome="rejected",
+        http_status=422,
+        message_ja="このポイント券は取り消されています。",
+        message_en="This voucher was cancelled.",
+    )
+    VOUCHER_EXPIRED = Reason(
+        code="VOUCHER_EXPIRED",
+        outcome="rejected",
+        http_status=422,
+        message_ja="このポイント券は有効期限が過ぎています。",
+        message_en="This voucher has expired.",
+    )
+    VOUCHER_WRONG_MUNICIPALITY = Reason(
+        code="VOUCHER_WRONG_MUNICIPALITY",
+        outcome="rejected",
+        http_status=422,
+        message_ja="このポイント券は券面に記載された自治体でのみ使用できます。",
+        message_en="This voucher can be used only in the municipality printed on it.",
+    )
+    VOUCHER_NOT_YOURS = Reason(
+        code="VOUCHER_NOT_YOURS",
+        outcome="rejected",
+        http_status=422,
+        message_ja="このポイント券は、このカードで発行されたものではありません。",
+        message_en="This voucher was not issued with this card.",
+    )
+    FACILITY_UNKNOWN = Reason(
+        code="FACILITY_UNKNOWN",
+        outcome="rejected",
+        http_status=422,
+        message_ja="この図書館・施設はマイナンバーカードでの利用に対応していません。",
+        message_en="This library or facility does not take the My Number Card.",
+    )
+    SERVICE_ID_INVALID = Reason(
+        code="SERVICE_ID_INVALID",
+        outcome="rejected",
+        http_status=422,
+        message_ja="利用者番号の形式が正しくありません。利用カードの番号をご確認ください。",
+        message_en="This is not a user number of this facility: check the number on the card.",
+    )
+    SERVICE_ID_TAKEN = Reason(
+        code="SERVICE_ID_TAKEN",
+        outcome="rejected",
+        http_status=422,
+        message_ja=(
+            "この利用者番号は別のマイキーIDに紐付けられています。図書館・施設の窓口に"
+            "お問い合わせください。"
+        ),
+        message_en=(
+            "This user number is linked to another MyKey ID: please ask at the library or facility."
+        ),
+    )
+    SERVICE_ID_NOT_LINKED = Reason(
+        code="SERVICE_ID_NOT_LINKED",
+        outcome="rejected",
+        http_status=422,
+        message_ja="この図書館・施設の利用カードは紐付けられていません。",
+        message_en="No card of this library or facility is linked.",
+    )
+    FORBIDDEN_SCOPE = Reason(
+        code="FORBIDDEN_SCOPE",
+        outcome="error",
+        http_status=403,
+        message_ja="この自治体・施設の操作はできません。",
+        message_en="This token is for another municipality, shop or facility.",
     )
 
     # --- point transactions not counted (final; for the payment operator) --------------

@@ -23,6 +23,7 @@ from kiosk.link.device_identity import DeviceIdentity
 from mynapoint.envelope import Envelope
 from mynapoint.fleet import AlertBatch, Heartbeat
 from mynapoint.mypage import StatusQuery
+from mynapoint.platform_requests import PATHS, PlatformRequest
 from mynapoint.request_signing import sign_request
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,16 @@ class ServiceClient:
     def card_status(self, query: StatusQuery) -> Reply:
         """My Page: the status of the card that signed ``query``."""
         return self._signed("POST", "/v1/status", query.model_dump())
+
+    def platform(self, request: PlatformRequest) -> Reply:
+        """A card-signed request to the MyKey platform (balances, vouchers, revocation)."""
+        return self._signed("POST", PATHS[request.action], request.model_dump())
+
+    def platform_catalog(self, etag: str | None = None) -> Reply:
+        """The municipalities and facilities of the MyKey platform."""
+        headers = {"If-None-Match": etag} if etag else {}
+        response = self.http.get("/v1/platform/catalog", headers=headers)
+        return Reply(response.status_code, _json(response), response.headers)
 
     def payment_services(self, etag: str | None = None) -> Reply:
         headers = {"If-None-Match": etag} if etag else {}

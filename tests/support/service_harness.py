@@ -41,6 +41,7 @@ from mynapoint.envelope import (
     build_envelope,
 )
 from mynapoint.mypage import build_status_query
+from mynapoint.platform_requests import signed_request
 
 CARD_PIN = "4827"
 # Distinctive test secrets: the privacy tests search the database and logs for them.
@@ -182,6 +183,19 @@ class Kiosk:
     def reserve(self, card: TestCard, **options: Any) -> Reply:
         return self.client.submit(self.reservation(card, **options))
 
+    def platform(self, card: TestCard, kind: type[Any], **fields: Any) -> Reply:
+        """A MyKey platform request (``mynapoint/platform_requests.py``) signed by the card
+        over a fresh challenge."""
+        return self.client.platform(self.platform_request(card, kind, **fields))
+
+    def platform_request(self, card: TestCard, kind: type[Any], **fields: Any) -> Any:
+        challenge = self.client.challenge()
+        assert challenge.status_code == 200, challenge.body
+        return signed_request(
+            kind, certificate_der=card.certificate_der, sign=card.sign,
+            challenge=challenge.body["challenge"], kiosk_id=self.kiosk_id, **fields,
+        )  # fmt: skip
+
     def apply(self, card: TestCard, *args: Any, **options: Any) -> Reply:
         return self.client.submit(self.application(card, *args, **options))
 
@@ -239,15 +253,23 @@ class ServiceEnv:
         )
         return TestCard(path)
 
-    def credential(self, role: str, service_code: str | None = None) -> str:
+    def credential(
+        self,
+        role: str,
+        service_code: str | None = None,
+        *,
+        scope: str | None = None,
+        label: str | None = None,
+    ) -> str:
         with self.sessions.begin() as session:
             return credentials.create(
                 session,
                 self.audit_key,
                 role,
-                f"test {role}",
+                label or f"test {role}",
                 self.clock(),
                 service_code=service_code,
+                scope=scope,
             )
 
     def as_role(self, token: str) -> dict[str, str]:
