@@ -6,7 +6,8 @@ as they did) and spreads the budget's counter over its slots; migration 0005 kee
 point transaction only what answers its replay (no amount, time or operator id) and
 records the re-issued certificates already linked as renewals; migration 0006 flags the
 services whose ID and code are a card's number and security code, without a reload;
-migration 0007 adds the fleet's tables (heartbeats, alerts, console sign-ins)."""
+migration 0007 adds the fleet's tables (heartbeats, alerts, console sign-ins); migration 0008
+adds the MyKey platform's (municipal points, vouchers, library-card links)."""
 
 from __future__ import annotations
 
@@ -832,11 +833,57 @@ def _tables(url: str) -> set[str]:
 def test_0007_adds_the_fleets_tables_and_goes_down_and_up_again(empty_database_url: str) -> None:
     """Down to 0006 the five tables go and nothing else changes; up again they are back."""
     url, config = empty_database_url, migrate.alembic_config(empty_database_url)
+    command.upgrade(config, "0007")
+    at_0007 = _tables(url)
+    assert at_0007 >= FLEET_TABLES
+    command.downgrade(config, "0006")
+    assert _tables(url) == at_0007 - FLEET_TABLES
+    assert _version(url) == "0006"
+    command.upgrade(config, "0007")
+    assert _tables(url) == at_0007 and _version(url) == "0007"
+
+
+# --- 0008: the MyKey platform ----------------------------------------------------------------
+
+PLATFORM_TABLES = {
+    "municipal_point_lots",
+    "municipal_grant_answers",
+    "point_vouchers",
+    "point_voucher_holds",
+    "service_links",
+}
+
+
+def _credential_columns(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return {c["name"] for c in sa.inspect(engine).get_columns("api_credentials")}
+    finally:
+        engine.dispose()
+
+
+def test_0008_adds_the_platforms_tables_and_goes_down_and_up_again(
+    empty_database_url: str,
+) -> None:
+    """Down to 0007 the five tables and the credentials' scope go, and an existing token
+    stays; up again they are back."""
+    url, config = empty_database_url, migrate.alembic_config(empty_database_url)
     command.upgrade(config, "head")
     at_head = _tables(url)
-    assert at_head >= FLEET_TABLES
-    command.downgrade(config, "0006")
-    assert _tables(url) == at_head - FLEET_TABLES
-    assert _version(url) == "0006"
+    assert at_head >= PLATFORM_TABLES and "scope" in _credential_columns(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO api_credentials (token_sha256, role, label, created_at)"
+            " VALUES ('ab', 'admin', 'kept', CURRENT_TIMESTAMP)"))  # fmt: skip
+    engine.dispose()
+    command.downgrade(config, "0007")
+    assert _tables(url) == at_head - PLATFORM_TABLES
+    assert "scope" not in _credential_columns(url) and _version(url) == "0007"
     command.upgrade(config, "head")
     assert _tables(url) == at_head and _version(url) == _head(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        kept = connection.execute(sa.text("SELECT label, scope FROM api_credentials")).all()
+    engine.dispose()
+    assert [tuple(row) for row in kept] == [("kept", None)]
