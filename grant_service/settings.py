@@ -18,6 +18,7 @@ from pydantic_settings import SettingsConfigDict
 from mynapoint import devpaths
 from mynapoint.layered_settings import LayeredSettings
 from mynapoint.packaged_catalog import PACKAGED_CATALOG
+from mynapoint.platform_catalog import PACKAGED_PLATFORM_CATALOG
 
 # The simulated operators; the catalog is shared with the kiosk (``mynapoint/data``).
 PACKAGE_DATA = Path(__file__).parent / "data"
@@ -49,7 +50,7 @@ class Settings(LayeredSettings):
     operators_unavailable: list[str] = Field(default_factory=list)
     # The MyKey platform: municipalities whose points are kept here, and the libraries and
     # facilities whose cards can be linked (mynapoint/platform_catalog.py).
-    platform_catalog_file: Path = PACKAGE_DATA / "platform.json"
+    platform_catalog_file: Path = PACKAGED_PLATFORM_CATALOG
 
     # --- devices and secrets -------------------------------------------------------------
     admin_token_sha256: str = ""  # hex SHA-256 of the technicians' bearer token

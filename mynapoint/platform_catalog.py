@@ -2,8 +2,10 @@
 (自治体ポイント) the service keeps, and the libraries and other facilities whose cards can be
 linked to a MyKey ID (seed 004 #3001-3006).
 
-The service loads it from a file (``platform_catalog_file``; the packaged one lists demo
-municipalities) and publishes it to kiosks (``GET /v1/platform/catalog``). A facility says
+The service loads it from a file (``platform_catalog_file``; the packaged one,
+``mynapoint/data/platform.json``, lists demo municipalities) and publishes it to kiosks
+(``GET /v1/platform/catalog``); a kiosk keeps the last one it fetched, and starts from the
+packaged one. A facility says
 what its user numbers look like, so that a mistyped number is caught at the kiosk and at
 the service alike.
 """
@@ -19,6 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+PACKAGED_PLATFORM_CATALOG = Path(__file__).parent / "data" / "platform.json"
 MUNICIPALITY_CODE_PATTERN = r"^[0-9]{6}$"  # 全国地方公共団体コード, with its check digit
 FACILITY_CODE_PATTERN = r"^[a-z0-9_]{1,32}$"
 

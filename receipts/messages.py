@@ -88,6 +88,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "全国共通ナビダイヤル {navi}（通話料がかかります）、{paid}（通常の通話料金）",
         "Also {navi} (nationwide navi-dial, call charges apply) and {paid} (ordinary call rates)",
     ),
+    # The point voucher (receipts/voucher.py): its face, then the platform's rules (seed
+    # 004 #4021, #4022, #4025, #4027, #4024, #1017), one a line.
+    "voucher.title": ("ポイント券", "Point voucher"),
+    "voucher.municipality": ("{name} 自治体ポイント", "{name} municipal points"),
+    "voucher.points": ("{points}ポイント", "{points} points"),
+    "voucher.points.one": ("{points}ポイント", "{points} point"),
+    "voucher.number": ("券番号", "Voucher number"),
+    "voucher.expires": ("有効期限", "Valid until"),
+    "voucher.expires.date": ("{date}まで", "{date}"),
+    "voucher.rules": ("ご利用にあたって", "How to use this voucher"),
+    "voucher.rule.municipality": (
+        "{municipality}でのみご利用いただけます。",
+        "It can be used only in {municipality}.",
+    ),
+    "voucher.rule.not_transferable": (
+        "ご本人以外の方への譲渡はできません。",
+        "It cannot be passed on to anyone else.",
+    ),
+    "voucher.rule.several": (
+        "一度に複数枚をご利用いただけます。",
+        "Several vouchers can be used at once.",
+    ),
+    "voucher.rule.no_change": (
+        "おつりは出ません（使い切れなかったポイントは戻りません）。",
+        "No change is given: points not used up are not returned.",
+    ),
+    "voucher.rule.cancel": (
+        "使用前のポイント券は、発行した窓口で取り消すことができ、ポイントが戻ります"
+        "（マイナンバーカードをお持ちください）。",
+        "An unused voucher can be cancelled at the office that issued it, and its points "
+        "are returned (bring your My Number Card).",
+    ),
+    "voucher.rule.no_cash": (
+        "現金との交換はできません。",
+        "It cannot be exchanged for cash.",
+    ),
 }
 
 

@@ -68,10 +68,18 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class LinkService:
+    """Link a library card (or another facility's user number) to the MyKey ID."""
+
+    facility_code: str
+    user_number: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class SignAndSubmit(Command):
     """Sign each with the card (PIN verified), then submit in order: durable first."""
 
-    items: tuple[Reserve | Apply | Cancel, ...]
+    items: tuple[Reserve | Apply | Cancel | LinkService, ...]
 
 
 @dataclass(frozen=True)
@@ -120,3 +128,34 @@ class RunTechnicianAction(Command):
 @dataclass(frozen=True)
 class Wipe(Command):
     """The session ended: forget everything (the runner closes the card connection)."""
+
+
+# --- The MyKey platform (city hall) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LookUpPlatform(Command):
+    """The card's municipal points, vouchers and links (signed by the card, online only)."""
+
+
+@dataclass(frozen=True)
+class IssueVoucher(Command):
+    """Hold ``points`` of one municipality on a new voucher (online only). The same
+    ``request_uuid`` is sent again on a retry, so a lost answer never holds points twice."""
+
+    municipality_code: str
+    points: int
+    request_uuid: str
+
+
+@dataclass(frozen=True)
+class PrintVoucher(Command):
+    voucher: dict[str, Any]
+    language: Language
+
+
+@dataclass(frozen=True)
+class Revoke(Command):
+    """Revoke the MyKey ID for good: the citizen read, heard and confirmed it twice."""
+
+    confirmations: int

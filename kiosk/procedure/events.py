@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Language = Literal["ja", "en"]
-Purpose = Literal["apply", "my_page"]
+Purpose = Literal["apply", "my_page", "platform"]
 ForWhomChoice = Literal["self", "child_under_15", "child_15_plus"]
 
 
@@ -220,7 +220,7 @@ class StatusRefused(Event):
 class Outcome:
     """One submission's result, as ``kiosk.link.submit.Submitted`` gives it."""
 
-    kind: Literal["reservation", "application", "cancellation"]
+    kind: Literal["reservation", "application", "cancellation", "service_link", "service_unlink"]
     state: Literal["confirmed", "rejected", "pending"]
     receipt_number: str
     result: dict[str, Any] | None = None
@@ -270,3 +270,87 @@ class Trouble(Event):
 
     command: str
     detail: str = ""
+
+
+# --- The MyKey platform (city hall): points, vouchers, library cards, revocation ------------
+
+
+@dataclass(frozen=True)
+class ChooseAction(Event):
+    """On the platform's page: print a voucher, link a library card, or revoke the MyKey ID."""
+
+    action: Literal["voucher", "link", "revoke"]
+
+
+@dataclass(frozen=True)
+class ChooseMunicipality(Event):
+    code: str
+
+
+@dataclass(frozen=True)
+class PointsTyped(Event):
+    text: str
+
+
+@dataclass(frozen=True)
+class ChooseFacility(Event):
+    code: str
+
+
+@dataclass(frozen=True)
+class ServiceNumberTyped(Event):
+    """A library card's number, typed on the pad."""
+
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class BarcodeScanned(Event):
+    """A card's barcode, read by the kiosk's scanner (``kiosk/devices/barcode_scanner.py``)."""
+
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PlatformFound(Event):
+    page: dict[str, Any]  # the service's answer (grant_service/mykey_platform.py page)
+
+
+@dataclass(frozen=True)
+class PlatformUnavailable(Event):
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PlatformRefused(Event):
+    reason_code: str
+    message_ja: str
+    message_en: str
+
+
+@dataclass(frozen=True)
+class VoucherIssued(Event):
+    voucher: dict[str, Any]  # number, municipality, points, expiry, the signed code
+
+
+@dataclass(frozen=True)
+class VoucherNotIssued(Event):
+    """No voucher: refused (a reason), or no answer (``unknown``: the points may have been
+    held; the voucher then shows on the citizen's page, to print or cancel)."""
+
+    reason_code: str | None = None
+    message_ja: str = ""
+    message_en: str = ""
+    unknown: bool = False
+
+
+@dataclass(frozen=True)
+class Revoked(Event):
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RevocationFailed(Event):
+    reason_code: str | None = None
+    message_ja: str = ""
+    message_en: str = ""

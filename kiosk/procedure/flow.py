@@ -28,14 +28,18 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from kiosk.procedure import commands as do
 from kiosk.procedure import events as ev
+from kiosk.procedure.platform_steps import PlatformSteps
 from kiosk.procedure.session import Session
+from kiosk.procedure.steps import BUSY, STAYS_WITHOUT_CARD, WITH_CARD
+from kiosk.procedure.steps import TECHNICIAN_STEPS as TECHNICIAN_STEPS  # re-exported
+from kiosk.procedure.steps import Step as Step  # re-exported: screens know steps by the flow
 from mynapoint import card_validity
 from mynapoint.dates import JST
+from mynapoint.platform_catalog import PACKAGED_PLATFORM_CATALOG, PlatformCatalog
 from mynapoint.reasons import R
 
 if TYPE_CHECKING:
@@ -53,62 +57,6 @@ CORRECTABLE = {reason.value.code for reason in (R.PAYMENT_ID_REJECTED, R.ACCOUNT
 REGISTER_FIRST = R.PRE_REGISTRATION_REQUIRED.value.code
 # A renewed certificate's first 24 hours: the service knows it is a renewal (J-LIS).
 TOO_RECENT = R.CERT_TOO_RECENT.value.code
-
-
-class Step(StrEnum):
-    WELCOME = "welcome"
-    CONSENT = "consent"
-    FOR_WHOM = "for_whom"
-    PLACE_CARD = "place_card"
-    READING = "reading"
-    CARD_PROBLEM = "card_problem"
-    CERT_EXPIRED = "cert_expired"
-    CERT_TOO_RECENT = "cert_too_recent"
-    PIN = "pin"
-    VERIFYING = "verifying"
-    PIN_LOCKED = "pin_locked"
-    CHECKING = "checking"
-    OFFLINE_NOTICE = "offline_notice"
-    ALREADY_APPLIED = "already_applied"
-    NOT_ME = "not_me"
-    CANCELLED = "cancelled"
-    RESERVATIONS_CLOSED = "reservations_closed"
-    NOTICE = "notice"  # a refusal or a problem to read, then the session ends
-    CHOOSE_SERVICE = "choose_service"
-    ENTER_ID = "enter_id"
-    ENTER_CODE = "enter_code"
-    ENTER_PHONE = "enter_phone"
-    CONFIRM = "confirm"
-    SUBMITTING = "submitting"
-    REFUSED = "refused"  # the ID or security code was refused: correct and retry
-    SLIP = "slip"
-    MY_PAGE = "my_page"
-    TAKE_CARD = "take_card"
-    CARD_LEFT = "card_left"
-    CARD_REMOVED = "card_removed"  # taken away mid-procedure: nothing was sent
-    TECHNICIAN_PIN = "technician_pin"
-    TECHNICIAN = "technician"
-
-
-# The technician's steps: not a citizen's (no voice, no step bar, no citizen controls).
-TECHNICIAN_STEPS = frozenset({Step.TECHNICIAN_PIN, Step.TECHNICIAN})
-# Steps a card's removal does not interrupt: notices, and what was signed already (the
-# submission goes on; what was sent gets its slip).
-STAYS_WITHOUT_CARD = {
-    Step.CARD_PROBLEM, Step.CERT_EXPIRED, Step.CERT_TOO_RECENT, Step.PIN_LOCKED,
-    Step.NOTICE, Step.RESERVATIONS_CLOSED, Step.MY_PAGE, Step.SUBMITTING, Step.SLIP,
-}  # fmt: skip
-# Steps while a command runs: no idle timeout (a read or a submission is not cut off).
-BUSY = {Step.READING, Step.VERIFYING, Step.CHECKING, Step.SUBMITTING}
-# Steps during which a card is (or may be) on the reader: leaving them goes through
-# "take your card".
-WITH_CARD = {
-    Step.READING, Step.CARD_PROBLEM, Step.CERT_EXPIRED, Step.CERT_TOO_RECENT, Step.PIN,
-    Step.VERIFYING, Step.PIN_LOCKED, Step.CHECKING, Step.OFFLINE_NOTICE,
-    Step.ALREADY_APPLIED, Step.NOT_ME, Step.CANCELLED, Step.RESERVATIONS_CLOSED, Step.NOTICE,
-    Step.CHOOSE_SERVICE, Step.ENTER_ID, Step.ENTER_CODE, Step.ENTER_PHONE, Step.CONFIRM,
-    Step.SUBMITTING, Step.REFUSED, Step.SLIP, Step.MY_PAGE,
-}  # fmt: skip
 
 
 def shown_services(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -144,11 +92,13 @@ class Flow:
         catalog: Any,
         clock: Any = None,
         reader_location: ReaderLocation | None = None,
+        platform: PlatformCatalog | None = None,
     ) -> None:
         """``catalog``: ``kiosk.catalog.queries.Catalog`` (search, availability, ID checks);
         ``clock``: returns the aware current time; ``reader_location``: where the card
         reader is (``KioskSettings.reader_location``), for the place-card step's words,
-        drawing and script (None: not said)."""
+        drawing and script (None: not said); ``platform``: the MyKey platform's
+        municipalities and facilities (the last one fetched; the packaged one by default)."""
         self.channel = channel
         self.reader_location = reader_location
         self.catalog = catalog
@@ -160,7 +110,10 @@ class Flow:
         # start screen says so, before anyone begins.
         self.network_up: bool | None = None
         self._blocked_by_card = False  # a card left on the reader blocks new sessions
-        self._handlers = self._step_handlers()
+        self.platform = PlatformSteps(
+            self, platform or PlatformCatalog.from_file(PACKAGED_PLATFORM_CATALOG)
+        )
+        self._handlers = {**self._step_handlers(), **self.platform.handlers()}
 
     # --- public -------------------------------------------------------------------------
 
@@ -293,6 +246,8 @@ class Flow:
     def _on_welcome(self, event: ev.Event) -> list[do.Command] | None:
         if isinstance(event, ev.Start) and not self._blocked_by_card:
             self.session.purpose = event.purpose
+            if event.purpose == "platform":
+                return self.platform.start()
             self._go(Step.CONSENT, purpose=event.purpose)
             return []
         if isinstance(event, ev.TechnicianGesture):
@@ -388,6 +343,8 @@ class Flow:
     def _on_verifying(self, event: ev.Event) -> list[do.Command] | None:
         if isinstance(event, ev.PinAccepted):
             self._go(Step.CHECKING)
+            if self.session.purpose == "platform":
+                return [do.LookUpPlatform()]
             return [do.LookUpStatus()]
         if isinstance(event, ev.PinRejected):
             self._go(Step.PIN, tries_left=event.tries_left, last_try=event.tries_left == 1,
@@ -401,6 +358,8 @@ class Flow:
         return None
 
     def _on_checking(self, event: ev.Event) -> list[do.Command] | None:
+        if self.session.purpose == "platform" and (answer := self.platform.looked_up(event)):
+            return answer
         if isinstance(event, ev.StatusFound):
             return self._status_found(event.page)
         if isinstance(event, ev.StatusUnavailable):
@@ -629,6 +588,9 @@ class Flow:
         if not isinstance(event, ev.Submitted):
             return None
         outcomes = event.outcomes
+        if self.session.purpose == "platform":  # a library card linked
+            self.session.outcomes += outcomes
+            return self.platform.submitted(outcomes)
         for outcome in outcomes:
             if outcome.kind == "reservation" and outcome.state != "rejected":
                 self.session.reserved = True  # not submitted again after a correction

@@ -27,7 +27,7 @@ WARNING_SECONDS = 20.0
 @dataclass
 class Session:
     language: Literal["ja", "en"] = "ja"
-    purpose: Literal["apply", "my_page"] = "apply"
+    purpose: Literal["apply", "my_page", "platform"] = "apply"
     for_whom: Literal["self", "child_under_15", "child_15_plus"] = "self"
     card: CardRead | None = None
     card_removed: bool = False
@@ -43,6 +43,13 @@ class Session:
     # A cancellation asked for on this kiosk: which application, and why.
     cancel_receipt: str | None = None
     cancel_reason: Literal["not_made_by_me", "wrong_entry"] | None = None
+    # The MyKey platform: the card's page, the voucher being made, the card being linked.
+    platform_page: dict[str, Any] | None = field(default=None, repr=False)
+    voucher_municipality: str | None = None
+    voucher_points: int | None = None
+    voucher_request: str | None = None  # the request's uuid: a retry sends the same
+    facility_code: str | None = None
+    service_number: str | None = field(default=None, repr=False)
 
     @property
     def payment_id_last4(self) -> str | None:
@@ -57,6 +64,7 @@ class Session:
     def wipe_secrets(self) -> None:
         """Forget what was typed (the idle timeout on an entry screen)."""
         self.payment_id = self.security_code = self.phone_last4 = None
+        self.service_number = None
 
     def wipe(self) -> None:
         """Forget everything: the session is over."""

@@ -1,0 +1,330 @@
+"""The MyKey platform's branch of the procedure (city hall only): municipal points,
+point vouchers, library cards, and revoking the MyKey ID (seed 004). Pure, like the flow
+it belongs to (``flow.py`` hands these steps their events).
+
+    welcome -> (place card -> PIN -> looking up) -> the platform's page
+      -> voucher: municipality and points -> confirm -> issuing -> voucher slip
+      -> library card: library -> number (typed or scanned) -> confirm -> submitting -> done
+      -> revoke: the consequences (read and heard) -> sure? -> sure, last time? -> revoked
+
+- A voucher is never printed unless the service held its points (``VoucherIssued``);
+  offline, issuing is refused with a clear message, and nothing is held.
+- Linking is a submission like any other: queued when offline, sent later.
+- Revoking needs the service, and is asked twice after the consequences.
+- A convenience-store kiosk offers none of it: it says where to go instead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from kiosk.procedure import commands as do
+from kiosk.procedure import events as ev
+from kiosk.procedure.steps import Step
+from mynapoint.platform_catalog import PlatformCatalog, normalise_user_number
+from mynapoint.platform_requests import MAX_VOUCHER_POINTS
+from mynapoint.reasons import R
+
+if TYPE_CHECKING:
+    from kiosk.procedure.flow import Flow
+
+Handler = Callable[[ev.Event], list[do.Command] | None]
+
+
+class PlatformSteps:
+    def __init__(self, flow: Flow, catalog: PlatformCatalog) -> None:
+        self.flow = flow
+        self.catalog = catalog
+
+    def handlers(self) -> dict[Step, Handler]:
+        return {
+            Step.PLATFORM_ELSEWHERE: self._on_elsewhere,
+            Step.PLATFORM_HOME: self._on_home,
+            Step.PLATFORM_OFFLINE: self._on_offline,
+            Step.VOUCHER_AMOUNT: self._on_voucher_amount,
+            Step.VOUCHER_CONFIRM: self._on_voucher_confirm,
+            Step.ISSUING: self._on_issuing,
+            Step.VOUCHER_SLIP: self._on_voucher_slip,
+            Step.CHOOSE_FACILITY: self._on_choose_facility,
+            Step.ENTER_SERVICE_NUMBER: self._on_enter_number,
+            Step.LINK_CONFIRM: self._on_link_confirm,
+            Step.LINK_DONE: self._on_link_done,
+            Step.REVOKE_TERMS: self._on_revoke_terms,
+            Step.REVOKE_CONFIRM: self._on_revoke_confirm,
+            Step.REVOKING: self._on_revoking,
+        }
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _go(self, step: Step, **data: Any) -> None:
+        self.flow._go(step, **data)
+
+    @property
+    def _session(self) -> Any:
+        return self.flow.session
+
+    def start(self) -> list[do.Command]:  # the flow's commands are typed there
+        """The welcome screen's button: at a convenience store, where to go instead."""
+        if self.flow.channel != "city_hall":
+            reason = R.NOT_AT_CITY_HALL.value
+            self._go(Step.PLATFORM_ELSEWHERE, reason_code=reason.code,
+                     message_ja=reason.message_ja, message_en=reason.message_en)  # fmt: skip
+            return []
+        return self.flow._place_card()
+
+    def looked_up(self, event: ev.Event) -> list[do.Command] | None:
+        """The answer to ``LookUpPlatform`` (the CHECKING step's, for this purpose)."""
+        if isinstance(event, ev.PlatformFound):
+            self.flow.session.online = self.flow.network_up = True
+            self._session.platform_page = event.page
+            return self._home()
+        if isinstance(event, ev.PlatformUnavailable):
+            self.flow.session.online = self.flow.network_up = False
+            self._go(Step.PLATFORM_OFFLINE)
+            return []
+        if isinstance(event, ev.PlatformRefused):
+            self._go(Step.NOTICE, reason_code=event.reason_code, message_ja=event.message_ja,
+                     message_en=event.message_en)  # fmt: skip
+            return []
+        return None
+
+    def _home(self, **extra: Any) -> list[do.Command]:
+        page = self._session.platform_page or {}
+        self._go(Step.PLATFORM_HOME, balances=self._balances(page),
+                 vouchers=page.get("vouchers", []), links=self._links(page), **extra)  # fmt: skip
+        return []
+
+    def _balances(self, page: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each municipality's balance, with its names (the catalog's)."""
+        shown = []
+        for balance in page.get("balances", []):
+            municipality = self.catalog.municipality(balance["municipality_code"])
+            shown.append({**balance, "municipality": municipality})
+        return shown
+
+    def _links(self, page: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{**link, "facility": self.catalog.facility(link["facility_code"])}
+                for link in page.get("links", [])]  # fmt: skip
+
+    def _quit_or_back(
+        self, event: ev.Event, back: Callable[[], list[do.Command]]
+    ) -> list[do.Command] | None:
+        if isinstance(event, ev.Quit):
+            return self.flow._end()
+        if isinstance(event, ev.Back):
+            return back()
+        return None
+
+    # --- the page -----------------------------------------------------------------------
+
+    def _on_elsewhere(self, event: ev.Event) -> list[do.Command] | None:
+        return self.flow._end() if isinstance(event, ev.Continue | ev.Quit | ev.Back) else None
+
+    def _on_home(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.ChooseAction):
+            if event.action == "voucher":
+                return self._voucher_amount()
+            if event.action == "link":
+                return self._choose_facility()
+            return self._revoke_terms()
+        if isinstance(event, ev.Continue | ev.Quit | ev.Back):
+            return self.flow._end()
+        return None
+
+    def _on_offline(self, event: ev.Event) -> list[do.Command] | None:
+        """Offline: no balances, no vouchers, no revocation; a library card can be linked
+        (it is queued and sent later)."""
+        if isinstance(event, ev.ChooseAction) and event.action == "link":
+            return self._choose_facility()
+        if isinstance(event, ev.Continue | ev.Quit | ev.Back):
+            return self.flow._end()
+        return None
+
+    def _back_home(self) -> list[do.Command]:
+        if self._session.platform_page is None:  # offline
+            self._go(Step.PLATFORM_OFFLINE)
+            return []
+        return self._home()
+
+    # --- vouchers -------------------------------------------------------------------------
+
+    def _spendable(self) -> dict[str, int]:
+        page = self._session.platform_page or {}
+        return {
+            b["municipality_code"]: b["points"] for b in page.get("balances", []) if b["points"] > 0
+        }
+
+    def _voucher_amount(self, **extra: Any) -> list[do.Command]:
+        spendable = self._spendable()
+        if not spendable:
+            return self._home(no_points=True)
+        chosen = self._session.voucher_municipality
+        if chosen not in spendable:
+            chosen = next(iter(spendable)) if len(spendable) == 1 else None
+        self._session.voucher_municipality = chosen
+        choices = [{"code": code, "points": points, "municipality": self.catalog.municipality(code)}
+                   for code, points in spendable.items()]  # fmt: skip
+        self._go(Step.VOUCHER_AMOUNT, choices=choices, chosen=chosen,
+                 most=min(spendable.get(chosen or "", 0), MAX_VOUCHER_POINTS), **extra)  # fmt: skip
+        return []
+
+    def _on_voucher_amount(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.ChooseMunicipality) and event.code in self._spendable():
+            self._session.voucher_municipality = event.code
+            return self._voucher_amount()
+        if isinstance(event, ev.PointsTyped):
+            return self._points_typed(event.text)
+        return self._quit_or_back(event, self._back_home)
+
+    def _points_typed(self, text: str) -> list[do.Command]:
+        code = self._session.voucher_municipality
+        if code is None:
+            return self._voucher_amount(error="voucher.choose_municipality")
+        most = min(self._spendable().get(code, 0), MAX_VOUCHER_POINTS)
+        digits = text.strip()
+        if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= most:
+            return self._voucher_amount(error="voucher.points_range")
+        self._session.voucher_points = int(digits)
+        self._session.voucher_request = str(uuid.uuid4())  # a new voucher: a new request
+        self._go(Step.VOUCHER_CONFIRM, municipality=self.catalog.municipality(code),
+                 points=int(digits), balance=self._spendable()[code])  # fmt: skip
+        return []
+
+    def _on_voucher_confirm(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.Submit):
+            session = self._session
+            assert (
+                session.voucher_municipality and session.voucher_points and session.voucher_request
+            )
+            self._go(Step.ISSUING)
+            return [do.IssueVoucher(session.voucher_municipality, session.voucher_points,
+                                    session.voucher_request)]  # fmt: skip
+        return self._quit_or_back(event, self._voucher_amount)
+
+    def _on_issuing(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.VoucherIssued):
+            self._go(Step.VOUCHER_SLIP, printing=True, voucher=event.voucher)
+            return [do.PrintVoucher(event.voucher, self._session.language)]
+        if isinstance(event, ev.VoucherNotIssued):
+            if event.unknown:
+                self.flow.network_up = False
+            self._go(Step.NOTICE, reason_code=event.reason_code or "VOUCHER_NOT_ISSUED",
+                     message_ja=event.message_ja, message_en=event.message_en,
+                     unknown=event.unknown)  # fmt: skip
+            return []
+        if isinstance(event, ev.CardFailed):
+            return self.flow._card_problem(event)
+        return None
+
+    def _on_voucher_slip(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.SlipIssued):
+            data = self.flow.data
+            self.flow.data = {**data, "printing": False, "printed": event.printed,
+                              "problem": event.problem, "tell_staff": event.tell_staff,
+                              "image": event.image}  # fmt: skip
+            if event.tell_staff:
+                return [do.AlertStaff(f"voucher printer: {event.problem or 'paper near end'}")]
+            return []
+        if isinstance(event, ev.Continue | ev.Quit) and not self.flow.data.get("printing"):
+            return self.flow._end()
+        return None
+
+    # --- library cards ----------------------------------------------------------------------
+
+    def _choose_facility(self) -> list[do.Command]:
+        linked = {
+            link["facility_code"] for link in (self._session.platform_page or {}).get("links", [])
+        }
+        facilities = [{"facility": f, "linked": f.code in linked,
+                       "municipality": self.catalog.municipality(f.municipality_code)}
+                      for f in self.catalog.facilities]  # fmt: skip
+        self._go(Step.CHOOSE_FACILITY, facilities=facilities, online=self._session.online)
+        return []
+
+    def _on_choose_facility(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.ChooseFacility) and self.catalog.facility(event.code):
+            self._session.facility_code = event.code
+            return self._enter_number()
+        return self._quit_or_back(event, self._back_home)
+
+    def _enter_number(self, **extra: Any) -> list[do.Command]:
+        facility = self.catalog.facility(self._session.facility_code or "")
+        self._go(Step.ENTER_SERVICE_NUMBER, facility=facility, **extra)
+        return []
+
+    def _on_enter_number(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.ServiceNumberTyped | ev.BarcodeScanned):
+            facility = self.catalog.facility(self._session.facility_code or "")
+            assert facility is not None
+            number = normalise_user_number(event.text)
+            if not facility.accepts(number):
+                scanned = isinstance(event, ev.BarcodeScanned)
+                return self._enter_number(error="link.number_format", scanned=scanned)
+            self._session.service_number = number
+            self._go(Step.LINK_CONFIRM, facility=facility, number_last4=number[-4:],
+                     municipality=self.catalog.municipality(facility.municipality_code),
+                     online=self._session.online)  # fmt: skip
+            return []
+        return self._quit_or_back(event, self._choose_facility)
+
+    def _on_link_confirm(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.Submit):
+            session = self._session
+            assert session.facility_code and session.service_number
+            item = do.LinkService(session.facility_code, session.service_number)
+            session.service_number = None  # signed and queued: not kept in memory
+            self._go(Step.SUBMITTING, linking=True)
+            return [do.SignAndSubmit((item,))]
+        return self._quit_or_back(event, self._enter_number)
+
+    def submitted(self, outcomes: tuple[ev.Outcome, ...]) -> list[do.Command]:
+        """A link's outcome (the SUBMITTING step's, for this purpose)."""
+        outcome = outcomes[0]
+        facility = self.catalog.facility(self._session.facility_code or "")
+        result = outcome.result or {}
+        self._go(Step.LINK_DONE, state=outcome.state, facility=facility,
+                 receipt_number=outcome.receipt_number, reason_code=outcome.reason_code,
+                 message_ja=result.get("message_ja", ""), message_en=result.get("message_en", ""),
+                 number_last4=((result.get("result") or {}).get("number_last4")))  # fmt: skip
+        return []
+
+    def _on_link_done(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.Continue | ev.Quit | ev.Back):
+            return self.flow._end()
+        return None
+
+    # --- revoking ---------------------------------------------------------------------------
+
+    def _revoke_terms(self) -> list[do.Command]:
+        self._go(Step.REVOKE_TERMS, mykey_id=(self._session.platform_page or {}).get("mykey_id"))
+        return []
+
+    def _on_revoke_terms(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.Agree):  # read and heard: now asked twice
+            self._go(Step.REVOKE_CONFIRM, asked=1)
+            return []
+        return self._quit_or_back(event, self._back_home)
+
+    def _on_revoke_confirm(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.Submit):
+            if self.flow.data.get("asked") == 1:
+                self._go(Step.REVOKE_CONFIRM, asked=2)
+                return []
+            self._go(Step.REVOKING)
+            return [do.Revoke(confirmations=2)]
+        # "No" at either question: nothing happens, back to the page.
+        return self._quit_or_back(event, self._back_home)
+
+    def _on_revoking(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.Revoked):
+            self._go(Step.NOTICE, revoked=True, result=event.result)
+            return []
+        if isinstance(event, ev.RevocationFailed):
+            self._go(Step.NOTICE, reason_code=event.reason_code or "REVOCATION_FAILED",
+                     message_ja=event.message_ja, message_en=event.message_en)  # fmt: skip
+            return []
+        if isinstance(event, ev.CardFailed):
+            return self.flow._card_problem(event)
+        return None
