@@ -99,6 +99,7 @@ def reprint(settings: KioskSettings, count: int) -> None:
 
 
 def _report(issued: SlipIssued) -> None:
+    assert isinstance(issued.slip, Slip)  # reprints are of archived slips, never vouchers
     numbers = ", ".join(p.receipt_number or "-" for p in issued.slip.procedures)
     if not issued.printed:
         assert issued.problem is not None

@@ -205,8 +205,15 @@ class PlatformSteps:
 
     def _on_issuing(self, event: ev.Event) -> list[do.Command] | None:
         if isinstance(event, ev.VoucherIssued):
-            self._go(Step.VOUCHER_SLIP, printing=True, voucher=event.voucher)
-            return [do.PrintVoucher(event.voucher, self._session.language)]
+            municipality = self.catalog.municipality(event.voucher["municipality_code"])
+            code = event.voucher["municipality_code"]
+            voucher = {
+                **event.voucher,  # the names as printed: the catalog's, or the code
+                "municipality_name_ja": municipality.name_ja if municipality else code,
+                "municipality_name_en": municipality.name_en if municipality else code,
+            }
+            self._go(Step.VOUCHER_SLIP, printing=True, voucher=voucher)
+            return [do.PrintVoucher(voucher, self._session.language)]
         if isinstance(event, ev.VoucherNotIssued):
             if event.unknown:
                 self.flow.network_up = False

@@ -36,6 +36,7 @@ from kiosk.procedure import commands as do
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step
 from kiosk.shell.parts import KioskParts
+from kiosk.shell.platform_commands import PlatformCommands
 from kiosk.slip.builder import procedure_for, slip_for, status_procedure
 from kiosk.technician.checks import printer_status, run_check, version_line
 from kiosk.technician.pin import pin_matches
@@ -43,7 +44,9 @@ from mynapoint.envelope import (
     ApplicationPayload,
     CancellationPayload,
     Envelope,
+    Payload,
     ReservationPayload,
+    ServiceLinkPayload,
     build_envelope,
 )
 from mynapoint.fleet import AlertKind, PaperState
@@ -57,7 +60,7 @@ STAFF_CALLED = "STAFF_CALLED"  # the alert code of a call for staff
 PAPER_CHECK_SECONDS = 300.0  # how often an idle kiosk asks its printer about the paper
 
 
-class Runner:
+class Runner(PlatformCommands):
     def __init__(self, parts: KioskParts) -> None:
         self.parts = parts
         self._connection: CardConnection | None = None
@@ -281,9 +284,13 @@ class Runner:
                 break  # no application without a MyKey ID (it was signed, never sent)
         yield ev.Submitted(tuple(outcomes))
 
-    def _envelope(self, item: do.Reserve | do.Apply | do.Cancel) -> Envelope:
-        payload: ReservationPayload | ApplicationPayload | CancellationPayload
-        if isinstance(item, do.Reserve):
+    def _envelope(self, item: do.Reserve | do.Apply | do.Cancel | do.LinkService) -> Envelope:
+        payload: Payload
+        if isinstance(item, do.LinkService):
+            payload = ServiceLinkPayload(
+                facility_code=item.facility_code, user_number=item.user_number
+            )
+        elif isinstance(item, do.Reserve):
             payload = ReservationPayload(terms_version=TERMS_VERSION)
         elif isinstance(item, do.Apply):
             payload = ApplicationPayload(

@@ -16,7 +16,13 @@ from typing import Any, Literal
 
 from kiosk.link.submit import Submitted
 from kiosk.settings import KioskSettings
-from mynapoint.envelope import ApplicationEnvelope, CancellationEnvelope, Envelope
+from mynapoint.envelope import (
+    ApplicationEnvelope,
+    CancellationEnvelope,
+    Envelope,
+    ServiceLinkEnvelope,
+    ServiceUnlinkEnvelope,
+)
 from mynapoint.payment_ids import last4
 from receipts.model import Contact, Language, PaymentService, Procedure, Slip
 
@@ -66,6 +72,8 @@ def procedure_for(
     envelope: Envelope, submitted: Submitted, terms: SlipTerms | None = None
 ) -> Procedure:
     terms = terms or SlipTerms()
+    if isinstance(envelope, ServiceLinkEnvelope | ServiceUnlinkEnvelope):
+        raise ValueError("a library card's link has no Mynapoint slip (its screen says it)")
     answer: dict[str, Any] = (submitted.result or {}).get("result") or {}
     service = None
     if isinstance(envelope, ApplicationEnvelope):

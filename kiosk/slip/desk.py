@@ -19,14 +19,15 @@ from kiosk.devices.printer import PrinterError, PrinterStatus, SlipPrinter, open
 from kiosk.settings import KioskSettings
 from kiosk.slip.archive import SlipArchive
 from receipts.model import Slip
-from receipts.render import slip_bytes, slip_image
+from receipts.render import slip_bytes, slip_image, voucher_bytes, voucher_image
+from receipts.voucher import VoucherSlip
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SlipIssued:
-    slip: Slip
+    slip: Slip | VoucherSlip
     image: Image.Image  # what the screen shows when the paper did not come out
     status: PrinterStatus | None  # the printer's, when it said (near end: tell staff)
     problem: PrinterError | None = None  # not printed: its message_key for the screen
@@ -83,11 +84,24 @@ class SlipDesk:
             slip, paper_mm=paper, large=large, kanji=self.settings.printer_kanji, image=image
         )
         self._keep_png(slip, image)
+        return self._send(slip, image, data)
+
+    def print_voucher(self, voucher: VoucherSlip) -> SlipIssued:
+        """Print a point voucher. It is not archived: the service keeps it, and one that
+        did not come out shows on the citizen's page (and on the screen now)."""
+        paper, large = self.settings.paper_width_mm, self.settings.slip_large_type
+        image = voucher_image(voucher, paper_mm=paper, large=large)
+        data = voucher_bytes(
+            voucher, paper_mm=paper, large=large, kanji=self.settings.printer_kanji, image=image
+        )
+        return self._send(voucher, image, data)
+
+    def _send(self, printed: Slip | VoucherSlip, image: Image.Image, data: bytes) -> SlipIssued:
         try:
             status = self.printer.print_slip(data)
         except PrinterError as problem:
             log.warning("slip not printed: %s", problem.detail)
-            return SlipIssued(slip, image, problem.status, problem)
+            return SlipIssued(printed, image, problem.status, problem)
         if status.paper == "near_end":
             log.warning("slip printer: %s", status.detail)
-        return SlipIssued(slip, image, status)
+        return SlipIssued(printed, image, status)

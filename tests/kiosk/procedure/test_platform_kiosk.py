@@ -1,0 +1,153 @@
+"""The MyKey platform at a city-hall kiosk with the real parts: the virtual card through
+its APDUs, a grant-service process, the kiosk's queue and its slip printer. A citizen sees
+their municipal points, prints a voucher a shop can check with no network, and links a
+library card (queued while the service is away)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kiosk.procedure import events as ev
+from kiosk.procedure.flow import Step
+from mynapoint import vouchers
+from tests.conftest import run_cli
+from tests.support.escpos_decoder import decode
+from tests.support.flow_harness import CARD_PIN, KioskUnderTest, issue_rig_card
+from tests.support.kiosk_harness import KioskRig, make_card_and_ca, make_rig
+
+pytestmark = pytest.mark.timeout(180)
+CHIYODA = "131016"
+
+
+@pytest.fixture
+def city_hall(private_data_home: Path) -> Iterator[KioskRig]:
+    rig = make_rig(private_data_home, make_card_and_ca(), kiosk_id="kiosk-city-hall",
+                   channel="city_hall", printer_kanji=True)  # fmt: skip
+    yield rig
+    rig.service.stop()
+
+
+def token(rig: KioskRig, role: str, scope: str, label: str) -> str:
+    made = rig.service.cli("credential", "create", "--role", role, "--scope", scope,
+                           "--label", label)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip().splitlines()[0]
+
+
+def post(rig: KioskRig, bearer: str, path: str, body: dict[str, object]) -> dict[str, object]:
+    reply = httpx.post(f"{rig.service.url}{path}", json=body,
+                       headers={"Authorization": f"Bearer {bearer}"}, timeout=30)  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    result: dict[str, object] = reply.json()
+    return result
+
+
+def reserve(kiosk: KioskUnderTest) -> str:
+    """The citizen's MyKey ID, set on this kiosk the usual way."""
+    kiosk.up_to_service()
+    kiosk.send(ev.ReservationOnly())
+    kiosk.send(ev.Submit())
+    kiosk.settle_until(lambda: kiosk.step == Step.SLIP and not kiosk.data.get("printing"))
+    mykey = kiosk.flow.session.mykey_id
+    kiosk.send(ev.Continue())
+    kiosk.take_card()
+    assert mykey
+    return mykey
+
+
+def signed_in(kiosk: KioskUnderTest) -> None:
+    kiosk.send(ev.Start("platform"))
+    assert kiosk.step == Step.PLACE_CARD
+    kiosk.place_card()
+    assert kiosk.step == Step.PIN, (kiosk.step, kiosk.data)
+    kiosk.send(ev.PinTyped(CARD_PIN))
+    kiosk.settle_until(lambda: kiosk.step != Step.CHECKING)
+
+
+def test_a_citizen_sees_their_points_and_prints_a_voucher_a_shop_checks_offline(
+    city_hall: KioskRig, tmp_path: Path
+) -> None:
+    card = issue_rig_card(tmp_path, "citizen")
+    with KioskUnderTest.build(city_hall, card) as kiosk:
+        mykey = reserve(kiosk)
+        chiyoda = token(city_hall, "municipality", CHIYODA, "千代田区")
+        grant = {"grant_id": "walk-1", "mykey_id": mykey, "points": 1000,
+                 "expires_on": "2099-03-31"}  # fmt: skip
+        post(city_hall, chiyoda, "/v1/municipal-points/grants", {"grants": [grant]})
+        signed_in(kiosk)
+        assert kiosk.step == Step.PLATFORM_HOME, (kiosk.step, kiosk.data)
+        [balance] = kiosk.data["balances"]
+        assert (balance["points"], balance["municipality"].name_ja) == (1000, "千代田区")
+        kiosk.send(ev.ChooseAction("voucher"))
+        kiosk.send(ev.PointsTyped("300"))
+        kiosk.send(ev.Submit())
+        kiosk.settle_until(lambda: kiosk.step == Step.VOUCHER_SLIP and not kiosk.data["printing"])
+        assert kiosk.data["printed"] is True
+        voucher = kiosk.data["voucher"]
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+    printed = decode(city_hall.settings.printer_output_file.read_bytes())
+    text = " ".join(line.text for line in printed.lines)
+    assert vouchers.grouped(voucher["number"]) in text and "300" in text and "千代田区" in text
+    [code] = [q.data.decode("ascii") for q in printed.qr_codes if q.data.startswith(b"MKV1.")]
+    key = vouchers.load_public_key(httpx.get(f"{city_hall.service.url}/v1/platform/voucher-key").content)
+    face = vouchers.verify(code, key)  # what a shop with no network does
+    assert (face.number, face.points, face.municipality_code) == (voucher["number"], 300, CHIYODA)
+    shop = token(city_hall, "shop", CHIYODA, "神田パン店")
+    used = post(city_hall, shop, "/v1/vouchers/redeem",
+                {"redemption_id": "sale-1", "vouchers": [code]})  # fmt: skip
+    assert (used["outcome"], used["points"]) == ("accepted", 300)
+
+
+def test_offline_no_voucher_is_printed_but_a_library_card_is_queued_and_linked_later(
+    city_hall: KioskRig, tmp_path: Path
+) -> None:
+    card = issue_rig_card(tmp_path, "citizen")
+    with KioskUnderTest.build(city_hall, card) as kiosk:
+        mykey = reserve(kiosk)
+        city_hall.service.stop()  # the network is down
+        signed_in(kiosk)
+        assert kiosk.step == Step.PLATFORM_OFFLINE
+        kiosk.send(ev.ChooseAction("voucher"))
+        assert kiosk.step == Step.PLATFORM_OFFLINE  # no voucher without the service
+        kiosk.send(ev.ChooseAction("link"))
+        kiosk.send(ev.ChooseFacility("chiyoda_library"))
+        kiosk.send(ev.ServiceNumberTyped("1300098765"))
+        kiosk.send(ev.Submit())
+        kiosk.settle_until(lambda: kiosk.step == Step.LINK_DONE, timeout=60)
+        assert kiosk.data["state"] == "pending" and kiosk.data["receipt_number"]
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+    assert b"MKV1." not in city_hall.settings.printer_output_file.read_bytes()
+    city_hall.service.start()
+    synced = run_cli("kiosk-sync", "--once", env=city_hall.env)
+    assert synced.returncode == 0, synced.stderr
+    library = token(city_hall, "facility", "chiyoda_library", "千代田図書館")
+    answer = post(city_hall, library, "/v1/facility-links/check",
+                  {"mykey_id": mykey, "user_number": "1300098765"})  # fmt: skip
+    assert answer == {"linked": True}
+
+
+def test_a_voucher_the_service_could_not_confirm_is_never_printed(
+    city_hall: KioskRig, tmp_path: Path
+) -> None:
+    card = issue_rig_card(tmp_path, "citizen")
+    with KioskUnderTest.build(city_hall, card) as kiosk:
+        mykey = reserve(kiosk)
+        chiyoda = token(city_hall, "municipality", CHIYODA, "千代田区")
+        post(city_hall, chiyoda, "/v1/municipal-points/grants", {"grants": [
+            {"grant_id": "g", "mykey_id": mykey, "points": 100, "expires_on": "2099-03-31"}]})  # fmt: skip
+        signed_in(kiosk)
+        kiosk.send(ev.ChooseAction("voucher"))
+        kiosk.send(ev.PointsTyped("100"))
+        city_hall.service.stop()  # gone between the page and the voucher
+        kiosk.send(ev.Submit())
+        kiosk.settle_until(lambda: kiosk.step != Step.ISSUING, timeout=60)
+        assert kiosk.step == Step.NOTICE
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+    assert b"MKV1." not in city_hall.settings.printer_output_file.read_bytes()
