@@ -93,8 +93,10 @@ def test_a_voucher_is_issued_only_for_what_the_balance_holds_and_printed_once_he
     assert isinstance(issue, do.IssueVoucher)
     assert (issue.municipality_code, issue.points) == (CHIYODA, 500)
     assert f.handle(ev.Submit()) == []  # a second touch issues nothing more
-    voucher = {"number": "1234567890123452", "points": 500, "code": "MKV1.x.y"}
-    assert f.handle(ev.VoucherIssued(voucher)) == [do.PrintVoucher(voucher, "ja")]
+    voucher = {"number": "1234567890123452", "points": 500, "code": "MKV1.x.y",
+               "municipality_code": CHIYODA}  # fmt: skip
+    named = {**voucher, "municipality_name_ja": "千代田区", "municipality_name_en": "Chiyoda City"}
+    assert f.handle(ev.VoucherIssued(voucher)) == [do.PrintVoucher(named, "ja")]
     assert f.step == Step.VOUCHER_SLIP and f.view.data["printing"] is True
     assert f.handle(ev.Continue()) == []  # not while printing
     f.handle(ev.SlipIssued(printed=True))
