@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from kiosk.devices.barcode_scanner import parse_scanner_setting
 from mynapoint import contact, devpaths
 from mynapoint.layered_settings import LayeredSettings
 
@@ -75,6 +76,13 @@ class KioskSettings(LayeredSettings):
     paper_width_mm: int = 80  # 58 or 80 (an int, not a Literal: "80" from the environment)
     slip_large_type: bool = False  # city-hall kiosks for elderly users
 
+    # --- the barcode scanner (library cards, city hall) ---------------------------------
+    # A scanner in serial mode (kiosk/devices/barcode_scanner.py): "" or "none" (no
+    # scanner: the number is typed), "serial:/dev/ttyACM0" (USB CDC-ACM; RS-232 adapters
+    # are /dev/ttyUSB0; a /dev/serial/by-id/ name survives re-plugging), or
+    # "serial:/dev/ttyACM0@115200" for another baud rate than 9600.
+    barcode_scanner: str = ""
+
     # --- the session ---------------------------------------------------------------------
     # Idle time before a session ends (a 20-second countdown comes first); city-hall
     # terminals serve elderly citizens who need longer.
@@ -132,6 +140,12 @@ class KioskSettings(LayeredSettings):
                 problem = f"{value!r} is not a USB ID (hex digits, as lsusb shows)"
                 raise ValueError(problem) from None
         return value
+
+    @field_validator("barcode_scanner")
+    @classmethod
+    def _known_scanner(cls, value: str) -> str:
+        parse_scanner_setting(value)  # ValueError, with the accepted forms, for a wrong one
+        return value.strip()
 
     @field_validator("paper_width_mm")
     @classmethod

@@ -9,6 +9,7 @@ from typing import Any
 from mynapoint import receipt_numbers
 from mynapoint.packaged_catalog import packaged_document
 from receipts.model import Language, PaymentService, Procedure, Slip, State
+from receipts.voucher import VoucherSlip
 
 PAYPAY = PaymentService(
     code="paypay", name_ja="PayPay", name_en="PayPay", account_last4="0001", grant_on="charge"
@@ -56,3 +57,20 @@ def sample_slip(
             ),
         ],
     )
+
+
+def sample_voucher(*, language: Language = "ja", now: dt.datetime | None = None) -> VoucherSlip:
+    """A sample point voucher (marked as one), signed with a key made for it alone: its QR
+    code reads, and verifies against no service."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from mynapoint import vouchers
+
+    face = vouchers.VoucherFace("1234567890123450", "131016", 3000, dt.date(2027, 3, 6))
+    return VoucherSlip(
+        language=language, issued_at=now or dt.datetime.now(dt.UTC),
+        store_name="千代田区役所 1階", kiosk_id="kiosk-0001", municipality_code="131016",
+        municipality_name_ja="千代田区", municipality_name_en="Chiyoda City", points=face.points,
+        number=face.number, expires_on=face.expires_on, sample=True,
+        code=vouchers.encode(face, ed25519.Ed25519PrivateKey.generate()),
+    )  # fmt: skip

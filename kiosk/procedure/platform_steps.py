@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kiosk.procedure.flow import Flow
 
 Handler = Callable[[ev.Event], list[do.Command] | None]
+OFFLINE = "OFFLINE"  # the runner's reason when nothing could be sent
 
 
 class PlatformSteps:
@@ -54,6 +55,7 @@ class PlatformSteps:
             Step.REVOKE_TERMS: self._on_revoke_terms,
             Step.REVOKE_CONFIRM: self._on_revoke_confirm,
             Step.REVOKING: self._on_revoking,
+            Step.REVOKED: self._on_link_done,  # read, then the session ends
         }
 
     # --- helpers ----------------------------------------------------------------------
@@ -215,11 +217,15 @@ class PlatformSteps:
             self._go(Step.VOUCHER_SLIP, printing=True, voucher=voucher)
             return [do.PrintVoucher(voucher, self._session.language)]
         if isinstance(event, ev.VoucherNotIssued):
-            if event.unknown:
+            if event.unknown or event.reason_code == OFFLINE:
                 self.flow.network_up = False
-            self._go(Step.NOTICE, reason_code=event.reason_code or "VOUCHER_NOT_ISSUED",
-                     message_ja=event.message_ja, message_en=event.message_en,
-                     unknown=event.unknown)  # fmt: skip
+                # No answer: the points may have been held, and then the voucher shows on
+                # the citizen's page; nothing sent: nothing held.
+                self._go(Step.NOTICE, problem="voucher.unknown" if event.unknown
+                         else "voucher.offline")  # fmt: skip
+                return []
+            self._go(Step.NOTICE, reason_code=event.reason_code, message_ja=event.message_ja,
+                     message_en=event.message_en)  # fmt: skip
             return []
         if isinstance(event, ev.CardFailed):
             return self.flow._card_problem(event)
@@ -326,11 +332,14 @@ class PlatformSteps:
 
     def _on_revoking(self, event: ev.Event) -> list[do.Command] | None:
         if isinstance(event, ev.Revoked):
-            self._go(Step.NOTICE, revoked=True, result=event.result)
+            self._go(Step.REVOKED, result=event.result)
             return []
         if isinstance(event, ev.RevocationFailed):
-            self._go(Step.NOTICE, reason_code=event.reason_code or "REVOCATION_FAILED",
-                     message_ja=event.message_ja, message_en=event.message_en)  # fmt: skip
+            if event.reason_code == OFFLINE:
+                self._go(Step.NOTICE, problem="revoke.offline")
+            else:
+                self._go(Step.NOTICE, reason_code=event.reason_code, message_ja=event.message_ja,
+                         message_en=event.message_en)  # fmt: skip
             return []
         if isinstance(event, ev.CardFailed):
             return self.flow._card_problem(event)

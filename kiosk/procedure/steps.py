@@ -54,6 +54,7 @@ class Step(StrEnum):
     REVOKE_TERMS = "revoke_terms"
     REVOKE_CONFIRM = "revoke_confirm"
     REVOKING = "revoking"
+    REVOKED = "revoked"
 
 
 # The technician's steps: not a citizen's (no voice, no step bar, no citizen controls).
@@ -63,7 +64,7 @@ TECHNICIAN_STEPS = frozenset({Step.TECHNICIAN_PIN, Step.TECHNICIAN})
 STAYS_WITHOUT_CARD = {
     Step.CARD_PROBLEM, Step.CERT_EXPIRED, Step.CERT_TOO_RECENT, Step.PIN_LOCKED,
     Step.NOTICE, Step.RESERVATIONS_CLOSED, Step.MY_PAGE, Step.SUBMITTING, Step.SLIP,
-    Step.ISSUING, Step.VOUCHER_SLIP, Step.REVOKING, Step.LINK_DONE,
+    Step.ISSUING, Step.VOUCHER_SLIP, Step.REVOKING, Step.REVOKED, Step.LINK_DONE,
 }  # fmt: skip
 # Steps while a command runs: no idle timeout (a read or a submission is not cut off).
 BUSY = {Step.READING, Step.VERIFYING, Step.CHECKING, Step.SUBMITTING, Step.ISSUING, Step.REVOKING}
@@ -78,4 +79,5 @@ WITH_CARD = {
     Step.PLATFORM_HOME, Step.PLATFORM_OFFLINE, Step.VOUCHER_AMOUNT, Step.VOUCHER_CONFIRM,
     Step.ISSUING, Step.VOUCHER_SLIP, Step.CHOOSE_FACILITY, Step.ENTER_SERVICE_NUMBER,
     Step.LINK_CONFIRM, Step.LINK_DONE, Step.REVOKE_TERMS, Step.REVOKE_CONFIRM, Step.REVOKING,
+    Step.REVOKED,
 }  # fmt: skip

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from kiosk.catalog.queries import Catalog
 from kiosk.catalog.store import CatalogStore
+from kiosk.devices.barcode_scanner import BarcodeScanner, scanner_from_setting
 from kiosk.devices.readers import open_reader
 from kiosk.devices.transport import CardReader
 from kiosk.link.submit import Submitter
+from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Channel, Flow
 from kiosk.settings import KioskSettings
 from kiosk.shell.dispatcher import Dispatcher
@@ -34,6 +36,7 @@ class Kiosk:
     flow: Flow
     runner: Runner
     dispatcher: Dispatcher
+    scanner: BarcodeScanner | None = None  # library cards' barcodes (a setting)
 
     @property
     def channel(self) -> Channel:
@@ -83,10 +86,16 @@ def assembled(
                 reader_location=settings.reader_location,
             )
             runner = Runner(parts)
-            kiosk = Kiosk(settings, parts, catalog, flow, runner, Dispatcher(flow, runner))
+            dispatcher = Dispatcher(flow, runner)
+            scanner = scanner_from_setting(settings.barcode_scanner)
+            kiosk = Kiosk(settings, parts, catalog, flow, runner, dispatcher, scanner)
+            if scanner is not None:  # a scan is for the flow: only its step decides
+                scanner.start(lambda text: dispatcher.post(ev.BarcodeScanned(text)))
             try:
                 yield kiosk
             finally:
+                if scanner is not None:
+                    scanner.stop()
                 kiosk.dispatcher.close()
     finally:
         slips.close()

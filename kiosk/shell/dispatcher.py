@@ -56,6 +56,11 @@ class Dispatcher:
         for command in commands:
             self._start(command)
 
+    def post(self, event: ev.Event) -> None:
+        """An event from a device's own thread (a scanned barcode): the flow gets it at
+        the next ``pump``, on its one thread."""
+        self._inbox.put(event)
+
     def pump(self, timeout: float | None = None) -> bool:
         """Hand one waiting answer to the flow (waiting up to ``timeout``; None: do not
         wait). False if there was none."""

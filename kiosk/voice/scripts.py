@@ -107,6 +107,10 @@ def script_for(view: View, catalog: Any = None, *, headset: bool = False) -> str
         if data.get("printing"):
             return say("slip.printing", language)
         return say("slip", language, outcomes=_outcomes(data, language)).strip()
+    if step == Step.VOUCHER_SLIP:
+        return say("voucher_slip.printing" if data.get("printing") else "voucher_slip", language)
+    if step == Step.REVOKE_CONFIRM:  # asked twice, the second time louder
+        return say(f"revoke_confirm.{data.get('asked', 1)}", language)
     return say(step.value, language)
 
 

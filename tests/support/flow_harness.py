@@ -51,6 +51,7 @@ class KioskUnderTest:
     dispatcher: Dispatcher
     submitter: Submitter
     slips: SlipDesk
+    scanner: Any = None  # the barcode scanner the settings name, if any
 
     @classmethod
     @contextmanager
@@ -63,7 +64,7 @@ class KioskUnderTest:
         with assembled(config, reader=reader, channel=channel) as built:  # type: ignore[arg-type]
             parts = built.parts
             kiosk = cls(config, reader, built.flow, built.runner, built.dispatcher,
-                        parts.submitter, parts.slips)  # fmt: skip
+                        parts.submitter, parts.slips, built.scanner)  # fmt: skip
             try:
                 yield kiosk
             finally:

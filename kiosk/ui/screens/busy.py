@@ -15,6 +15,8 @@ TITLES = {
     Step.VERIFYING: "verifying.title",
     Step.CHECKING: "checking.title",
     Step.SUBMITTING: "submitting.title",
+    Step.ISSUING: "issuing.title",
+    Step.REVOKING: "revoking.title",
 }
 
 

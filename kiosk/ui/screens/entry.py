@@ -43,7 +43,8 @@ from kiosk.ui.kit.pads import AlphaPad, DigitPad, EntryDisplay
 from kiosk.ui.kit.style import load_kv, ui
 from kiosk.ui.screens.base import Action, ButtonRow, FlowScreen, Para, ScrollingText
 
-MAX_LENGTH = {Step.ENTER_ID: 24, Step.ENTER_CODE: 16, Step.ENTER_PHONE: 4}
+MAX_LENGTH = {Step.ENTER_ID: 24, Step.ENTER_CODE: 16, Step.ENTER_PHONE: 4,
+              Step.ENTER_SERVICE_NUMBER: 32}  # fmt: skip
 
 
 class EntryCount(LocalizedLabel):
@@ -70,7 +71,8 @@ MOVES = ("button.back", "button.quit", "button.next")
 
 class EntryScreen(FlowScreen):
     kind = "entry"
-    steps = (Step.ENTER_ID, Step.ENTER_CODE, Step.ENTER_PHONE)
+    # and a library card's number (the MyKey platform), typed or scanned
+    steps = (Step.ENTER_ID, Step.ENTER_CODE, Step.ENTER_PHONE, Step.ENTER_SERVICE_NUMBER)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.pad: AlphaPad | None = None
@@ -92,6 +94,10 @@ class EntryScreen(FlowScreen):
             return self.text("enter_id.title", label=self._service_text("id_label"))
         if step == Step.ENTER_CODE:
             return self.text("enter_code.title", label=self._service_text("code_label"))
+        if step == Step.ENTER_SERVICE_NUMBER:
+            facility = self.data.get("facility")
+            name = facility.name(self.language) if facility is not None else ""
+            return self.text("enter_service_number.title", name=name)
         return self.text("enter_phone.title")
 
     def _hint(self, step: Step) -> str:
@@ -99,6 +105,10 @@ class EntryScreen(FlowScreen):
             return self._service_text("id_hint")
         if step == Step.ENTER_CODE:
             return self._service_text("code_hint")
+        if step == Step.ENTER_SERVICE_NUMBER:
+            facility = self.data.get("facility")
+            example = facility.number_example if facility is not None else ""
+            return self.text("enter_service_number.hint", example=example)
         return self.text("enter_phone.body")
 
     def _guidance(self, step: Step) -> list[Para | str]:
@@ -145,6 +155,8 @@ class EntryScreen(FlowScreen):
             return not digits_only(getattr(service, "id_pattern", None))
         if step == Step.ENTER_CODE:
             return not digits_only(getattr(service, "code_pattern", None))
+        if step == Step.ENTER_SERVICE_NUMBER:
+            return not digits_only(getattr(self.data.get("facility"), "number_pattern", None))
         return False
 
     def _format(self, step: Step) -> EntryFormat:
@@ -155,6 +167,8 @@ class EntryScreen(FlowScreen):
             return id_format(getattr(service, "id_pattern", None))
         if step == Step.ENTER_CODE:
             return code_format(getattr(service, "code_pattern", None))
+        if step == Step.ENTER_SERVICE_NUMBER:
+            return id_format(getattr(self.data.get("facility"), "number_pattern", None))
         return PHONE_DIGITS
 
     def _count_text(self, count: int) -> str:
@@ -188,7 +202,7 @@ class EntryScreen(FlowScreen):
 
     def fill(self, view: View, same_step: bool) -> None:
         step = view.step
-        service = getattr(view.data.get("service"), "code", None)
+        service = getattr(view.data.get("service") or view.data.get("facility"), "code", None)
         fresh = not same_step or self._entry != (step, service)
         if fresh:  # a new entry: a new pad, and what must be read first
             self._new_pad(step)
@@ -323,6 +337,7 @@ class EntryScreen(FlowScreen):
             Step.ENTER_ID: ev.IdTyped,
             Step.ENTER_CODE: ev.CodeTyped,
             Step.ENTER_PHONE: ev.PhoneTyped,
+            Step.ENTER_SERVICE_NUMBER: ev.ServiceNumberTyped,
         }
         self.send(events[self.view.step](typed))
 

@@ -15,6 +15,7 @@ from kiosk.ui.screens.my_page import MyPageScreen
 from kiosk.ui.screens.notice import NoticeScreen
 from kiosk.ui.screens.pin import PinScreen
 from kiosk.ui.screens.place_card import PlaceCardScreen
+from kiosk.ui.screens.platform import PlatformScreen
 from kiosk.ui.screens.slip import SlipScreen
 from kiosk.ui.screens.technician import TechnicianScreen
 from kiosk.ui.screens.welcome import WelcomeScreen
@@ -33,6 +34,7 @@ SCREENS: tuple[type[FlowScreen], ...] = (
     ConfirmScreen,
     MyPageScreen,
     SlipScreen,
+    PlatformScreen,
     TechnicianScreen,
 )
 

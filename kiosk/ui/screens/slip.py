@@ -5,6 +5,7 @@ photograph (in two columns: its top half and its bottom half)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Step, View
 from kiosk.ui.kit.style import load_kv
 from kiosk.ui.screens.base import Action, Para, StandardScreen
+from mynapoint.dates import date_text
 
 
 def texture_of(image: Image.Image) -> Texture:
@@ -52,7 +54,7 @@ SHELF = 0.52  # of the width, for the slip's picture
 
 class SlipScreen(StandardScreen):
     kind = "slip"
-    steps = (Step.SLIP,)
+    steps = (Step.SLIP, Step.VOUCHER_SLIP)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._image: Any = None
@@ -73,17 +75,39 @@ class SlipScreen(StandardScreen):
             )
         return lines
 
+    def _voucher(self, voucher: dict[str, Any]) -> list[Para | str]:
+        """What the voucher is: the municipality, the points, the last day."""
+        name = voucher.get(f"municipality_name_{self.language}", voucher["municipality_code"])
+        when = date_text(dt.date.fromisoformat(voucher["expires_on"]), self.language)
+        what = self.text("voucher_slip.what", name=name, points=f"{voucher['points']:,}",
+                         date=when)  # fmt: skip
+        return [Para(what, "strong")]
+
     def fill(self, view: View, same_step: bool) -> None:
         data = view.data
-        outcomes = self._outcomes(tuple(data.get("outcomes") or ()))
+        voucher = view.step == Step.VOUCHER_SLIP
+        outcomes = (
+            self._voucher(data["voucher"])
+            if voucher
+            else self._outcomes(tuple(data.get("outcomes") or ()))
+        )
         if data.get("printing"):
             self._show_image(None)
-            self.present(self.text("slip.printing"), [self.text("busy.wait")])
+            printing = "voucher_slip.printing" if voucher else "slip.printing"
+            self.present(self.text(printing), [self.text("busy.wait")])
             return
         finish = [Action("button.finish", ev.Continue(), primary=True)]
         if data.get("printed"):
             self._show_image(None)
-            self.present(self.text("slip.printed"), outcomes, actions=finish)
+            printed = "voucher_slip.printed" if voucher else "slip.printed"
+            self.present(self.text(printed), outcomes, actions=finish)
+            return
+        if voucher:  # shown, to be printed again at the counter: a photo would not do
+            self._show_image(None)
+            problem = data.get("problem")
+            lost = Para(self.text("voucher_slip.not_printed"), "error")
+            paragraphs = [self.text(problem) if problem else "", lost, *outcomes]
+            self.present(self.text("slip.not_printed_title"), paragraphs, actions=finish)
             return
         problem = data.get("problem")
         self._show_image(data.get("image"))

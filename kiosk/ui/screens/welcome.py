@@ -37,6 +37,8 @@ class WelcomeScreen(StandardScreen):
             choices=[
                 Action("button.start", ev.Start("apply"), primary=True),
                 Action("button.my_page", ev.Start("my_page")),
+                # the MyKey platform: at city hall; a store kiosk says where to go
+                Action("button.platform", ev.Start("platform")),
             ],
             actions=[Action("button.where_ids", self.show_where_ids)],
         )

@@ -151,3 +151,40 @@ def test_a_voucher_the_service_could_not_confirm_is_never_printed(
         kiosk.send(ev.Continue())
         kiosk.take_card()
     assert b"MKV1." not in city_hall.settings.printer_output_file.read_bytes()
+
+
+def test_a_library_card_scanned_by_the_kiosks_scanner_is_linked(
+    city_hall: KioskRig, tmp_path: Path
+) -> None:
+    """The scanner the settings name (here a fake serial scanner on a pseudo-terminal,
+    read by the real reader) fills the number on the library step; a scan elsewhere is
+    ignored."""
+    from kiosk.devices.sim.fake_scanner import FakeScanner
+
+    card = issue_rig_card(tmp_path, "citizen")
+    with FakeScanner() as scanner:
+        setting = f"serial:{scanner.path}"
+        with KioskUnderTest.build(city_hall, card, barcode_scanner=setting) as kiosk:
+            assert kiosk.scanner.wait_connected(5)  # a port opened later drops what came
+            mykey = reserve(kiosk)
+            signed_in(kiosk)
+            assert kiosk.step == Step.PLATFORM_HOME
+            scanner.scan("1300098765", codabar=True)  # not the library step: ignored
+            assert scanner.wait_read(5)
+            kiosk.settle_until(lambda: not kiosk.dispatcher.pump(), timeout=5)
+            assert kiosk.step == Step.PLATFORM_HOME
+            kiosk.send(ev.ChooseAction("link"))
+            kiosk.send(ev.ChooseFacility("chiyoda_library"))
+            assert kiosk.step == Step.ENTER_SERVICE_NUMBER
+            scanner.scan("1300098765", codabar=True)  # A1300098765B on the wire
+            kiosk.settle_until(lambda: kiosk.step == Step.LINK_CONFIRM)
+            assert kiosk.data["number_last4"] == "8765"
+            kiosk.send(ev.Submit())
+            kiosk.settle_until(lambda: kiosk.step == Step.LINK_DONE, timeout=60)
+            assert kiosk.data["state"] == "confirmed"
+            kiosk.send(ev.Continue())
+            kiosk.take_card()
+    library = token(city_hall, "facility", "chiyoda_library", "千代田図書館")
+    answer = post(city_hall, library, "/v1/facility-links/check",
+                  {"mykey_id": mykey, "user_number": "1300098765"})  # fmt: skip
+    assert answer == {"linked": True}

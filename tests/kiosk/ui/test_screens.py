@@ -608,8 +608,97 @@ def every_view() -> list[tuple[str, View]]:
         ("technician_pin", Step.TECHNICIAN_PIN, {"wrong": True}),
         ("technician", Step.TECHNICIAN, {"lines": ("queue: 0 unsent", "printer: ok",
                                                    "mynapoint-kiosk 0.1.0")}),
+        *platform_views(),
     ]  # fmt: skip
     return [(name, View(step, "ja", data)) for name, step, data in views]
+
+
+def platform_views() -> list[tuple[str, Step, dict[str, Any]]]:
+    """The MyKey platform's steps (city hall), with the packaged platform catalog: the
+    longest names, two municipalities, every library."""
+    from mynapoint.platform_catalog import PACKAGED_PLATFORM_CATALOG, PlatformCatalog
+    from receipts.sample import sample_voucher
+
+    platform = PlatformCatalog.from_file(PACKAGED_PLATFORM_CATALOG)
+    chiyoda, yokohama = platform.municipality("131016"), platform.municipality("141003")
+    library = platform.facility("yokohama_central_library")
+    balances = [
+        {
+            "municipality_code": "131016",
+            "municipality": chiyoda,
+            "points": 12500,
+            "expiring": [
+                {"expires_on": "2026-12-31", "points": 2500},
+                {"expires_on": "2027-03-31", "points": 10000},
+            ],
+        },
+        {
+            "municipality_code": "141003",
+            "municipality": yokohama,
+            "points": 800,
+            "expiring": [{"expires_on": "2027-01-31", "points": 800}],
+        },
+    ]
+    links = [
+        {"facility_code": "yokohama_central_library", "facility": library, "number_last4": "3456"}
+    ]
+    choices = [
+        {"code": b["municipality_code"], "points": b["points"], "municipality": b["municipality"]}
+        for b in balances
+    ]
+    facilities = [
+        {
+            "facility": f,
+            "linked": f.code == "yokohama_central_library",
+            "municipality": platform.municipality(f.municipality_code),
+        }
+        for f in platform.facilities
+    ]
+    voucher = {
+        "number": "1234567890123450",
+        "municipality_code": "131016",
+        "points": 3000,
+        "expires_on": "2027-03-06",
+        "municipality_name_ja": "千代田区",
+        "municipality_name_en": "Chiyoda City",
+        "code": "MKV1.x.y",
+    }
+    voucher_image = slip_image_of(sample_voucher())
+    return [
+        ("platform_elsewhere", Step.PLATFORM_ELSEWHERE, {}),
+        ("platform_home", Step.PLATFORM_HOME, {"balances": balances, "links": links,
+         "vouchers": [{"number": "1234567890123450", "points": 3000}]}),
+        ("platform_home-no_points", Step.PLATFORM_HOME, {"balances": [], "links": [],
+         "vouchers": [], "no_points": True}),
+        ("platform_offline", Step.PLATFORM_OFFLINE, {}),
+        ("voucher_amount", Step.VOUCHER_AMOUNT, {"choices": choices, "chosen": "131016",
+         "most": 12500, "error": "voucher.points_range"}),
+        ("voucher_confirm", Step.VOUCHER_CONFIRM, {"municipality": chiyoda, "points": 3000,
+         "balance": 12500}),
+        ("issuing", Step.ISSUING, {}),
+        ("voucher_slip", Step.VOUCHER_SLIP, {"printing": False, "printed": True,
+         "voucher": voucher}),
+        ("voucher_slip-on-screen", Step.VOUCHER_SLIP, {"printing": False, "printed": False,
+         "voucher": voucher, "problem": "printer.paper_out", "image": voucher_image}),
+        ("choose_facility", Step.CHOOSE_FACILITY, {"facilities": facilities, "online": False}),
+        ("enter_service_number", Step.ENTER_SERVICE_NUMBER, {"facility": library,
+         "error": "link.number_format"}),
+        ("link_confirm", Step.LINK_CONFIRM, {"facility": library, "number_last4": "3456",
+         "municipality": yokohama, "online": False}),
+        ("link_done", Step.LINK_DONE, {"state": "pending", "facility": library,
+         "receipt_number": "Q394-Q5AN-ZWWD"}),
+        ("revoke_terms", Step.REVOKE_TERMS, {"mykey_id": "ABCD2345"}),
+        ("revoke_confirm", Step.REVOKE_CONFIRM, {"asked": 2}),
+        ("revoking", Step.REVOKING, {}),
+        ("revoked", Step.REVOKED, {"result": {"mykey_id": "ABCD2345", "points_lapsed": 13300,
+                                              "vouchers_void": 1}}),
+    ]  # fmt: skip
+
+
+def slip_image_of(voucher: Any) -> Any:
+    from receipts.render import voucher_image
+
+    return voucher_image(voucher)
 
 
 def layout_problems(kivy_ui: ModuleType, root: Any, where: str) -> list[str]:
