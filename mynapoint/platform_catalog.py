@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PACKAGED_PLATFORM_CATALOG = Path(__file__).parent / "data" / "platform.json"
 MUNICIPALITY_CODE_PATTERN = r"^[0-9]{6}$"  # 全国地方公共団体コード, with its check digit
@@ -77,19 +77,22 @@ class PlatformCatalog(_Frozen):
     municipalities: tuple[Municipality, ...]
     facilities: tuple[Facility, ...]
 
+    @model_validator(mode="after")
+    def _consistent(self) -> PlatformCatalog:
+        codes = [m.code for m in self.municipalities]
+        if len(set(codes)) != len(codes):
+            raise ValueError("a municipality is listed twice")
+        facility_codes = [f.code for f in self.facilities]
+        if len(set(facility_codes)) != len(facility_codes):
+            raise ValueError("a facility is listed twice")
+        unknown = {f.municipality_code for f in self.facilities} - set(codes)
+        if unknown:
+            raise ValueError(f"facilities in unlisted municipalities {sorted(unknown)}")
+        return self
+
     @classmethod
     def from_file(cls, path: Path) -> PlatformCatalog:
-        catalog = cls.model_validate_json(path.read_bytes())
-        codes = [m.code for m in catalog.municipalities]
-        if len(set(codes)) != len(codes):
-            raise ValueError(f"{path}: a municipality is listed twice")
-        facility_codes = [f.code for f in catalog.facilities]
-        if len(set(facility_codes)) != len(facility_codes):
-            raise ValueError(f"{path}: a facility is listed twice")
-        unknown = {f.municipality_code for f in catalog.facilities} - set(codes)
-        if unknown:
-            raise ValueError(f"{path}: facilities in unlisted municipalities {sorted(unknown)}")
-        return catalog
+        return cls.model_validate_json(path.read_bytes())
 
     def municipality(self, code: str) -> Municipality | None:
         return next((m for m in self.municipalities if m.code == code), None)

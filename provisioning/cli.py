@@ -467,8 +467,8 @@ def _still_waiting(waiting: int, *, drained: bool) -> str:
     default=("kiosk", "kiosk-sync"),
     show_default=True,
     help="A unit to install: kiosk, kiosk-sync, grant-service, "
-    "grant-service-audit-checkpoint (its hourly timer) or grant-service-crl-import (its "
-    "ten-minute timer) (repeat for more).",
+    "grant-service-audit-checkpoint (its hourly timer), grant-service-crl-import (its "
+    "ten-minute timer) or grant-service-points-expiry (its daily timer) (repeat for more).",
 )
 @click.option(
     "--root",

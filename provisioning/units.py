@@ -102,6 +102,9 @@ UNITS = {
     "grant-service-crl-import": UnitSpec(
         "grant-service-crl-import.service", GRANT_USER, grant_account, timer=True
     ),
+    "grant-service-points-expiry": UnitSpec(
+        "grant-service-points-expiry.service", GRANT_USER, grant_account, timer=True
+    ),
 }
 
 _USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
@@ -115,7 +118,8 @@ _OWNER_LINE = re.compile(r"^(User|Group)=.*$", re.MULTILINE)
 
 def template(name: str) -> str:
     """The unit file as shipped (``kiosk``, ``kiosk-sync``, ``grant-service``,
-    ``grant-service-audit-checkpoint``, ``grant-service-crl-import``; ``NAME.timer`` for a
+    ``grant-service-audit-checkpoint``, ``grant-service-crl-import``,
+    ``grant-service-points-expiry``; ``NAME.timer`` for a
     unit's timer)."""
     spec = _spec(name)
     file = spec.timer_name if name.endswith(".timer") else spec.name
@@ -333,6 +337,7 @@ _PROGRAMS = {
     "grant-service.service": ("bin/grant-service",),
     "grant-service-audit-checkpoint.service": ("bin/grant-service",),
     "grant-service-crl-import.service": ("bin/grant-service",),
+    "grant-service-points-expiry.service": ("bin/grant-service",),
 }
 
 

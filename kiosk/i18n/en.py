@@ -383,7 +383,11 @@ MESSAGES: dict[str, str] = {
     "technician.queue_status": "Queue status",
     "technician.sync_now": "Sync now",
     # --- the MyKey platform (city hall): points, vouchers, library cards, revocation ---
-    "button.platform": "Municipal points and library cards",
+    "progress.platform": "Points and cards",
+    "progress.finish": "Done",
+    "slip.what.service_link": "Library card link",
+    "slip.what.service_unlink": "Library card unlinked",
+    "button.platform": "Municipal points\nand library cards",
     "button.issue_voucher": "Print a point voucher",
     "button.link_library": "Link a library card",
     "button.revoke_mykey": "Revoke my MyKey ID",

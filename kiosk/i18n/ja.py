@@ -384,7 +384,11 @@ MESSAGES: dict[str, str] = {
     "technician.queue_status": "送信待ちの件数",
     "technician.sync_now": "今すぐ送信",
     # --- the MyKey platform (city hall): points, vouchers, library cards, revocation ---
-    "button.platform": "自治体ポイント・図書館カード",
+    "progress.platform": "ポイント・カード",
+    "progress.finish": "終わり",
+    "slip.what.service_link": "図書館カードの紐付け",
+    "slip.what.service_unlink": "図書館カードの紐付け解除",
+    "button.platform": "自治体ポイント・\n図書館カード",
     "button.issue_voucher": "ポイント券を発行する",
     "button.link_library": "図書館カードを紐付ける",
     "button.revoke_mykey": "マイキーIDを失効させる",

@@ -33,7 +33,23 @@ _MY_PAGE: tuple[tuple[str, frozenset[Step]], ...] = (
     ("pin", frozenset({Step.PIN, Step.VERIFYING, Step.PIN_LOCKED})),
     ("status", frozenset({Step.CHECKING, Step.MY_PAGE, Step.TAKE_CARD})),
 )  # fmt: skip
-STAGES = {"apply": _APPLY, "my_page": _MY_PAGE}
+# The MyKey platform (city hall): the card, the PIN, what is done, its end.
+_PLATFORM: tuple[tuple[str, frozenset[Step]], ...] = (
+    ("card", frozenset({Step.PLACE_CARD, Step.READING, Step.CARD_PROBLEM, Step.CERT_EXPIRED,
+                        Step.CERT_TOO_RECENT})),
+    ("pin", frozenset({Step.PIN, Step.VERIFYING, Step.PIN_LOCKED})),
+    ("platform", frozenset({Step.CHECKING, Step.PLATFORM_HOME, Step.PLATFORM_OFFLINE,
+                            Step.VOUCHER_AMOUNT, Step.VOUCHER_CONFIRM, Step.ISSUING,
+                            Step.CHOOSE_FACILITY, Step.ENTER_SERVICE_NUMBER,
+                            Step.LINK_CONFIRM, Step.SUBMITTING, Step.REVOKE_TERMS,
+                            Step.REVOKE_CONFIRM, Step.REVOKING})),
+    ("finish", frozenset({Step.VOUCHER_SLIP, Step.LINK_DONE, Step.REVOKED, Step.TAKE_CARD})),
+)  # fmt: skip
+STAGES = {"apply": _APPLY, "my_page": _MY_PAGE, "platform": _PLATFORM}
+# Steps of the platform's procedure only (the application's stages do not count them).
+PLATFORM_ONLY = frozenset().union(*(s for _stage, s in _PLATFORM)) - frozenset().union(
+    *(s for _stage, s in _APPLY)
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from kiosk.catalog.platform_store import load_platform_catalog
 from kiosk.catalog.queries import Catalog
 from kiosk.catalog.store import CatalogStore
 from kiosk.devices.barcode_scanner import BarcodeScanner, scanner_from_setting
@@ -84,6 +85,7 @@ def assembled(
                 catalog=catalog,
                 clock=now,
                 reader_location=settings.reader_location,
+                platform=load_platform_catalog(settings, client),
             )
             runner = Runner(parts)
             dispatcher = Dispatcher(flow, runner)

@@ -23,9 +23,11 @@ _STATES = {
 }
 _WHAT = {
     "ja": {"reservation": "マイキーIDの設定", "application": "決済サービスの申込",
-           "cancellation": "申込の取消"},
+           "cancellation": "申込の取消", "service_link": "図書館カードの紐付け",
+           "service_unlink": "図書館カードの紐付け解除"},
     "en": {"reservation": "Your MyKey ID", "application": "Your application",
-           "cancellation": "The cancellation"},
+           "cancellation": "The cancellation", "service_link": "Your library card link",
+           "service_unlink": "The library card unlinked"},
 }  # fmt: skip
 
 

@@ -177,6 +177,14 @@ RUN_HERE: dict[str, Run | tuple[Run, ...]] = {
     ".venv/bin/grant-service credential create --role operator --service paypay"
     ' --label "PayPay"': Run(shows=("operator token for PayPay",)),
     '.venv/bin/grant-service credential create --role jlis_feed --label "J-LIS"': Run(),
+    ".venv/bin/grant-service credential create --role municipality --scope 131016"
+    ' --label "Chiyoda City"': Run(shows=("municipality token for Chiyoda City",)),
+    ".venv/bin/grant-service credential create --role shop --scope 131016"
+    ' --label "Kanda Bakery"': Run(shows=("shop token for Kanda Bakery",)),
+    ".venv/bin/grant-service credential create --role facility --scope chiyoda_library"
+    ' --label "Chiyoda Library"': Run(shows=("facility token for Chiyoda Library",)),
+    ".venv/bin/grant-service expire-points": Run(shows=("voucher(s) closed",)),
+    ".venv/bin/grant-service voucher-key": Run(shows=("BEGIN PUBLIC KEY",)),
     ".venv/bin/grant-service credential list": Run(shows=("PayPay (paypay): active",)),
     '.venv/bin/grant-service credential revoke --label "PayPay"': Run(shows=("Revoked 1",)),
     '.venv/bin/grant-service suspend MYKEY_ID --reason "leaked ID reported"': Run(

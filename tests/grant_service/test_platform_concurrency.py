@@ -30,8 +30,9 @@ from tests.support.service_harness import ServiceEnv
 pytestmark = pytest.mark.slow
 
 
-def bearer_post(cluster: Cluster, index: int, token: str, path: str,
-                body: dict[str, Any]) -> Callable[[], Reply]:  # fmt: skip
+def bearer_post(
+    cluster: Cluster, index: int, token: str, path: str, body: dict[str, Any]
+) -> Callable[[], Reply]:
     """A call to process ``index`` with a bearer token (a shop, a municipality)."""
     url = cluster.urls[index % len(cluster.urls)]
 
@@ -57,13 +58,26 @@ def test_a_voucher_presented_by_eight_shops_at_once_is_used_once(
     rounds = 8
     grant(service, service.credential("municipality", scope=CHIYODA), a_grant(mykey, 100 * rounds))
     shops = [service.credential("shop", scope=CHIYODA, label=f"shop {i}") for i in range(8)]
-    vouchers = [kiosk.platform(card, VoucherIssue, request_uuid=str(uuid.uuid4()),
-                               municipality_code=CHIYODA, points=100).body for _ in range(rounds)]  # fmt: skip
+    vouchers = [
+        kiosk.platform(
+            card,
+            VoucherIssue,
+            request_uuid=str(uuid.uuid4()),
+            municipality_code=CHIYODA,
+            points=100,
+        ).body
+        for _ in range(rounds)
+    ]
     with running_cluster(service, tmp_path) as cluster:
         for n, voucher in enumerate(vouchers):
             calls = [
-                bearer_post(cluster, i, token, "/v1/vouchers/redeem",
-                            {"redemption_id": f"sale-{n}-{i}", "vouchers": [voucher["code"]]})  # fmt: skip
+                bearer_post(
+                    cluster,
+                    i,
+                    token,
+                    "/v1/vouchers/redeem",
+                    {"redemption_id": f"sale-{n}-{i}", "vouchers": [voucher["code"]]},
+                )
                 for i, token in enumerate(shops)
             ]
             replies = at_once(calls)
@@ -89,12 +103,21 @@ def test_copies_of_one_redemption_are_answered_as_replays(
     card, mykey = reserved(service, kiosk)
     grant(service, service.credential("municipality", scope=CHIYODA), a_grant(mykey, 500))
     shop = service.credential("shop", scope=CHIYODA, label="神田パン店")
-    codes = [kiosk.platform(card, VoucherIssue, request_uuid=str(uuid.uuid4()),
-                            municipality_code=CHIYODA, points=100).body["code"] for _ in range(3)]  # fmt: skip
+    codes = [
+        kiosk.platform(
+            card,
+            VoucherIssue,
+            request_uuid=str(uuid.uuid4()),
+            municipality_code=CHIYODA,
+            points=100,
+        ).body["code"]
+        for _ in range(3)
+    ]
     body = {"redemption_id": "sale-42", "vouchers": codes}
     with running_cluster(service, tmp_path) as cluster:
-        replies = at_once([bearer_post(cluster, i, shop, "/v1/vouchers/redeem", body)
-                           for i in range(8)])  # fmt: skip
+        replies = at_once(
+            [bearer_post(cluster, i, shop, "/v1/vouchers/redeem", body) for i in range(8)]
+        )
     no_server_errors(replies)
     bodies = [r.body for r in replies]  # type: ignore[union-attr]
     assert {(b["outcome"], b["points"]) for b in bodies} == {("accepted", 300)}
@@ -107,14 +130,26 @@ def test_vouchers_issued_at_once_never_spend_a_balance_twice(
     kiosk = service.kiosk()
     card, mykey = reserved(service, kiosk)
     grant(service, service.credential("municipality", scope=CHIYODA), a_grant(mykey, 1000))
-    requests = [kiosk.platform_request(card, VoucherIssue, request_uuid=str(uuid.uuid4()),
-                                       municipality_code=CHIYODA, points=300) for _ in range(8)]  # fmt: skip
+    requests = [
+        kiosk.platform_request(
+            card,
+            VoucherIssue,
+            request_uuid=str(uuid.uuid4()),
+            municipality_code=CHIYODA,
+            points=300,
+        )
+        for _ in range(8)
+    ]
     with running_cluster(service, tmp_path) as cluster:
         clients = [cluster.client(kiosk, i) for i in range(8)]
-        replies = at_once([lambda c=c, r=r: c.platform(r) for c, r in zip(clients, requests, strict=True)])
+        replies = at_once(
+            [lambda c=c, r=r: c.platform(r) for c, r in zip(clients, requests, strict=True)]
+        )
     outcomes = no_server_errors(replies)
     assert Counter((status, reason) for status, reason, _ in outcomes) == {
-        (200, None): 3, (422, "POINTS_NOT_ENOUGH"): 5}  # fmt: skip
+        (200, None): 3,
+        (422, "POINTS_NOT_ENOUGH"): 5,
+    }
     with service.sessions() as session:
         left = session.scalar(select(func.sum(MunicipalPointLot.remaining)))
         held = session.scalar(select(func.sum(PointVoucher.points)))
@@ -125,8 +160,9 @@ def test_copies_of_one_issue_request_make_one_voucher(service: ServiceEnv, tmp_p
     kiosk = service.kiosk()
     card, mykey = reserved(service, kiosk)
     grant(service, service.credential("municipality", scope=CHIYODA), a_grant(mykey, 1000))
-    request = kiosk.platform_request(card, VoucherIssue, request_uuid=str(uuid.uuid4()),
-                                     municipality_code=CHIYODA, points=250)  # fmt: skip
+    request = kiosk.platform_request(
+        card, VoucherIssue, request_uuid=str(uuid.uuid4()), municipality_code=CHIYODA, points=250
+    )
     with running_cluster(service, tmp_path) as cluster:
         clients = [cluster.client(kiosk, i) for i in range(8)]
         replies = at_once([lambda c=c: c.platform(request) for c in clients])
@@ -135,8 +171,10 @@ def test_copies_of_one_issue_request_make_one_voucher(service: ServiceEnv, tmp_p
     fresh = [o for o in outcomes if o[0] == 200 and not o[2]]
     assert len(fresh) == 1, outcomes
     # The others came while the first held the challenge: told to try again, or a replay.
-    assert {o for o in outcomes if o not in fresh} <= {(422, "CHALLENGE_INVALID", False),
-                                                       (200, None, True)}  # fmt: skip
+    assert {o for o in outcomes if o not in fresh} <= {
+        (422, "CHALLENGE_INVALID", False),
+        (200, None, True),
+    }
     assert later.body["replayed"] is True
     with service.sessions() as session:
         assert session.scalar(select(func.count()).select_from(PointVoucher)) == 1
@@ -151,8 +189,12 @@ def test_copies_of_one_grant_make_one_lot(service: ServiceEnv, tmp_path: Path) -
     with running_cluster(service, tmp_path) as cluster:
         for n in range(rounds):
             body = {"grants": [a_grant(mykey, 10, grant_id=f"festival-{n}")]}
-            replies = at_once([bearer_post(cluster, i, token, "/v1/municipal-points/grants", body)
-                               for i in range(8)])  # fmt: skip
+            replies = at_once(
+                [
+                    bearer_post(cluster, i, token, "/v1/municipal-points/grants", body)
+                    for i in range(8)
+                ]
+            )
             no_server_errors(replies)
             results = [r.body["results"][0] for r in replies]  # type: ignore[union-attr]
             assert {r["outcome"] for r in results} == {"granted"}
@@ -172,10 +214,15 @@ def test_one_library_card_linked_by_two_people_at_once_goes_to_one(
         for n in range(rounds):
             people = [reserved(service, kiosk)[0] for _ in range(2)]
             number = f"13000{n:05d}"
-            envelopes = [kiosk.envelope(ServiceLinkPayload(facility_code="chiyoda_library",
-                                                           user_number=number), p) for p in people]  # fmt: skip
-            replies = at_once([lambda c=c, e=e: c.submit(e)
-                               for c, e in zip(clients, envelopes, strict=True)])  # fmt: skip
+            envelopes = [
+                kiosk.envelope(
+                    ServiceLinkPayload(facility_code="chiyoda_library", user_number=number), p
+                )
+                for p in people
+            ]
+            replies = at_once(
+                [lambda c=c, e=e: c.submit(e) for c, e in zip(clients, envelopes, strict=True)]
+            )
             outcomes = no_server_errors(replies)
             assert sorted(outcomes) == [(200, None, False), (422, "SERVICE_ID_TAKEN", False)]
     with service.sessions() as session:

@@ -30,9 +30,10 @@ from tests.support.unit_sandbox import UnitSandbox
 
 VENV = Path(sys.prefix)  # this checkout's virtualenv: its programs exist, as ExecStart needs
 ALL_UNITS = ("kiosk", "kiosk-sync", "grant-service", "grant-service-audit-checkpoint",
-             "grant-service-crl-import")  # fmt: skip
+             "grant-service-crl-import", "grant-service-points-expiry")  # fmt: skip
 # A oneshot and the .timer that starts it.
-TIMERS = ("grant-service-audit-checkpoint", "grant-service-crl-import")
+TIMERS = ("grant-service-audit-checkpoint", "grant-service-crl-import",
+          "grant-service-points-expiry")  # fmt: skip
 # The daemons' exposure ceiling (0 is locked down, 10 is wide open); the kiosk's sandbox
 # has to let in the GPU, the VT and the devices: reported, not limited.
 EXPOSURE_LIMIT = {
@@ -40,6 +41,7 @@ EXPOSURE_LIMIT = {
     "grant-service": 3.0,
     "grant-service-audit-checkpoint": 3.0,
     "grant-service-crl-import": 3.0,
+    "grant-service-points-expiry": 3.0,
     "kiosk": None,
 }
 
@@ -309,7 +311,8 @@ def test_installing_writes_the_units_for_the_virtualenv_and_the_directories(
     # A timed oneshot is started by its timer: the timer is what is enabled.
     assert (
         "systemctl enable kiosk.service kiosk-sync.service grant-service.service "
-        "grant-service-audit-checkpoint.timer grant-service-crl-import.timer\n" in f"{text}\n"
+        "grant-service-audit-checkpoint.timer grant-service-crl-import.timer "
+        "grant-service-points-expiry.timer\n" in f"{text}\n"
     )
 
 

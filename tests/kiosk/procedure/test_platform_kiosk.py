@@ -25,22 +25,32 @@ CHIYODA = "131016"
 
 @pytest.fixture
 def city_hall(private_data_home: Path) -> Iterator[KioskRig]:
-    rig = make_rig(private_data_home, make_card_and_ca(), kiosk_id="kiosk-city-hall",
-                   channel="city_hall", printer_kanji=True)  # fmt: skip
+    rig = make_rig(
+        private_data_home,
+        make_card_and_ca(),
+        kiosk_id="kiosk-city-hall",
+        channel="city_hall",
+        printer_kanji=True,
+    )
     yield rig
     rig.service.stop()
 
 
 def token(rig: KioskRig, role: str, scope: str, label: str) -> str:
-    made = rig.service.cli("credential", "create", "--role", role, "--scope", scope,
-                           "--label", label)  # fmt: skip
+    made = rig.service.cli(
+        "credential", "create", "--role", role, "--scope", scope, "--label", label
+    )
     assert made.returncode == 0, made.stderr
     return made.stdout.strip().splitlines()[0]
 
 
 def post(rig: KioskRig, bearer: str, path: str, body: dict[str, object]) -> dict[str, object]:
-    reply = httpx.post(f"{rig.service.url}{path}", json=body,
-                       headers={"Authorization": f"Bearer {bearer}"}, timeout=30)  # fmt: skip
+    reply = httpx.post(
+        f"{rig.service.url}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {bearer}"},
+        timeout=30,
+    )
     assert reply.status_code == 200, reply.text
     result: dict[str, object] = reply.json()
     return result
@@ -75,8 +85,12 @@ def test_a_citizen_sees_their_points_and_prints_a_voucher_a_shop_checks_offline(
     with KioskUnderTest.build(city_hall, card) as kiosk:
         mykey = reserve(kiosk)
         chiyoda = token(city_hall, "municipality", CHIYODA, "千代田区")
-        grant = {"grant_id": "walk-1", "mykey_id": mykey, "points": 1000,
-                 "expires_on": "2099-03-31"}  # fmt: skip
+        grant = {
+            "grant_id": "walk-1",
+            "mykey_id": mykey,
+            "points": 1000,
+            "expires_on": "2099-03-31",
+        }
         post(city_hall, chiyoda, "/v1/municipal-points/grants", {"grants": [grant]})
         signed_in(kiosk)
         assert kiosk.step == Step.PLATFORM_HOME, (kiosk.step, kiosk.data)
@@ -94,12 +108,15 @@ def test_a_citizen_sees_their_points_and_prints_a_voucher_a_shop_checks_offline(
     text = " ".join(line.text for line in printed.lines)
     assert vouchers.grouped(voucher["number"]) in text and "300" in text and "千代田区" in text
     [code] = [q.data.decode("ascii") for q in printed.qr_codes if q.data.startswith(b"MKV1.")]
-    key = vouchers.load_public_key(httpx.get(f"{city_hall.service.url}/v1/platform/voucher-key").content)
+    key = vouchers.load_public_key(
+        httpx.get(f"{city_hall.service.url}/v1/platform/voucher-key").content
+    )
     face = vouchers.verify(code, key)  # what a shop with no network does
     assert (face.number, face.points, face.municipality_code) == (voucher["number"], 300, CHIYODA)
     shop = token(city_hall, "shop", CHIYODA, "神田パン店")
-    used = post(city_hall, shop, "/v1/vouchers/redeem",
-                {"redemption_id": "sale-1", "vouchers": [code]})  # fmt: skip
+    used = post(
+        city_hall, shop, "/v1/vouchers/redeem", {"redemption_id": "sale-1", "vouchers": [code]}
+    )
     assert (used["outcome"], used["points"]) == ("accepted", 300)
 
 
@@ -127,8 +144,12 @@ def test_offline_no_voucher_is_printed_but_a_library_card_is_queued_and_linked_l
     synced = run_cli("kiosk-sync", "--once", env=city_hall.env)
     assert synced.returncode == 0, synced.stderr
     library = token(city_hall, "facility", "chiyoda_library", "千代田図書館")
-    answer = post(city_hall, library, "/v1/facility-links/check",
-                  {"mykey_id": mykey, "user_number": "1300098765"})  # fmt: skip
+    answer = post(
+        city_hall,
+        library,
+        "/v1/facility-links/check",
+        {"mykey_id": mykey, "user_number": "1300098765"},
+    )
     assert answer == {"linked": True}
 
 
@@ -139,8 +160,16 @@ def test_a_voucher_the_service_could_not_confirm_is_never_printed(
     with KioskUnderTest.build(city_hall, card) as kiosk:
         mykey = reserve(kiosk)
         chiyoda = token(city_hall, "municipality", CHIYODA, "千代田区")
-        post(city_hall, chiyoda, "/v1/municipal-points/grants", {"grants": [
-            {"grant_id": "g", "mykey_id": mykey, "points": 100, "expires_on": "2099-03-31"}]})  # fmt: skip
+        post(
+            city_hall,
+            chiyoda,
+            "/v1/municipal-points/grants",
+            {
+                "grants": [
+                    {"grant_id": "g", "mykey_id": mykey, "points": 100, "expires_on": "2099-03-31"}
+                ]
+            },
+        )
         signed_in(kiosk)
         kiosk.send(ev.ChooseAction("voucher"))
         kiosk.send(ev.PointsTyped("100"))
@@ -185,6 +214,10 @@ def test_a_library_card_scanned_by_the_kiosks_scanner_is_linked(
             kiosk.send(ev.Continue())
             kiosk.take_card()
     library = token(city_hall, "facility", "chiyoda_library", "千代田図書館")
-    answer = post(city_hall, library, "/v1/facility-links/check",
-                  {"mykey_id": mykey, "user_number": "1300098765"})  # fmt: skip
+    answer = post(
+        city_hall,
+        library,
+        "/v1/facility-links/check",
+        {"mykey_id": mykey, "user_number": "1300098765"},
+    )
     assert answer == {"linked": True}

@@ -18,21 +18,32 @@ CHIYODA, YOKOHAMA = "131016", "141003"
 PAGE: dict[str, Any] = {
     "mykey_id": "ABCD2345",
     "balances": [
-        {"municipality_code": CHIYODA, "points": 1500,
-         "expiring": [{"expires_on": "2026-12-31", "points": 300},
-                      {"expires_on": "2027-03-31", "points": 1200}]},
+        {
+            "municipality_code": CHIYODA,
+            "points": 1500,
+            "expiring": [
+                {"expires_on": "2026-12-31", "points": 300},
+                {"expires_on": "2027-03-31", "points": 1200},
+            ],
+        },
         {"municipality_code": YOKOHAMA, "points": 0, "expiring": []},
     ],
     "vouchers": [],
-    "links": [{"facility_code": "chiyoda_library", "municipality_code": CHIYODA,
-               "number_last4": "8765", "linked_at": "2026-12-01T01:00:00+00:00"}],
-}  # fmt: skip
+    "links": [
+        {
+            "facility_code": "chiyoda_library",
+            "municipality_code": CHIYODA,
+            "number_last4": "8765",
+            "linked_at": "2026-12-01T01:00:00+00:00",
+        }
+    ],
+}
 
 
 class Catalog:
     """The payment-service catalog the flow is given (unused by this branch)."""
 
-    services: list[Any] = []
+    services: tuple[Any, ...] = ()
 
     def get(self, code: str) -> None:
         return None
@@ -93,8 +104,12 @@ def test_a_voucher_is_issued_only_for_what_the_balance_holds_and_printed_once_he
     assert isinstance(issue, do.IssueVoucher)
     assert (issue.municipality_code, issue.points) == (CHIYODA, 500)
     assert f.handle(ev.Submit()) == []  # a second touch issues nothing more
-    voucher = {"number": "1234567890123450", "points": 500, "code": "MKV1.x.y",
-               "municipality_code": CHIYODA}  # fmt: skip
+    voucher = {
+        "number": "1234567890123450",
+        "points": 500,
+        "code": "MKV1.x.y",
+        "municipality_code": CHIYODA,
+    }
     named = {**voucher, "municipality_name_ja": "千代田区", "municipality_name_en": "Chiyoda City"}
     assert f.handle(ev.VoucherIssued(voucher)) == [do.PrintVoucher(named, "ja")]
     assert f.step == Step.VOUCHER_SLIP and f.view.data["printing"] is True

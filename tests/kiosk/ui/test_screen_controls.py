@@ -11,7 +11,7 @@ import pytest
 
 from kiosk import i18n
 from kiosk.procedure.flow import Step
-from kiosk.procedure.progress import STAGES, Progress, progress_of
+from kiosk.procedure.progress import PLATFORM_ONLY, STAGES, Progress, progress_of
 from kiosk.shell.runner import STAFF_CALLED
 from tests.kiosk.ui.test_screens import card, kiosk_ui  # noqa: F401 (a fixture)
 from tests.support.flow_harness import CARD_PIN
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 # Steps outside both procedures: no step bar.
 OUTSIDE = {Step.WELCOME, Step.NOTICE, Step.CARD_LEFT, Step.CARD_REMOVED, Step.TECHNICIAN_PIN,
-           Step.TECHNICIAN}  # fmt: skip
+           Step.TECHNICIAN, Step.PLATFORM_ELSEWHERE}  # fmt: skip
 
 
 def test_the_step_bar_counts_the_stages_of_each_procedure() -> None:
@@ -36,8 +36,12 @@ def test_the_step_bar_counts_the_stages_of_each_procedure() -> None:
         assert progress_of(step) is None, step
     # Every other step belongs to exactly one stage of the application, and each stage
     # has a name in both languages.
-    for step in set(Step) - OUTSIDE - {Step.MY_PAGE}:
+    for step in set(Step) - OUTSIDE - {Step.MY_PAGE} - PLATFORM_ONLY:
         assert sum(step in steps for _stage, steps in STAGES["apply"]) == 1, step
+    # ...and so does every step of the MyKey platform's, to one of its stages.
+    for step in PLATFORM_ONLY:
+        assert sum(step in steps for _stage, steps in STAGES["platform"]) == 1, step
+    assert progress_of(Step.VOUCHER_CONFIRM, "platform") == Progress(3, 4, "platform")
     for stages in STAGES.values():
         for stage, _steps in stages:
             for language in ("ja", "en"):

@@ -299,7 +299,8 @@ def test_a_problem_or_a_notice_gives_the_error_tone_first(
     tone, then the script. Nothing else has a tone."""
     alerts = {"card_problem", "cert_expired", "cert_too_recent", "pin-last-try", "pin_locked",
               "reservations_closed", "notice", "enter_id-letters", "enter_phone", "refused",
-              "refused-register-first", "slip-on-screen", "card_left", "card_removed"}  # fmt: skip
+              "refused-register-first", "slip-on-screen", "card_left", "card_removed",
+              "voucher_amount", "voucher_slip-on-screen", "enter_service_number"}  # fmt: skip
     views = every_view()
     assert {v.step for name, v in views if name in alerts} >= ALERT_STEPS
     made(guide, *(v for _name, v in views))
