@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 WORDS = {
     "ja": {"button": "自治体ポイント", "balance": "千代田区：1,200 ポイント",
            "expiring": "うち 200 ポイントは 2099年1月31日 まで", "voucher": "ポイント券を発行する",
-           "points": "500 ポイント", "issue": "発行する", "take": "ポイント券とカードをお取りください",
+           "points": "500 ポイント", "issue": "発行する",
+           "take": "ポイント券とカードをお取りください",
            "link": "図書館カードを紐付ける", "library": "千代田区立千代田図書館",
            "next": "次へ", "confirm": "紐付ける", "linked": "紐付けました",
            "revoke": "マイキーIDを失効させる", "undo": "元に戻せません",
@@ -133,9 +134,7 @@ def test_a_city_hall_citizen_uses_points_vouchers_and_library_cards_by_touch(
         rig.service.stop()
 
 
-def test_a_store_kiosk_says_where_to_go_instead(
-    private_data_home: Path, tmp_path: Path
-) -> None:
+def test_a_store_kiosk_says_where_to_go_instead(private_data_home: Path, tmp_path: Path) -> None:
     rig = make_rig(private_data_home, make_card_and_ca())
     card = issue_rig_card(tmp_path, "store-citizen")
     try:
