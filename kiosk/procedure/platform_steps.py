@@ -47,7 +47,7 @@ class PlatformSteps:
             Step.VOUCHER_AMOUNT: self._on_voucher_amount,
             Step.VOUCHER_CONFIRM: self._on_voucher_confirm,
             Step.ISSUING: self._on_issuing,
-            Step.VOUCHER_SLIP: self._on_voucher_slip,
+            Step.VOUCHER_SLIP: self.flow._on_slip,  # printed as a slip is, and the same after
             Step.CHOOSE_FACILITY: self._on_choose_facility,
             Step.ENTER_SERVICE_NUMBER: self._on_enter_number,
             Step.LINK_CONFIRM: self._on_link_confirm,
@@ -87,10 +87,16 @@ class PlatformSteps:
             self._go(Step.PLATFORM_OFFLINE)
             return []
         if isinstance(event, ev.PlatformRefused):
-            self._go(Step.NOTICE, reason_code=event.reason_code, message_ja=event.message_ja,
-                     message_en=event.message_en)  # fmt: skip
-            return []
+            return self._refused(event.reason_code, event.message_ja, event.message_en)
         return None
+
+    def _refused(
+        self, reason_code: str | None, message_ja: str, message_en: str
+    ) -> list[do.Command]:
+        """The service's refusal, in its own words (and its code, for the staff)."""
+        self._go(Step.NOTICE, reason_code=reason_code, message_ja=message_ja,
+                 message_en=message_en)  # fmt: skip
+        return []
 
     def _home(self, **extra: Any) -> list[do.Command]:
         page = self._session.platform_page or {}
@@ -224,24 +230,9 @@ class PlatformSteps:
                 self._go(Step.NOTICE, problem="voucher.unknown" if event.unknown
                          else "voucher.offline")  # fmt: skip
                 return []
-            self._go(Step.NOTICE, reason_code=event.reason_code, message_ja=event.message_ja,
-                     message_en=event.message_en)  # fmt: skip
-            return []
+            return self._refused(event.reason_code, event.message_ja, event.message_en)
         if isinstance(event, ev.CardFailed):
             return self.flow._card_problem(event)
-        return None
-
-    def _on_voucher_slip(self, event: ev.Event) -> list[do.Command] | None:
-        if isinstance(event, ev.SlipIssued):
-            data = self.flow.data
-            self.flow.data = {**data, "printing": False, "printed": event.printed,
-                              "problem": event.problem, "tell_staff": event.tell_staff,
-                              "image": event.image}  # fmt: skip
-            if event.tell_staff:
-                return [do.AlertStaff(f"voucher printer: {event.problem or 'paper near end'}")]
-            return []
-        if isinstance(event, ev.Continue | ev.Quit) and not self.flow.data.get("printing"):
-            return self.flow._end()
         return None
 
     # --- library cards ----------------------------------------------------------------------
@@ -337,10 +328,8 @@ class PlatformSteps:
         if isinstance(event, ev.RevocationFailed):
             if event.reason_code == OFFLINE:
                 self._go(Step.NOTICE, problem="revoke.offline")
-            else:
-                self._go(Step.NOTICE, reason_code=event.reason_code, message_ja=event.message_ja,
-                         message_en=event.message_en)  # fmt: skip
-            return []
+                return []
+            return self._refused(event.reason_code, event.message_ja, event.message_en)
         if isinstance(event, ev.CardFailed):
             return self.flow._card_problem(event)
         return None

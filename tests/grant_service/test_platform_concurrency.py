@@ -23,7 +23,7 @@ from grant_service.models import MunicipalPointLot, PointVoucher, ServiceLink
 from kiosk.link.service_client import Reply
 from mynapoint.envelope import ServiceLinkPayload
 from mynapoint.platform_requests import VoucherIssue
-from tests.grant_service.test_mykey_platform import CHIYODA, a_grant, grant, reserved
+from tests.grant_service.test_mykey_platform import CHIYODA, a_grant, grant, issue, reserved
 from tests.support.service_cluster import Cluster, at_once, outcome, running_cluster
 from tests.support.service_harness import ServiceEnv
 
@@ -58,16 +58,7 @@ def test_a_voucher_presented_by_eight_shops_at_once_is_used_once(
     rounds = 8
     grant(service, service.credential("municipality", scope=CHIYODA), a_grant(mykey, 100 * rounds))
     shops = [service.credential("shop", scope=CHIYODA, label=f"shop {i}") for i in range(8)]
-    vouchers = [
-        kiosk.platform(
-            card,
-            VoucherIssue,
-            request_uuid=str(uuid.uuid4()),
-            municipality_code=CHIYODA,
-            points=100,
-        ).body
-        for _ in range(rounds)
-    ]
+    vouchers = [issue(kiosk, card, 100).body for _ in range(rounds)]
     with running_cluster(service, tmp_path) as cluster:
         for n, voucher in enumerate(vouchers):
             calls = [
@@ -103,16 +94,7 @@ def test_copies_of_one_redemption_are_answered_as_replays(
     card, mykey = reserved(service, kiosk)
     grant(service, service.credential("municipality", scope=CHIYODA), a_grant(mykey, 500))
     shop = service.credential("shop", scope=CHIYODA, label="神田パン店")
-    codes = [
-        kiosk.platform(
-            card,
-            VoucherIssue,
-            request_uuid=str(uuid.uuid4()),
-            municipality_code=CHIYODA,
-            points=100,
-        ).body["code"]
-        for _ in range(3)
-    ]
+    codes = [issue(kiosk, card, 100).body["code"] for _ in range(3)]
     body = {"redemption_id": "sale-42", "vouchers": codes}
     with running_cluster(service, tmp_path) as cluster:
         replies = at_once(

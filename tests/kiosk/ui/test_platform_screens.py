@@ -6,6 +6,7 @@ kiosk says where to go instead."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,6 +54,18 @@ def grant(rig: KioskRig, mykey_id: str) -> None:
     assert reply.status_code == 200, reply.text
 
 
+def open_platform(ui: Any, language: str) -> None:
+    """From the start screen to the platform's page, in ``language``: the card, the PIN."""
+    if language == "en":
+        ui.tap("English")
+    ui.tap(WORDS[language]["button"])
+    assert ui.current_step == Step.PLACE_CARD
+    ui.reader.insert()
+    ui.wait_for(Step.PIN)
+    ui.type_pin(CARD_PIN)
+    ui.wait_for(Step.PLATFORM_HOME)
+
+
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_a_city_hall_citizen_uses_points_vouchers_and_library_cards_by_touch(
     language: str, private_data_home: Path, tmp_path: Path, screenshots: Path
@@ -73,14 +86,7 @@ def test_a_city_hall_citizen_uses_points_vouchers_and_library_cards_by_touch(
             ui.reader.remove()
             ui.wait_for(Step.WELCOME)
             grant(rig, mykey_id)
-            if language == "en":
-                ui.tap("English")
-            ui.tap(words["button"])
-            assert ui.current_step == Step.PLACE_CARD
-            ui.reader.insert()
-            ui.wait_for(Step.PIN)
-            ui.type_pin(CARD_PIN)
-            ui.wait_for(Step.PLATFORM_HOME)
+            open_platform(ui, language)
             assert ui.shows(words["balance"]) and ui.shows(words["expiring"]), ui.texts()
             ui.screenshot(screenshots / f"platform-home-{language}.png")
             ui.tap(words["voucher"])
@@ -93,13 +99,7 @@ def test_a_city_hall_citizen_uses_points_vouchers_and_library_cards_by_touch(
             ui.tap(words["finish"])
             ui.reader.remove()
             ui.wait_for(Step.WELCOME)
-            if language == "en":
-                ui.tap("English")
-            ui.tap(words["button"])
-            ui.reader.insert()
-            ui.wait_for(Step.PIN)
-            ui.type_pin(CARD_PIN)
-            ui.wait_for(Step.PLATFORM_HOME)
+            open_platform(ui, language)
             assert ui.shows(words["balance"].replace("1,200", "700")), ui.texts()
             ui.tap(words["link"])
             ui.tap(words["library"])
@@ -114,13 +114,7 @@ def test_a_city_hall_citizen_uses_points_vouchers_and_library_cards_by_touch(
             ui.tap(words["finish"])
             ui.reader.remove()
             ui.wait_for(Step.WELCOME)
-            if language == "en":
-                ui.tap("English")
-            ui.tap(words["button"])
-            ui.reader.insert()
-            ui.wait_for(Step.PIN)
-            ui.type_pin(CARD_PIN)
-            ui.wait_for(Step.PLATFORM_HOME)
+            open_platform(ui, language)
             ui.tap(words["revoke"])
             assert ui.shows(words["undo"]), ui.texts()
             ui.screenshot(screenshots / f"revoke-terms-{language}.png")
