@@ -291,7 +291,9 @@ def kiosk_env(tmp_path: Path, loopback: LoopbackPrinter | None = None, **more: s
 
 
 RECEIPT = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
-WHEN = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d JST")
+# The time as the slip writes it (``mynapoint.dates.time_text``): 2026年12月6日 15:17, or
+# 15:17 on 6 December 2026.
+WHEN = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d|\d{1,2}:\d\d on \d{1,2} [A-Z][a-z]+ \d{4}")
 
 
 def comparable(lines: list[str]) -> list[str]:
