@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from grant_service import audit, locking
+from grant_service import audit, locking, rules
+from grant_service.ledger import Person
 from grant_service.models import MunicipalGrantAnswer, MunicipalPointLot, MyKey
 from grant_service.refusals import Refused
 from mynapoint.platform_catalog import Municipality
@@ -136,8 +137,10 @@ def _decide(
         return refused(R.MALFORMED, "expires_on: already past")
     if status is None:
         return refused(R.NOT_FOUND, "no such MyKey ID")
-    if status != "active":
-        return refused(_STATUS_REASONS[status])
+    try:  # suspended, superseded, revoked: the rule every procedure follows
+        rules.check_person_active(Person(item.mykey_id, status))
+    except Refused as refusal:
+        return refused(refusal.reason)
     lot = MunicipalPointLot(
         mykey_id=item.mykey_id, municipality_code=municipality.code, points=item.points,
         remaining=item.points, granted_on=today, expires_on=expires_on, lapsed=0,
@@ -145,13 +148,6 @@ def _decide(
     session.add(lot)
     return {"grant_id": item.grant_id, "outcome": "granted", "mykey_id": item.mykey_id,
             "points": item.points, "expires_on": expires_on.isoformat()}  # fmt: skip
-
-
-_STATUS_REASONS = {
-    "suspended": R.MYKEY_SUSPENDED,
-    "superseded": R.MYKEY_SUPERSEDED,
-    "revoked": R.MYKEY_REVOKED,
-}
 
 
 # --- balances, holds, returns ---------------------------------------------------------------

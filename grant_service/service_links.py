@@ -44,9 +44,7 @@ def facility_for(catalog: PlatformCatalog, facility_code: str) -> Facility:
     return facility
 
 
-def lock_key_of(
-    catalog: PlatformCatalog, key: bytes, payload: ServiceLinkPayload
-) -> tuple[str, str]:
+def lock_key_of(key: bytes, payload: ServiceLinkPayload) -> tuple[str, str]:
     """What a link locks (``locking.service_id_key``): the facility and the number."""
     return payload.facility_code, number_digest(key, payload.facility_code, payload.user_number)
 

@@ -321,7 +321,7 @@ class SubmissionProcessor:
             ]
             accounts = {a for c in mine if (a := self._account_of(c.envelope))}
             service_ids = {
-                service_links.lock_key_of(self.platform, self.keys.account_hmac, c.envelope.payload)
+                service_links.lock_key_of(self.keys.account_hmac, c.envelope.payload)
                 for c in mine
                 if isinstance(c.envelope, ServiceLinkEnvelope)
             }
