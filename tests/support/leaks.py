@@ -18,6 +18,14 @@ def leaked(text: str, secrets: list[str]) -> list[str]:
     ]
 
 
+def my_numbers_in(text: str) -> list[str]:
+    """Twelve digits standing on their own: the shape of a My Number.
+
+    A random UUID holds twelve digits in a row now and then (its last group is twelve hex
+    characters), so digits touching a letter or a digit do not count."""
+    return re.findall(r"(?<![0-9A-Za-z])\d{12}(?![0-9A-Za-z])", text)
+
+
 def database_rows_text(database_url: str) -> str:
     """Every row of every table, every column, as text: what a copy of the database tells.
 
