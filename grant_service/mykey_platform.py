@@ -75,11 +75,6 @@ def person_of(session: Session, identity: CardIdentity) -> Person:
     return person
 
 
-def _at_city_hall(context: Context) -> None:
-    if context.device.channel != "city_hall":
-        raise Refused(R.NOT_AT_CITY_HALL, f"channel {context.device.channel}")
-
-
 def handle(session: Session, request: PlatformRequest, context: Context,
            voucher_key: Any) -> dict[str, Any]:  # fmt: skip
     """The answer to a request whose challenge was spent."""
@@ -91,7 +86,7 @@ def handle(session: Session, request: PlatformRequest, context: Context,
     today = japan_day(context.now)
     if isinstance(request, BalancesQuery):
         return page(session, person.mykey_id, context.platform, today)
-    _at_city_hall(context)
+    rules.check_at_city_hall(context.device)
     if isinstance(request, VoucherIssue):
         municipality = context.platform.municipality(request.municipality_code)
         if municipality is None:
@@ -158,7 +153,7 @@ def revoke(
     session: Session, person: Person, request: Revocation, context: Context
 ) -> dict[str, Any]:
     """Revoke the MyKey ID for good. Revoking one already revoked answers as the first time."""
-    _at_city_hall(context)
+    rules.check_at_city_hall(context.device)
     if request.terms_version != REVOCATION_TERMS_VERSION:
         raise Refused(R.MALFORMED, "confirmed against another text of the consequences")
     locking.lock_all(session, [locking.person_key(person.mykey_id)])

@@ -111,6 +111,13 @@ def check_person_active(person: Person) -> None:
         raise Refused(R.MYKEY_REVOKED, person.mykey_id)
 
 
+def check_at_city_hall(device: Device) -> None:
+    """The MyKey platform's procedures (vouchers, library cards, revocation; seed 004) are
+    done at city hall only: a convenience-store terminal says where to go instead."""
+    if device.channel != "city_hall":
+        raise Refused(R.NOT_AT_CITY_HALL, f"channel {device.channel}")
+
+
 # --- Reservation ----------------------------------------------------------------------
 
 

@@ -50,8 +50,7 @@ def lock_key_of(key: bytes, payload: ServiceLinkPayload) -> tuple[str, str]:
 
 
 def _linkable_person(ledger: Ledger, identity: CardIdentity, device: rules.Device) -> str:
-    if device.channel != "city_hall":
-        raise Refused(R.NOT_AT_CITY_HALL, f"channel {device.channel}")
+    rules.check_at_city_hall(device)
     person = ledger.person_of_card(identity)
     if person is None:
         raise Refused(R.NO_RESERVATION)

@@ -17,6 +17,7 @@ from PIL import Image
 
 from receipts.escpos_library import QR_ECLEVEL_M, Dummy
 from receipts.layout import Block, Qr, Rule, Style, Text
+from receipts.raster import DOTS_ACROSS, qr_module_dots
 
 INIT = b"\x1b@"
 SHIFT_JIS = b"\x1cC\x01"  # FS C 1: the Kanji code system is Shift_JIS
@@ -51,7 +52,8 @@ def kanji_bytes(blocks: list[Block], *, paper_mm: int = 80, large: bool = False)
             printer._raw(ALIGN["left"] + _size(1, 1) + b"-" * COLUMNS[paper_mm] + b"\n")
         elif isinstance(block, Qr):
             printer._raw(ALIGN["center"])
-            printer.qr(block.payload, ec=QR_ECLEVEL_M, size=8 if large else 6, native=True)
+            size = qr_module_dots(block.payload, DOTS_ACROSS[paper_mm], 8 if large else 6)
+            printer.qr(block.payload, ec=QR_ECLEVEL_M, size=size, native=True)
         else:
             _text(printer, block, paper_mm, large)
     printer._raw(ALIGN["left"] + FEED_AND_CUT)

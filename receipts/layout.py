@@ -42,7 +42,7 @@ Block = Text | Qr | Rule
 
 
 def layout(slip: Slip) -> list[Block]:
-    out = _Writer(slip.language)
+    out = Writer(slip.language)
     out.line("title", style="title", bold=True, align="center")
     out.line("subtitle", style="heading", bold=True, align="center")
     if slip.sample:
@@ -72,7 +72,7 @@ def layout(slip: Slip) -> list[Block]:
     return out.blocks
 
 
-def _grant_rules(out: _Writer, slip: Slip) -> None:
+def _grant_rules(out: Writer, slip: Slip) -> None:
     """Each service's own rule, once (an application and a status check may name it)."""
     if slip.grant_rate_percent is None or slip.grant_cap_yen is None:
         return
@@ -87,7 +87,7 @@ def _grant_rules(out: _Writer, slip: Slip) -> None:
                  rate=slip.grant_rate_percent, cap=f"{slip.grant_cap_yen:,}")  # fmt: skip
 
 
-def _procedure(out: _Writer, procedure: Procedure) -> None:
+def _procedure(out: Writer, procedure: Procedure) -> None:
     out.line(f"kind.{procedure.kind}", style="heading", bold=True)
     out.line(f"state.{procedure.state}", bold=procedure.state != "confirmed")
     if procedure.receipt_number:
@@ -115,7 +115,7 @@ def _procedure(out: _Writer, procedure: Procedure) -> None:
         out.line("reason", reason_by_language=reasons)
 
 
-class _Writer:
+class Writer:
     """Adds each message in Japanese, then (in an English session) in English."""
 
     def __init__(self, language: Language) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
@@ -22,6 +23,9 @@ from receipts.layout import Block, Qr, Rule, Style, Text
 FONT = Path(__file__).parent / "fonts" / "ipaexg.ttf"
 DOTS_ACROSS = {58: 384, 80: 576}
 MARGIN = 8  # dots each side: printers lose a little at the edges
+QUIET_ZONE = 4  # modules of white around a QR code, as the standard asks
+# The smallest QR module printed: 3 dots is 0.375 mm, what shop scanners and phones read.
+SMALLEST_MODULE = 3
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def _piece(block: Block, width: int, sizes: Sizes) -> Image.Image:
         ImageDraw.Draw(piece).line([(0, 1), (width, 1)], fill=0, width=2)
         return piece
     if isinstance(block, Qr):
-        return _qr(block.payload, sizes.qr_module)
+        return _qr(block.payload, qr_module_dots(block.payload, width, sizes.qr_module))
     return _text(block, width, sizes)
 
 
@@ -101,8 +105,25 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
     return break_paragraph(text, width, face.getlength)
 
 
-def _qr(payload: str, module: int) -> Image.Image:
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=module, border=4)
+def qr_module_dots(payload: str, width: int, preferred: int) -> int:
+    """Dots per module for ``payload``'s code: ``preferred`` unless the code and its quiet
+    zone would then be wider than ``width`` dots (a voucher's signed code in large type on
+    58 mm paper), and then the largest that fits."""
+    across = _code(payload, 1).modules_count + 2 * QUIET_ZONE
+    fits = width // across
+    if fits < SMALLEST_MODULE:
+        raise ValueError(f"a QR code of {across} modules does not fit {width} dots")
+    return min(preferred, fits)
+
+
+def _code(payload: str, module: int) -> qrcode.QRCode[Any]:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=module, border=QUIET_ZONE)
     code.add_data(payload)
     code.make(fit=True)
-    return code.make_image(fill_color="black", back_color="white").get_image().convert("L")
+    return code
+
+
+def _qr(payload: str, module: int) -> Image.Image:
+    image = _code(payload, module).make_image(fill_color="black", back_color="white")
+    drawn: Image.Image = image.get_image()
+    return drawn.convert("L")

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from mynapoint import vouchers
 from mynapoint.dates import date_text, time_text
 from mynapoint.platform_catalog import MUNICIPALITY_CODE_PATTERN
-from receipts.layout import Block, Qr, Rule, Text, _Writer
+from receipts.layout import Block, Qr, Rule, Text, Writer
 from receipts.model import Language
 
 # The platform's rules, each its own line, in the order a citizen asks about them.
@@ -90,7 +90,7 @@ class VoucherSlip(BaseModel):
 
 def layout(voucher: VoucherSlip) -> list[Block]:
     """The voucher's blocks, drawn by ``receipts.raster`` and ``receipts.escpos_output``."""
-    out = _Writer(voucher.language)
+    out = Writer(voucher.language)
     out.line("voucher.title", style="title", bold=True, align="center")
     if voucher.sample:
         out.line("sample", style="heading", bold=True, align="center")

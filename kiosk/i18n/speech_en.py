@@ -89,7 +89,7 @@ SCRIPTS: dict[str, str] = {
     "technician": "",
     # --- the MyKey platform (city hall): points, vouchers, library cards, revocation ---
     "platform_elsewhere": "Municipal points and library cards are not available at this kiosk. Please use a kiosk at a city hall or ward office.",
-    "platform_home": "Your municipal points and linked library cards are on the screen. You can print a point voucher, link a library card, or revoke your MyKey ID.",
+    "platform_home": "Your municipal points and linked library cards are on the screen. You can print a point voucher, link a library card, or revoke your MyKey ID. An unused voucher can also be cancelled.",
     "platform_offline": "The kiosk is offline. Points and vouchers need the network. A library card can be linked now, and is sent later.",
     "voucher_amount": "Choose the municipality, and how many points to put on the voucher.",
     "voucher_confirm": "This voucher will be printed. It can be used only in the municipality on it, and gives no change. To go ahead, press Print the voucher.",
@@ -104,5 +104,9 @@ SCRIPTS: dict[str, str] = {
     "revoke_confirm.1": "Do you really want to revoke your MyKey ID?",
     "revoke_confirm.2": "Last question. It cannot be undone. Do you really want to revoke your MyKey ID?",
     "revoking": "Revoking your MyKey ID.",
+    "voucher_cancel_choose": "Choose the voucher to cancel. A cancelled voucher can no longer be used, and its points go back to your balance. Tell them apart by the last 4 digits of the large number printed on each.",
+    "voucher_cancel_confirm": "This voucher will be cancelled, and can no longer be used in shops. To go ahead, press Cancel the voucher.",
+    "cancelling_voucher": "Cancelling your voucher. Please leave your card where it is.",
+    "voucher_cancelled": "Your voucher is cancelled. It cannot be used any more: please throw it away.",
     "revoked": "Your MyKey ID is revoked. It cannot be restored. Please take your card.",
 }

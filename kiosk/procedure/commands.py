@@ -155,6 +155,14 @@ class PrintVoucher(Command):
 
 
 @dataclass(frozen=True)
+class CancelVoucher(Command):
+    """Cancel one of the citizen's unused vouchers (online only): its points go back. Asking
+    again is safe: the service answers a second cancellation as it did the first."""
+
+    number: str
+
+
+@dataclass(frozen=True)
 class Revoke(Command):
     """Revoke the MyKey ID for good: the citizen read, heard and confirmed it twice."""
 

@@ -277,14 +277,22 @@ class Trouble(Event):
 
 @dataclass(frozen=True)
 class ChooseAction(Event):
-    """On the platform's page: print a voucher, link a library card, or revoke the MyKey ID."""
+    """On the platform's page: print a voucher, cancel an unused one, link a library card,
+    or revoke the MyKey ID."""
 
-    action: Literal["voucher", "link", "revoke"]
+    action: Literal["voucher", "cancel_voucher", "link", "revoke"]
 
 
 @dataclass(frozen=True)
 class ChooseMunicipality(Event):
     code: str
+
+
+@dataclass(frozen=True)
+class ChooseVoucher(Event):
+    """One of the citizen's unused vouchers (its number), to cancel."""
+
+    number: str
 
 
 @dataclass(frozen=True)
@@ -336,7 +344,27 @@ class VoucherIssued(Event):
 @dataclass(frozen=True)
 class VoucherNotIssued(Event):
     """No voucher: refused (a reason), or no answer (``unknown``: the points may have been
-    held; the voucher then shows on the citizen's page, to print or cancel)."""
+    held; the voucher then shows on the citizen's page, to cancel)."""
+
+    reason_code: str | None = None
+    message_ja: str = ""
+    message_en: str = ""
+    unknown: bool = False
+
+
+@dataclass(frozen=True)
+class VoucherCancelled(Event):
+    """The service cancelled the voucher (or had: ``result["already"]``); ``page`` is the
+    citizen's page asked again afterwards (None when that second question got no answer)."""
+
+    result: dict[str, Any]  # number, state, points_returned, municipality_code, already
+    page: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class VoucherNotCancelled(Event):
+    """Refused (a reason), nothing sent (``OFFLINE``), or sent with no answer (``unknown``:
+    it may be cancelled; the page says, next time)."""
 
     reason_code: str | None = None
     message_ja: str = ""

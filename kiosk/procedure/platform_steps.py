@@ -4,11 +4,14 @@ it belongs to (``flow.py`` hands these steps their events).
 
     welcome -> (place card -> PIN -> looking up) -> the platform's page
       -> voucher: municipality and points -> confirm -> issuing -> voucher slip
+      -> cancel a voucher: which one -> confirm -> cancelling -> cancelled (-> the page)
       -> library card: library -> number (typed or scanned) -> confirm -> submitting -> done
       -> revoke: the consequences (read and heard) -> sure? -> sure, last time? -> revoked
 
 - A voucher is never printed unless the service held its points (``VoucherIssued``);
   offline, issuing is refused with a clear message, and nothing is held.
+- An unused voucher is cancelled where it was issued, with the card (seed 004 #4024, and
+  what the voucher itself says): its points go back, and the paper can no longer be used.
 - Linking is a submission like any other: queued when offline, sent later.
 - Revoking needs the service, and is asked twice after the consequences.
 - A convenience-store kiosk offers none of it: it says where to go instead.
@@ -48,6 +51,10 @@ class PlatformSteps:
             Step.VOUCHER_CONFIRM: self._on_voucher_confirm,
             Step.ISSUING: self._on_issuing,
             Step.VOUCHER_SLIP: self.flow._on_slip,  # printed as a slip is, and the same after
+            Step.VOUCHER_CANCEL_CHOOSE: self._on_cancel_choose,
+            Step.VOUCHER_CANCEL_CONFIRM: self._on_cancel_confirm,
+            Step.CANCELLING_VOUCHER: self._on_cancelling,
+            Step.VOUCHER_CANCELLED: self._on_cancelled,
             Step.CHOOSE_FACILITY: self._on_choose_facility,
             Step.ENTER_SERVICE_NUMBER: self._on_enter_number,
             Step.LINK_CONFIRM: self._on_link_confirm,
@@ -134,6 +141,8 @@ class PlatformSteps:
         if isinstance(event, ev.ChooseAction):
             if event.action == "voucher":
                 return self._voucher_amount()
+            if event.action == "cancel_voucher":
+                return self._cancel_choose()
             if event.action == "link":
                 return self._choose_facility()
             return self._revoke_terms()
@@ -233,6 +242,81 @@ class PlatformSteps:
             return self._refused(event.reason_code, event.message_ja, event.message_en)
         if isinstance(event, ev.CardFailed):
             return self.flow._card_problem(event)
+        return None
+
+    # --- cancelling an unused voucher ---------------------------------------------------------
+
+    def _held(self) -> list[dict[str, Any]]:
+        """The citizen's unused vouchers, each with its municipality (the catalog's)."""
+        return [{**voucher, "municipality": self.catalog.municipality(voucher["municipality_code"])}
+                for voucher in (self._session.platform_page or {}).get("vouchers", [])]  # fmt: skip
+
+    def _cancel_choose(self) -> list[do.Command]:
+        held = self._held()
+        if not held:
+            return self._home()
+        self._go(Step.VOUCHER_CANCEL_CHOOSE, vouchers=held)
+        return []
+
+    def _on_cancel_choose(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.ChooseVoucher):
+            chosen = [v for v in self._held() if v["number"] == event.number]
+            if not chosen:
+                return None
+            self._session.voucher_to_cancel = event.number
+            self._go(Step.VOUCHER_CANCEL_CONFIRM, voucher=chosen[0])
+            return []
+        return self._quit_or_back(event, self._back_home)
+
+    def _on_cancel_confirm(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.Submit):
+            number = self._session.voucher_to_cancel
+            assert number is not None
+            self._go(Step.CANCELLING_VOUCHER)
+            return [do.CancelVoucher(number)]
+        return self._quit_or_back(event, self._cancel_choose)
+
+    def _on_cancelling(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.VoucherCancelled):
+            return self._cancelled(event)
+        if isinstance(event, ev.VoucherNotCancelled):
+            if event.unknown or event.reason_code == OFFLINE:
+                self.flow.network_up = False
+                self._go(Step.NOTICE, problem="voucher_cancel.unknown" if event.unknown
+                         else "voucher_cancel.offline")  # fmt: skip
+                return []
+            return self._refused(event.reason_code, event.message_ja, event.message_en)
+        if isinstance(event, ev.CardFailed):
+            return self.flow._card_problem(event)
+        return None
+
+    def _cancelled(self, event: ev.VoucherCancelled) -> list[do.Command]:
+        """What came back, and the balance it went to (the page asked again, when it
+        answered: the service's figures, not the kiosk's sums)."""
+        session, result = self._session, event.result
+        code = result["municipality_code"]
+        if event.page is not None:
+            session.platform_page = event.page
+        elif session.platform_page is not None:  # at least not offered again
+            held = [v for v in session.platform_page.get("vouchers", [])
+                    if v["number"] != result["number"]]  # fmt: skip
+            session.platform_page = {**session.platform_page, "vouchers": held}
+        balance = None
+        if event.page is not None:
+            balance = next((b["points"] for b in event.page.get("balances", [])
+                            if b["municipality_code"] == code), 0)  # fmt: skip
+        session.voucher_to_cancel = None
+        self._go(Step.VOUCHER_CANCELLED, state=result["state"], points=result["points_returned"],
+                 municipality=self.catalog.municipality(code), municipality_code=code,
+                 balance=balance)  # fmt: skip
+        return []
+
+    def _on_cancelled(self, event: ev.Event) -> list[do.Command] | None:
+        # Back to the page only when it was asked again: an old one would show old figures.
+        if isinstance(event, ev.Back) and self.flow.data.get("balance") is not None:
+            return self._home()
+        if isinstance(event, ev.Continue | ev.Quit):
+            return self.flow._end()
         return None
 
     # --- library cards ----------------------------------------------------------------------

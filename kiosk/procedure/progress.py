@@ -42,7 +42,9 @@ _PLATFORM: tuple[tuple[str, frozenset[Step]], ...] = (
                             Step.VOUCHER_AMOUNT, Step.VOUCHER_CONFIRM, Step.ISSUING,
                             Step.CHOOSE_FACILITY, Step.ENTER_SERVICE_NUMBER,
                             Step.LINK_CONFIRM, Step.SUBMITTING, Step.REVOKE_TERMS,
-                            Step.REVOKE_CONFIRM, Step.REVOKING})),
+                            Step.REVOKE_CONFIRM, Step.REVOKING, Step.VOUCHER_CANCEL_CHOOSE,
+                            Step.VOUCHER_CANCEL_CONFIRM, Step.CANCELLING_VOUCHER,
+                            Step.VOUCHER_CANCELLED})),
     ("finish", frozenset({Step.VOUCHER_SLIP, Step.LINK_DONE, Step.REVOKED, Step.TAKE_CARD})),
 )  # fmt: skip
 STAGES = {"apply": _APPLY, "my_page": _MY_PAGE, "platform": _PLATFORM}

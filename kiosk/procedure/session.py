@@ -48,6 +48,7 @@ class Session:
     voucher_municipality: str | None = None
     voucher_points: int | None = None
     voucher_request: str | None = None  # the request's uuid: a retry sends the same
+    voucher_to_cancel: str | None = None  # the number of the unused voucher chosen
     facility_code: str | None = None
     service_number: str | None = field(default=None, repr=False)
 

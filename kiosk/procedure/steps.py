@@ -47,6 +47,10 @@ class Step(StrEnum):
     VOUCHER_CONFIRM = "voucher_confirm"
     ISSUING = "issuing"
     VOUCHER_SLIP = "voucher_slip"
+    VOUCHER_CANCEL_CHOOSE = "voucher_cancel_choose"  # an unused voucher, back to points
+    VOUCHER_CANCEL_CONFIRM = "voucher_cancel_confirm"
+    CANCELLING_VOUCHER = "cancelling_voucher"
+    VOUCHER_CANCELLED = "voucher_cancelled"
     CHOOSE_FACILITY = "choose_facility"
     ENTER_SERVICE_NUMBER = "enter_service_number"
     LINK_CONFIRM = "link_confirm"
@@ -65,9 +69,13 @@ STAYS_WITHOUT_CARD = {
     Step.CARD_PROBLEM, Step.CERT_EXPIRED, Step.CERT_TOO_RECENT, Step.PIN_LOCKED,
     Step.NOTICE, Step.RESERVATIONS_CLOSED, Step.MY_PAGE, Step.SUBMITTING, Step.SLIP,
     Step.ISSUING, Step.VOUCHER_SLIP, Step.REVOKING, Step.REVOKED, Step.LINK_DONE,
+    Step.CANCELLING_VOUCHER, Step.VOUCHER_CANCELLED,
 }  # fmt: skip
 # Steps while a command runs: no idle timeout (a read or a submission is not cut off).
-BUSY = {Step.READING, Step.VERIFYING, Step.CHECKING, Step.SUBMITTING, Step.ISSUING, Step.REVOKING}
+BUSY = {
+    Step.READING, Step.VERIFYING, Step.CHECKING, Step.SUBMITTING, Step.ISSUING, Step.REVOKING,
+    Step.CANCELLING_VOUCHER,
+}  # fmt: skip
 # Steps during which a card is (or may be) on the reader: leaving them goes through
 # "take your card".
 WITH_CARD = {
@@ -79,5 +87,6 @@ WITH_CARD = {
     Step.PLATFORM_HOME, Step.PLATFORM_OFFLINE, Step.VOUCHER_AMOUNT, Step.VOUCHER_CONFIRM,
     Step.ISSUING, Step.VOUCHER_SLIP, Step.CHOOSE_FACILITY, Step.ENTER_SERVICE_NUMBER,
     Step.LINK_CONFIRM, Step.LINK_DONE, Step.REVOKE_TERMS, Step.REVOKE_CONFIRM, Step.REVOKING,
-    Step.REVOKED,
+    Step.REVOKED, Step.VOUCHER_CANCEL_CHOOSE, Step.VOUCHER_CANCEL_CONFIRM,
+    Step.CANCELLING_VOUCHER, Step.VOUCHER_CANCELLED,
 }  # fmt: skip

@@ -22,10 +22,12 @@ from kiosk.health.live_state import paper_state
 from kiosk.link.service_client import Reply
 from kiosk.procedure import commands as do
 from kiosk.procedure import events as ev
+from kiosk.procedure.platform_steps import OFFLINE
 from mynapoint.platform_requests import (
     REVOCATION_TERMS_VERSION,
     BalancesQuery,
     Revocation,
+    VoucherCancel,
     VoucherIssue,
     signed_request,
 )
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ISSUE_ATTEMPTS = 3  # the same signed request: the service answers a retry from its record
+# A cancellation is asked afresh each time (a new challenge, signed again): the service
+# answers a second cancellation of the same voucher as it answered the first.
+CANCEL_ATTEMPTS = 3
 
 
 class NoAnswer(Exception):
@@ -102,7 +107,7 @@ class PlatformCommands:
                 municipality_code=command.municipality_code, points=command.points,
             )  # fmt: skip
         except (httpx.HTTPError, NoAnswer):
-            yield ev.VoucherNotIssued(unknown=False, reason_code="OFFLINE")  # nothing was sent
+            yield ev.VoucherNotIssued(unknown=False, reason_code=OFFLINE)  # nothing was sent
             return
         except errors.CardError as problem:
             yield ev.CardFailed(problem.message_key, problem.detail)
@@ -142,6 +147,45 @@ class PlatformCommands:
         problem = issued.problem.message_key if issued.problem else None
         yield ev.SlipIssued(issued.printed, problem, issued.tell_staff, issued.image)
 
+    def _cancel_voucher(self, command: do.CancelVoucher) -> Iterator[ev.Event]:
+        sent = False
+        for attempt in range(1, CANCEL_ATTEMPTS + 1):
+            try:
+                request = self._platform_request(VoucherCancel, voucher_number=command.number)
+            except (httpx.HTTPError, NoAnswer) as exc:
+                log.warning("voucher cancellation: no challenge (%s, attempt %d)",
+                            type(exc).__name__, attempt)  # fmt: skip
+                continue
+            except errors.CardError as problem:
+                yield ev.CardFailed(problem.message_key, problem.detail)
+                return
+            try:
+                sent = True
+                reply = self._send(request)
+                break
+            except (httpx.HTTPError, NoAnswer) as exc:
+                log.warning("voucher cancellation: no answer (%s, attempt %d)",
+                            type(exc).__name__, attempt)  # fmt: skip
+        else:
+            # Sent and not answered: it may be cancelled (the page says, next time).
+            yield ev.VoucherNotCancelled(unknown=True) if sent else ev.VoucherNotCancelled(OFFLINE)
+            return
+        body = reply.body
+        if reply.status_code != 200:
+            yield ev.VoucherNotCancelled(body.get("reason_code"), body.get("message_ja", ""),
+                                         body.get("message_en", ""))  # fmt: skip
+            return
+        yield ev.VoucherCancelled(body, self._page_again())
+
+    def _page_again(self) -> dict[str, Any] | None:
+        """The citizen's page after a change, or None if the service did not answer."""
+        try:
+            reply = self._send(self._platform_request(BalancesQuery))
+        except (httpx.HTTPError, NoAnswer, errors.CardError) as exc:
+            log.warning("the platform's page, asked again: %s", type(exc).__name__)
+            return None
+        return reply.body if reply.status_code == 200 else None
+
     def _revoke(self, command: do.Revoke) -> Iterator[ev.Event]:
         try:
             reply = self._send(self._platform_request(
@@ -149,7 +193,7 @@ class PlatformCommands:
                 confirmations=command.confirmations,
             ))  # fmt: skip
         except (httpx.HTTPError, NoAnswer):
-            yield ev.RevocationFailed("OFFLINE")
+            yield ev.RevocationFailed(OFFLINE)
             return
         except errors.CardError as problem:
             yield ev.CardFailed(problem.message_key, problem.detail)

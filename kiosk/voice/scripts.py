@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kiosk.i18n import LANGUAGES, Language, speech_en, speech_ja
+from kiosk.i18n import LANGUAGES, Language, speech_en, speech_ja, text
 from kiosk.procedure.flow import Step, View
 from kiosk.voice.lexicon import spelled
 from mynapoint.dates import JST, date_text
@@ -103,7 +103,9 @@ def script_for(view: View, catalog: Any = None, *, headset: bool = False) -> str
             return say("confirm.reserve_only", language)
         return say("confirm", language, service=_service_name(data, language, catalog))
     if step in (Step.NOTICE, Step.REFUSED):
-        message = data.get(f"message_{language}") or ""
+        # The service's own words for a refusal, or the kiosk's for a problem it names.
+        problem = data.get("problem")
+        message = data.get(f"message_{language}") or (text(problem, language) if problem else "")
         return say(step.value, language, message=message).strip()
     if step == Step.SLIP:
         if data.get("printing"):

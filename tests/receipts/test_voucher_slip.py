@@ -10,8 +10,11 @@ import logging
 from pathlib import Path
 
 import pytest
+import qrcode
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from PIL import ImageOps
 from pydantic import ValidationError
+from qrcode.constants import ERROR_CORRECT_M
 from stdnum import damm
 
 from mynapoint import vouchers
@@ -133,6 +136,35 @@ def test_the_qr_code_is_the_signed_code_and_a_shop_verifies_it_offline(
     # Signed by the service's key, not by just any key.
     with pytest.raises(VoucherCodeInvalid):
         vouchers.verify(voucher.code, ed25519.Ed25519PrivateKey.generate().public_key())
+
+
+def modules_across(payload: str) -> int:
+    """The modules across ``payload``'s QR code (ECC level M), without its quiet zone."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    code.add_data(payload)
+    code.make(fit=True)
+    return int(code.modules_count)
+
+
+@pytest.mark.parametrize(("paper", "large"), [(80, False), (80, True), (58, False), (58, True)])
+def test_the_qr_code_and_its_quiet_zone_fit_the_paper(paper: int, large: bool) -> None:
+    """The signed code is long (49 modules across): in large type on 58 mm paper its modules
+    are made smaller, so that neither the code nor its quiet zone (4 modules each side) is
+    cut off at the paper's edge, in the image and in Kanji mode (the printer's own QR)."""
+    voucher = voucher_slip(ed25519.Ed25519PrivateKey.generate())
+    across = modules_across(voucher.code)
+    image = raster.render([Qr(voucher.code)], paper_mm=paper, large=large)
+    left, _top, right, _bottom = ImageOps.invert(image.convert("L")).getbbox() or (0, 0, 0, 0)
+    module = (right - left) / across
+    assert module >= raster.SMALLEST_MODULE and module == int(module)
+    assert left >= raster.MARGIN + 4 * module
+    assert right <= image.width - raster.MARGIN - 4 * module
+    [printed_qr] = decode(kanji_bytes([Qr(voucher.code)], paper_mm=paper, large=large)).qr_codes
+    assert (across + 8) * printed_qr.size <= raster.DOTS_ACROSS[paper]
+    # As large as fits: the module a size larger would not.
+    assert (across + 8) * (printed_qr.size + 1) > raster.DOTS_ACROSS[paper] or (
+        printed_qr.size == (8 if large else 6)
+    )
 
 
 # --- Kanji mode -----------------------------------------------------------------------------

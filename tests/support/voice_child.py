@@ -34,8 +34,8 @@ def run_clock(seconds: float) -> None:
 
 
 def sink(cache: Path) -> dict[str, Any]:
-    """A notice: the error tone, then its script (手続きができませんでした), through Kivy's
-    clock. The sounds are made first: the stream holds nothing else."""
+    """A notice: the error tone, then its script (手続きができませんでした, then the problem),
+    through Kivy's clock. The sounds are made first: the stream holds nothing else."""
     from kiosk.procedure.flow import Step, View
     from kiosk.voice import scripts
     from kiosk.voice.guide import VoiceGuide

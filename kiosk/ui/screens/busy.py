@@ -17,6 +17,7 @@ TITLES = {
     Step.SUBMITTING: "submitting.title",
     Step.ISSUING: "issuing.title",
     Step.REVOKING: "revoking.title",
+    Step.CANCELLING_VOUCHER: "cancelling_voucher.title",
 }
 
 

@@ -1,5 +1,6 @@
 """The MyKey platform at a city-hall kiosk (``kiosk/procedure/platform_steps.py``): the
-points per municipality with their expiry dates, vouchers, library cards, and revoking
+points per municipality with their expiry dates, vouchers (printed, or cancelled while
+unused), library cards, and revoking
 the MyKey ID after its consequences (read here and heard) and two questions. A
 convenience-store kiosk says where to go instead. Only what the view holds is shown."""
 
@@ -28,6 +29,7 @@ class PlatformScreen(StandardScreen):
         Step.PLATFORM_ELSEWHERE, Step.PLATFORM_HOME, Step.PLATFORM_OFFLINE,
         Step.VOUCHER_AMOUNT, Step.VOUCHER_CONFIRM, Step.CHOOSE_FACILITY, Step.LINK_CONFIRM,
         Step.LINK_DONE, Step.REVOKE_TERMS, Step.REVOKE_CONFIRM, Step.REVOKED,
+        Step.VOUCHER_CANCEL_CHOOSE, Step.VOUCHER_CANCEL_CONFIRM, Step.VOUCHER_CANCELLED,
     )  # fmt: skip
 
     def fill(self, view: View, same_step: bool) -> None:
@@ -43,6 +45,9 @@ class PlatformScreen(StandardScreen):
             Step.REVOKE_TERMS: self._revoke_terms,
             Step.REVOKE_CONFIRM: self._revoke_confirm,
             Step.REVOKED: self._revoked,
+            Step.VOUCHER_CANCEL_CHOOSE: self._cancel_choose,
+            Step.VOUCHER_CANCEL_CONFIRM: self._cancel_confirm,
+            Step.VOUCHER_CANCELLED: self._cancelled,
         }
         title, paragraphs, choices, actions = filled[view.step](view.data)
         self.present(title, paragraphs, choices, actions)
@@ -84,8 +89,10 @@ class PlatformScreen(StandardScreen):
             paragraphs.append(self.text("platform_home.link", last4=link["number_last4"],
                                         name=self._name(link.get("facility"),
                                                         link["facility_code"])))  # fmt: skip
-        choices = [
-            Action("button.issue_voucher", ev.ChooseAction("voucher"), primary=True),
+        choices = [Action("button.issue_voucher", ev.ChooseAction("voucher"), primary=True)]
+        if held:
+            choices.append(Action("button.cancel_voucher", ev.ChooseAction("cancel_voucher")))
+        choices += [
             Action("button.link_library", ev.ChooseAction("link")),
             Action("button.revoke_mykey", ev.ChooseAction("revoke")),
         ]
@@ -131,6 +138,49 @@ class PlatformScreen(StandardScreen):
         ]
         actions = [BACK, QUIT, Action("button.issue", ev.Submit(), primary=True)]
         return self.text("voucher_confirm.title"), paragraphs, [], actions
+
+    def _voucher_values(self, voucher: dict[str, Any]) -> dict[str, str]:
+        """What tells one voucher from another: its municipality, points, the number's last
+        four digits (the number is printed large on the voucher) and its last day."""
+        return {"name": self._name(voucher.get("municipality"), voucher["municipality_code"]),
+                "points": f"{voucher['points']:,}", "last4": voucher["number"][-4:],
+                "date": self._date(voucher["expires_on"])}  # fmt: skip
+
+    def _cancel_choose(self, data: dict[str, Any]) -> tuple:
+        paragraphs = [Para(self.text("voucher_cancel_choose.body"), "strong")]
+        choices = [
+            Action("button.held_voucher", ev.ChooseVoucher(voucher["number"]),
+                   values=self._voucher_values(voucher))
+            for voucher in data.get("vouchers") or []
+        ]  # fmt: skip
+        return self.text("voucher_cancel_choose.title"), paragraphs, choices, [BACK, QUIT]
+
+    def _cancel_confirm(self, data: dict[str, Any]) -> tuple:
+        values = self._voucher_values(data["voucher"])
+        paragraphs = [
+            Para(self.text("voucher_cancel_confirm.what", **values), "strong"),
+            self.text("voucher_cancel_confirm.after", **values),
+            Para(self.text("voucher_cancel_confirm.paper"), "strong"),
+        ]
+        actions = [BACK, QUIT, Action("button.cancel_it", ev.Submit(), primary=True)]
+        return self.text("voucher_cancel_confirm.title"), paragraphs, [], actions
+
+    def _cancelled(self, data: dict[str, Any]) -> tuple:
+        name = self._name(data.get("municipality"), data.get("municipality_code", ""))
+        points = f"{int(data.get('points') or 0):,}"
+        expired = data.get("state") == "expired"  # closed on its last day, before now
+        paragraphs: list[Para | str] = [
+            Para(self.text("voucher_cancelled.expired" if expired
+                           else "voucher_cancelled.returned", name=name, points=points),
+                 "strong"),
+        ]  # fmt: skip
+        balance = data.get("balance")
+        if balance is not None:
+            paragraphs.append(self.text("voucher_cancelled.balance", name=name,
+                                        points=f"{int(balance):,}"))  # fmt: skip
+        paragraphs.append(Para(self.text("voucher_cancelled.paper"), "strong"))
+        actions = [FINISH] if balance is None else [Action("button.to_page", ev.Back()), FINISH]
+        return self.text("voucher_cancelled.title"), paragraphs, [], actions
 
     def _facilities(self, data: dict[str, Any]) -> tuple:
         paragraphs: list[Para | str] = [self.text("choose_facility.body")]

@@ -102,7 +102,9 @@ class SlipScreen(StandardScreen):
             printed = "voucher_slip.printed" if voucher else "slip.printed"
             self.present(self.text(printed), outcomes, actions=finish)
             return
-        if voucher:  # shown, to be printed again at the counter: a photo would not do
+        # A voucher that did not come out is not drawn: a photo of its code would be the
+        # voucher. The citizen is told to cancel it on the kiosk, and its points come back.
+        if voucher:
             self._show_image(None)
             problem = data.get("problem")
             lost = Para(self.text("voucher_slip.not_printed"), "error")

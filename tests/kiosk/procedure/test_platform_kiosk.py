@@ -215,3 +215,63 @@ def test_a_library_card_scanned_by_the_kiosks_scanner_is_linked(
             kiosk.send(ev.Continue())
             kiosk.take_card()
     assert linked(city_hall, mykey, "1300098765")
+
+
+def test_an_unused_voucher_is_cancelled_with_the_card_and_its_paper_is_void(
+    city_hall: KioskRig, tmp_path: Path
+) -> None:
+    """What the voucher promises under its rules: cancelled where it was issued, with the
+    card, its points come back; offline, nothing is cancelled and it still works."""
+    card = issue_rig_card(tmp_path, "citizen")
+    with KioskUnderTest.build(city_hall, card) as kiosk:
+        mykey = reserve(kiosk)
+        chiyoda = token(city_hall, "municipality", CHIYODA, "千代田区")
+        grant = {"grant_id": "g-1", "mykey_id": mykey, "points": 1000, "expires_on": "2099-03-31"}
+        post(city_hall, chiyoda, "/v1/municipal-points/grants", {"grants": [grant]})
+        signed_in(kiosk)
+        kiosk.send(ev.ChooseAction("voucher"))
+        kiosk.send(ev.PointsTyped("300"))
+        kiosk.send(ev.Submit())
+        kiosk.settle_until(lambda: kiosk.step == Step.VOUCHER_SLIP and not kiosk.data["printing"])
+        number = kiosk.data["voucher"]["number"]
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+
+        signed_in(kiosk)
+        assert [v["number"] for v in kiosk.data["vouchers"]] == [number]
+        kiosk.send(ev.ChooseAction("cancel_voucher"))
+        kiosk.send(ev.ChooseVoucher(number))
+        city_hall.service.stop()  # offline: nothing is cancelled
+        kiosk.send(ev.Submit())
+        kiosk.settle_until(lambda: kiosk.step != Step.CANCELLING_VOUCHER, timeout=60)
+        assert (kiosk.step, kiosk.data.get("problem")) == (Step.NOTICE, "voucher_cancel.offline")
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+        city_hall.service.start()
+
+        signed_in(kiosk)
+        assert kiosk.data["balances"][0]["points"] == 700
+        kiosk.send(ev.ChooseAction("cancel_voucher"))
+        kiosk.send(ev.ChooseVoucher(number))
+        assert kiosk.step == Step.VOUCHER_CANCEL_CONFIRM
+        kiosk.send(ev.Submit())
+        kiosk.settle_until(lambda: kiosk.step != Step.CANCELLING_VOUCHER, timeout=60)
+        assert kiosk.step == Step.VOUCHER_CANCELLED, (kiosk.step, kiosk.data)
+        assert (kiosk.data["state"], kiosk.data["points"], kiosk.data["balance"]) == (
+            "cancelled", 300, 1000,
+        )  # fmt: skip
+        kiosk.send(ev.Back())
+        assert kiosk.step == Step.PLATFORM_HOME
+        assert kiosk.data["vouchers"] == [] and kiosk.data["balances"][0]["points"] == 1000
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+    printed = decode(city_hall.settings.printer_output_file.read_bytes())
+    [code] = [q.data.decode("ascii") for q in printed.qr_codes if q.data.startswith(b"MKV1.")]
+    shop = token(city_hall, "shop", CHIYODA, "神田パン店")
+    refused = post(
+        city_hall, shop, "/v1/vouchers/redeem", {"redemption_id": "sale-1", "vouchers": [code]}
+    )
+    assert refused["outcome"] == "rejected" and refused["points"] == 0
+    problems = refused["problems"]
+    assert isinstance(problems, list)
+    assert [problem["reason_code"] for problem in problems] == ["VOUCHER_CANCELLED"]

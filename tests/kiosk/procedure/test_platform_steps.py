@@ -234,3 +234,88 @@ def test_a_refused_card_or_mykey_id_is_told_why() -> None:
     f.handle(ev.PinAccepted())
     f.handle(ev.PlatformRefused("MYKEY_REVOKED", "このマイキーIDは失効しています。", "Revoked."))
     assert f.step == Step.NOTICE and f.view.data["reason_code"] == "MYKEY_REVOKED"
+
+
+# --- cancelling an unused voucher -----------------------------------------------------------
+
+HELD = [
+    {"number": "1234567890123450", "municipality_code": CHIYODA, "points": 500,
+     "expires_on": "2027-03-31"},
+    {"number": "2234567890123451", "municipality_code": CHIYODA, "points": 300,
+     "expires_on": "2027-06-30"},
+]  # fmt: skip
+WITH_VOUCHERS: dict[str, Any] = {**PAGE, "vouchers": HELD}
+
+
+def test_an_unused_voucher_is_cancelled_and_the_page_shows_the_points_back() -> None:
+    f = signed_in(WITH_VOUCHERS)
+    assert f.handle(ev.ChooseAction("cancel_voucher")) == []
+    assert f.step == Step.VOUCHER_CANCEL_CHOOSE
+    offered = f.view.data["vouchers"]
+    assert [v["number"] for v in offered] == [v["number"] for v in HELD]
+    assert offered[0]["municipality"].name_ja == "千代田区"
+    f.handle(ev.ChooseVoucher("9999999999999999"))  # not one of theirs
+    assert f.step == Step.VOUCHER_CANCEL_CHOOSE
+    f.handle(ev.ChooseVoucher(HELD[1]["number"]))
+    assert f.step == Step.VOUCHER_CANCEL_CONFIRM and f.view.data["voucher"]["points"] == 300
+    f.handle(ev.Back())  # another one, after all
+    assert f.step == Step.VOUCHER_CANCEL_CHOOSE
+    f.handle(ev.ChooseVoucher(HELD[0]["number"]))
+    assert f.handle(ev.Submit()) == [do.CancelVoucher(HELD[0]["number"])]
+    assert f.step == Step.CANCELLING_VOUCHER
+    assert f.handle(ev.Submit()) == []  # a second touch asks nothing more
+    result = {"number": HELD[0]["number"], "state": "cancelled", "points_returned": 500,
+              "municipality_code": CHIYODA, "already": False}  # fmt: skip
+    after = {**PAGE, "balances": [{**PAGE["balances"][0], "points": 2000}], "vouchers": HELD[1:]}
+    f.handle(ev.VoucherCancelled(result, after))
+    assert f.step == Step.VOUCHER_CANCELLED
+    data = f.view.data
+    assert (data["state"], data["points"], data["balance"]) == ("cancelled", 500, 2000)
+    assert data["municipality"].name_ja == "千代田区"
+    f.handle(ev.Back())  # to the page, as the service now tells it
+    assert f.step == Step.PLATFORM_HOME
+    assert f.view.data["vouchers"] == HELD[1:] and f.view.data["balances"][0]["points"] == 2000
+
+
+def test_when_the_page_cannot_be_asked_again_the_old_one_is_not_shown() -> None:
+    f = signed_in(WITH_VOUCHERS)
+    f.handle(ev.ChooseAction("cancel_voucher"))
+    f.handle(ev.ChooseVoucher(HELD[0]["number"]))
+    f.handle(ev.Submit())
+    result = {"number": HELD[0]["number"], "state": "cancelled", "points_returned": 500,
+              "municipality_code": CHIYODA, "already": False}  # fmt: skip
+    f.handle(ev.VoucherCancelled(result, None))
+    assert f.step == Step.VOUCHER_CANCELLED and f.view.data["balance"] is None
+    f.handle(ev.Back())  # no page with the old balance: only "finish"
+    assert f.step == Step.VOUCHER_CANCELLED
+    assert f.session.platform_page is not None
+    assert [v["number"] for v in f.session.platform_page["vouchers"]] == [HELD[1]["number"]]
+    assert f.handle(ev.Continue()) == [do.WatchForRemoval()]
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (ev.VoucherNotCancelled("OFFLINE"), "voucher_cancel.offline"),
+        (ev.VoucherNotCancelled(unknown=True), "voucher_cancel.unknown"),
+        (ev.VoucherNotCancelled("VOUCHER_ALREADY_USED", "使用済みです。", "Used."), None),
+    ],
+)
+def test_a_voucher_not_cancelled_is_told_why(answer: ev.Event, problem: str | None) -> None:
+    f = signed_in(WITH_VOUCHERS)
+    f.handle(ev.ChooseAction("cancel_voucher"))
+    f.handle(ev.ChooseVoucher(HELD[0]["number"]))
+    f.handle(ev.Submit())
+    f.handle(answer)
+    assert f.step == Step.NOTICE
+    if problem:
+        assert f.view.data["problem"] == problem
+    else:
+        assert f.view.data["reason_code"] == "VOUCHER_ALREADY_USED"
+        assert f.view.data["message_ja"] == "使用済みです。"
+
+
+def test_with_no_unused_voucher_there_is_nothing_to_cancel() -> None:
+    f = signed_in()
+    f.handle(ev.ChooseAction("cancel_voucher"))
+    assert f.step == Step.PLATFORM_HOME

@@ -1,7 +1,7 @@
 """The MyKey platform's screens, by touch in a real Kivy window, in Japanese and English: a
 city-hall citizen sees their points with their expiry, prints a voucher (the printer gets
-its signed QR code), links a library card on the pad, and backs out of revoking; a store
-kiosk says where to go instead."""
+its signed QR code) and cancels it for its points, links a library card on the pad, and
+backs out of revoking; a store kiosk says where to go instead."""
 
 from __future__ import annotations
 
@@ -28,7 +28,10 @@ WORDS = {
            "link": "図書館カードを紐付ける", "library": "千代田区立千代田図書館",
            "next": "次へ", "confirm": "紐付ける", "linked": "紐付けました",
            "revoke": "マイキーIDを失効させる", "undo": "元に戻せません",
-           "understood": "内容を理解しました", "no": "失効させない", "finish": "終了する"},
+           "understood": "内容を理解しました", "no": "失効させない", "finish": "終了する",
+           "cancel": "使用前のポイント券を取り消す", "held": "500 ポイント\n番号 末尾",
+           "cancel_it": "取り消す", "back_balance": "千代田区の残高：1,200 ポイント",
+           "to_page": "ポイントの画面にもどる"},
     "en": {"button": "Municipal points", "balance": "Chiyoda City: 1,200 points",
            "expiring": "200 of them until 31 January 2099", "voucher": "Print a point voucher",
            "points": "500 points", "issue": "Print the voucher",
@@ -36,7 +39,9 @@ WORDS = {
            "library": "Chiyoda City Library", "next": "Next", "confirm": "Link it",
            "linked": "Your card is linked", "revoke": "Revoke my MyKey ID",
            "undo": "can never be restored", "understood": "I understand", "no": "Do not revoke",
-           "finish": "Finish"},
+           "finish": "Finish", "cancel": "Cancel an unused voucher",
+           "held": "500 points\nnumber ending", "cancel_it": "Cancel the voucher",
+           "back_balance": "Chiyoda City balance: 1,200 points", "to_page": "Back to my points"},
 }  # fmt: skip
 
 
@@ -101,6 +106,16 @@ def test_a_city_hall_citizen_uses_points_vouchers_and_library_cards_by_touch(
             ui.wait_for(Step.WELCOME)
             open_platform(ui, language)
             assert ui.shows(words["balance"].replace("1,200", "700")), ui.texts()
+            ui.tap(words["cancel"])  # the voucher back to points, with the card
+            ui.tap(words["held"])
+            assert ui.current_step == Step.VOUCHER_CANCEL_CONFIRM, ui.texts()
+            ui.tap(words["cancel_it"])
+            ui.wait_for(Step.VOUCHER_CANCELLED)
+            assert ui.shows(words["back_balance"]), ui.texts()
+            ui.screenshot(screenshots / f"voucher-cancelled-{language}.png")
+            ui.tap(words["to_page"])
+            assert ui.current_step == Step.PLATFORM_HOME
+            assert ui.shows(words["balance"]) and not ui.shows(words["cancel"]), ui.texts()
             ui.tap(words["link"])
             ui.tap(words["library"])
             assert ui.current_step == Step.ENTER_SERVICE_NUMBER

@@ -664,10 +664,16 @@ def platform_views() -> list[tuple[str, Step, dict[str, Any]]]:
         "code": "MKV1.x.y",
     }
     voucher_image = slip_image_of(sample_voucher())
+    held = [
+        {"number": "1234567890123450", "municipality_code": "131016", "municipality": chiyoda,
+         "points": 3000, "expires_on": "2027-03-06"},
+        {"number": "5234567890123456", "municipality_code": "141003", "municipality": yokohama,
+         "points": 12500, "expires_on": "2027-12-31"},
+    ]  # fmt: skip
     return [
         ("platform_elsewhere", Step.PLATFORM_ELSEWHERE, {}),
         ("platform_home", Step.PLATFORM_HOME, {"balances": balances, "links": links,
-         "vouchers": [{"number": "1234567890123450", "points": 3000}]}),
+         "vouchers": held}),
         ("platform_home-no_points", Step.PLATFORM_HOME, {"balances": [], "links": [],
          "vouchers": [], "no_points": True}),
         ("platform_offline", Step.PLATFORM_OFFLINE, {}),
@@ -687,6 +693,15 @@ def platform_views() -> list[tuple[str, Step, dict[str, Any]]]:
          "municipality": yokohama, "online": False}),
         ("link_done", Step.LINK_DONE, {"state": "pending", "facility": library,
          "receipt_number": "Q394-Q5AN-ZWWD"}),
+        ("voucher_cancel_choose", Step.VOUCHER_CANCEL_CHOOSE, {"vouchers": held}),
+        ("voucher_cancel_confirm", Step.VOUCHER_CANCEL_CONFIRM, {"voucher": held[1]}),
+        ("cancelling_voucher", Step.CANCELLING_VOUCHER, {}),
+        ("voucher_cancelled", Step.VOUCHER_CANCELLED, {"state": "cancelled", "points": 12500,
+         "municipality": yokohama, "municipality_code": "141003", "balance": 13300}),
+        ("voucher_cancelled-expired", Step.VOUCHER_CANCELLED, {"state": "expired",
+         "points": 3000, "municipality": chiyoda, "municipality_code": "131016",
+         "balance": None}),
+        ("notice-voucher_cancel", Step.NOTICE, {"problem": "voucher_cancel.unknown"}),
         ("revoke_terms", Step.REVOKE_TERMS, {"mykey_id": "ABCD2345"}),
         ("revoke_confirm", Step.REVOKE_CONFIRM, {"asked": 2}),
         ("revoking", Step.REVOKING, {}),

@@ -300,7 +300,8 @@ def test_a_problem_or_a_notice_gives_the_error_tone_first(
     alerts = {"card_problem", "cert_expired", "cert_too_recent", "pin-last-try", "pin_locked",
               "reservations_closed", "notice", "enter_id-letters", "enter_phone", "refused",
               "refused-register-first", "slip-on-screen", "card_left", "card_removed",
-              "voucher_amount", "voucher_slip-on-screen", "enter_service_number"}  # fmt: skip
+              "voucher_amount", "voucher_slip-on-screen", "enter_service_number",
+              "notice-voucher_cancel"}  # fmt: skip
     views = every_view()
     assert {v.step for name, v in views if name in alerts} >= ALERT_STEPS
     made(guide, *(v for _name, v in views))
@@ -452,15 +453,17 @@ def child(mode: str, where: Path, **env: str) -> tuple[dict[str, Any], str]:
 
 def test_the_speech_reaches_the_sound_device(tmp_path: Path) -> None:
     """SDL's ``disk`` driver writes what the mixer sends the device: the error tone (at
-    its pitch), a pause, then the speech, as long as the sound files together, and loud."""
+    its pitch), a pause, then the speech (the notice's lead, then its problem), as long as
+    the sound files and the pauses between them together, and loud."""
     stream = tmp_path / "device.raw"
     result, _log = child("sink", tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(stream))
-    assert result["available"] and [s["kind"] for s in result["said"]] == ["tone", "speech"]
+    kinds = [s["kind"] for s in result["said"]]
+    assert result["available"] and kinds == ["tone", "speech", "speech"]
     assert all(s["heard"] for s in result["said"])
     samples = np.fromfile(stream, dtype="<i2").reshape(-1, 2)[:, 0].astype(float)
     sound = np.nonzero(samples)[0]
     first, last = sound[0], sound[-1]
-    expected = sum(s["seconds"] for s in result["said"]) + GAP_SECONDS
+    expected = sum(s["seconds"] for s in result["said"]) + GAP_SECONDS * (len(kinds) - 1)
     assert abs((last - first) / MIXER_RATE - expected) < 0.1, (
         (last - first) / MIXER_RATE,
         expected,

@@ -15,6 +15,8 @@ import pytest
 
 from kiosk.catalog.queries import Catalog
 from kiosk.catalog.store import Freshness, Source
+from kiosk.i18n import LANGUAGES
+from kiosk.i18n import text as screen_text
 from kiosk.procedure import events as ev
 from kiosk.procedure.flow import Flow, Step, View
 from kiosk.voice import lexicon
@@ -50,6 +52,17 @@ def test_scripts_are_written_for_the_ear() -> None:
         spoken = lexicon.for_the_ear(script_for(view, CATALOG), view.language)
         assert not SYMBOLS.search(spoken), (view.step, view.language, spoken)
         assert "{" not in spoken, (view.step, spoken)
+
+
+def test_a_notice_the_kiosk_raises_says_its_problem_aloud() -> None:
+    """A notice with no words of the service (the kiosk's own problem: offline, no answer)
+    is heard whole, not only its "could not be done"."""
+    for language in LANGUAGES:
+        view = View(Step.NOTICE, language, {"problem": "voucher_cancel.offline"})
+        lead = script_for(View(Step.NOTICE, language, {}), CATALOG)
+        said = script_for(view, CATALOG)
+        problem = screen_text("voucher_cancel.offline", language)
+        assert said.startswith(lead) and said.endswith(problem)
 
 
 def test_a_receipt_number_is_spelled_a_character_at_a_time() -> None:
