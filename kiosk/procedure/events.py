@@ -342,14 +342,20 @@ class VoucherIssued(Event):
 
 
 @dataclass(frozen=True)
-class VoucherNotIssued(Event):
-    """No voucher: refused (a reason), or no answer (``unknown``: the points may have been
-    held; the voucher then shows on the citizen's page, to cancel)."""
+class PlatformRequestFailed(Event):
+    """A request to the platform that did not go through: refused (a reason, with the
+    service's words), nothing sent (``OFFLINE``), or sent with no answer (``unknown``)."""
 
     reason_code: str | None = None
     message_ja: str = ""
     message_en: str = ""
     unknown: bool = False
+
+
+@dataclass(frozen=True)
+class VoucherNotIssued(PlatformRequestFailed):
+    """No voucher. With no answer the points may have been held: the voucher then shows on
+    the citizen's page, to cancel."""
 
 
 @dataclass(frozen=True)
@@ -362,14 +368,8 @@ class VoucherCancelled(Event):
 
 
 @dataclass(frozen=True)
-class VoucherNotCancelled(Event):
-    """Refused (a reason), nothing sent (``OFFLINE``), or sent with no answer (``unknown``:
-    it may be cancelled; the page says, next time)."""
-
-    reason_code: str | None = None
-    message_ja: str = ""
-    message_en: str = ""
-    unknown: bool = False
+class VoucherNotCancelled(PlatformRequestFailed):
+    """Not cancelled. With no answer it may be: the page says, next time."""
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,15 @@ class PlatformSteps:
                  message_en=message_en)  # fmt: skip
         return []
 
+    def _failed(self, event: ev.PlatformRequestFailed, what: str) -> list[do.Command]:
+        """A request that did not go through: the kiosk's notice ``<what>.unknown`` (sent,
+        no answer) or ``<what>.offline`` (nothing sent), else the service's refusal."""
+        if event.unknown or event.reason_code == OFFLINE:
+            self.flow.network_up = False
+            self._go(Step.NOTICE, problem=f"{what}.unknown" if event.unknown else f"{what}.offline")
+            return []
+        return self._refused(event.reason_code, event.message_ja, event.message_en)
+
     def _home(self, **extra: Any) -> list[do.Command]:
         page = self._session.platform_page or {}
         self._go(Step.PLATFORM_HOME, balances=self._balances(page),
@@ -232,14 +241,9 @@ class PlatformSteps:
             self._go(Step.VOUCHER_SLIP, printing=True, voucher=voucher)
             return [do.PrintVoucher(voucher, self._session.language)]
         if isinstance(event, ev.VoucherNotIssued):
-            if event.unknown or event.reason_code == OFFLINE:
-                self.flow.network_up = False
-                # No answer: the points may have been held, and then the voucher shows on
-                # the citizen's page; nothing sent: nothing held.
-                self._go(Step.NOTICE, problem="voucher.unknown" if event.unknown
-                         else "voucher.offline")  # fmt: skip
-                return []
-            return self._refused(event.reason_code, event.message_ja, event.message_en)
+            # No answer: the points may have been held, and then the voucher shows on the
+            # citizen's page; nothing sent: nothing held.
+            return self._failed(event, "voucher")
         if isinstance(event, ev.CardFailed):
             return self.flow._card_problem(event)
         return None
@@ -280,12 +284,7 @@ class PlatformSteps:
         if isinstance(event, ev.VoucherCancelled):
             return self._cancelled(event)
         if isinstance(event, ev.VoucherNotCancelled):
-            if event.unknown or event.reason_code == OFFLINE:
-                self.flow.network_up = False
-                self._go(Step.NOTICE, problem="voucher_cancel.unknown" if event.unknown
-                         else "voucher_cancel.offline")  # fmt: skip
-                return []
-            return self._refused(event.reason_code, event.message_ja, event.message_en)
+            return self._failed(event, "voucher_cancel")
         if isinstance(event, ev.CardFailed):
             return self.flow._card_problem(event)
         return None
