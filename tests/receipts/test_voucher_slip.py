@@ -148,7 +148,7 @@ def modules_across(payload: str) -> int:
 
 @pytest.mark.parametrize(("paper", "large"), [(80, False), (80, True), (58, False), (58, True)])
 def test_the_qr_code_and_its_quiet_zone_fit_the_paper(paper: int, large: bool) -> None:
-    """The signed code is long (49 modules across): in large type on 58 mm paper its modules
+    """The signed code is long (53 modules across): in large type on 58 mm paper its modules
     are made smaller, so that neither the code nor its quiet zone (4 modules each side) is
     cut off at the paper's edge, in the image and in Kanji mode (the printer's own QR)."""
     voucher = voucher_slip(ed25519.Ed25519PrivateKey.generate())
