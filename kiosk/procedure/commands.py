@@ -76,10 +76,17 @@ class LinkService:
 
 
 @dataclass(frozen=True)
+class UnlinkService:
+    """Unlink the card of one facility from the MyKey ID."""
+
+    facility_code: str
+
+
+@dataclass(frozen=True)
 class SignAndSubmit(Command):
     """Sign each with the card (PIN verified), then submit in order: durable first."""
 
-    items: tuple[Reserve | Apply | Cancel | LinkService, ...]
+    items: tuple[Reserve | Apply | Cancel | LinkService | UnlinkService, ...]
 
 
 @dataclass(frozen=True)

@@ -278,9 +278,9 @@ class Trouble(Event):
 @dataclass(frozen=True)
 class ChooseAction(Event):
     """On the platform's page: print a voucher, cancel an unused one, link a library card,
-    or revoke the MyKey ID."""
+    unlink one, or revoke the MyKey ID."""
 
-    action: Literal["voucher", "cancel_voucher", "link", "revoke"]
+    action: Literal["voucher", "cancel_voucher", "link", "unlink", "revoke"]
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,15 @@ it belongs to (``flow.py`` hands these steps their events).
       -> voucher: municipality and points -> confirm -> issuing -> voucher slip
       -> cancel a voucher: which one -> confirm -> cancelling -> cancelled (-> the page)
       -> library card: library -> number (typed or scanned) -> confirm -> submitting -> done
+      -> unlink a card: which one -> confirm -> submitting -> done
       -> revoke: the consequences (read and heard) -> sure? -> sure, last time? -> revoked
 
 - A voucher is never printed unless the service held its points (``VoucherIssued``);
   offline, issuing is refused with a clear message, and nothing is held.
 - An unused voucher is cancelled where it was issued, with the card (seed 004 #4024, and
   what the voucher itself says): its points go back, and the paper can no longer be used.
-- Linking is a submission like any other: queued when offline, sent later.
+- Linking and unlinking are submissions like any other: queued when offline, sent later
+  (unlinking is offered from the page, so online: the page says what is linked).
 - Revoking needs the service, and is asked twice after the consequences.
 - A convenience-store kiosk offers none of it: it says where to go instead.
 """
@@ -59,6 +61,8 @@ class PlatformSteps:
             Step.ENTER_SERVICE_NUMBER: self._on_enter_number,
             Step.LINK_CONFIRM: self._on_link_confirm,
             Step.LINK_DONE: self._on_link_done,
+            Step.CHOOSE_UNLINK: self._on_choose_unlink,
+            Step.UNLINK_CONFIRM: self._on_unlink_confirm,
             Step.REVOKE_TERMS: self._on_revoke_terms,
             Step.REVOKE_CONFIRM: self._on_revoke_confirm,
             Step.REVOKING: self._on_revoking,
@@ -154,6 +158,8 @@ class PlatformSteps:
                 return self._cancel_choose()
             if event.action == "link":
                 return self._choose_facility()
+            if event.action == "unlink":
+                return self._choose_unlink()
             return self._revoke_terms()
         if isinstance(event, ev.Continue | ev.Quit | ev.Back):
             return self.flow._end()
@@ -366,12 +372,44 @@ class PlatformSteps:
             return [do.SignAndSubmit((item,))]
         return self._quit_or_back(event, self._enter_number)
 
+    # --- unlinking a card -----------------------------------------------------------------
+
+    def _choose_unlink(self) -> list[do.Command]:
+        links = self._links(self._session.platform_page or {})
+        if not links:
+            return self._home()
+        self._go(Step.CHOOSE_UNLINK, links=links)
+        return []
+
+    def _on_choose_unlink(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.ChooseFacility):
+            chosen = [link for link in self._links(self._session.platform_page or {})
+                      if link["facility_code"] == event.code]  # fmt: skip
+            if not chosen:
+                return None
+            self._session.facility_code = event.code
+            facility = chosen[0]["facility"]
+            municipality = self.catalog.municipality(chosen[0]["municipality_code"])
+            self._go(Step.UNLINK_CONFIRM, link=chosen[0], facility=facility,
+                     municipality=municipality)  # fmt: skip
+            return []
+        return self._quit_or_back(event, self._back_home)
+
+    def _on_unlink_confirm(self, event: ev.Event) -> list[do.Command] | None:
+        if isinstance(event, ev.Submit):
+            code = self._session.facility_code
+            assert code is not None
+            self._go(Step.SUBMITTING, linking=True)
+            return [do.SignAndSubmit((do.UnlinkService(code),))]
+        return self._quit_or_back(event, self._choose_unlink)
+
     def submitted(self, outcomes: tuple[ev.Outcome, ...]) -> list[do.Command]:
-        """A link's outcome (the SUBMITTING step's, for this purpose)."""
+        """A link's or an unlink's outcome (the SUBMITTING step's, for this purpose)."""
         outcome = outcomes[0]
         facility = self.catalog.facility(self._session.facility_code or "")
         result = outcome.result or {}
         self._go(Step.LINK_DONE, state=outcome.state, facility=facility,
+                 unlinking=outcome.kind == "service_unlink",
                  receipt_number=outcome.receipt_number, reason_code=outcome.reason_code,
                  message_ja=result.get("message_ja", ""), message_en=result.get("message_en", ""),
                  number_last4=((result.get("result") or {}).get("number_last4")))  # fmt: skip

@@ -44,7 +44,8 @@ _PLATFORM: tuple[tuple[str, frozenset[Step]], ...] = (
                             Step.LINK_CONFIRM, Step.SUBMITTING, Step.REVOKE_TERMS,
                             Step.REVOKE_CONFIRM, Step.REVOKING, Step.VOUCHER_CANCEL_CHOOSE,
                             Step.VOUCHER_CANCEL_CONFIRM, Step.CANCELLING_VOUCHER,
-                            Step.VOUCHER_CANCELLED})),
+                            Step.VOUCHER_CANCELLED, Step.CHOOSE_UNLINK,
+                            Step.UNLINK_CONFIRM})),
     ("finish", frozenset({Step.VOUCHER_SLIP, Step.LINK_DONE, Step.REVOKED, Step.TAKE_CARD})),
 )  # fmt: skip
 STAGES = {"apply": _APPLY, "my_page": _MY_PAGE, "platform": _PLATFORM}

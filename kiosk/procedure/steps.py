@@ -55,6 +55,8 @@ class Step(StrEnum):
     ENTER_SERVICE_NUMBER = "enter_service_number"
     LINK_CONFIRM = "link_confirm"
     LINK_DONE = "link_done"
+    CHOOSE_UNLINK = "choose_unlink"  # a linked card, to unlink
+    UNLINK_CONFIRM = "unlink_confirm"
     REVOKE_TERMS = "revoke_terms"
     REVOKE_CONFIRM = "revoke_confirm"
     REVOKING = "revoking"
@@ -88,5 +90,5 @@ WITH_CARD = {
     Step.ISSUING, Step.VOUCHER_SLIP, Step.CHOOSE_FACILITY, Step.ENTER_SERVICE_NUMBER,
     Step.LINK_CONFIRM, Step.LINK_DONE, Step.REVOKE_TERMS, Step.REVOKE_CONFIRM, Step.REVOKING,
     Step.REVOKED, Step.VOUCHER_CANCEL_CHOOSE, Step.VOUCHER_CANCEL_CONFIRM,
-    Step.CANCELLING_VOUCHER, Step.VOUCHER_CANCELLED,
+    Step.CANCELLING_VOUCHER, Step.VOUCHER_CANCELLED, Step.CHOOSE_UNLINK, Step.UNLINK_CONFIRM,
 }  # fmt: skip

@@ -47,6 +47,7 @@ from mynapoint.envelope import (
     Payload,
     ReservationPayload,
     ServiceLinkPayload,
+    ServiceUnlinkPayload,
     build_envelope,
 )
 from mynapoint.fleet import AlertKind, PaperState
@@ -284,12 +285,16 @@ class Runner(PlatformCommands):
                 break  # no application without a MyKey ID (it was signed, never sent)
         yield ev.Submitted(tuple(outcomes))
 
-    def _envelope(self, item: do.Reserve | do.Apply | do.Cancel | do.LinkService) -> Envelope:
+    def _envelope(
+        self, item: do.Reserve | do.Apply | do.Cancel | do.LinkService | do.UnlinkService
+    ) -> Envelope:
         payload: Payload
         if isinstance(item, do.LinkService):
             payload = ServiceLinkPayload(
                 facility_code=item.facility_code, user_number=item.user_number
             )
+        elif isinstance(item, do.UnlinkService):
+            payload = ServiceUnlinkPayload(facility_code=item.facility_code)
         elif isinstance(item, do.Reserve):
             payload = ReservationPayload(terms_version=TERMS_VERSION)
         elif isinstance(item, do.Apply):

@@ -113,6 +113,8 @@ def script_for(view: View, catalog: Any = None, *, headset: bool = False) -> str
         return say("slip", language, outcomes=_outcomes(data, language)).strip()
     if step == Step.VOUCHER_SLIP:
         return say("voucher_slip.printing" if data.get("printing") else "voucher_slip", language)
+    if step == Step.LINK_DONE and data.get("unlinking"):
+        return say("link_done.unlink", language)
     if step == Step.REVOKE_CONFIRM:  # asked twice, the second time louder
         return say(f"revoke_confirm.{data.get('asked', 1)}", language)
     return say(step.value, language)
@@ -168,6 +170,10 @@ def _fixed_views(language: Language) -> list[View]:
             views.append(View(step, language, {"service": None}))
         elif step == Step.SLIP:
             views += [View(step, language, {"printing": p, "outcomes": ()}) for p in (True, False)]
+        elif step == Step.VOUCHER_SLIP:
+            views += [View(step, language, {"printing": p}) for p in (True, False)]
+        elif step == Step.LINK_DONE:
+            views += [View(step, language, {"unlinking": u}) for u in (False, True)]
         else:
             views.append(View(step, language, {}))
     return views

@@ -30,6 +30,7 @@ class PlatformScreen(StandardScreen):
         Step.VOUCHER_AMOUNT, Step.VOUCHER_CONFIRM, Step.CHOOSE_FACILITY, Step.LINK_CONFIRM,
         Step.LINK_DONE, Step.REVOKE_TERMS, Step.REVOKE_CONFIRM, Step.REVOKED,
         Step.VOUCHER_CANCEL_CHOOSE, Step.VOUCHER_CANCEL_CONFIRM, Step.VOUCHER_CANCELLED,
+        Step.CHOOSE_UNLINK, Step.UNLINK_CONFIRM,
     )  # fmt: skip
 
     def fill(self, view: View, same_step: bool) -> None:
@@ -48,6 +49,8 @@ class PlatformScreen(StandardScreen):
             Step.VOUCHER_CANCEL_CHOOSE: self._cancel_choose,
             Step.VOUCHER_CANCEL_CONFIRM: self._cancel_confirm,
             Step.VOUCHER_CANCELLED: self._cancelled,
+            Step.CHOOSE_UNLINK: self._choose_unlink,
+            Step.UNLINK_CONFIRM: self._unlink_confirm,
         }
         title, paragraphs, choices, actions = filled[view.step](view.data)
         self.present(title, paragraphs, choices, actions)
@@ -92,10 +95,10 @@ class PlatformScreen(StandardScreen):
         choices = [Action("button.issue_voucher", ev.ChooseAction("voucher"), primary=True)]
         if held:
             choices.append(Action("button.cancel_voucher", ev.ChooseAction("cancel_voucher")))
-        choices += [
-            Action("button.link_library", ev.ChooseAction("link")),
-            Action("button.revoke_mykey", ev.ChooseAction("revoke")),
-        ]
+        choices.append(Action("button.link_library", ev.ChooseAction("link")))
+        if data.get("links"):
+            choices.append(Action("button.unlink_library", ev.ChooseAction("unlink")))
+        choices.append(Action("button.revoke_mykey", ev.ChooseAction("revoke")))
         return self.text("platform_home.title"), paragraphs, choices, [FINISH]
 
     def _offline(self, data: dict[str, Any]) -> tuple:
@@ -205,8 +208,27 @@ class PlatformScreen(StandardScreen):
         actions = [BACK, QUIT, Action("button.link", ev.Submit(), primary=True)]
         return self.text("link_confirm.title"), paragraphs, [], actions
 
+    def _choose_unlink(self, data: dict[str, Any]) -> tuple:
+        paragraphs = [Para(self.text("choose_unlink.body"), "strong")]
+        choices = [
+            Action("button.linked_card", ev.ChooseFacility(link["facility_code"]),
+                   values={"name": self._name(link.get("facility"), link["facility_code"]),
+                           "last4": link["number_last4"]})
+            for link in data.get("links") or []
+        ]  # fmt: skip
+        return self.text("choose_unlink.title"), paragraphs, choices, [BACK, QUIT]
+
+    def _unlink_confirm(self, data: dict[str, Any]) -> tuple:
+        what = self.text("link_confirm.what", name=self._name(data.get("facility")),
+                         municipality=self._name(data.get("municipality")),
+                         last4=data["link"]["number_last4"])  # fmt: skip
+        paragraphs: list[Para | str] = [Para(what, "strong"), self.text("unlink_confirm.note")]
+        actions = [BACK, QUIT, Action("button.unlink", ev.Submit(), primary=True)]
+        return self.text("unlink_confirm.title"), paragraphs, [], actions
+
     def _link_done(self, data: dict[str, Any]) -> tuple:
         state = data.get("state", "pending")
+        done = "unlink_done" if data.get("unlinking") else "link_done"
         paragraphs: list[Para | str] = [
             Para(self.text("link_done.receipt", name=self._name(data.get("facility")),
                            receipt=data.get("receipt_number", "")), "strong"),
@@ -216,7 +238,7 @@ class PlatformScreen(StandardScreen):
         if state == "rejected":
             message = data.get("message_ja" if self.language == "ja" else "message_en") or ""
             paragraphs.append(Para(message, "error"))
-        return self.text(f"link_done.{state}"), paragraphs, [], [FINISH]
+        return self.text(f"{done}.{state}"), paragraphs, [], [FINISH]
 
     def _revoke_terms(self, data: dict[str, Any]) -> tuple:
         paragraphs = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -61,7 +62,26 @@ def linked(rig: KioskRig, mykey_id: str, number: str) -> bool:
     library = token(rig, "facility", "chiyoda_library", "千代田図書館")
     answer = post(rig, library, "/v1/facility-links/check",
                   {"mykey_id": mykey_id, "user_number": number})  # fmt: skip
-    return answer == {"linked": True}
+    assert set(answer) == {"linked"}  # yes or no, and nothing more
+    return answer["linked"] is True
+
+
+def grant(rig: KioskRig, mykey_id: str, points: int) -> None:
+    """Chiyoda grants ``points`` to the MyKey ID, with its own token, to 31 March 2099."""
+    chiyoda = token(rig, "municipality", CHIYODA, "千代田区")
+    one = {"grant_id": f"g-{points}", "mykey_id": mykey_id, "points": points,
+           "expires_on": "2099-03-31"}  # fmt: skip
+    post(rig, chiyoda, "/v1/municipal-points/grants", {"grants": [one]})
+
+
+def print_voucher(kiosk: KioskUnderTest, points: int) -> dict[str, Any]:
+    """From the page: a voucher of ``points``, printed; the voucher as the screen has it."""
+    kiosk.send(ev.ChooseAction("voucher"))
+    kiosk.send(ev.PointsTyped(str(points)))
+    kiosk.send(ev.Submit())
+    kiosk.settle_until(lambda: kiosk.step == Step.VOUCHER_SLIP and not kiosk.data["printing"])
+    voucher: dict[str, Any] = kiosk.data["voucher"]
+    return voucher
 
 
 def reserve(kiosk: KioskUnderTest) -> str:
@@ -92,24 +112,13 @@ def test_a_citizen_sees_their_points_and_prints_a_voucher_a_shop_checks_offline(
     card = issue_rig_card(tmp_path, "citizen")
     with KioskUnderTest.build(city_hall, card) as kiosk:
         mykey = reserve(kiosk)
-        chiyoda = token(city_hall, "municipality", CHIYODA, "千代田区")
-        grant = {
-            "grant_id": "walk-1",
-            "mykey_id": mykey,
-            "points": 1000,
-            "expires_on": "2099-03-31",
-        }
-        post(city_hall, chiyoda, "/v1/municipal-points/grants", {"grants": [grant]})
+        grant(city_hall, mykey, 1000)
         signed_in(kiosk)
         assert kiosk.step == Step.PLATFORM_HOME, (kiosk.step, kiosk.data)
         [balance] = kiosk.data["balances"]
         assert (balance["points"], balance["municipality"].name_ja) == (1000, "千代田区")
-        kiosk.send(ev.ChooseAction("voucher"))
-        kiosk.send(ev.PointsTyped("300"))
-        kiosk.send(ev.Submit())
-        kiosk.settle_until(lambda: kiosk.step == Step.VOUCHER_SLIP and not kiosk.data["printing"])
+        voucher = print_voucher(kiosk, 300)
         assert kiosk.data["printed"] is True
-        voucher = kiosk.data["voucher"]
         kiosk.send(ev.Continue())
         kiosk.take_card()
     printed = decode(city_hall.settings.printer_output_file.read_bytes())
@@ -160,17 +169,7 @@ def test_a_voucher_the_service_could_not_confirm_is_never_printed(
     card = issue_rig_card(tmp_path, "citizen")
     with KioskUnderTest.build(city_hall, card) as kiosk:
         mykey = reserve(kiosk)
-        chiyoda = token(city_hall, "municipality", CHIYODA, "千代田区")
-        post(
-            city_hall,
-            chiyoda,
-            "/v1/municipal-points/grants",
-            {
-                "grants": [
-                    {"grant_id": "g", "mykey_id": mykey, "points": 100, "expires_on": "2099-03-31"}
-                ]
-            },
-        )
+        grant(city_hall, mykey, 100)
         signed_in(kiosk)
         kiosk.send(ev.ChooseAction("voucher"))
         kiosk.send(ev.PointsTyped("100"))
@@ -225,15 +224,9 @@ def test_an_unused_voucher_is_cancelled_with_the_card_and_its_paper_is_void(
     card = issue_rig_card(tmp_path, "citizen")
     with KioskUnderTest.build(city_hall, card) as kiosk:
         mykey = reserve(kiosk)
-        chiyoda = token(city_hall, "municipality", CHIYODA, "千代田区")
-        grant = {"grant_id": "g-1", "mykey_id": mykey, "points": 1000, "expires_on": "2099-03-31"}
-        post(city_hall, chiyoda, "/v1/municipal-points/grants", {"grants": [grant]})
+        grant(city_hall, mykey, 1000)
         signed_in(kiosk)
-        kiosk.send(ev.ChooseAction("voucher"))
-        kiosk.send(ev.PointsTyped("300"))
-        kiosk.send(ev.Submit())
-        kiosk.settle_until(lambda: kiosk.step == Step.VOUCHER_SLIP and not kiosk.data["printing"])
-        number = kiosk.data["voucher"]["number"]
+        number = print_voucher(kiosk, 300)["number"]
         kiosk.send(ev.Continue())
         kiosk.take_card()
 
@@ -275,3 +268,33 @@ def test_an_unused_voucher_is_cancelled_with_the_card_and_its_paper_is_void(
     problems = refused["problems"]
     assert isinstance(problems, list)
     assert [problem["reason_code"] for problem in problems] == ["VOUCHER_CANCELLED"]
+
+
+def test_a_linked_library_card_is_unlinked_and_the_library_is_told_no(
+    city_hall: KioskRig, tmp_path: Path
+) -> None:
+    card = issue_rig_card(tmp_path, "citizen")
+    with KioskUnderTest.build(city_hall, card) as kiosk:
+        mykey = reserve(kiosk)
+        signed_in(kiosk)
+        kiosk.send(ev.ChooseAction("link"))
+        kiosk.send(ev.ChooseFacility("chiyoda_library"))
+        kiosk.send(ev.ServiceNumberTyped("1300098765"))
+        kiosk.send(ev.Submit())
+        kiosk.settle_until(lambda: kiosk.step == Step.LINK_DONE, timeout=60)
+        assert kiosk.data["state"] == "confirmed"
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+        assert linked(city_hall, mykey, "1300098765")
+
+        signed_in(kiosk)
+        assert [link["number_last4"] for link in kiosk.data["links"]] == ["8765"]
+        kiosk.send(ev.ChooseAction("unlink"))
+        kiosk.send(ev.ChooseFacility("chiyoda_library"))
+        assert kiosk.step == Step.UNLINK_CONFIRM
+        kiosk.send(ev.Submit())
+        kiosk.settle_until(lambda: kiosk.step == Step.LINK_DONE, timeout=60)
+        assert (kiosk.data["state"], kiosk.data["unlinking"]) == ("confirmed", True)
+        kiosk.send(ev.Continue())
+        kiosk.take_card()
+    assert not linked(city_hall, mykey, "1300098765")

@@ -319,3 +319,35 @@ def test_with_no_unused_voucher_there_is_nothing_to_cancel() -> None:
     f = signed_in()
     f.handle(ev.ChooseAction("cancel_voucher"))
     assert f.step == Step.PLATFORM_HOME
+
+
+# --- unlinking a card -----------------------------------------------------------------------
+
+
+def test_a_linked_card_is_unlinked_as_a_submission_of_its_own() -> None:
+    f = signed_in()
+    f.handle(ev.ChooseAction("unlink"))
+    assert f.step == Step.CHOOSE_UNLINK
+    [link] = f.view.data["links"]
+    assert (link["facility"].name_ja, link["number_last4"]) == ("千代田区立千代田図書館", "8765")
+    f.handle(ev.ChooseFacility("yokohama_central_library"))  # not linked: nothing to unlink
+    assert f.step == Step.CHOOSE_UNLINK
+    f.handle(ev.ChooseFacility("chiyoda_library"))
+    assert f.step == Step.UNLINK_CONFIRM and f.view.data["municipality"].name_ja == "千代田区"
+    f.handle(ev.Back())
+    assert f.step == Step.CHOOSE_UNLINK
+    f.handle(ev.ChooseFacility("chiyoda_library"))
+    assert f.handle(ev.Submit()) == [do.SignAndSubmit((do.UnlinkService("chiyoda_library"),))]
+    assert f.step == Step.SUBMITTING
+    done = ev.Outcome("service_unlink", "confirmed", "K7QM-3XPA-9TRD",
+                      {"result": {"number_last4": "8765", "unlinked": True}})  # fmt: skip
+    f.handle(ev.Submitted((done,)))
+    assert f.step == Step.LINK_DONE
+    assert (f.view.data["state"], f.view.data["unlinking"]) == ("confirmed", True)
+    assert f.handle(ev.Continue()) == [do.WatchForRemoval()]
+
+
+def test_with_no_card_linked_there_is_nothing_to_unlink() -> None:
+    f = signed_in({**PAGE, "links": []})
+    f.handle(ev.ChooseAction("unlink"))
+    assert f.step == Step.PLATFORM_HOME

@@ -1,7 +1,7 @@
 """The MyKey platform's screens, by touch in a real Kivy window, in Japanese and English: a
 city-hall citizen sees their points with their expiry, prints a voucher (the printer gets
-its signed QR code) and cancels it for its points, links a library card on the pad, and
-backs out of revoking; a store kiosk says where to go instead."""
+its signed QR code) and cancels it for its points, links a library card on the pad, backs
+out of revoking, and unlinks the card; a store kiosk says where to go instead."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ WORDS = {
            "understood": "内容を理解しました", "no": "失効させない", "finish": "終了する",
            "cancel": "使用前のポイント券を取り消す", "held": "500 ポイント\n番号 末尾",
            "cancel_it": "取り消す", "back_balance": "千代田区の残高：1,200 ポイント",
-           "to_page": "ポイントの画面にもどる"},
+           "to_page": "ポイントの画面にもどる", "unlink": "図書館カードの紐付けを解除する",
+           "unlink_it": "解除する", "unlinked": "紐付けを解除しました"},
     "en": {"button": "Municipal points", "balance": "Chiyoda City: 1,200 points",
            "expiring": "200 of them until 31 January 2099", "voucher": "Print a point voucher",
            "points": "500 points", "issue": "Print the voucher",
@@ -41,7 +42,9 @@ WORDS = {
            "undo": "can never be restored", "understood": "I understand", "no": "Do not revoke",
            "finish": "Finish", "cancel": "Cancel an unused voucher",
            "held": "500 points\nnumber ending", "cancel_it": "Cancel the voucher",
-           "back_balance": "Chiyoda City balance: 1,200 points", "to_page": "Back to my points"},
+           "back_balance": "Chiyoda City balance: 1,200 points", "to_page": "Back to my points",
+           "unlink": "Unlink a library card", "unlink_it": "Unlink it",
+           "unlinked": "Your card is unlinked"},
 }  # fmt: skip
 
 
@@ -57,6 +60,20 @@ def grant(rig: KioskRig, mykey_id: str) -> None:
     reply = httpx.post(f"{rig.service.url}/v1/municipal-points/grants", json={"grants": grants},
                        headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
     assert reply.status_code == 200, reply.text
+
+
+def tap_below(ui: Any, text: str, language: str) -> None:
+    """Tap ``text``, scrolling the page down (「▼ 下へ」) as a citizen would until it shows."""
+    from kiosk.i18n import text as screen_text
+    from kiosk.ui.kivy_harness import KivyHarnessError
+
+    for _ in range(5):
+        try:
+            ui.tap(text)
+            return
+        except KivyHarnessError:
+            ui.tap(screen_text("button.scroll_down", language))  # type: ignore[arg-type]
+    ui.tap(text)
 
 
 def open_platform(ui: Any, language: str) -> None:
@@ -130,12 +147,18 @@ def test_a_city_hall_citizen_uses_points_vouchers_and_library_cards_by_touch(
             ui.reader.remove()
             ui.wait_for(Step.WELCOME)
             open_platform(ui, language)
-            ui.tap(words["revoke"])
+            tap_below(ui, words["revoke"], language)  # the last choice, under the fold
             assert ui.shows(words["undo"]), ui.texts()
             ui.screenshot(screenshots / f"revoke-terms-{language}.png")
             ui.tap(words["understood"])
             ui.tap(words["no"])  # the safe answer: nothing happens
             assert ui.current_step == Step.PLATFORM_HOME
+            ui.tap(words["unlink"])  # the library card, unlinked again
+            ui.tap(words["library"])
+            assert ui.current_step == Step.UNLINK_CONFIRM, ui.texts()
+            ui.tap(words["unlink_it"])
+            ui.wait_for(Step.LINK_DONE)
+            assert ui.shows(words["unlinked"]), ui.texts()
         printed = decode(rig.settings.printer_output_file.read_bytes())
         codes = [q.data for q in printed.qr_codes if q.data.startswith(b"MKV1.")]
         assert len(codes) == 1  # the one voucher, with its signed code
