@@ -22,6 +22,8 @@ cache takes milliseconds); scripts with a name in them are made ahead when the s
 before shows what they will name; the slip's receipt numbers are made as soon as the
 slip's view arrives, while its fixed first sentence plays. What only one citizen hears
 (receipt numbers, a time) is made in ``citizen/`` and deleted when the session ends.
+Once the start's sounds are made, the sounds nothing made or used for ``STALE_DAYS`` go
+(``prune_stale``): those of scripts an upgrade changed, or of a voice version replaced.
 
 ``said`` records what was said (and ``Utterance.started`` whether it was heard): the tests
 read it for secrets, and the walkthrough writes it out.
@@ -63,6 +65,9 @@ CITIZEN_STEPS = frozenset({Step.SLIP, Step.CERT_TOO_RECENT})
 GAP_SECONDS = 0.15  # between two sounds in a row (the beep, then "read")
 TONE_VERSION = "1"  # bump when kiosk.voice.tones changes a tone
 SAID_KEPT = 1000
+# A cached sound nothing made or used for this long goes. Every start makes (or touches)
+# what it still needs, so only what no script says any more is that old.
+STALE_DAYS = 30
 
 
 class Cancellable(Protocol):
@@ -157,6 +162,7 @@ class VoiceGuide:
         self._timers: list[Cancellable] = []
         self._reminder: Cancellable | None = None
         self._counting = False
+        self._closing = False
 
     # --- start and stop ------------------------------------------------------------------
 
@@ -168,6 +174,15 @@ class VoiceGuide:
         shutil.rmtree(self.cache_dir / "citizen", ignore_errors=True)
         self.preparer.want_all(self.fixed_sounds(), BACKGROUND)
         self.preparer.want_all(self.service_scripts(), BACKGROUND)
+        threading.Thread(target=self._prune_once_made, name="voice-prune", daemon=True).start()
+
+    def _prune_once_made(self) -> None:
+        """After the start's sounds are made (each touched), the stale ones go."""
+        if self.preparer.wait() and not self._closing:
+            removed = prune_stale(self.cache_dir, time.time() - STALE_DAYS * 86400)
+            if removed:
+                log.info("voice cache: %d sounds unused for %d days removed", removed,
+                         STALE_DAYS)  # fmt: skip
 
     def fixed_sounds(self) -> list[Key]:
         """Every sound heard without knowing the citizen: the tones, then each step's
@@ -194,6 +209,7 @@ class VoiceGuide:
 
     def close(self) -> None:
         """Stop, and the worker after the sound it is making."""
+        self._closing = True
         self.stop()
         self.preparer.close()
 
@@ -422,11 +438,11 @@ class VoiceGuide:
             path = self.cache_dir / f"tone-{text}-{TONE_VERSION}-{MIXER_RATE}.wav"
             if not path.exists():
                 tones.write(text, path, MIXER_RATE)
-            return self.sink.prepare(path)
+            return _touched(self.sink.prepare(path))
         citizen = (text, language) in self._citizen
         synthesizer = self.citizen_synthesizer if citizen else self.synthesizer
         made = self.sink.ready(synthesizer.path_for(text, language))
-        return made or self.sink.prepare(synthesizer.wav(text, language))
+        return _touched(made or self.sink.prepare(synthesizer.wav(text, language)))
 
     # --- for the walkthrough and the tests ------------------------------------------------
 
@@ -467,3 +483,26 @@ def voice_for(settings: Any, channel: str, catalog: Any = None) -> VoiceGuide | 
     return VoiceGuide(
         cache, SdlSink(cache), catalog=catalog, volume=volume, headset=settings.voice_headset
     )
+
+
+def _touched(path: Path) -> Path:
+    """``path``, marked as used now: ``prune_stale`` keeps it."""
+    try:
+        path.touch(exist_ok=True)
+    except OSError as exc:  # a read-only cache still plays; it is only not pruned right
+        log.warning("voice cache: cannot mark %s as used (%s)", path.name, exc)
+    return path
+
+
+def prune_stale(cache_dir: Path, before: float) -> int:
+    """Remove the cached sounds in ``cache_dir`` (not ``citizen/``, which each session
+    clears) last made or used before ``before`` (a Unix time); the number removed."""
+    removed = 0
+    for path in cache_dir.glob("*.wav"):
+        try:
+            if path.stat().st_mtime < before:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # gone meanwhile
+    return removed

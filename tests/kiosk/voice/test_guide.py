@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
+import time
 import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +27,15 @@ from kiosk.catalog.queries import Catalog
 from kiosk.catalog.store import Freshness, Source
 from kiosk.procedure.flow import Step, View
 from kiosk.voice import lexicon, scripts, tones
-from kiosk.voice.guide import ALERT_STEPS, GAP_SECONDS, REMINDER_STEPS, VoiceGuide, voice_for
+from kiosk.voice.guide import (
+    ALERT_STEPS,
+    GAP_SECONDS,
+    REMINDER_STEPS,
+    STALE_DAYS,
+    VoiceGuide,
+    prune_stale,
+    voice_for,
+)
 from kiosk.voice.player import MIXER_RATE, SdlSink
 from mynapoint.packaged_catalog import packaged_document
 from tests.kiosk.ui.test_screens import (
@@ -428,14 +438,52 @@ def test_start_up_makes_every_fixed_sound_and_a_warm_cache_is_quick(
         guide.close()
     again = VoiceGuide(voice_cache, SdlSink(voice_cache), catalog=CATALOG, clock=clock)
     try:
-        import time
-
         started = time.monotonic()
         again.start()
         assert again.preparer.wait(60)
         assert time.monotonic() - started < 1.0
     finally:
         again.close()
+
+
+def test_sounds_unused_for_a_month_go_once_the_start_has_made_its_own(
+    voice_cache: Path, clock: ManualClock, kivy_window: object
+) -> None:
+    """An upgrade that changes a script, or the voice, leaves the old sounds behind: once a
+    start has made (or touched) every sound it needs, the ones unused for ``STALE_DAYS``
+    go. A needed sound, however old, stays; so does one used lately; ``citizen/`` is the
+    session's to clear."""
+    month_ago = time.time() - (STALE_DAYS + 1) * 86400
+    guide = VoiceGuide(voice_cache, SdlSink(voice_cache), catalog=CATALOG, clock=clock)
+    try:
+        guide.start()  # warm (the test above made everything): quick
+        assert guide.preparer.wait(600)
+        needed = guide.preparer.get(guide.fixed_sounds()[-1])
+        assert needed is not None
+        os.utime(needed.path, (month_ago, month_ago))  # a kiosk left off for a month
+        stale = voice_cache / f"ja-{'0' * 32}.wav"  # what an old script left
+        lately = voice_cache / f"en-{'1' * 32}.wav"  # a refusal's words, said last week
+        for path in (stale, lately):
+            shutil.copy(needed.path, path)
+        os.utime(stale, (month_ago, month_ago))
+        week_ago = time.time() - 7 * 86400
+        os.utime(lately, (week_ago, week_ago))
+    finally:
+        guide.close()
+    again = VoiceGuide(voice_cache, SdlSink(voice_cache), catalog=CATALOG, clock=clock)
+    try:
+        again.start()
+        assert again.preparer.wait(600)
+        for _ in range(100):  # the pruning thread runs once everything is made
+            if not stale.exists():
+                break
+            threading.Event().wait(0.05)
+        assert not stale.exists()
+        assert lately.exists()
+        assert needed.path.exists() and needed.path.stat().st_mtime > month_ago + 86400
+    finally:
+        again.close()
+    assert prune_stale(voice_cache, time.time() - STALE_DAYS * 86400) == 0
 
 
 # --- the real sink, and none -----------------------------------------------------------------
