@@ -1,9 +1,10 @@
 """The MyKey platform's "exactly once" under real concurrency: copies racing on two
 service processes over one database, on SQLite and on PostgreSQL.
 
-A voucher is used once however many shops present it at the same instant; a balance is
-never spent twice by vouchers issued at once; a municipality's grant makes one lot however
-often it is sent at once; one library card number goes to one person.
+A voucher is used once however many shops present it at the same instant; a voucher
+cancelled at the kiosk while shops present it is either used or cancelled, never both; a
+balance is never spent twice by vouchers issued at once; a municipality's grant makes one
+lot however often it is sent at once; one library card number goes to one person.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from grant_service import audit
 from grant_service.models import MunicipalPointLot, PointVoucher, ServiceLink
 from kiosk.link.service_client import Reply
 from mynapoint.envelope import ServiceLinkPayload
-from mynapoint.platform_requests import VoucherIssue
+from mynapoint.platform_requests import VoucherCancel, VoucherIssue
 from tests.grant_service.test_mykey_platform import CHIYODA, a_grant, grant, issue, reserved
 from tests.support.service_cluster import Cluster, at_once, outcome, running_cluster
 from tests.support.service_harness import ServiceEnv
@@ -85,6 +86,51 @@ def test_a_voucher_presented_by_eight_shops_at_once_is_used_once(
         states = Counter(session.scalars(select(PointVoucher.state)))
         assert states == {"used": rounds}
         assert audit.verify(session, service.audit_key).ok
+
+
+def test_a_voucher_cancelled_while_shops_present_it_is_used_or_cancelled_never_both(
+    service: ServiceEnv, tmp_path: Path
+) -> None:
+    """The citizen cancels at the kiosk (its retries are fresh signed requests) while the
+    paper is presented at shops, all at once: either one shop gets the points and every
+    cancellation is refused, or the points go back and every shop is refused."""
+    kiosk = service.kiosk()
+    card, mykey = reserved(service, kiosk)
+    grant(service, service.credential("municipality", scope=CHIYODA), a_grant(mykey, 500))
+    voucher = issue(kiosk, card, 300).body
+    shops = [service.credential("shop", scope=CHIYODA, label=f"shop {i}") for i in range(4)]
+    cancels = [
+        kiosk.platform_request(card, VoucherCancel, voucher_number=voucher["number"])
+        for _ in range(4)
+    ]
+    with running_cluster(service, tmp_path) as cluster:
+        clients = [cluster.client(kiosk, i) for i in range(4)]
+        redeems = [
+            bearer_post(cluster, i, token, "/v1/vouchers/redeem",
+                        {"redemption_id": f"sale-{i}", "vouchers": [voucher["code"]]})
+            for i, token in enumerate(shops)
+        ]  # fmt: skip
+        cancelling = [lambda c=c, r=r: c.platform(r) for c, r in zip(clients, cancels, strict=True)]
+        replies = at_once([x for pair in zip(cancelling, redeems, strict=True) for x in pair])
+    no_server_errors(replies)
+    bodies = [r.body for r in replies]  # type: ignore[union-attr]
+    cancel_bodies, shop_bodies = bodies[0::2], bodies[1::2]
+    used = [b for b in shop_bodies if b.get("outcome") == "accepted"]
+    cancelled = [b for b in cancel_bodies if b.get("state") == "cancelled"]
+    with service.sessions() as session:
+        [state] = session.scalars(select(PointVoucher.state))
+        remaining = session.scalar(select(func.sum(MunicipalPointLot.remaining)))
+        assert audit.verify(session, service.audit_key).ok
+    if state == "used":
+        assert len(used) == 1 and cancelled == [], bodies
+        assert {b["reason_code"] for b in cancel_bodies} == {"VOUCHER_ALREADY_USED"}
+        assert remaining == 200
+    else:
+        assert state == "cancelled" and used == [], bodies
+        assert len(cancelled) == 4 and [b["already"] for b in cancelled].count(False) == 1
+        refused = {b["problems"][0]["reason_code"] for b in shop_bodies}
+        assert refused == {"VOUCHER_CANCELLED"}, shop_bodies
+        assert remaining == 500
 
 
 def test_copies_of_one_redemption_are_answered_as_replays(
