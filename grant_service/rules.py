@@ -25,7 +25,7 @@ from grant_service.models import PaymentService
 from grant_service.operators import OperatorRegistry, OperatorUnavailable
 from grant_service.pki import CardIdentity
 from grant_service.refusals import Refused
-from mynapoint import card_validity
+from mynapoint import card_validity, platform_catalog
 from mynapoint.availability import Unavailable, unavailable
 from mynapoint.dates import JST, japan_day
 from mynapoint.envelope import ApplicationPayload, CancellationPayload
@@ -114,7 +114,7 @@ def check_person_active(person: Person) -> None:
 def check_at_city_hall(device: Device) -> None:
     """The MyKey platform's procedures (vouchers, library cards, revocation; seed 004) are
     done at city hall only: a convenience-store terminal says where to go instead."""
-    if device.channel != "city_hall":
+    if not platform_catalog.offered_on(device.channel):
         raise Refused(R.NOT_AT_CITY_HALL, f"channel {device.channel}")
 
 

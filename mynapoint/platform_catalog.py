@@ -26,6 +26,12 @@ MUNICIPALITY_CODE_PATTERN = r"^[0-9]{6}$"  # 全国地方公共団体コード, 
 FACILITY_CODE_PATTERN = r"^[a-z0-9_]{1,32}$"
 
 
+def offered_on(channel: str) -> bool:
+    """The platform's procedures are done at city-hall terminals only: the one rule the
+    kiosk (to say where to go instead) and the service (to refuse) share."""
+    return channel == "city_hall"
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

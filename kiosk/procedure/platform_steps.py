@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.procedure import commands as do
 from kiosk.procedure import events as ev
 from kiosk.procedure.steps import Step
-from mynapoint.platform_catalog import PlatformCatalog, normalise_user_number
+from mynapoint.platform_catalog import PlatformCatalog, normalise_user_number, offered_on
 from mynapoint.platform_requests import MAX_VOUCHER_POINTS
 from mynapoint.reasons import R
 
@@ -80,7 +80,7 @@ class PlatformSteps:
 
     def start(self) -> list[do.Command]:  # the flow's commands are typed there
         """The welcome screen's button: at a convenience store, where to go instead."""
-        if self.flow.channel != "city_hall":
+        if not offered_on(self.flow.channel):
             reason = R.NOT_AT_CITY_HALL.value
             self._go(Step.PLATFORM_ELSEWHERE, reason_code=reason.code,
                      message_ja=reason.message_ja, message_en=reason.message_en)  # fmt: skip

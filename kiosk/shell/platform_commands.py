@@ -94,11 +94,8 @@ class PlatformCommands:
         if reply.status_code == 200:
             yield ev.PlatformFound(reply.body)
         else:
-            body = reply.body
-            yield ev.PlatformRefused(
-                body.get("reason_code", "UNKNOWN"), body.get("message_ja", ""),
-                body.get("message_en", ""),
-            )  # fmt: skip
+            code, message_ja, message_en = _refusal(reply)
+            yield ev.PlatformRefused(code or "UNKNOWN", message_ja, message_en)
 
     def _issue_voucher(self, command: do.IssueVoucher) -> Iterator[ev.Event]:
         try:
@@ -126,9 +123,7 @@ class PlatformCommands:
         if reply.status_code == 200:
             yield ev.VoucherIssued(reply.body)
         else:
-            body = reply.body
-            yield ev.VoucherNotIssued(body.get("reason_code"), body.get("message_ja", ""),
-                                      body.get("message_en", ""))  # fmt: skip
+            yield ev.VoucherNotIssued(*_refusal(reply))
 
     def _print_voucher(self, command: do.PrintVoucher) -> Iterator[ev.Event]:
         voucher = command.voucher
@@ -170,12 +165,10 @@ class PlatformCommands:
             # Sent and not answered: it may be cancelled (the page says, next time).
             yield ev.VoucherNotCancelled(unknown=True) if sent else ev.VoucherNotCancelled(OFFLINE)
             return
-        body = reply.body
         if reply.status_code != 200:
-            yield ev.VoucherNotCancelled(body.get("reason_code"), body.get("message_ja", ""),
-                                         body.get("message_en", ""))  # fmt: skip
+            yield ev.VoucherNotCancelled(*_refusal(reply))
             return
-        yield ev.VoucherCancelled(body, self._page_again())
+        yield ev.VoucherCancelled(reply.body, self._page_again())
 
     def _page_again(self) -> dict[str, Any] | None:
         """The citizen's page after a change, or None if the service did not answer."""
@@ -198,9 +191,13 @@ class PlatformCommands:
         except errors.CardError as problem:
             yield ev.CardFailed(problem.message_key, problem.detail)
             return
-        body = reply.body
         if reply.status_code == 200:
-            yield ev.Revoked(body)
+            yield ev.Revoked(reply.body)
         else:
-            yield ev.RevocationFailed(body.get("reason_code"), body.get("message_ja", ""),
-                                      body.get("message_en", ""))  # fmt: skip
+            yield ev.RevocationFailed(*_refusal(reply))
+
+
+def _refusal(reply: Reply) -> tuple[str | None, str, str]:
+    """A refusal's reason code and its words in both languages (the service's problem body)."""
+    body = reply.body
+    return body.get("reason_code"), body.get("message_ja", ""), body.get("message_en", "")
